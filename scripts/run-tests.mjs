@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * The whole test suite, as `npm test` runs it: the tap suite on this host, then the kernel suite
+ * (test/kernel/, inside the project's qemu VM when this host's kernel lacks GRE, fou and MPLS).
+ * Each suite streams its own TAP output; at the end one line counts every test of every suite:
+ * `N passed, N failed, N skipped`. Exit status is non-zero if any test failed, any suite crashed, or
+ * a suite that should have run did not (a VM that does not boot is a failure, never a skip).
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+
+const suites = [
+  { name: 'host', cmd: 'npx', args: ['tap', '--reporter=tap', ...process.argv.slice(2)] },
+]
+if (process.argv.length <= 2 && existsSync('test/kernel') && readdirSync('test/kernel').some(f => f.endsWith('.test.ts'))) {
+  suites.push({ name: 'kernel', cmd: 'node', args: ['scripts/test-kernel.mjs'] })
+}
+
+/** Reads tap's closing `# { total: 12, pass: 11, fail: 1, skip: 0 }` (or a plain `N passed, N failed`). */
+function parseCounts(text) {
+  let counts = null
+  for (const line of text.split('\n')) {
+    const m = /^# \{ (.*) \}\s*$/.exec(line)
+    if (m) {
+      const c = { pass: 0, fail: 0, skip: 0, todo: 0 }
+      for (const kv of m[1].split(',')) {
+        const [k, v] = kv.split(':').map(s => s.trim())
+        if (k in c) c[k] = Number(v)
+      }
+      counts = c
+    }
+    const p = /^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/.exec(line)
+    if (p) counts = { pass: Number(p[1]), fail: Number(p[2]), skip: Number(p[3] ?? 0), todo: 0 }
+  }
+  return counts
+}
+
+function run(suite) {
+  return new Promise(resolve => {
+    const child = spawn(suite.cmd, suite.args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', d => { out += d; process.stdout.write(d) })
+    child.on('close', code => resolve({ code, counts: parseCounts(out) }))
+  })
+}
+
+let pass = 0, fail = 0, skip = 0, bad = false
+for (const suite of suites) {
+  process.stdout.write(`\n# ==== suite: ${suite.name} ====\n`)
+  const { code, counts } = await run(suite)
+  if (!counts) {
+    process.stdout.write(`# suite ${suite.name} reported no counts (exit ${code}): counted as one failure\n`)
+    fail += 1
+    bad = true
+    continue
+  }
+  pass += counts.pass
+  fail += counts.fail
+  skip += counts.skip + counts.todo
+  if (code !== 0 && counts.fail === 0) {
+    process.stdout.write(`# suite ${suite.name} exited ${code} with no failed test: counted as one failure\n`)
+    fail += 1
+  }
+  if (code !== 0) bad = true
+}
+process.stdout.write(`\n${pass} passed, ${fail} failed, ${skip} skipped\n`)
+process.exitCode = bad || fail > 0 ? 1 : 0
