@@ -1,0 +1,31 @@
+# gsi-router image: gsi-routerd (node daemon), gsi-controller and gsictl from one package.
+# Stage 1 builds the TypeScript and the native addons (netlink, raw-socket, sockopt need a compiler);
+# stage 2 keeps only the production node_modules and the compiled JavaScript, on a slim base with the
+# iproute2/nftables tools an operator expects when exec'ing into the pod.
+
+FROM node:20-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY bgp ./bgp
+COPY gre ./gre
+COPY mplsoudp ./mplsoudp
+COPY controller ./controller
+COPY bench ./bench
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim AS runtime
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables kmod \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY deploy/crds ./deploy/crds
+ENV NODE_ENV=production
+# The DaemonSet runs `node dist/src/bin/gsi-routerd.js`, the Deployment `.../gsi-controller.js`.
+USER node
+ENTRYPOINT ["node"]
+CMD ["dist/src/bin/gsi-routerd.js", "--help"]
