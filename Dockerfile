@@ -25,7 +25,8 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY deploy/crds ./deploy/crds
 ENV NODE_ENV=production
-# The DaemonSet runs `node dist/src/bin/gsi-routerd.js`, the Deployment `.../gsi-controller.js`.
-USER node
+# The DaemonSet runs `node dist/src/bin/gsi-routerd.js` as root with only NET_ADMIN and NET_RAW (netlink
+# changes need them; a non-root user would lose the capabilities); the controller Deployment runs
+# `.../gsi-controller.js` with runAsUser 1000 (the image's `node` user) set in its securityContext.
 ENTRYPOINT ["node"]
 CMD ["dist/src/bin/gsi-routerd.js", "--help"]
