@@ -9,7 +9,7 @@
  * RFC 7606 cases that keep the session, returns the damage as a report next to the decoded message.
  */
 
-/** NOTIFICATION error codes (RFC 4271 4.5, RFC 6608, RFC 7313). */
+/** NOTIFICATION error codes (RFC 4271 4.5, RFC 6608, RFC 7313, RFC 9687). */
 export const ErrorCode = {
   MessageHeader: 1,
   OpenMessage: 2,
@@ -18,6 +18,7 @@ export const ErrorCode = {
   FsmError: 5,
   Cease: 6,
   RouteRefreshMessage: 7,
+  SendHoldTimerExpired: 8,
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
