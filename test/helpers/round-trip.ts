@@ -8,6 +8,7 @@
  *   roundTrip(t, { encode: encodeX, decode: (b, o, l) => decodeX(b, o, l, ctx), encodingLength: xEncodingLength }, v)
  */
 import type { Test } from 'tap'
+import { BgpError } from '../../bgp/codec/errors.js'
 
 export interface Codec<T> {
   encode(value: T, buf: Uint8Array, offset: number): number
@@ -81,3 +82,39 @@ export function fromHex(text: string): Uint8Array {
 }
 
 export { hex as toHex }
+
+/** What a BgpError must carry; fields left out are not checked. `data` is compared as hex. */
+export interface ExpectedBgpError {
+  kind?: string
+  code: number
+  subcode: number
+  data?: Uint8Array | string
+  action?: string
+}
+
+/**
+ * Runs `fn`, which must throw a BgpError (not any other exception) with the expected code, subcode,
+ * and, when given, kind, data and action. Returns the error for further checks.
+ */
+export function throwsBgpError(t: Test, fn: () => unknown, want: ExpectedBgpError, name = 'throws BgpError'): BgpError | undefined {
+  try {
+    fn()
+  } catch (e) {
+    if (!(e instanceof BgpError)) {
+      t.fail(`${name}: threw ${String(e)}, not a BgpError`)
+      return undefined
+    }
+    const got = { code: e.code, subcode: e.subcode } as Record<string, unknown>
+    const exp = { code: want.code, subcode: want.subcode } as Record<string, unknown>
+    if (want.kind !== undefined) { got.kind = e.kind; exp.kind = want.kind }
+    if (want.action !== undefined) { got.action = e.action; exp.action = want.action }
+    if (want.data !== undefined) {
+      got.data = hex(e.data)
+      exp.data = typeof want.data === 'string' ? hex(fromHex(want.data)) : hex(want.data)
+    }
+    t.same(got, exp, name)
+    return e
+  }
+  t.fail(`${name}: did not throw`)
+  return undefined
+}
