@@ -1,0 +1,169 @@
+/**
+ * IP addresses and prefixes as the FIB writer, gre/ and mplsoudp/ need them: parse, validate,
+ * canonicalise (RFC 5952 text for IPv6, so that a prefix read back from the kernel compares equal to
+ * the one we asked for), and the little arithmetic the Connect peer's inside CIDRs need (first host).
+ *
+ * Pure: no I/O. Errors are `AddressError`s naming the field and the reason.
+ */
+
+export class AddressError extends Error {
+  readonly code = 'ERR_ADDRESS'
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`)
+    this.name = 'AddressError'
+  }
+}
+
+export type Family = 4 | 6
+
+export interface Prefix {
+  readonly family: Family
+  /** Network address bytes (4 or 16), host bits zero. */
+  readonly bytes: Uint8Array
+  readonly length: number
+  /** Canonical text: `a.b.c.d/n` or RFC 5952 `x::y/n`. */
+  readonly text: string
+}
+
+/** Parses dotted-quad IPv4 into 4 bytes, or undefined when it is not one. */
+export function parseIPv4(text: string): Uint8Array | undefined {
+  const parts = text.split('.')
+  if (parts.length !== 4) return undefined
+  const out = new Uint8Array(4)
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i] as string
+    // Leading zeros are refused: "010" is octal to some parsers and decimal to others.
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined
+    const n = Number(p)
+    if (n > 255) return undefined
+    out[i] = n
+  }
+  return out
+}
+
+/** Parses IPv6 text (with `::` and an optional trailing dotted quad) into 16 bytes. */
+export function parseIPv6(text: string): Uint8Array | undefined {
+  if (text.length === 0 || text.length > 45 || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined
+  const halves = text.split('::')
+  if (halves.length > 2) return undefined
+  const groups = (s: string): number[] | undefined => {
+    if (s === '') return []
+    const out: number[] = []
+    const items = s.split(':')
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as string
+      if (i === items.length - 1 && item.includes('.')) {
+        const v4 = parseIPv4(item)
+        if (!v4) return undefined
+        out.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number))
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(item)) return undefined
+        out.push(parseInt(item, 16))
+      }
+    }
+    return out
+  }
+  const head = groups(halves[0] as string)
+  const tail = halves.length === 2 ? groups(halves[1] as string) : []
+  if (!head || !tail) return undefined
+  const total = head.length + tail.length
+  if (halves.length === 1 ? total !== 8 : total > 7) return undefined
+  const all = [...head, ...new Array<number>(8 - total).fill(0), ...tail]
+  const out = new Uint8Array(16)
+  all.forEach((g, i) => { out[2 * i] = g >> 8; out[2 * i + 1] = g & 0xff })
+  return out
+}
+
+export function formatIPv4(b: Uint8Array): string {
+  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
+}
+
+/** RFC 5952: lower case, no leading zeros, the longest run (>= 2) of zero groups as `::`. */
+export function formatIPv6(b: Uint8Array): string {
+  const g: number[] = []
+  for (let i = 0; i < 8; i++) g.push(((b[2 * i] as number) << 8) | (b[2 * i + 1] as number))
+  let bestStart = -1, bestLen = 0
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue }
+    let j = i
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i }
+    i = j
+  }
+  const hex = (xs: number[]): string => xs.map(x => x.toString(16)).join(':')
+  if (bestStart < 0) return hex(g)
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`
+}
+
+export function formatAddress(b: Uint8Array): string {
+  return b.length === 4 ? formatIPv4(b) : formatIPv6(b)
+}
+
+/** Parses an IPv4 or IPv6 address; throws naming `field`. Returns canonical text and bytes. */
+export function parseAddress(text: string, field: string): { family: Family; bytes: Uint8Array; text: string } {
+  if (typeof text !== 'string') throw new AddressError(field, `expected an IP address string, got ${typeof text}`)
+  const v4 = parseIPv4(text)
+  if (v4) return { family: 4, bytes: v4, text: formatIPv4(v4) }
+  const v6 = parseIPv6(text)
+  if (v6) return { family: 6, bytes: v6, text: formatIPv6(v6) }
+  throw new AddressError(field, `"${text}" is not an IPv4 or IPv6 address`)
+}
+
+export function parseIPv4Address(text: string, field: string): string {
+  const a = parseAddress(text, field)
+  if (a.family !== 4) throw new AddressError(field, `"${text}" is not an IPv4 address`)
+  return a.text
+}
+
+/**
+ * Parses `addr/len`. With `strict` (the default) host bits must be zero, as a route's destination
+ * must; otherwise they are cleared.
+ */
+export function parsePrefix(text: string, field: string, strict = true): Prefix {
+  if (typeof text !== 'string') throw new AddressError(field, `expected a prefix string, got ${typeof text}`)
+  const slash = text.indexOf('/')
+  if (slash < 0) throw new AddressError(field, `"${text}" has no prefix length (expected address/length)`)
+  const addr = parseAddress(text.slice(0, slash), field)
+  const lenText = text.slice(slash + 1)
+  const max = addr.family === 4 ? 32 : 128
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > max) {
+    throw new AddressError(field, `"${text}" has a bad prefix length (0-${max})`)
+  }
+  const length = Number(lenText)
+  const bytes = addr.bytes.slice()
+  const hostBits = clearHostBits(bytes, length)
+  if (hostBits && strict) throw new AddressError(field, `"${text}" has host bits set (network is ${formatAddress(bytes)}/${length})`)
+  return { family: addr.family, bytes, length, text: `${formatAddress(bytes)}/${length}` }
+}
+
+/** Clears bits after `length` in place; returns whether any were set. */
+function clearHostBits(bytes: Uint8Array, length: number): boolean {
+  let any = false
+  for (let i = 0; i < bytes.length; i++) {
+    const keep = Math.max(0, Math.min(8, length - 8 * i))
+    const mask = keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff
+    if (((bytes[i] as number) & ~mask & 0xff) !== 0) any = true
+    bytes[i] = (bytes[i] as number) & mask
+  }
+  return any
+}
+
+/** The n-th address inside a prefix (n = 1 for the first host), as canonical text. */
+export function nthAddress(p: Prefix, n: number): string {
+  const bytes = p.bytes.slice()
+  let carry = n
+  for (let i = bytes.length - 1; i >= 0 && carry > 0; i--) {
+    const v = (bytes[i] as number) + (carry & 0xff)
+    bytes[i] = v & 0xff
+    carry = Math.floor(carry / 256) + (v >> 8)
+  }
+  return formatAddress(bytes)
+}
+
+/** Whether `inner` lies inside `outer` (same family, longer or equal length, same leading bits). */
+export function prefixContains(outer: Prefix, inner: Prefix): boolean {
+  if (outer.family !== inner.family || inner.length < outer.length) return false
+  const copy = inner.bytes.slice()
+  clearHostBits(copy, outer.length)
+  return copy.every((b, i) => b === outer.bytes[i])
+}

@@ -1,0 +1,469 @@
+/**
+ * The FIB writer: keeps the kernel's gateway tables equal to the routes the gateway logic wants.
+ *
+ * - Desired routes come in one at a time (`setRoute`/`deleteRoute`, as BGP learns and withdraws) or as
+ *   a whole (`replaceAll`); `flush()` turns the keys that changed into the smallest set of route
+ *   operations (src/fib/diff.ts) and sends them in batches.
+ * - `start()` dumps the routes that carry our routing protocol number (rtm_protocol) and adopts them
+ *   as they are: equal routes are never touched, so a graceful restart is hitless. Adopted routes
+ *   nobody asks for again stay until `markReady()` (the control plane has re-learned everything, e.g.
+ *   BGP End-of-RIB, RFC 4724), and only then are deleted.
+ * - Drift repair: a route event (RTM_DELROUTE/RTM_NEWROUTE with our protocol) marks its key dirty and
+ *   a short timer repairs it; a periodic full resync dumps the kernel again and repairs anything the
+ *   events did not say (the kernel sends no RTM_DELROUTE for IPv4 routes flushed with a device).
+ * - Around the routes: a VRF device per gateway table (`gsiv<table>`), an AF_MPLS route per table label
+ *   popping into that VRF, the fou listener, and one mplsip tunnel per vRouter in use
+ *   (mplsoudp/tunnels.ts), created before the first route through it and removed after the last.
+ * - It never writes the main, local or default tables, and deletes only routes with our protocol
+ *   number and links with our name prefixes.
+ *
+ * All kernel work is serialised on one queue; callers may call anything at any time.
+ */
+import { MPLSOUDP_PORT, TUNNEL_PREFIX, TunnelRefs, planTunnels, tunnelRemote, tunnelSpec } from '../../mplsoudp/tunnels.js'
+import type { TunnelLink } from '../../mplsoudp/tunnels.js'
+import { checkLabel, checkTable, diffLabelRoutes, diffRoutes, routeKey, RouteError, sameRoute, toKernelRoute } from './diff.js'
+import { parseIPv4Address, parsePrefix } from './prefix.js'
+import type { DesiredRoute, FibKernel, GatewayTable, KernelLabelRoute, KernelRoute, RouteEvent, RouteOp } from './types.js'
+
+/** Our routing protocol number (rtm_protocol). Outside iproute2's rt_protos list (0-18, 42, 99,
+ * 186-192) so no other daemon on the node uses it. */
+export const DEFAULT_PROTOCOL = 201
+/** Name prefix of the VRF devices, one per gateway table. */
+export const VRF_PREFIX = 'gsiv'
+
+export function vrfName(table: number): string {
+  return `${VRF_PREFIX}${checkTable(table)}`
+}
+
+export interface FibLogger {
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
+  error(obj: object, msg: string): void
+}
+
+export interface FibWriterOptions {
+  readonly kernel: FibKernel
+  /** This node's IPv4 address: the outer source of the MPLSoUDP tunnels. */
+  readonly localAddress: string
+  readonly protocol?: number
+  /** Metric (RTA_PRIORITY) of our routes. */
+  readonly metric?: number
+  readonly mplsoudpPort?: number
+  readonly tunnelTtl?: number
+  /** Full resync period; 0 disables it. */
+  readonly resyncIntervalMs?: number
+  /** Delay between a route event and its repair, to coalesce bursts. */
+  readonly repairDelayMs?: number
+  /** First retry delay after a failed operation (doubles up to 30 s). */
+  readonly retryMs?: number
+  /** Routes per batch sent to the kernel. */
+  readonly batchSize?: number
+  readonly log?: FibLogger
+  readonly now?: () => number
+}
+
+export interface FibCounters {
+  routesAdded: number
+  routesReplaced: number
+  routesDeleted: number
+  labelRoutesAdded: number
+  labelRoutesReplaced: number
+  labelRoutesDeleted: number
+  tunnelsCreated: number
+  tunnelsDeleted: number
+  /** Routes adopted from a previous run at start. */
+  routesAdopted: number
+  /** Routes put back after a change we did not make (event or resync). */
+  driftRepairs: number
+  errors: number
+  syncs: number
+  /** ms since the epoch of the last sync that completed without error; 0 before. */
+  lastSyncAt: number
+  lastSyncDurationMs: number
+  lastError: string
+}
+
+export interface FibState {
+  readonly ready: boolean
+  readonly desiredRoutes: number
+  readonly installedRoutes: number
+  readonly tables: readonly { table: number; label: number; vrf: string }[]
+  readonly tunnels: readonly { name: string; vrouter: string; routes: number }[]
+}
+
+const newCounters = (): FibCounters => ({
+  routesAdded: 0, routesReplaced: 0, routesDeleted: 0, labelRoutesAdded: 0, labelRoutesReplaced: 0, labelRoutesDeleted: 0,
+  tunnelsCreated: 0, tunnelsDeleted: 0, routesAdopted: 0, driftRepairs: 0, errors: 0, syncs: 0, lastSyncAt: 0,
+  lastSyncDurationMs: 0, lastError: '',
+})
+
+export class FibWriter {
+  readonly protocol: number
+  readonly metric: number
+  private readonly kernel: FibKernel
+  private readonly local: string
+  private readonly port: number
+  private readonly tunnelTtl: number
+  private readonly resyncIntervalMs: number
+  private readonly repairDelayMs: number
+  private readonly retryMs: number
+  private readonly batchSize: number
+  private readonly log: FibLogger | undefined
+  private readonly now: () => number
+
+  private readonly desired = new Map<string, KernelRoute>()
+  private readonly actual = new Map<string, KernelRoute>()
+  private readonly refs = new TunnelRefs()
+  private tables = new Map<number, GatewayTable>()
+  private readonly dirty = new Set<string>()
+  /** Keys whose drift (a change we did not make) has been seen and not yet repaired. */
+  private readonly drifted = new Set<string>()
+  /** Keys withdrawn during this run: deleted even before markReady (unlike adopted ones). */
+  private readonly withdrawn = new Set<string>()
+  private tablesDirty = true
+  private ready = false
+  private started = false
+  private stopped = false
+  private queue: Promise<unknown> = Promise.resolve()
+  private repairTimer: NodeJS.Timeout | undefined
+  private resyncTimer: NodeJS.Timeout | undefined
+  private retryDelay: number
+  private unwatch: (() => void) | undefined
+  private readonly c = newCounters()
+
+  constructor(o: FibWriterOptions) {
+    this.kernel = o.kernel
+    this.local = parseIPv4Address(o.localAddress, 'localAddress')
+    this.protocol = o.protocol ?? DEFAULT_PROTOCOL
+    if (!Number.isInteger(this.protocol) || this.protocol < 5 || this.protocol > 255) throw new RouteError('protocol', `${this.protocol} is not a routing protocol number we may own (5-255; 0-4 are the kernel's)`)
+    this.metric = o.metric ?? 20
+    if (!Number.isInteger(this.metric) || this.metric < 0 || this.metric > 0xffffffff) throw new RouteError('metric', `${this.metric} is not a route metric`)
+    this.port = o.mplsoudpPort ?? MPLSOUDP_PORT
+    this.tunnelTtl = o.tunnelTtl ?? 64
+    this.resyncIntervalMs = o.resyncIntervalMs ?? 60_000
+    this.repairDelayMs = o.repairDelayMs ?? 50
+    this.retryMs = o.retryMs ?? 1000
+    this.retryDelay = this.retryMs
+    this.batchSize = o.batchSize ?? 2000
+    this.log = o.log
+    this.now = o.now ?? Date.now
+  }
+
+  // ---- desired state -------------------------------------------------------------------------
+
+  /** Sets the gateway tables (VRF, label). Routes may only name tables listed here. */
+  setTables(tables: readonly GatewayTable[]): void {
+    const next = new Map<number, GatewayTable>()
+    const labels = new Set<number>()
+    tables.forEach((t, i) => {
+      checkTable(t.table, `tables[${i}].table`)
+      checkLabel(t.label, `tables[${i}].label`)
+      if (next.has(t.table)) throw new RouteError(`tables[${i}].table`, `table ${t.table} is listed twice`)
+      if (labels.has(t.label)) throw new RouteError(`tables[${i}].label`, `label ${t.label} is used by two tables`)
+      labels.add(t.label)
+      next.set(t.table, { table: t.table, label: t.label })
+    })
+    for (const r of this.desired.values()) {
+      if (!next.has(r.table)) throw new RouteError('tables', `table ${r.table} still has desired routes (${r.prefix}): delete them first`)
+    }
+    this.tables = next
+    this.tablesDirty = true
+  }
+
+  /** Adds or changes one desired route (validated now; written on the next flush). */
+  setRoute(route: DesiredRoute): void {
+    const k = toKernelRoute(route, this)
+    if (!this.tables.has(k.table)) throw new RouteError(`route ${k.prefix}: table`, `table ${k.table} is not a gateway table (setTables first)`)
+    const key = routeKey(k)
+    const prev = this.desired.get(key)
+    this.acquire(k)
+    if (prev) this.release(prev)
+    this.desired.set(key, k)
+    this.dirty.add(key)
+  }
+
+  /** Withdraws one desired route. Returns whether it was desired. */
+  deleteRoute(table: number, prefix: string): boolean {
+    checkTable(table, `route ${prefix}: table`)
+    const key = routeKey({ table, prefix: parsePrefix(prefix, `route ${prefix} (table ${table}): prefix`).text, metric: this.metric })
+    const prev = this.desired.get(key)
+    if (!prev) return false
+    this.desired.delete(key)
+    this.release(prev)
+    this.dirty.add(key)
+    this.withdrawn.add(key)
+    return true
+  }
+
+  /** Replaces the whole desired set. */
+  replaceAll(routes: Iterable<DesiredRoute>): void {
+    const next = new Map<string, KernelRoute>()
+    for (const r of routes) {
+      const k = toKernelRoute(r, this)
+      if (!this.tables.has(k.table)) throw new RouteError(`route ${k.prefix}: table`, `table ${k.table} is not a gateway table (setTables first)`)
+      next.set(routeKey(k), k)
+    }
+    for (const [key, r] of this.desired) { this.release(r); if (!next.has(key)) { this.dirty.add(key); this.withdrawn.add(key) } }
+    for (const [key, r] of next) { this.acquire(r); this.dirty.add(key) }
+    this.desired.clear()
+    for (const [key, r] of next) this.desired.set(key, r)
+  }
+
+  private acquire(r: KernelRoute): void {
+    for (const nh of r.nexthops) { const v = tunnelRemote(nh.dev); if (v !== undefined && nh.labels) this.refs.add(v) }
+  }
+
+  private release(r: KernelRoute): void {
+    for (const nh of r.nexthops) { const v = tunnelRemote(nh.dev); if (v !== undefined && nh.labels) this.refs.remove(v) }
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  /** Dumps and adopts what a previous run left, installs what is desired so far, subscribes to
+   * route events and starts the periodic resync. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('FibWriter already started')
+    this.started = true
+    this.unwatch = this.kernel.watchRoutes(ev => this.onEvent(ev), err => this.noteError(err, 'route events'))
+    await this.enqueue(async () => {
+      const dumped = await this.kernel.dumpRoutes(this.protocol)
+      for (const r of dumped) this.actual.set(routeKey(r), r)
+      this.c.routesAdopted = dumped.length
+      this.log?.info({ adopted: dumped.length, protocol: this.protocol }, 'fib: adopted routes of a previous run')
+      await this.syncAll()
+    })
+    if (this.resyncIntervalMs > 0) {
+      this.resyncTimer = setInterval(() => { this.resync().catch(() => undefined) }, this.resyncIntervalMs)
+      this.resyncTimer.unref()
+    }
+  }
+
+  /** The control plane has re-learned everything: from now on, routes nobody wants are deleted. */
+  async markReady(): Promise<void> {
+    this.ready = true
+    this.tablesDirty = true
+    await this.enqueue(() => this.syncAll())
+  }
+
+  /** Writes what changed since the last flush. */
+  async flush(): Promise<void> {
+    await this.enqueue(() => this.syncDirty())
+  }
+
+  /** Dumps the kernel again and repairs every difference. */
+  async resync(): Promise<void> {
+    await this.enqueue(async () => {
+      const dumped = await this.kernel.dumpRoutes(this.protocol)
+      const fresh = new Map(dumped.map(r => [routeKey(r), r] as const))
+      for (const key of new Set([...this.actual.keys(), ...fresh.keys()])) {
+        const a = this.actual.get(key), f = fresh.get(key)
+        if ((a === undefined) !== (f === undefined) || (a && f && !sameRoute(a, f))) this.drifted.add(key)
+      }
+      this.actual.clear()
+      for (const [k, r] of fresh) this.actual.set(k, r)
+      this.tablesDirty = true
+      await this.syncAll()
+    })
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.unwatch?.()
+    if (this.repairTimer) clearTimeout(this.repairTimer)
+    if (this.resyncTimer) clearInterval(this.resyncTimer)
+  }
+
+  /** Waits until all queued work is done. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const q = this.queue
+      await q.catch(() => undefined)
+      if (q === this.queue && this.repairTimer === undefined) return
+      if (this.repairTimer !== undefined) await new Promise(r => setTimeout(r, this.repairDelayMs))
+    }
+  }
+
+  counters(): Readonly<FibCounters> {
+    return { ...this.c }
+  }
+
+  state(): FibState {
+    return {
+      ready: this.ready,
+      desiredRoutes: this.desired.size,
+      installedRoutes: this.actual.size,
+      tables: [...this.tables.values()].map(t => ({ table: t.table, label: t.label, vrf: vrfName(t.table) })),
+      tunnels: [...this.refs.vrouters()].map(v => ({ name: tunnelSpec(v, this.local).name, vrouter: v, routes: this.refs.count(v) })),
+    }
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  private onEvent(ev: RouteEvent): void {
+    if (this.stopped || ev.route.protocol !== this.protocol) return
+    const key = routeKey(ev.route)
+    if (ev.type === 'del') this.actual.delete(key)
+    else this.actual.set(key, ev.route)
+    const want = this.desired.get(key)
+    // Our own operations echo back as events that agree with what we want: nothing to do then.
+    const agrees = ev.type === 'del' ? want === undefined : want !== undefined && sameRoute(want, ev.route)
+    if (agrees) return
+    if (ev.type === 'new' && want === undefined && !this.ready) return // adopted, kept until ready
+    this.drifted.add(key)
+    this.dirty.add(key)
+    this.scheduleRepair(this.repairDelayMs)
+  }
+
+  private scheduleRepair(delay: number): void {
+    if (this.stopped || this.repairTimer !== undefined) return
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = undefined
+      this.flush().catch(() => undefined)
+    }, delay)
+    this.repairTimer.unref()
+  }
+
+  // ---- kernel work (always on the queue) -----------------------------------------------------
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn)
+    this.queue = p.catch(() => undefined)
+    return p
+  }
+
+  private async syncAll(): Promise<void> {
+    const keys = new Set([...this.desired.keys(), ...this.actual.keys(), ...this.dirty])
+    this.dirty.clear()
+    await this.sync(keys)
+  }
+
+  private async syncDirty(): Promise<void> {
+    if (this.dirty.size === 0 && !this.tablesDirty) return
+    const keys = new Set(this.dirty)
+    this.dirty.clear()
+    await this.sync(keys)
+  }
+
+  private async sync(keys: Set<string>): Promise<void> {
+    const t0 = this.now()
+    let failed = false
+    const fail = (err: unknown, what: string, key?: string): void => {
+      failed = true
+      if (key !== undefined) this.dirty.add(key)
+      this.noteError(err, what)
+    }
+    try {
+      if (this.tablesDirty) await this.syncTables()
+      // Tunnels the desired routes need, plus those that routes still installed use (adopted
+      // routes waiting for markReady), so that no installed route loses its device under it.
+      const tunnels = await this.kernel.listTunnels(TUNNEL_PREFIX)
+      const wanted = new Map<string, Omit<TunnelLink, 'up'>>()
+      for (const v of this.refs.vrouters()) { const s = tunnelSpec(v, this.local, this.tunnelTtl, this.port); wanted.set(s.name, s) }
+      const plan = planTunnels(wanted, tunnels)
+      const existing = new Set(tunnels.map(t => t.name))
+      for (const spec of plan.ensure) {
+        try {
+          await this.kernel.ensureTunnel(spec)
+          if (!existing.has(spec.name)) this.c.tunnelsCreated++
+        } catch (err) { fail(err, `tunnel ${spec.name} to ${spec.remote}`) }
+      }
+
+      const ops = diffRoutes(this.desired, this.actual, { deleteUnwanted: this.ready, keys })
+      // Not yet ready: an adopted route nobody wants stays, but one that someone explicitly withdrew
+      // during this run (dirty, and once desired) is deleted at once.
+      if (!this.ready) {
+        for (const key of keys) {
+          const have = this.actual.get(key)
+          if (have && !this.desired.has(key) && this.withdrawn.has(key)) ops.push({ op: 'delete', route: have })
+        }
+      }
+      for (let i = 0; i < ops.length; i += this.batchSize) {
+        const batch = ops.slice(i, i + this.batchSize)
+        const results = await this.kernel.applyRoutes(batch)
+        batch.forEach((op, j) => {
+          const err = results[j]
+          const key = routeKey(op.route)
+          if (err) { fail(err, `${op.op} ${describe(op)}`, key); return }
+          this.count(op, key)
+        })
+      }
+
+      // Tunnels nothing uses any more: neither a desired route nor one still installed.
+      const inUse = new Set(wanted.keys())
+      for (const r of this.actual.values()) for (const nh of r.nexthops) inUse.add(nh.dev)
+      for (const t of tunnels) {
+        if (inUse.has(t.name) || tunnelRemote(t.name) === undefined) continue
+        try { await this.kernel.deleteLink(t.name); this.c.tunnelsDeleted++ } catch (err) { fail(err, `delete tunnel ${t.name}`) }
+      }
+    } catch (err) {
+      fail(err, 'sync')
+      for (const k of keys) this.dirty.add(k)
+    }
+    this.c.syncs++
+    this.c.lastSyncDurationMs = this.now() - t0
+    if (!failed) {
+      this.c.lastSyncAt = this.now()
+      this.retryDelay = this.retryMs
+    } else {
+      this.scheduleRepair(this.retryDelay)
+      this.retryDelay = Math.min(30_000, this.retryDelay * 2)
+    }
+  }
+
+  private count(op: RouteOp, key: string): void {
+    const repaired = this.drifted.delete(key)
+    if (repaired) this.c.driftRepairs++
+    switch (op.op) {
+      case 'add': this.c.routesAdded++; this.actual.set(key, op.route); this.withdrawn.delete(key); break
+      case 'replace': this.c.routesReplaced++; this.actual.set(key, op.route); this.withdrawn.delete(key); break
+      case 'delete': this.c.routesDeleted++; this.actual.delete(key); this.withdrawn.delete(key); break
+    }
+  }
+
+  private async syncTables(): Promise<void> {
+    this.tablesDirty = false
+    await this.kernel.ensureMplsoudpListener(this.port, Math.max(MIN_PLATFORM_LABELS, ...[...this.tables.values()].map(t => t.label + 1)))
+    const vrfs = await this.kernel.listVrfs(VRF_PREFIX)
+    for (const t of this.tables.values()) {
+      const name = vrfName(t.table)
+      const have = vrfs.find(v => v.name === name)
+      if (!have || have.table !== t.table || !have.up) await this.kernel.ensureVrf(name, t.table)
+    }
+    const labelsWanted = new Map<number, KernelLabelRoute>()
+    for (const t of this.tables.values()) labelsWanted.set(t.label, { label: t.label, protocol: this.protocol, dev: vrfName(t.table) })
+    const labelsHave = new Map((await this.kernel.dumpLabelRoutes(this.protocol)).map(l => [l.label, l] as const))
+    const lops = diffLabelRoutes(labelsWanted, labelsHave, this.ready)
+    const results = await this.kernel.applyLabelRoutes(lops)
+    lops.forEach((op, i) => {
+      const err = results[i]
+      if (err) { this.noteError(err, `${op.op} label route ${op.route.label} -> ${op.route.dev}`); this.tablesDirty = true; return }
+      if (op.op === 'add') this.c.labelRoutesAdded++
+      else if (op.op === 'replace') this.c.labelRoutesReplaced++
+      else this.c.labelRoutesDeleted++
+    })
+    // A VRF of a table we no longer serve goes once nothing of ours can still route into it.
+    if (this.ready) {
+      const tablesInUse = new Set([...this.actual.values()].map(r => r.table))
+      for (const v of vrfs) {
+        if (this.tables.has(v.table) || tablesInUse.has(v.table) || !/^gsiv[0-9]+$/.test(v.name)) continue
+        await this.kernel.deleteLink(v.name)
+      }
+    }
+  }
+
+  private noteError(err: unknown, what: string): void {
+    this.c.errors++
+    const msg = `${what}: ${err instanceof Error ? err.message : String(err)}`
+    this.c.lastError = msg
+    this.log?.error({ err }, `fib: ${msg}`)
+  }
+}
+
+/** net.mpls.platform_labels at least this large, so that labels the control node may reuse fit. */
+const MIN_PLATFORM_LABELS = 1024
+
+function describe(op: RouteOp): string {
+  const r = op.route
+  return `route ${r.prefix} table ${r.table} via ${r.nexthops.map(n => `${n.labels ? `label ${n.labels.join('/')} ` : ''}${n.gateway ? `${n.gateway} ` : ''}dev ${n.dev}`).join(', ')}`
+}
+
