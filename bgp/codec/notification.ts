@@ -8,9 +8,10 @@
  * anyway, so anything after the header that has code and subcode is accepted, and a shutdown
  * communication that is not well formed is simply left in `data` (RFC 9003 5 asks for that leniency).
  *
- * The codec triplet works on the body (after the 19-byte header); message.ts adds the header.
+ * The triplet works on whole messages, header included, like update.ts.
  */
 import { BgpError, CeaseSubcode, ErrorCode, HeaderSubcode } from './errors.js'
+import { HEADER_LENGTH, MessageType, writeHeader } from './header.js'
 
 export interface NotificationMessage {
   readonly type: 'notification'
@@ -27,24 +28,28 @@ const utf8 = new TextEncoder()
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export function notificationEncodingLength(n: NotificationMessage): number {
-  return 2 + n.data.length
+  return HEADER_LENGTH + 2 + n.data.length
 }
 
 export function encodeNotification(n: NotificationMessage, buf: Uint8Array, offset: number): number {
-  buf[offset] = n.code
-  buf[offset + 1] = n.subcode
-  buf.set(n.data, offset + 2)
-  return 2 + n.data.length
+  const total = notificationEncodingLength(n)
+  if (total > 0xffff) throw new RangeError(`NOTIFICATION data of ${n.data.length} bytes does not fit a message`)
+  const p = writeHeader(buf, offset, total, MessageType.Notification)
+  buf[p] = n.code
+  buf[p + 1] = n.subcode
+  buf.set(n.data, p + 2)
+  return total
 }
 
-/** Decodes a NOTIFICATION body of `length` bytes at `offset`. */
-export function decodeNotification(buf: Uint8Array, offset: number, length: number): NotificationMessage {
-  if (length < 2 || offset + length > buf.length) {
+/** Decodes the NOTIFICATION message of `length` bytes at `offset` (header included, already checked). */
+export function decodeNotification(buf: Uint8Array, msgOffset: number, msgLength: number): NotificationMessage {
+  if (msgLength < HEADER_LENGTH + 2 || msgOffset + msgLength > buf.length) {
     // The header check already requires 21 bytes; this guards direct callers.
-    const total = length + 19
     throw new BgpError('bad-message-length', ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength,
-      Uint8Array.of(total >>> 8, total & 0xff), 'session-reset', `NOTIFICATION body of ${length} byte(s) is too short`)
+      Uint8Array.of(msgLength >>> 8, msgLength & 0xff), 'session-reset', `NOTIFICATION of ${msgLength} byte(s) is too short`)
   }
+  const offset = msgOffset + HEADER_LENGTH
+  const length = msgLength - HEADER_LENGTH
   const code = buf[offset] as number
   const subcode = buf[offset + 1] as number
   const data = buf.slice(offset + 2, offset + length)

@@ -25,9 +25,11 @@
  * iBGP session (RFC 6286 2.2), a hold time below our own minimum, Unsupported Capability (RFC 5492 5),
  * Role Mismatch (RFC 9234 4.2).
  *
- * The codec triplet works on the body (after the 19-byte header); message.ts adds the header.
+ * The triplet works on whole messages, header included, like update.ts: encodeOpen writes the header,
+ * decodeOpen expects one whose header was checked (by the framer or decodeMessage).
  */
 import { BgpError, ErrorCode, HeaderSubcode, OpenSubcode } from './errors.js'
+import { HEADER_LENGTH, MessageType, writeHeader } from './header.js'
 import { readU16, readU32, writeU16, writeU32 } from './cursor.js'
 import { type Capability, capabilityEncodingLength, decodeCapabilityAt, encodeCapability } from './capabilities.js'
 
@@ -92,7 +94,7 @@ function layout(o: OpenMessage): { values: number[]; extended: boolean; paramsLe
 export function openEncodingLength(o: OpenMessage): number {
   const { extended, paramsLength } = layout(o)
   // Extended: Non-Ext OP Len (255), Non-Ext OP Type (255), Extended Opt. Parm. Length (2).
-  return FIXED + (extended ? 3 : 0) + paramsLength
+  return HEADER_LENGTH + FIXED + (extended ? 3 : 0) + paramsLength
 }
 
 export function encodeOpen(o: OpenMessage, buf: Uint8Array, offset: number): number {
@@ -100,7 +102,8 @@ export function encodeOpen(o: OpenMessage, buf: Uint8Array, offset: number): num
   if (o.myAs < 0 || o.myAs > 0xffffffff) throw new RangeError(`OPEN myAs ${o.myAs}: must be 0..4294967295`)
   const { values, extended, paramsLength } = layout(o)
   const groups = groupsOf(o)
-  let p = offset
+  const total = HEADER_LENGTH + FIXED + (extended ? 3 : 0) + paramsLength
+  let p = writeHeader(buf, offset, total, MessageType.Open)
   buf[p++] = o.version
   p = writeU16(buf, p, o.myAs > 0xffff ? AS_TRANS : o.myAs)
   p = writeU16(buf, p, o.holdTime)
@@ -128,16 +131,18 @@ function openError(kind: string, subcode: number, message: string, data: Uint8Ar
   return new BgpError(kind, ErrorCode.OpenMessage, subcode, data, 'session-reset', message)
 }
 
-function badLength(bodyLength: number, why: string): BgpError {
-  const total = bodyLength + 19
+function badLength(total: number, why: string): BgpError {
   return new BgpError('bad-message-length', ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength,
     Uint8Array.of(total >>> 8, total & 0xff), 'session-reset', `OPEN: ${why}`)
 }
 
-/** Decodes and validates an OPEN body of `length` bytes at `offset`. Throws BgpError. */
-export function decodeOpen(buf: Uint8Array, offset: number, length: number): OpenMessage {
-  if (length < FIXED || offset + length > buf.length) throw badLength(length, `body of ${length} byte(s) is shorter than 10`)
-  const end = offset + length
+/** Decodes and validates the OPEN message of `length` bytes at `offset` (header included). Throws BgpError. */
+export function decodeOpen(buf: Uint8Array, msgOffset: number, msgLength: number): OpenMessage {
+  if (msgLength < HEADER_LENGTH + FIXED || msgOffset + msgLength > buf.length) {
+    throw badLength(msgLength, `${msgLength} byte(s) is shorter than 29 or past the buffer`)
+  }
+  const offset = msgOffset + HEADER_LENGTH
+  const end = msgOffset + msgLength
   const version = buf[offset] as number
   if (version !== BGP_VERSION) {
     throw openError('unsupported-version', OpenSubcode.UnsupportedVersionNumber,
@@ -157,7 +162,7 @@ export function decodeOpen(buf: Uint8Array, offset: number, length: number): Ope
     extended = true
   }
   if (p + optLen !== end) {
-    throw badLength(length, `optional parameters length ${optLen} disagrees with the ${end - p} byte(s) left`)
+    throw badLength(msgLength, `optional parameters length ${optLen} disagrees with the ${end - p} byte(s) left`)
   }
   if (myAs === 0) throw openError('bad-peer-as', OpenSubcode.BadPeerAs, 'My Autonomous System is 0 (RFC 7607)')
   if (holdTime === 1 || holdTime === 2) {

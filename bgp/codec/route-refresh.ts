@@ -11,7 +11,7 @@
  * Other subtypes decode as they are: RFC 7313 5 asks the receiver to ignore them, which is the
  * session's business, not the codec's.
  *
- * The triplet works on the body (after the 19-byte header); message.ts adds the header.
+ * The triplet works on whole messages, header included, like update.ts.
  */
 import { BgpError, ErrorCode, RouteRefreshSubcode } from './errors.js'
 import { readU16, writeU16 } from './cursor.js'
@@ -30,14 +30,17 @@ export interface RouteRefreshMessage {
 }
 
 export function routeRefreshEncodingLength(r: RouteRefreshMessage): number {
-  return 4 + (r.orf?.length ?? 0)
+  return HEADER_LENGTH + 4 + (r.orf?.length ?? 0)
 }
 
 export function encodeRouteRefresh(r: RouteRefreshMessage, buf: Uint8Array, offset: number): number {
   if (r.orf !== undefined && r.orf.length > 0 && r.subtype !== RouteRefreshSubtype.Normal) {
     throw new RangeError(`ROUTE-REFRESH subtype ${r.subtype}: ORF entries only go with subtype 0`)
   }
-  let p = writeU16(buf, offset, r.afi)
+  const total = routeRefreshEncodingLength(r)
+  if (total > 0xffff) throw new RangeError(`ROUTE-REFRESH with ${r.orf?.length} ORF bytes does not fit a message`)
+  let p = writeHeader(buf, offset, total, MessageType.RouteRefresh)
+  p = writeU16(buf, p, r.afi)
   buf[p++] = r.subtype
   buf[p++] = r.safi
   if (r.orf !== undefined) {
@@ -47,11 +50,14 @@ export function encodeRouteRefresh(r: RouteRefreshMessage, buf: Uint8Array, offs
   return p - offset
 }
 
-export function decodeRouteRefresh(buf: Uint8Array, offset: number, length: number): RouteRefreshMessage {
+/** Decodes the ROUTE-REFRESH of `length` bytes at `offset` (header included, already checked). */
+export function decodeRouteRefresh(buf: Uint8Array, msgOffset: number, msgLength: number): RouteRefreshMessage {
+  const offset = msgOffset + HEADER_LENGTH
+  const length = msgLength - HEADER_LENGTH
   const subtype = length >= 3 ? (buf[offset + 2] as number) : -1
-  if (length < 4 || (length > 4 && subtype !== RouteRefreshSubtype.Normal) || offset + length > buf.length) {
+  if (length < 4 || (length > 4 && subtype !== RouteRefreshSubtype.Normal) || msgOffset + msgLength > buf.length) {
     throw new BgpError('bad-route-refresh-length', ErrorCode.RouteRefreshMessage, RouteRefreshSubcode.InvalidMessageLength,
-      wholeMessage(buf, offset, Math.min(length, Math.max(0, buf.length - offset))), 'session-reset',
+      wholeMessage(buf, offset, Math.max(0, Math.min(length, buf.length - offset))), 'session-reset',
       `ROUTE-REFRESH body is ${length} byte(s), must be 4`)
   }
   const afi = readU16(buf, offset)
@@ -60,7 +66,8 @@ export function decodeRouteRefresh(buf: Uint8Array, offset: number, length: numb
   return { type: 'route-refresh', afi, safi, subtype }
 }
 
-/** RFC 7313 5: the error's data is the complete message; rebuild its header around the body. */
+/** RFC 7313 5: the error's data is the complete message; rebuilt from the body so that it is the
+ * message as received even when the caller handed a body whose header was not in the buffer. */
 function wholeMessage(buf: Uint8Array, offset: number, length: number): Uint8Array {
   const total = HEADER_LENGTH + length
   const out = new Uint8Array(total)

@@ -123,9 +123,10 @@ t.test('malformed known capabilities are OPEN Message Error / Unspecific with th
 
 t.test('a capability running past its parameter is an error', async (t) => {
   const bytes = fromHex('4104 0000fd')
-  t.throws(() => decodeCapabilityAt(bytes, 0, bytes.length), { kind: 'malformed-capability', code: 2, subcode: 0 })
-  t.throws(() => decodeCapabilityAt(Uint8Array.of(0x41), 0, 1), { kind: 'malformed-capability' })
-  t.throws(() => decodeCapability(fromHex('0200 00'), 0, 3), { kind: 'malformed-capability' }, 'trailing bytes')
+  const want = { kind: 'malformed-capability', code: ErrorCode.OpenMessage, subcode: OpenSubcode.Unspecific }
+  throwsBgpError(t, () => decodeCapabilityAt(bytes, 0, bytes.length), want, 'value past the end')
+  throwsBgpError(t, () => decodeCapabilityAt(Uint8Array.of(0x41), 0, 1), want, 'header past the end')
+  throwsBgpError(t, () => decodeCapability(fromHex('0200 00'), 0, 3), want, 'trailing bytes')
 })
 
 t.test('encoder rejects values that do not fit, naming the field', async (t) => {
