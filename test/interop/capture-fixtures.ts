@@ -10,9 +10,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { spawn } from 'node:child_process'
+import { spawn, execFileSync } from 'node:child_process'
 import { createNetns, destroyNetns } from './netns.js'
-import { PLANS, FAMILY_AFI_SAFI, RECORDER_EBGP_ASN, RECORDER_HOLD_TIME, expectedRoutes, recorderAddress, type DaemonPlan } from './capture-plan.js'
+import { PLANS, FAMILY_AFI_SAFI, RECORDER_EBGP_ASN, RECORDER_HOLD_TIME, expectedRoutes, recorderAddress, VETH, type DaemonPlan } from './capture-plan.js'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const OUT = join(ROOT, 'test', 'fixtures', 'captured')
@@ -44,7 +44,7 @@ function captureEntry(plan: DaemonPlan, summary: RunSummary, index: number): Rec
   const session = plan.sessions[index]!
   const s = summary.sessions[session.name]
   if (!s) throw new Error(`${plan.daemon}: no ${session.name} session recorded`)
-  const addr = recorderAddress(index)
+  const addr = recorderAddress(index, plan)
   return {
     file: s.file,
     daemon: plan.daemon,
@@ -78,6 +78,15 @@ export async function main(argv: string[]): Promise<void> {
   let failed = 0
   for (const plan of PLANS.filter(p => wanted.includes(p.daemon))) {
     const ns = createNetns(`gsifx-${plan.daemon}`)
+    if (plan.veth) {
+      const ip = (...a: string[]): void => void execFileSync('ip', ['-n', ns, ...a])
+      ip('link', 'add', 'fx0', 'type', 'veth', 'peer', 'name', 'fx1')
+      ip('addr', 'add', `${VETH.daemon}/${VETH.prefixLength}`, 'dev', 'fx0')
+      ip('addr', 'add', `${VETH.daemon6}/${VETH.prefixLength6}`, 'dev', 'fx0', 'nodad')
+      plan.sessions.forEach((_, i) => ip('addr', 'add', `${recorderAddress(i, plan)}/${VETH.prefixLength}`, 'dev', 'fx1'))
+      ip('link', 'set', 'fx0', 'up')
+      ip('link', 'set', 'fx1', 'up')
+    }
     const work = mkdtempSync(join(tmpdir(), `gsifx-${plan.daemon}-`))
     try {
       process.stderr.write(`capturing ${plan.daemon} in ${ns}\n`)

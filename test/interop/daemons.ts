@@ -5,7 +5,7 @@
  * netns.ts): daemons bind 127.0.0.x of that namespace's loopback, control sockets live in a private
  * temp directory, and `stop()` kills the daemon (the namespace's teardown kills anything left).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process'
 import { openSync, writeFileSync, closeSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import net from 'node:net'
@@ -199,11 +199,269 @@ export async function startGobgp(plan: DaemonPlan, dir: string, peers: PeerConfi
   return daemon
 }
 
+// ---------------------------------------------------------------- FRR bgpd (standalone, -Z)
+
+const FRR_AF: Record<FamilyName, string | undefined> = {
+  'ipv4-unicast': 'ipv4 unicast',
+  'ipv6-unicast': 'ipv6 unicast',
+  vpnv4: 'ipv4 vpn',
+  vpnv6: 'ipv6 vpn',
+  rtc: undefined,
+}
+
+export function frrConfig(plan: DaemonPlan, peers: PeerConfig[]): string {
+  const L: string[] = ['frr defaults traditional', `hostname ${plan.hostname ?? 'gsifx-frr'}`, 'log stdout informational', '!']
+  plan.routes.forEach((r, i) => {
+    L.push(`route-map RM-${i} permit 10`, ` set origin ${r.origin}`)
+    if (r.med !== undefined) L.push(` set metric ${r.med}`)
+    if (r.localPref !== undefined) L.push(` set local-preference ${r.localPref}`)
+    if (r.communities?.length) L.push(` set community ${r.communities.join(' ')}`)
+    if (r.largeCommunities?.length) L.push(` set large-community ${r.largeCommunities.join(' ')}`)
+    if (r.asPath?.length) L.push(` set as-path prepend ${r.asPath.join(' ')}`)
+    if (r.routeTargets?.length) L.push(` set extcommunity rt ${r.routeTargets.map(t => rtText(t)).join(' ')}`)
+    if (r.family === 'ipv4-unicast' && r.nextHop) L.push(` set ip next-hop ${r.nextHop}`)
+    if (r.family === 'ipv6-unicast' && r.nextHop) L.push(` set ipv6 next-hop global ${r.nextHop}`)
+    if (r.encapsulation !== undefined) throw new Error('frr: cannot set an encapsulation extended community')
+    L.push('!')
+  })
+  L.push(
+    `router bgp ${plan.asn}`,
+    ` bgp router-id ${plan.routerId}`,
+    ' no bgp ebgp-requires-policy',
+    ' no bgp default ipv4-unicast',
+    ' no bgp network import-check',
+    ` timers bgp ${Math.floor(plan.holdTime / 3)} ${plan.holdTime}`,
+  )
+  for (const p of peers) {
+    L.push(` neighbor ${p.address} remote-as ${p.asn}`, ` neighbor ${p.address} passive`, ` neighbor ${p.address} advertisement-interval 0`)
+  }
+  for (const f of plan.families) {
+    const af = FRR_AF[f]
+    if (!af) throw new Error(`frr: family ${f} not supported`)
+    L.push(` address-family ${af}`)
+    plan.routes.forEach((r, i) => {
+      if (r.family !== f) return
+      if (f === 'vpnv4' || f === 'vpnv6') L.push(`  network ${r.prefix} rd ${rdText(r.rd as RouteDistinguisher)} label ${r.labels?.[0]} route-map RM-${i}`)
+      else L.push(`  network ${r.prefix} route-map RM-${i}`)
+    })
+    for (const p of peers) if (p.families.includes(f)) L.push(`  neighbor ${p.address} activate`)
+    L.push(' exit-address-family')
+  }
+  L.push('!')
+  return L.join('\n') + '\n'
+}
+
+export async function startFrr(plan: DaemonPlan, dir: string, peers: PeerConfig[]): Promise<RunningDaemon> {
+  const conf = join(dir, 'bgpd.conf')
+  writeFileSync(conf, frrConfig(plan, peers))
+  const bgpd = '/usr/lib/frr/bgpd'
+  const version = execFileSync(bgpd, ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim()
+  const { proc, logFile } = startLogged(
+    bgpd,
+    ['-f', conf, '-Z', '-S', '-l', plan.address, '-p', '179', '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '-P', '0'],
+    dir,
+    'bgpd',
+  )
+  const daemon: RunningDaemon = {
+    name: 'frr',
+    version,
+    process: proc,
+    logFile,
+    stop: () => stopProcess(proc),
+    shutdownPeer: async (peer, message) => {
+      execFileSync(
+        'vtysh',
+        ['--vty_socket', dir, '-d', 'bgpd', '-c', 'configure terminal', '-c', `router bgp ${plan.asn}`, '-c', `neighbor ${peer} shutdown message ${message}`],
+        { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+    },
+  }
+  try {
+    await waitForPort(plan.address, 179, 10_000, proc)
+  } catch (err) {
+    await daemon.stop()
+    throw new Error(`${(err as Error).message}\n${tail(logFile)}`)
+  }
+  return daemon
+}
+
+// ---------------------------------------------------------------- BIRD 2
+
+function birdRd(rd: RouteDistinguisher): string {
+  return `${rd.admin}:${rd.assigned}`
+}
+
+function birdAttrs(r: DaemonPlan['routes'][number]): string {
+  const a: string[] = [`bgp_origin = ORIGIN_${r.origin.toUpperCase()};`]
+  if (r.med !== undefined) a.push(`bgp_med = ${r.med};`)
+  if (r.localPref !== undefined) a.push(`bgp_local_pref = ${r.localPref};`)
+  for (const c of r.communities ?? []) a.push(`bgp_community.add((${c.replace(':', ',')}));`)
+  for (const c of r.largeCommunities ?? []) a.push(`bgp_large_community.add((${c.split(':').join(',')}));`)
+  for (const asn of [...(r.asPath ?? [])].reverse()) a.push(`bgp_path.prepend(${asn});`)
+  for (const t of r.routeTargets ?? []) a.push(`bgp_ext_community.add((rt, ${t.admin}, ${t.assigned}));`)
+  // RFC 9012 encapsulation: transitive opaque 0x03, subtype 0x0c, tunnel type in the last 2 bytes
+  if (r.encapsulation !== undefined) a.push(`bgp_ext_community.add((generic, 0x030c0000, ${r.encapsulation}));`)
+  return a.join(' ')
+}
+
+export function birdConfig(plan: DaemonPlan, peers: PeerConfig[]): string {
+  const L: string[] = [`router id ${plan.routerId};`, 'log stderr all;', 'protocol device { }', 'vpn4 table vtab4;', 'vpn6 table vtab6;']
+  const table: Record<string, string> = { 'ipv4-unicast': 'ipv4', 'ipv6-unicast': 'ipv6', vpnv4: 'vpn4 { table vtab4; }', vpnv6: 'vpn6 { table vtab6; }' }
+  for (const f of plan.families) {
+    if (!table[f]) throw new Error(`bird: family ${f} not supported`)
+    L.push(`protocol static st_${f.replace('-', '_')} {`, `  ${table[f]};`)
+    for (const r of plan.routes.filter(x => x.family === f)) {
+      const net = f === 'vpnv4' || f === 'vpnv6' ? `${birdRd(r.rd as RouteDistinguisher)} ${r.prefix}` : r.prefix
+      const mpls = r.labels?.length ? ` mpls ${r.labels.join('/')}` : ''
+      L.push(`  route ${net} via ${r.nextHop}${mpls} { ${birdAttrs(r)} };`)
+    }
+    L.push('}')
+  }
+  const channel: Record<string, string> = {
+    'ipv4-unicast': 'ipv4 { import none; export all; };',
+    'ipv6-unicast': 'ipv6 { import none; export all; };',
+    vpnv4: 'vpn4 mpls { table vtab4; import none; export all; };',
+    vpnv6: 'vpn6 mpls { table vtab6; import none; export all; };',
+  }
+  peers.forEach((p, i) => {
+    L.push(
+      `protocol bgp peer${i} {`,
+      `  local ${plan.address} as ${plan.asn};`,
+      `  neighbor ${p.address} as ${p.asn};`,
+      '  passive on;',
+      // the recorder's addresses are local to the namespace, which BIRD never takes for a direct neighbour
+      '  multihop;',
+      `  hold time ${plan.holdTime};`,
+      ...p.families.map(f => `  ${channel[f]}`),
+      '}',
+    )
+  })
+  return L.join('\n') + '\n'
+}
+
+export async function startBird(plan: DaemonPlan, dir: string, peers: PeerConfig[]): Promise<RunningDaemon> {
+  const conf = join(dir, 'bird.conf')
+  writeFileSync(conf, birdConfig(plan, peers))
+  const v = spawnSync('bird', ['--version'], { encoding: 'utf8' }) // BIRD prints its version on stderr
+  const version = `${v.stdout}${v.stderr}`.trim()
+  const sock = join(dir, 'bird.ctl')
+  const { proc, logFile } = startLogged('bird', ['-f', '-c', conf, '-s', sock], dir, 'bird')
+  const daemon: RunningDaemon = {
+    name: 'bird',
+    version,
+    process: proc,
+    logFile,
+    stop: () => stopProcess(proc),
+    shutdownPeer: async (peer, message) => {
+      const i = peers.findIndex(p => p.address === peer)
+      // `disable <protocol> "<text>"` sends Cease/Administrative Shutdown with the RFC 9003 text
+      execFileSync('birdc', ['-s', sock, 'disable', `peer${i}`, `"${message}"`], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] })
+    },
+  }
+  try {
+    await waitForPort(plan.address, 179, 10_000, proc)
+  } catch (err) {
+    await daemon.stop()
+    throw new Error(`${(err as Error).message}\n${tail(logFile)}`)
+  }
+  return daemon
+}
+
+// ---------------------------------------------------------------- ExaBGP 4.2
+
+function hex(n: number, bytes: number): string {
+  return n.toString(16).padStart(bytes * 2, '0')
+}
+
+/** An extended community as ExaBGP's config takes it. IPv4 and 4-octet-AS route targets are
+ * written as raw hex: ExaBGP 4.2 mis-encodes `target:A.B.C.D:n` as a 2-octet-AS one. */
+function exaRouteTarget(t: RouteTargetSpec): string {
+  if (t.type === 0) return `target:${t.admin}:${t.assigned}`
+  if (t.type === 1) return `0x0102${(t.admin as string).split('.').map(o => hex(Number(o), 1)).join('')}${hex(t.assigned, 2)}`
+  return `0x0202${hex(t.admin as number, 4)}${hex(t.assigned, 2)}`
+}
+
+function exaRd(rd: RouteDistinguisher): string {
+  // ExaBGP picks the RD type from the administrator's form (IPv4, or AS above 65535 -> type 2)
+  return `${rd.admin}:${rd.assigned}`
+}
+
+export function exabgpConfig(plan: DaemonPlan, peers: PeerConfig[]): string {
+  const fam: Record<FamilyName, string | undefined> = {
+    'ipv4-unicast': 'ipv4 unicast',
+    'ipv6-unicast': 'ipv6 unicast',
+    vpnv4: 'ipv4 mpls-vpn',
+    vpnv6: 'ipv6 mpls-vpn',
+    rtc: undefined,
+  }
+  const L: string[] = []
+  for (const p of peers) {
+    L.push(
+      `neighbor ${p.address} {`,
+      `  router-id ${plan.routerId};`,
+      `  local-address ${plan.address};`,
+      `  local-as ${plan.asn};`,
+      `  peer-as ${p.asn};`,
+      `  hold-time ${plan.holdTime};`,
+      '  family {',
+      ...p.families.map(f => {
+        if (!fam[f]) throw new Error(`exabgp: family ${f} not supported`)
+        return `    ${fam[f]};`
+      }),
+      '  }',
+      '  capability {',
+      '    route-refresh;',
+      '    asn4 enable;',
+      '  }',
+      '  static {',
+    )
+    for (const r of plan.routes.filter(x => p.families.includes(x.family))) {
+      const a: string[] = [`route ${r.prefix}`]
+      if (r.rd) a.push(`rd ${exaRd(r.rd)}`)
+      if (r.labels?.length) a.push(r.labels.length === 1 ? `label ${r.labels[0]}` : `label [${r.labels.join(' ')}]`)
+      a.push(`next-hop ${r.nextHop}`, `origin ${r.origin}`)
+      if (r.asPath?.length) a.push(`as-path [${r.asPath.join(' ')}]`)
+      if (r.med !== undefined) a.push(`med ${r.med}`)
+      if (r.localPref !== undefined) a.push(`local-preference ${r.localPref}`)
+      if (r.communities?.length) a.push(`community [${r.communities.join(' ')}]`)
+      if (r.largeCommunities?.length) a.push(`large-community [${r.largeCommunities.join(' ')}]`)
+      const ext = (r.routeTargets ?? []).map(exaRouteTarget)
+      if (r.encapsulation !== undefined) ext.push(`0x030c0000${hex(0, 2)}${hex(r.encapsulation, 2)}`)
+      if (ext.length) a.push(`extended-community [${ext.join(' ')}]`)
+      L.push(`    ${a.join(' ')};`)
+    }
+    L.push('  }', '}')
+  }
+  return L.join('\n') + '\n'
+}
+
+export async function startExabgp(plan: DaemonPlan, dir: string, peers: PeerConfig[]): Promise<RunningDaemon> {
+  const conf = join(dir, 'exabgp.conf')
+  writeFileSync(conf, exabgpConfig(plan, peers))
+  const version = execFileSync('exabgp', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim()
+  const env = {
+    ...process.env,
+    'exabgp.daemon.user': 'root',
+    'exabgp.daemon.daemonize': 'false',
+    'exabgp.log.destination': 'stdout',
+    'exabgp.api.cli': 'false',
+    'exabgp.tcp.bind': '',
+  }
+  const { proc, logFile } = startLogged('exabgp', [conf], dir, 'exabgp', env)
+  return { name: 'exabgp', version: `ExaBGP ${version.replace(/^ExaBGP\s*:\s*/, '')}`, process: proc, logFile, stop: () => stopProcess(proc) }
+}
+
 /** Starts the daemon of `plan` with sessions to `peers`, its routes already configured. */
 export async function startDaemon(plan: DaemonPlan, dir: string, peers: PeerConfig[]): Promise<RunningDaemon> {
   switch (plan.daemon) {
     case 'gobgp':
       return startGobgp(plan, dir, peers)
+    case 'frr':
+      return startFrr(plan, dir, peers)
+    case 'bird':
+      return startBird(plan, dir, peers)
+    case 'exabgp':
+      return startExabgp(plan, dir, peers)
     default:
       throw new Error(`no starter for ${plan.daemon}`)
   }
