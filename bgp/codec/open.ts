@@ -31,11 +31,13 @@
 import { BgpError, ErrorCode, HeaderSubcode, OpenSubcode } from './errors.js'
 import { HEADER_LENGTH, MessageType, writeHeader } from './header.js'
 import { readU16, readU32, writeU16, writeU32 } from './cursor.js'
+import { AS_TRANS } from './as-path.js'
 import { type Capability, capabilityEncodingLength, decodeCapabilityAt, encodeCapability } from './capabilities.js'
 
 export const BGP_VERSION = 4
-/** RFC 6793 9: the 2-octet AS number placed in 2-octet fields when the real ASN needs 4 octets. */
-export const AS_TRANS = 23456
+/** RFC 6793 9: the 2-octet AS number placed in 2-octet fields when the real ASN needs 4 octets
+ * (one constant for the codec: as-path.ts defines it, OPEN re-exports it). */
+export { AS_TRANS }
 
 export const OptionalParameterType = { Authentication: 1, Capabilities: 2, ExtendedLength: 255 } as const
 
