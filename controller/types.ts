@@ -8,8 +8,8 @@
  * entry) are written by the controller. The OpenAPI schemas in deploy/crds/*.yaml mirror these types;
  * the CN2 VirtualNetwork/Subnet fields we read are described in {@link Cn2VirtualNetwork}.
  *
- * AWS facts behind the limits: AWS TGW Connect guide (inside CIDR /29 of 169.254.0.0/16 minus
- * 169.254.0.0/29-169.254.5.0/29 and 169.254.169.248/29; 4 Connect peers per Connect attachment;
+ * AWS facts behind the limits: AWS TGW Connect guide (inside CIDR /29 of 169.254.0.0/16 except the
+ * reserved 169.254.0.0/29, 169.254.1.0/29, ..., 169.254.5.0/29 and 169.254.169.248/29; 4 Connect peers per Connect attachment;
  * Amazon-side ASN 64512-65534 or 4200000000-4294967294).
  */
 

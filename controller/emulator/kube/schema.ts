@@ -14,6 +14,8 @@ export interface Cause { field: string; message: string; reason: string }
 
 type Schema = Record<string, unknown>
 
+const RESERVED_INSIDE = [0, 1, 2, 3, 4, 5].map(i => `169.254.${i}.0/29`).concat('169.254.169.248/29')
+
 /** The CEL rules our CRDs use, by exact text, with their JavaScript equivalents. */
 export const CEL_RULES: Record<string, (self: unknown) => boolean> = {
   // TransitGateway.spec: the peer ASN (when set here) must differ from the TGW's (default 64512).
@@ -31,8 +33,8 @@ export const CEL_RULES: Record<string, (self: unknown) => boolean> = {
     const n = self as number
     return (n >= 64512 && n <= 65534) || (n >= 4200000000 && n <= 4294967294)
   },
-  // The one reserved /29 the inside-CIDR pattern cannot exclude by octet range.
-  "self != '169.254.169.248/29'": self => self !== '169.254.169.248/29',
+  // The inside /29s AWS reserves (TGW Connect guide): 169.254.0.0/29 ... 169.254.5.0/29, 169.254.169.248/29.
+  "!(self in ['169.254.0.0/29', '169.254.1.0/29', '169.254.2.0/29', '169.254.3.0/29', '169.254.4.0/29', '169.254.5.0/29', '169.254.169.248/29'])": self => !RESERVED_INSIDE.includes(self as string),
   // Inside CIDRs: at most one IPv4 /29 and one IPv6 /125.
   "self.filter(c, c.contains('.')).size() <= 1 && self.filter(c, c.contains(':')).size() <= 1": self => {
     const l = self as string[]
