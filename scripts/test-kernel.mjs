@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * `npm run test:kernel`: the kernel test files (test/kernel/*.test.ts, or those named as arguments).
+ *
+ * They need ip_gre, fou, ipip, mpls_router, mpls_iptunnel, vrf and dummy. If this host's kernel has
+ * them (probed by creating each kind of link, a fou port and an MPLS sysctl in a throwaway network
+ * namespace), tap runs here; otherwise tap runs inside the project's qemu VM (scripts/vm/run.mjs),
+ * which boots Debian's kernel with the host root shared read-only. GSI_KERNEL_TESTS=vm or =host forces
+ * the choice. The TAP stream is passed through as it comes and ends with tap's
+ * `# { total: N, pass: N, fail: N }` line, which scripts/run-tests.mjs reads. Exit status is non-zero
+ * when a test failed, when the VM did not boot or when the run exceeded its time bound (15 minutes by
+ * default, GSI_KERNEL_TIMEOUT seconds): those are failures, never skips.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { repoRoot, runInVm } from './vm/run.mjs'
+
+const timeoutSec = Number(process.env.GSI_KERNEL_TIMEOUT ?? 900)
+
+/** True when this kernel can do everything the kernel tests need, checked in a throwaway netns. */
+export function hostHasKernelFeatures() {
+  const ns = `gsi-probe-${process.pid}`
+  const ip = (...a) => spawnSync('ip', ['-n', ns, ...a], { stdio: 'ignore' }).status === 0
+  if (spawnSync('ip', ['netns', 'add', ns], { stdio: 'ignore' }).status !== 0) return false
+  try {
+    for (const m of ['ip_gre', 'fou', 'ipip', 'mpls_router', 'mpls_iptunnel', 'vrf', 'dummy', 'veth']) {
+      spawnSync('modprobe', [m], { stdio: 'ignore' })
+    }
+    return ip('link', 'add', 'p-gre', 'type', 'gre', 'local', '127.0.0.1', 'remote', '127.0.0.2')
+      && ip('link', 'add', 'p-ipip', 'type', 'ipip', 'mode', 'mplsip', 'local', '127.0.0.1', 'remote', '127.0.0.2',
+        'encap', 'fou', 'encap-sport', 'auto', 'encap-dport', '6635')
+      && ip('fou', 'add', 'port', '6635', 'ipproto', '137')
+      && ip('link', 'add', 'p-vrf', 'type', 'vrf', 'table', '100')
+      && ip('link', 'add', 'p-dummy', 'type', 'dummy')
+      && spawnSync('ip', ['netns', 'exec', ns, 'sh', '-c', 'echo 16 > /proc/sys/net/mpls/platform_labels'],
+        { stdio: 'ignore' }).status === 0
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
+  }
+}
+
+function testFiles(args) {
+  if (args.length) return args
+  const dir = join(repoRoot, 'test', 'kernel')
+  return existsSync(dir) ? readdirSync(dir).filter(f => f.endsWith('.test.ts')).sort().map(f => `test/kernel/${f}`) : []
+}
+
+async function main() {
+  process.chdir(repoRoot)
+  const files = testFiles(process.argv.slice(2))
+  if (!files.length) {
+    console.log('# no kernel test files\n# { total: 0, pass: 0, fail: 0 }')
+    return
+  }
+  const tap = [join('node_modules', '.bin', 'tap'), '--reporter=tap', ...files]
+  const mode = process.env.GSI_KERNEL_TESTS ?? (hostHasKernelFeatures() ? 'host' : 'vm')
+  console.log(`# kernel tests: ${files.length} file(s) on ${mode === 'host' ? 'this host\'s kernel' : 'the qemu VM (Debian kernel)'}`)
+  const started = Date.now()
+  let code
+  if (mode === 'host') {
+    const child = spawn(tap[0], tap.slice(1), { stdio: 'inherit' })
+    const timer = setTimeout(() => { console.log(`# kernel tests TIMED OUT after ${timeoutSec} s`); child.kill('SIGKILL') }, timeoutSec * 1000)
+    code = await new Promise(res => child.on('close', (c, sig) => res(sig ? 1 : c ?? 1)))
+    clearTimeout(timer)
+  } else {
+    ({ code } = await runInVm({ command: tap, timeoutSec }))
+    if (code === 124 || code === 125) {
+      // Make sure the run counts as failed even if the VM died before tap printed its summary.
+      console.log(`not ok - kernel test VM ${code === 124 ? 'timed out' : 'failed to boot or died'} (see stderr)`)
+      console.log('# { total: 1, pass: 0, fail: 1 }')
+    }
+  }
+  console.error(`# kernel tests finished in ${((Date.now() - started) / 1000).toFixed(1)} s, exit ${code}`)
+  process.exitCode = code === 0 ? 0 : 1
+}
+
+await main()
