@@ -1,0 +1,89 @@
+/**
+ * The BGP listening socket shared by all peers (TCP port 179 by default, RFC 4271 8): accepts
+ * incoming connections and hands each to the session configured for its source address. A
+ * connection from an address no session claims is closed at once (RFC 4271 8: connections from
+ * unconfigured peers are refused).
+ */
+import net from 'node:net'
+
+/** What a session offers the listener. */
+export interface IncomingHandler {
+  /** The peer address this session accepts connections from (normalised, see normalizeAddress). */
+  readonly peerAddress: string
+  acceptIncoming(socket: net.Socket): void
+}
+
+/** IPv4-mapped IPv6 (::ffff:a.b.c.d) as plain IPv4; IPv6 in lower case. */
+export function normalizeAddress(a: string): string {
+  const lower = a.toLowerCase()
+  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower
+}
+
+export interface ListenerOptions {
+  /** Address to bind; default all (`::` with IPv4 mapped). */
+  readonly host?: string
+  /** Default 179. Tests use high ports. */
+  readonly port?: number
+}
+
+export class BgpListener {
+  private readonly server: net.Server
+  private readonly peers = new Map<string, IncomingHandler>()
+  /** Connections refused because no session claims their source. */
+  refused = 0
+
+  constructor(readonly options: ListenerOptions = {}) {
+    this.server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket))
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err)
+      this.server.once('error', onError)
+      const opts: net.ListenOptions = { port: this.options.port ?? 179 }
+      if (this.options.host !== undefined) opts.host = this.options.host
+      this.server.listen(opts, () => {
+        this.server.off('error', onError)
+        resolve((this.server.address() as net.AddressInfo).port)
+      })
+    })
+  }
+
+  get port(): number {
+    const a = this.server.address()
+    return a !== null && typeof a === 'object' ? a.port : 0
+  }
+
+  /** The listening net.Server (e.g. to reach its descriptor for socket options). */
+  get netServer(): net.Server {
+    return this.server
+  }
+
+  register(handler: IncomingHandler): void {
+    const key = normalizeAddress(handler.peerAddress)
+    const existing = this.peers.get(key)
+    if (existing !== undefined && existing !== handler) throw new Error(`listener: peer ${key} is already registered by another session`)
+    this.peers.set(key, handler)
+  }
+
+  unregister(handler: IncomingHandler): void {
+    const key = normalizeAddress(handler.peerAddress)
+    if (this.peers.get(key) === handler) this.peers.delete(key)
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const from = normalizeAddress(socket.remoteAddress ?? '')
+    const handler = this.peers.get(from)
+    if (handler === undefined) {
+      this.refused++
+      socket.destroy()
+      return
+    }
+    handler.acceptIncoming(socket)
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()))
+  }
+}
