@@ -87,13 +87,18 @@ export function insideAddresses6(cidr: string): { appliance: string, tgw: string
   return { appliance: at(1n), tgw: [at(2n), at(3n)] }
 }
 
+/** Where allocation starts: above 169.254.0.0-169.254.5.255, whose /29s at .0 AWS reserves; the other
+ * /29s in those /24s are allowed by AWS, but skipping the whole range keeps clear of any reading of
+ * "169.254.0.0/29 through 169.254.5.0/29" (a user may still ask for one explicitly). */
+const ALLOCATION_START = 0xa9fe0600
+
 /**
- * The lowest free IPv4 inside /29 on a TGW, scanning 169.254.0.0/16 upward and skipping the
+ * The lowest free IPv4 inside /29 on a TGW, scanning from 169.254.6.0 upward and skipping the
  * reserved ones and `used` (the canonical strings of every block in use on that TGW). Lowest-first
  * makes the choice deterministic, so two controllers (or a restarted one) agree.
  */
 export function allocateInside4(used: ReadonlySet<string>): string | undefined {
-  for (let b = LINK_LOCAL.base; b < LINK_LOCAL.base + 65536; b += 8) {
+  for (let b = ALLOCATION_START; b < LINK_LOCAL.base + 65536; b += 8) {
     const s = `${formatIpv4(b)}/29`
     if (!used.has(s) && !RESERVED_INSIDE_CIDRS.includes(s)) return s
   }

@@ -18,7 +18,7 @@ import {
   CreateTransitGatewayCommand, DescribeTransitGatewaysCommand, DeleteTransitGatewayCommand,
   ModifyTransitGatewayCommand,
   CreateTransitGatewayVpcAttachmentCommand, DescribeTransitGatewayVpcAttachmentsCommand,
-  DeleteTransitGatewayVpcAttachmentCommand,
+  DeleteTransitGatewayVpcAttachmentCommand, ModifyTransitGatewayVpcAttachmentCommand,
   CreateTransitGatewayConnectCommand, DescribeTransitGatewayConnectsCommand, DeleteTransitGatewayConnectCommand,
   CreateTransitGatewayConnectPeerCommand, DescribeTransitGatewayConnectPeersCommand,
   DeleteTransitGatewayConnectPeerCommand,
@@ -32,6 +32,7 @@ import type * as T from '@aws-sdk/client-ec2'
 export const EC2_ACTIONS = [
   'CreateTransitGateway', 'DescribeTransitGateways', 'DeleteTransitGateway', 'ModifyTransitGateway',
   'CreateTransitGatewayVpcAttachment', 'DescribeTransitGatewayVpcAttachments', 'DeleteTransitGatewayVpcAttachment',
+  'ModifyTransitGatewayVpcAttachment',
   'CreateTransitGatewayConnect', 'DescribeTransitGatewayConnects', 'DeleteTransitGatewayConnect',
   'CreateTransitGatewayConnectPeer', 'DescribeTransitGatewayConnectPeers', 'DeleteTransitGatewayConnectPeer',
   'CreateRoute', 'DeleteRoute', 'DescribeRouteTables', 'DescribeSubnets',
@@ -49,6 +50,7 @@ export interface Ec2Api {
   createTransitGatewayVpcAttachment(i: T.CreateTransitGatewayVpcAttachmentCommandInput): Promise<T.CreateTransitGatewayVpcAttachmentCommandOutput>
   describeTransitGatewayVpcAttachments(i: T.DescribeTransitGatewayVpcAttachmentsCommandInput): Promise<T.DescribeTransitGatewayVpcAttachmentsCommandOutput>
   deleteTransitGatewayVpcAttachment(i: T.DeleteTransitGatewayVpcAttachmentCommandInput): Promise<T.DeleteTransitGatewayVpcAttachmentCommandOutput>
+  modifyTransitGatewayVpcAttachment(i: T.ModifyTransitGatewayVpcAttachmentCommandInput): Promise<T.ModifyTransitGatewayVpcAttachmentCommandOutput>
   createTransitGatewayConnect(i: T.CreateTransitGatewayConnectCommandInput): Promise<T.CreateTransitGatewayConnectCommandOutput>
   describeTransitGatewayConnects(i: T.DescribeTransitGatewayConnectsCommandInput): Promise<T.DescribeTransitGatewayConnectsCommandOutput>
   deleteTransitGatewayConnect(i: T.DeleteTransitGatewayConnectCommandInput): Promise<T.DeleteTransitGatewayConnectCommandOutput>
@@ -193,6 +195,7 @@ export function createEc2Api(opts: Ec2ClientOptions): Ec2Api {
     createTransitGatewayVpcAttachment: call('CreateTransitGatewayVpcAttachment', false, CreateTransitGatewayVpcAttachmentCommand),
     describeTransitGatewayVpcAttachments: call('DescribeTransitGatewayVpcAttachments', true, DescribeTransitGatewayVpcAttachmentsCommand),
     deleteTransitGatewayVpcAttachment: call('DeleteTransitGatewayVpcAttachment', true, DeleteTransitGatewayVpcAttachmentCommand),
+    modifyTransitGatewayVpcAttachment: call('ModifyTransitGatewayVpcAttachment', false, ModifyTransitGatewayVpcAttachmentCommand),
     createTransitGatewayConnect: call('CreateTransitGatewayConnect', false, CreateTransitGatewayConnectCommand),
     describeTransitGatewayConnects: call('DescribeTransitGatewayConnects', true, DescribeTransitGatewayConnectsCommand),
     deleteTransitGatewayConnect: call('DeleteTransitGatewayConnect', true, DeleteTransitGatewayConnectCommand),

@@ -303,6 +303,7 @@ export type AwsAction =
   | { kind: 'createTransitGateway' }
   | { kind: 'addTgwCidrBlock', tgwId: string, cidr: string }
   | { kind: 'createVpcAttachment', tgwId: string, subnetIds: string[] }
+  | { kind: 'addVpcAttachmentSubnets', id: string, subnetIds: string[] }
   | { kind: 'createConnect', transportId: string }
   | { kind: 'createConnectPeer', connectId: string, node: AwsDesiredNode, insideCidrBlocks: string[] }
   | { kind: 'deleteConnectPeer', peerId: string, node: string | undefined, why: string }
@@ -330,6 +331,7 @@ function describeAction(a: AwsAction): string {
     case 'createTransitGateway': return 'CreateTransitGateway'
     case 'addTgwCidrBlock': return `ModifyTransitGateway ${a.tgwId} add ${a.cidr}`
     case 'createVpcAttachment': return `CreateTransitGatewayVpcAttachment ${a.tgwId} ${a.subnetIds.join(',')}`
+    case 'addVpcAttachmentSubnets': return `ModifyTransitGatewayVpcAttachment ${a.id} add ${a.subnetIds.join(',')}`
     case 'createConnect': return `CreateTransitGatewayConnect over ${a.transportId}`
     case 'createConnectPeer': return `CreateTransitGatewayConnectPeer node ${a.node.name} ${a.node.nodeIp} ${a.insideCidrBlocks.join(',')}`
     case 'deleteConnectPeer': return `DeleteTransitGatewayConnectPeer ${a.peerId} (${a.why})`
@@ -484,9 +486,14 @@ export function planAws(d: AwsDesired, s: AwsSnapshot): AwsPlan {
   observed.vpcAttachment = { id: vpcAtt.id, state: vpcAtt.state, subnetIds: vpcAtt.subnetIds ?? [] }
   if (PENDINGISH.has(vpcAtt.state)) { pending(`VPC attachment ${vpcAtt.id} ${vpcAtt.state}`, vpcAtt.createdAt); return finish(undefined) }
   if (vpcAtt.state !== 'available') return finish('AwsError', `VPC attachment ${vpcAtt.id} is ${vpcAtt.state}; it must be available.`)
-  const missingSubnets = subnetIds.filter((x) => !(vpcAtt.subnetIds ?? []).includes(x))
+  // Every AZ with a node needs a subnet in the attachment, or that node cannot reach the TGW.
+  const azOf = (id: string): string | undefined => s.subnets?.find((x) => x.id === id)?.az
+  const attached = vpcAtt.subnetIds ?? []
+  const missingSubnets = subnetIds.filter((x) => !attached.includes(x) &&
+    (d.vpcAttachmentSubnetIds !== undefined || !attached.some((y) => azOf(y) !== undefined && azOf(y) === azOf(x))))
   if (missingSubnets.length > 0) {
-    problems.push(`VPC attachment ${vpcAtt.id} lacks subnets ${missingSubnets.join(', ')} (not changed automatically: add them with ModifyTransitGatewayVpcAttachment).`)
+    if (vpcAtt.owned) actions.push({ kind: 'addVpcAttachmentSubnets', id: vpcAtt.id, subnetIds: missingSubnets })
+    else problems.push(`VPC attachment ${vpcAtt.id} is not ours and lacks subnets ${missingSubnets.join(', ')}: add them to it (we never modify it).`)
   }
 
   // Routes (need the VPC attachment): exposed CIDRs and the TGW CIDR block, in every route table in scope.
@@ -727,6 +734,9 @@ export async function executeAwsAction(a: AwsAction, d: AwsDesired, ec2: Ec2Api)
           TransitGatewayId: a.tgwId, VpcId: d.vpcId, SubnetIds: a.subnetIds,
           TagSpecifications: tagSpec(d, 'transit-gateway-attachment', 'vpc-attachment', `gsi-${base}-vpc`, `vpc-attachment|${a.tgwId}`),
         })
+        return
+      case 'addVpcAttachmentSubnets':
+        await ec2.modifyTransitGatewayVpcAttachment({ TransitGatewayAttachmentId: a.id, AddSubnetIds: a.subnetIds })
         return
       case 'createConnect':
         await ec2.createTransitGatewayConnect({

@@ -57,7 +57,7 @@ export interface Ec2Emulator {
 const ACTIONS = new Set([
   'CreateTransitGateway', 'DescribeTransitGateways', 'DeleteTransitGateway', 'ModifyTransitGateway',
   'CreateTransitGatewayVpcAttachment', 'DescribeTransitGatewayVpcAttachments', 'DeleteTransitGatewayVpcAttachment',
-  'CreateTransitGatewayConnect', 'DescribeTransitGatewayConnects', 'DeleteTransitGatewayConnect',
+  'ModifyTransitGatewayVpcAttachment', 'CreateTransitGatewayConnect', 'DescribeTransitGatewayConnects', 'DeleteTransitGatewayConnect',
   'CreateTransitGatewayConnectPeer', 'DescribeTransitGatewayConnectPeers', 'DeleteTransitGatewayConnectPeer',
   'CreateRoute', 'DeleteRoute', 'DescribeRouteTables', 'DescribeSubnets',
   'CreateSecurityGroup', 'DescribeSecurityGroups', 'DeleteSecurityGroup',
@@ -274,6 +274,11 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
       }
       case 'DeleteTransitGatewayVpcAttachment':
         return { transitGatewayVpcAttachment: vpcAttXml(world.deleteVpcAttachment(required(q, 'TransitGatewayAttachmentId'))) }
+      case 'ModifyTransitGatewayVpcAttachment':
+        return {
+          transitGatewayVpcAttachment: vpcAttXml(world.modifyVpcAttachment(required(q, 'TransitGatewayAttachmentId'),
+            qStrList(q, 'AddSubnetIds'), qStrList(q, 'RemoveSubnetIds'))),
+        }
       case 'CreateTransitGatewayConnect':
         return {
           transitGatewayConnect: connectXml(world.createConnect({

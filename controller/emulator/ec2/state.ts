@@ -363,6 +363,30 @@ export class Ec2World {
     return this.settle(a)
   }
 
+  modifyVpcAttachment(id: string | undefined, add: string[], remove: string[]): VpcAttachment {
+    const a = this.getVpcAttachment(id)
+    if (a.state !== 'available') throw new Ec2Error('IncorrectState', `Transit Gateway Attachment ${a.id} is in state ${a.state} and cannot be modified.`)
+    for (const r of remove) {
+      if (!a.subnetIds.includes(r)) throw new Ec2Error('InvalidParameterValue', `Subnet ${r} is not part of ${a.id}.`)
+    }
+    const next = [...a.subnetIds.filter((x) => !remove.includes(x))]
+    const azs = new Set(next.map((x) => this.subnets.get(x)?.az))
+    for (const sid of add) {
+      const s = this.subnets.get(sid)
+      if (s === undefined || s.vpcId !== a.vpcId) throw new Ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${sid}' does not exist in ${a.vpcId}`)
+      if (next.includes(sid)) continue
+      if (azs.has(s.az)) throw new Ec2Error('DuplicateSubnetsInSameZone', `${a.id} already has a subnet in ${s.az}.`)
+      azs.add(s.az)
+      next.push(sid)
+    }
+    if (next.length === 0) throw new Ec2Error('InvalidParameterValue', `${a.id} must keep at least one subnet.`)
+    a.subnetIds = next
+    a.state = 'modifying'
+    a.until = this.now() + this.availableDelayMs
+    a.next = 'available'
+    return a
+  }
+
   deleteVpcAttachment(id: string | undefined): VpcAttachment {
     const a = this.getVpcAttachment(id)
     if (a.state === 'deleted' || a.state === 'deleting') throw new Ec2Error('IncorrectState', `Transit Gateway Attachment ${a.id} is in state ${a.state}.`)
