@@ -23,6 +23,8 @@ export class RouteError extends Error {
 /** Tables a FIB writer must never write: unspec (0), default (253), main (254), local (255). */
 export const RESERVED_TABLES: ReadonlySet<number> = new Set([0, 253, 254, 255])
 export const MIN_LABEL = 16
+/** Gateway given to IPv6 multipath next hops over point-to-point tunnels (see toKernelRoute). */
+export const IPV6_TUNNEL_GATEWAY = 'fe80::1'
 export const MAX_LABEL = 0xfffff
 
 export function checkTable(table: number, field = 'table'): number {
@@ -77,6 +79,10 @@ export function toKernelRoute(r: DesiredRoute, o: KernelRouteOptions): KernelRou
   let nexthops = [...seen.values()]
   // A single next hop is not a multipath route: the kernel keeps no weight for it.
   if (nexthops.length === 1) nexthops = [{ ...(nexthops[0] as KernelNextHop), weight: 1 }]
+  // IPv6 refuses device-only next hops in RTA_MULTIPATH ("Device only routes can not be added for
+  // IPv6 using the multipath API"): give each tunnel next hop a link-local gateway. The tunnels are
+  // NOARP, so the address is never resolved; it only makes the route acceptable.
+  else if (p.family === 6) nexthops = nexthops.map(h => h.gateway === undefined ? { ...h, gateway: IPV6_TUNNEL_GATEWAY } : h)
   return { family: p.family, table: r.table, prefix: p.text, protocol: o.protocol, metric: o.metric, nexthops }
 }
 
