@@ -6,8 +6,8 @@
 import t from 'tap'
 import * as E from '@aws-sdk/client-ec2'
 import { converge, deleteAll, desired, fixture, quietLog, RTB_MAIN, RTB_PRIVATE, SUBNET_A, SUBNET_B, tgwRoutes, VPC } from './aws-fixture.js'
-import { reconcileTransitGatewayAws } from '../../controller/aws/reconcile.js'
-import { OwnerTag } from '../../controller/aws/types.js'
+import { deleteTransitGatewayAws, reconcileTransitGatewayAws } from '../../controller/aws/reconcile.js'
+import { OwnerTag, type AwsDeleteResult } from '../../controller/aws/types.js'
 
 t.test('from scratch to ready: every resource, tagged, with the right parameters', async (t) => {
   const f = await fixture(t)
@@ -297,15 +297,15 @@ t.test('deletion removes everything ours, in order, and nothing else', async (t)
   const { obs } = await converge(f, d)
   t.equal(obs.ready, true, obs.message)
   const order: string[] = []
-  let res
+  let res: AwsDeleteResult | undefined
   for (let i = 0; i < 40; i++) {
-    res = await (await import('../../controller/aws/reconcile.js')).deleteTransitGatewayAws(d, f.ec2, quietLog, { minRequeueMs: 1000 })
+    res = await deleteTransitGatewayAws(d, f.ec2, quietLog, { minRequeueMs: 1000 })
     order.push(...res.actions.map((a) => a.split(' ')[0]!))
     if (res.done) break
     t.equal(res.reason, 'Deleting')
     w.advance(res.requeueAfterMs ?? 1000)
   }
-  t.equal(res?.done, true, res?.message)
+  t.equal(res?.done, true, res?.message ?? 'no result')
   const firstIdx = (a: string): number => order.indexOf(a)
   t.ok(firstIdx('DeleteRoute') < firstIdx('DeleteTransitGatewayConnectPeer'))
   t.ok(firstIdx('DeleteTransitGatewayConnectPeer') < firstIdx('DeleteTransitGatewayConnect'))

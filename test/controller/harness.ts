@@ -74,12 +74,12 @@ export class World {
     return this
   }
 
-  replica(identity: string, metrics = new ControllerMetrics(), extra: { leaseDurationMs?: number } = {}): ControllerReplica {
+  replica(identity: string, metrics = new ControllerMetrics(), extra: { leaseDurationMs?: number; wrapEc2?: (api: Ec2Api) => Ec2Api } = {}): ControllerReplica {
     const r = new ControllerReplica({
       conn: this.conn, log: this.log.child({ replica: identity }), metrics, identity,
       leaseNamespace: this.ns, leaseName: 'gsi-controller', namespace: this.ns,
       leaseDurationMs: extra.leaseDurationMs ?? 1500, renewDeadlineMs: 1000, retryPeriodMs: 200,
-      ec2For: region => this.ec2For(region, metrics),
+      ec2For: region => (extra.wrapEc2 ?? (a => a))(this.ec2For(region, metrics)),
       aws: { minRequeueMs: 30, maxRequeueMs: 150, errorRequeueMs: 100 },
       queueBaseDelayMs: 20, queueMaxDelayMs: 500, informerBackoffMs: 50, resyncMs: 2000,
     })
