@@ -26,7 +26,6 @@ import type { UpdateMessage } from '../../bgp/codec/update.js'
 
 const u8 = fc.integer({ min: 0, max: 255 })
 const u16 = fc.integer({ min: 0, max: 0xffff })
-const u32 = fc.integer({ min: 0, max: 0xffffffff })
 const afi = fc.oneof(fc.constantFrom(1, 2, 25), u16)
 const safi = fc.oneof(fc.constantFrom(1, 2, 4, 128, 132), u8)
 /** Short UTF-8 names: 0..40 characters of any script, at most 4 bytes each, so 2 + 2*160 may exceed
