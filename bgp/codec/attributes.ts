@@ -108,6 +108,10 @@ export interface PathAttributes {
   /** Type codes that arrived with the Extended Length flag though they fit one length octet; the
    * encoder does the same so decoded messages re-encode byte for byte. */
   readonly extendedLength?: readonly number[]
+  /** Type codes in the order they arrived (MP_REACH/MP_UNREACH included), recorded only when it was
+   * not the canonical order (MP attributes first, then ascending): the encoder follows it, so what
+   * GoBGP or ExaBGP sent re-encodes byte for byte. */
+  readonly order?: readonly number[]
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -417,11 +421,6 @@ export function finishAttributes(b: AttributesBuilder): PathAttributes {
   return rest
 }
 
-interface Slot {
-  spec: AttributeSpec | undefined
-  raw: RawAttribute | undefined
-}
-
 /** Bytes the attributes take on the wire (without MP_REACH/MP_UNREACH). */
 export function attributesLength(a: PathAttributes, ctx: CodecContext): number {
   let len = 0
@@ -435,33 +434,70 @@ export function attributesLength(a: PathAttributes, ctx: CodecContext): number {
   return len
 }
 
-/** Writes the attributes in type order (unknown ones merged in by type); returns bytes written. */
+/** Writes attribute `type` (known or unknown, never MP) if the set has it; returns bytes written. */
+export function writeAttribute(a: PathAttributes, type: number, ctx: CodecContext, buf: Uint8Array, offset: number): number {
+  const s = attributeTable[type]
+  if (s !== undefined) {
+    const v = s.valueLength(a, ctx)
+    if (v < 0) return 0
+    const ext = v > 255 || a.extendedLength?.includes(type) === true
+    const p = writeAttributeHeader(buf, offset, s.flags | (ext ? AttrFlag.ExtendedLength : 0), type, v)
+    s.write(a, ctx, buf, p)
+    return p + v - offset
+  }
+  const u = a.unknown?.find((x) => x.type === type)
+  if (u === undefined) return 0
+  const v = u.value.length
+  const p = writeAttributeHeader(buf, offset, v > 255 ? u.flags | AttrFlag.ExtendedLength : u.flags, type, v)
+  buf.set(u.value, p)
+  return p + v - offset
+}
+
+/** Canonical type order of a set: known attributes and unknown ones merged by type code. */
+function canonicalTypes(a: PathAttributes): number[] {
+  const types = encodeOrder.map((s) => s.type)
+  if (a.unknown !== undefined && a.unknown.length > 0) {
+    for (const u of a.unknown) types.push(u.type)
+    types.sort((x, y) => x - y)
+  }
+  return types
+}
+
+/**
+ * Writes the attributes (without MP ones) in type order, or in `a.order` when recorded (types it
+ * does not list follow in type order); returns bytes written.
+ */
 export function writeAttributes(a: PathAttributes, ctx: CodecContext, buf: Uint8Array, offset: number): number {
   let p = offset
-  const slots: Slot[] = encodeOrder.map((spec) => ({ spec, raw: undefined }))
-  if (a.unknown !== undefined && a.unknown.length > 0) {
-    for (const raw of a.unknown) slots.push({ spec: undefined, raw })
-    slots.sort((x, y) => (x.spec?.type ?? (x.raw as RawAttribute).type) - (y.spec?.type ?? (y.raw as RawAttribute).type))
+  const canonical = canonicalTypes(a)
+  if (a.order === undefined) {
+    for (const type of canonical) p += writeAttribute(a, type, ctx, buf, p)
+    return p - offset
   }
-  for (const slot of slots) {
-    if (slot.spec !== undefined) {
-      const s = slot.spec
-      const v = s.valueLength(a, ctx)
-      if (v < 0) continue
-      const ext = v > 255 || a.extendedLength?.includes(s.type) === true
-      p = writeAttributeHeader(buf, p, s.flags | (ext ? AttrFlag.ExtendedLength : 0), s.type, v)
-      s.write(a, ctx, buf, p)
-      p += v
-    } else {
-      const u = slot.raw as RawAttribute
-      const v = u.value.length
-      const flags = v > 255 ? u.flags | AttrFlag.ExtendedLength : u.flags
-      p = writeAttributeHeader(buf, p, flags, u.type, v)
-      buf.set(u.value, p)
-      p += v
-    }
-  }
+  for (const type of a.order) if (type !== AttrType.MpReachNlri && type !== AttrType.MpUnreachNlri) p += writeAttribute(a, type, ctx, buf, p)
+  p += writeUnlistedAttributes(a, ctx, buf, p)
   return p - offset
+}
+
+/** Writes, in type order, the attributes of the set that `a.order` does not list (all when unset). */
+export function writeUnlistedAttributes(a: PathAttributes, ctx: CodecContext, buf: Uint8Array, offset: number): number {
+  let p = offset
+  for (const type of canonicalTypes(a)) if (a.order === undefined || !a.order.includes(type)) p += writeAttribute(a, type, ctx, buf, p)
+  return p - offset
+}
+
+/** The order to record for attributes that arrived as `types` (kept ones, wire order), or undefined
+ * when it is the canonical one (MP attributes first, MP_REACH before MP_UNREACH, then ascending). */
+export function recordedOrder(types: readonly number[]): number[] | undefined {
+  let i = 0
+  while (i < types.length && (types[i] === AttrType.MpReachNlri || types[i] === AttrType.MpUnreachNlri)) i++
+  if (i === 2 && types[0] === AttrType.MpUnreachNlri) return [...types]
+  for (let k = i; k < types.length; k++) {
+    const t = types[k] as number
+    if (t === AttrType.MpReachNlri || t === AttrType.MpUnreachNlri) return [...types]
+    if (k > i && t < (types[k - 1] as number)) return [...types]
+  }
+  return undefined
 }
 
 /** Writes flags, type and the 1- or 2-byte length (per the Extended Length flag); returns the value offset. */

@@ -25,8 +25,11 @@ import {
   attributeTable,
   attributesLength,
   finishAttributes,
+  recordedOrder,
+  writeAttribute,
   writeAttributeHeader,
   writeAttributes,
+  writeUnlistedAttributes,
   type AttributesBuilder,
   type PathAttributes,
   type RawAttribute,
@@ -433,9 +436,15 @@ function build(scan: UpdateScan, ctx: CodecContext): UpdateMessage {
     const b: AttributesBuilder = {}
     const unknown: RawAttribute[] = []
     const ext: number[] = []
+    const types: number[] = []
     for (let i = 0; i < scan.instCount; i++) {
       if (scan.instKeep[i] !== 1) continue
       const type = scan.instType[i] as number
+      types.push(type)
+      if (type === AttrType.MpReachNlri || type === AttrType.MpUnreachNlri) {
+        if (((scan.flags[type] as number) & AttrFlag.ExtendedLength) !== 0 && (scan.valLen[type] as number) <= 255) ext.push(type)
+        continue
+      }
       const vs = scan.valStart[type] as number
       const vl = scan.valLen[type] as number
       const flags = scan.flags[type] as number
@@ -449,6 +458,8 @@ function build(scan: UpdateScan, ctx: CodecContext): UpdateMessage {
     }
     if (unknown.length > 0) b.unknown = unknown
     if (ext.length > 0) b.extendedLength = ext
+    const order = recordedOrder(types)
+    if (order !== undefined) b.order = order
     attributes = finishAttributes(b)
   }
 
@@ -571,8 +582,9 @@ export function encodeUpdate(msg: UpdateMessage, ctx: CodecContext, buf: Uint8Ar
   p = aStart
   const a = msg.attributes
   const [reach, unreach] = mpValueLengths(msg, ctx)
-  if (msg.mpReach !== undefined) {
+  const writeReach = (p: number): number => {
     const m = msg.mpReach
+    if (m === undefined) return p
     const f = familyCodec(m.family)
     const ext = reach > 255 || a.extendedLength?.includes(AttrType.MpReachNlri) === true
     p = writeAttributeHeader(buf, p, AttrFlag.Optional | (ext ? AttrFlag.ExtendedLength : 0), AttrType.MpReachNlri, reach)
@@ -589,17 +601,33 @@ export function encodeUpdate(msg: UpdateMessage, ctx: CodecContext, buf: Uint8Ar
     buf[p++] = 0 // reserved (RFC 4760 3)
     const ap = ctx.addPathSend.has(f.key)
     for (const n of m.nlri) p += writeNlri(f, n, ap, buf, p)
+    return p
   }
-  if (msg.mpUnreach !== undefined) {
+  const writeUnreach = (p: number): number => {
     const m = msg.mpUnreach
+    if (m === undefined) return p
     const f = familyCodec(m.family)
     const ext = unreach > 255 || a.extendedLength?.includes(AttrType.MpUnreachNlri) === true
     p = writeAttributeHeader(buf, p, AttrFlag.Optional | (ext ? AttrFlag.ExtendedLength : 0), AttrType.MpUnreachNlri, unreach)
     p = writeFamily(buf, p, f)
     const ap = ctx.addPathSend.has(f.key)
     for (const n of m.nlri) p += writeNlri(f, n, ap, buf, p)
+    return p
   }
-  p += writeAttributes(a, ctx, buf, p)
+  if (a.order === undefined) {
+    p = writeUnreach(writeReach(p))
+    p += writeAttributes(a, ctx, buf, p)
+  } else {
+    // A recorded wire order (see PathAttributes.order); MP attributes it does not list go first.
+    if (!a.order.includes(AttrType.MpReachNlri)) p = writeReach(p)
+    if (!a.order.includes(AttrType.MpUnreachNlri)) p = writeUnreach(p)
+    for (const type of a.order) {
+      if (type === AttrType.MpReachNlri) p = writeReach(p)
+      else if (type === AttrType.MpUnreachNlri) p = writeUnreach(p)
+      else p += writeAttribute(a, type, ctx, buf, p)
+    }
+    p += writeUnlistedAttributes(a, ctx, buf, p)
+  }
   buf[aStart - 2] = (p - aStart) >>> 8
   buf[aStart - 1] = (p - aStart) & 0xff
   for (const n of msg.nlri) p += writeNlri(ipv4Unicast, n, ap4, buf, p)
