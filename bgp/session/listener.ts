@@ -3,8 +3,18 @@
  * incoming connections and hands each to the session configured for its source address. A
  * connection from an address no session claims is closed at once (RFC 4271 8: connections from
  * unconfigured peers are refused).
+ *
+ * TCP-MD5 (RFC 2385): keys are set per peer address on the listening socket (TCP_MD5SIG through
+ * the native addon), so the kernel checks the SYN and every later segment; accepted connections
+ * inherit the key. A segment without the right signature never reaches us.
+ *
+ * The listening socket sends with TTL 255: the SYN-ACK leaves before any session can set its own
+ * TTL on the accepted socket, and a GTSM peer (RFC 5082) drops a SYN-ACK below 255. A high TTL
+ * costs non-GTSM peers nothing; each session then sets its own TTL on its accepted socket.
  */
 import net from 'node:net'
+import { setMd5Key, socketFd } from './native.js'
+import { setListenerTtl } from './socket-options.js'
 
 /** What a session offers the listener. */
 export interface IncomingHandler {
@@ -31,6 +41,7 @@ export class BgpListener {
   private readonly peers = new Map<string, IncomingHandler>()
   /** Connections refused because no session claims their source. */
   refused = 0
+  private readonly md5Keys = new Map<string, string>()
 
   constructor(readonly options: ListenerOptions = {}) {
     this.server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket))
@@ -45,6 +56,14 @@ export class BgpListener {
       if (this.options.host !== undefined) opts.host = this.options.host
       this.server.listen(opts, () => {
         this.server.off('error', onError)
+        try {
+          setListenerTtl(this.server, 255)
+          for (const [address, key] of this.md5Keys) setMd5Key(socketFd(this.server), address, key)
+        } catch (e) {
+          this.server.close()
+          reject(e as Error)
+          return
+        }
         resolve((this.server.address() as net.AddressInfo).port)
       })
     })
@@ -58,6 +77,14 @@ export class BgpListener {
   /** The listening net.Server (e.g. to reach its descriptor for socket options). */
   get netServer(): net.Server {
     return this.server
+  }
+
+  /** Sets (or with '' removes) the TCP-MD5 key for a peer; applied now or when listening starts. */
+  setMd5(address: string, key: string): void {
+    const a = normalizeAddress(address)
+    if (key === '') this.md5Keys.delete(a)
+    else this.md5Keys.set(a, key)
+    if (this.server.listening) setMd5Key(socketFd(this.server), a, key)
   }
 
   register(handler: IncomingHandler): void {

@@ -52,7 +52,9 @@ import type { BgpListener } from './listener.js'
 import { normalizeAddress } from './listener.js'
 import { buildOpen, negotiate, summarizeNegotiated } from './negotiate.js'
 import type { LocalCapabilities, Negotiated, NegotiatedSummary } from './negotiate.js'
-import { applyTtlPolicy, getMinTtl, getTtl } from './socket-options.js'
+import { applyTtlPolicy, getMinTtl, getTtl, gtsmMinTtl } from './socket-options.js'
+import { nativeConnect } from './native.js'
+import { closeSync } from 'node:fs'
 
 export interface SessionConfig extends LocalCapabilities {
   /** For logs and metrics; default the peer address. */
@@ -71,6 +73,8 @@ export interface SessionConfig extends LocalCapabilities {
   readonly ttl?: number
   /** GTSM (RFC 5082): the peer is this many hops away; we send 255 and require 256 - hops. */
   readonly gtsmHops?: number
+  /** RFC 2385 TCP-MD5 password (at most 80 bytes); needs the native addon. */
+  readonly md5Password?: string
   readonly minHoldTime?: number
   readonly allowHoldTimeZero?: boolean
   readonly keepaliveTime?: number
@@ -160,6 +164,9 @@ class Connection {
   negotiated: Negotiated | undefined
   peerOpen: OpenMessage | undefined
   connected = false
+  /** A native connect is in flight (no socket yet); its id, to ignore results of older attempts. */
+  pendingAttempt = 0
+  attempt = 0
   constructor(fsm: FsmState, direction: Direction) {
     this.fsm = fsm
     this.direction = direction
@@ -224,8 +231,12 @@ export class Session extends EventEmitter<SessionEvents> {
       collisionDetectEstablishedState: config.collisionDetectEstablishedState === true,
     }
     this.conns = [new Connection(initialFsmState(this.fsmConfig), 'outgoing')]
+    if (config.md5Password !== undefined && Buffer.byteLength(config.md5Password) > 80) {
+      throw new RangeError('md5Password: at most 80 bytes (TCP_MD5SIG_MAXKEYLEN)')
+    }
     this.listener = options.listener
     this.listener?.register(this)
+    if (config.md5Password !== undefined) this.listener?.setMd5(config.peerAddress, config.md5Password)
   }
 
   /** Current state of the session: its most advanced connection's. */
@@ -265,8 +276,18 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.destroyed) return
     await this.stop(message)
     this.destroyed = true
-    for (const c of this.conns) this.clearTimers(c)
+    for (const c of this.conns) {
+      this.clearTimers(c)
+      c.attempt++
+    }
     this.listener?.unregister(this)
+    if (this.config.md5Password !== undefined) {
+      try {
+        this.listener?.setMd5(this.config.peerAddress, '')
+      } catch {
+        // the listener may be closed already
+      }
+    }
   }
 
   /** Sends pre-encoded UPDATE message(s) (one or more whole messages back to back). */
@@ -386,7 +407,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const r = step(c.fsm, event, this.fsmConfig)
     c.fsm = r.state
     let actions = r.actions
-    const orphan = c.socket === undefined && (c.fsm.state === 'Connect' || c.fsm.state === 'Active')
+    const orphan = c.socket === undefined && c.pendingAttempt === 0 && (c.fsm.state === 'Connect' || c.fsm.state === 'Active')
     if ((c.fsm.state === 'Idle' || orphan) && this.conns.length > 1) {
       // Another connection carries on: this one just goes away, without a session-level "down".
       actions = actions.filter((a) => a.type !== 'down' && !(a.type === 'start-timer' && a.timer === 'IdleHold'))
@@ -541,6 +562,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   private connect(c: Connection): void {
     this.drop(c)
+    if (this.config.md5Password !== undefined || this.config.gtsmHops !== undefined) return this.connectNative(c)
     const opts: net.NetConnectOpts = { host: this.config.peerAddress, port: this.config.peerPort ?? 179, noDelay: true }
     if (this.config.localAddress !== undefined) opts.localAddress = this.config.localAddress
     if (this.config.localPort !== undefined) opts.localPort = this.config.localPort
@@ -552,6 +574,44 @@ export class Session extends EventEmitter<SessionEvents> {
       if (!this.applySocketOptions(c, socket)) return
       this.feed(c, { type: 'Tcp_CR_Acked' })
     })
+  }
+
+  /**
+   * Outgoing connection through the native addon: TCP-MD5 key and GTSM TTL are on the socket before
+   * the SYN leaves (Node's net API only gives a descriptor after connect()).
+   */
+  private connectNative(c: Connection): void {
+    const id = ++c.attempt
+    c.pendingAttempt = id
+    const gtsm = this.config.gtsmHops
+    nativeConnect({
+      remoteAddress: this.config.peerAddress,
+      remotePort: this.config.peerPort ?? 179,
+      ...(this.config.localAddress !== undefined ? { localAddress: this.config.localAddress } : {}),
+      ...(this.config.localPort !== undefined ? { localPort: this.config.localPort } : {}),
+      ...(this.config.md5Password !== undefined ? { md5Key: this.config.md5Password } : {}),
+      ...(gtsm !== undefined ? { ttl: 255, minTtl: gtsmMinTtl(gtsm) } : {}),
+      timeoutMs: Math.max(1000, Math.round(this.fsmConfig.connectRetryTime * 1000)),
+    }).then(
+      (fd) => {
+        if (c.attempt !== id || !this.conns.includes(c) || c.fsm.state !== 'Connect') {
+          closeSync(fd)
+          return
+        }
+        c.pendingAttempt = 0
+        const socket = new net.Socket({ fd, readable: true, writable: true })
+        this.attach(c, socket, 'outgoing')
+        c.connected = true
+        if (!this.applySocketOptions(c, socket)) return
+        this.feed(c, { type: 'Tcp_CR_Acked' })
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (c.attempt !== id) return
+        c.pendingAttempt = 0
+        this.pendingDetail = err.code ?? err.message
+        this.feed(c, { type: 'TcpConnectionFails', refused: true })
+      },
+    )
   }
 
   /** Adopts a socket for a connection and wires its events to the machine. */
@@ -602,6 +662,10 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Closes the connection's socket after what was queued (a NOTIFICATION) is flushed. */
   private drop(c: Connection): void {
+    if (c.pendingAttempt !== 0) {
+      c.attempt++ // a native connect in flight: its result will be closed on arrival
+      c.pendingAttempt = 0
+    }
     const socket = c.socket
     if (socket === undefined) return
     c.socket = undefined

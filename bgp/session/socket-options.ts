@@ -86,3 +86,18 @@ export function applyTtlPolicy(socket: Socket, policy: { ttl?: number | undefine
     setTtl(socket, policy.ttl)
   }
 }
+
+/** TTL of a listening socket (both IPv4 and, on a dual-stack socket, IPv6 hop limit). */
+export function setListenerTtl(server: unknown, ttl: number): void {
+  checkTtl('ttl', ttl)
+  let done = false
+  for (const [level, opt] of [[IPPROTO_IP, IP_TTL], [IPPROTO_IPV6, IPV6_UNICAST_HOPS]] as const) {
+    try {
+      sockopt().setsockopt(server, level, opt, ttl)
+      done = true
+    } catch {
+      // an IPv4 socket has no IPv6 options
+    }
+  }
+  if (!done) throw new Error('could not set the listening socket TTL')
+}

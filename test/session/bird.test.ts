@@ -41,7 +41,7 @@ protocol bgp peer1 {
   local ${BIRD} port ${port} as ${opts.birdAs};
   neighbor ${US} port ${ourPort} as ${opts.ourAs};
   hold time ${hold}; keepalive time ${Math.max(1, Math.floor(hold / 3))}; connect retry time 1;
-  ${opts.birdActive === true ? '' : 'passive on;'}
+  ${opts.birdActive === true ? 'connect delay time 1;' : 'passive on;'}
   multihop;
   ipv4 { import all; export none; };
 }
@@ -139,11 +139,21 @@ t.test('hold timer expires when bird freezes (SIGSTOP)', async (t) => {
   t.match(b.session.stats().lastNotificationSent, { code: 4, subcode: 0 })
 })
 
+function busy(ms: number): void {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    // hold the event loop
+  }
+}
+
 t.test('both sides active: settles on one connection', async (t) => {
   const b = await withBird(t, { birdAs: 65030, ourAs: 65001, holdTime: 9, birdActive: true })
   const collisions: string[] = []
   b.session.on('collision', (c) => collisions.push(c.closed))
   b.session.start()
+  // Our SYN leaves on the next tick; keep the loop busy while bird's connection (connect delay 1 s)
+  // completes in the kernel's backlog, so that both connections exist when the OPENs are read.
+  busy(2500)
   await waitState(b.session, 'Established', 15_000)
   await sleep(2500)
   t.equal(b.session.state, 'Established')

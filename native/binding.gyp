@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "gsi_native",
+      "sources": ["src/tcp_md5.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
