@@ -4,7 +4,7 @@
  * error codes as EC2 names them, tags and filters, fault injection, the control endpoints, and the
  * stand-alone program.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import * as E from '@aws-sdk/client-ec2'
@@ -17,9 +17,7 @@ const seed = [{
   routeTables: [{ id: RTB_MAIN, subnets: [] }],
 }]
 
-interface Asserts { fail(m: string): void, equal(a: unknown, b: unknown, m?: string): void, match(a: unknown, b: RegExp, m?: string): void }
-
-async function rejectsCode(t: Asserts, p: Promise<unknown>, code: string, status = 400, msg?: RegExp): Promise<void> {
+async function rejectsCode(t: Test, p: Promise<unknown>, code: string, status = 400, msg?: RegExp): Promise<void> {
   try {
     await p
     t.fail(`expected ${code}`)
