@@ -5,7 +5,8 @@
  *
  * - A message split across any number of reads, or many messages in one read, frame the same.
  * - Zero copy when a message lies inside one chunk: the caller gets (buf, offset, length) into that
- *   chunk. One allocation of exactly the message size when it straddles chunks.
+ *   chunk. One copy when it straddles chunks, into a slab shared by many such messages (never
+ *   overwritten), or into a buffer of its own above 32 KiB.
  * - Every header is checked before its body is awaited: marker, length within [19, maxMessageLength]
  *   (4,096, or 65,535 once RFC 8654 extended messages are negotiated), known type, the type's own
  *   length rules (OPEN and KEEPALIVE never above 4,096). Errors are BgpError Message Header Errors;
@@ -23,6 +24,9 @@ import { BgpError, ErrorCode, HeaderSubcode } from './errors.js'
 import { checkHeaderLength, HEADER_LENGTH, MAX_MESSAGE_LENGTH } from './header.js'
 
 const EMPTY = new Uint8Array(0)
+/** Copies of straddling messages are carved from slabs of this size (an allocation per 16+ messages
+ * of 4,096 bytes instead of one per message). */
+const SLAB_SIZE = 256 * 1024
 
 const State = {
   /** Waiting for the 19 header bytes of the next message. */
@@ -56,6 +60,9 @@ export class Framer {
   private failure: BgpError | undefined
   /** Scratch for a header that straddles chunks (allocated once). */
   private readonly scratch = new Uint8Array(HEADER_LENGTH)
+  /** Where straddling messages are copied (see next()). */
+  private slab: Uint8Array = EMPTY
+  private slabOffset = 0
 
   constructor(maxMessageLength: number = MAX_MESSAGE_LENGTH) {
     this.maxMessageLength = maxMessageLength
@@ -96,7 +103,7 @@ export class Framer {
           length = checkHeaderLength(chunk, this.headOffset, this.maxMessageLength)
           this.pendingType = chunk[this.headOffset + 18] as number
         } else {
-          this.copyOut(this.scratch, HEADER_LENGTH)
+          this.copyOut(this.scratch, 0, HEADER_LENGTH)
           length = checkHeaderLength(this.scratch, 0, this.maxMessageLength)
           this.pendingType = this.scratch[18] as number
         }
@@ -120,11 +127,27 @@ export class Framer {
       this.buffered -= length
       if (this.headOffset === chunk.length) this.dropHead()
     } else {
-      const out = new Uint8Array(length)
-      this.copyOut(out, length)
+      // Straddles chunks: copy once. Small and medium messages go into a shared slab (allocating an
+      // ArrayBuffer per message costs more than the copy itself); the slab only moves forward, so
+      // views handed out earlier are never overwritten. Large ones get their own buffer.
+      let out: Uint8Array
+      let at: number
+      if (length > SLAB_SIZE / 8) {
+        out = new Uint8Array(length)
+        at = 0
+      } else {
+        if (this.slab.length - this.slabOffset < length) {
+          this.slab = new Uint8Array(SLAB_SIZE)
+          this.slabOffset = 0
+        }
+        out = this.slab
+        at = this.slabOffset
+        this.slabOffset += length
+      }
+      this.copyOut(out, at, length)
       this.consume(length)
       this.buf = out
-      this.offset = 0
+      this.offset = at
     }
     this.length = length
     this.type = this.pendingType
@@ -137,15 +160,15 @@ export class Framer {
     return this.next() ? this.buf.subarray(this.offset, this.offset + this.length) : null
   }
 
-  /** Copies the first `n` unconsumed bytes into `out` without consuming them. */
-  private copyOut(out: Uint8Array, n: number): void {
+  /** Copies the first `n` unconsumed bytes into `out` at `at` without consuming them. */
+  private copyOut(out: Uint8Array, at: number, n: number): void {
     let copied = 0
     let i = this.head
     let from = this.headOffset
     while (copied < n) {
       const c = this.chunks[i] as Uint8Array
       const take = Math.min(c.length - from, n - copied)
-      out.set(c.subarray(from, from + take), copied)
+      out.set(c.subarray(from, from + take), at + copied)
       copied += take
       i++
       from = 0
