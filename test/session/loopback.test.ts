@@ -5,6 +5,7 @@
  * route refresh, and connection collisions with both sides active.
  */
 import t from 'tap'
+import net from 'node:net'
 import { Family } from '../../bgp/codec/afi.js'
 import { encodeMessage } from '../../bgp/codec/message.js'
 import { writeHeader } from '../../bgp/codec/header.js'
@@ -216,4 +217,43 @@ t.test('collision: both sides active, one connection survives on both', async (t
     t.equal(ca?.direction, 'incoming')
     t.ok(collisions.includes('A closed outgoing') || collisions.includes('B closed incoming'))
   }
+})
+
+t.test('listener: unknown sources refused; a second connection while Established gets Cease 5', async (t) => {
+  const p = await makePair({ holdTime: 9 })
+  t.teardown(() => p.close())
+  p.b.start()
+  p.a.start()
+  await waitState(p.b, 'Established')
+  await waitState(p.a, 'Established')
+  const readAll = (localAddress: string): Promise<Buffer> =>
+    new Promise((resolve) => {
+      const chunks: Buffer[] = []
+      const s = net.connect({ host: '127.0.0.2', port: p.listenerB.port, localAddress })
+      s.on('data', (d: Buffer) => chunks.push(d))
+      s.on('error', () => {})
+      s.on('close', () => resolve(Buffer.concat(chunks)))
+      setTimeout(() => s.destroy(), 3000).unref()
+    })
+  const stranger = await readAll('127.0.0.9')
+  t.equal(stranger.length, 0, 'closed without a word')
+  t.equal(p.listenerB.refused, 1)
+  const again = await readAll('127.0.0.1')
+  t.equal(again.length, 21, 'one NOTIFICATION')
+  t.equal(again[18], 3)
+  t.equal(again[19], 6, 'Cease')
+  t.equal(again[20], 5, 'Connection Rejected')
+  t.equal(p.b.state, 'Established', 'the established session is untouched')
+})
+
+t.test('DelayOpen on the passive side', async (t) => {
+  const p = await makePair({ holdTime: 9 }, {}, { delayOpen: true, delayOpenTime: 5 })
+  t.teardown(() => p.close())
+  const seen: string[] = []
+  p.b.on('state', (s) => seen.push(s.to))
+  p.b.start()
+  p.a.start()
+  await waitState(p.b, 'Established')
+  // B answered A's OPEN right away (OpenConfirm), without passing through OpenSent.
+  t.same(seen, ['Active', 'OpenConfirm', 'Established'])
 })
