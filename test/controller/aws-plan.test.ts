@@ -36,7 +36,9 @@ const peer = (id: string, node: string, inside: string, over: Partial<SnapPeer> 
 })
 
 t.test('planner: one layer at a time, from nothing to ready', async (t) => {
-  let p = planAws(d, { ...base(), securityGroup: undefined } as AwsSnapshot)
+  const empty = base()
+  delete empty.securityGroup
+  let p = planAws(d, empty)
   t.same(p.actions.map((a) => a.kind).sort(), ['createSecurityGroup', 'createTransitGateway'])
   p = planAws(d, { ...base(), tgw: { ...tgw, state: 'pending', createdAt: now - 8000 }, ownedTgws: [tgw] })
   t.same(p.actions, [])
@@ -131,11 +133,11 @@ t.test('deletion plan: reverse order, one layer per pass, foreign attachments bl
   s.vpcAttachments = []
   p = planAwsDeletion(d, s)
   t.same(p.actions, [{ kind: 'deleteTransitGateway', id: 'tgw-1' }])
-  s.tgw = undefined
+  delete s.tgw
   s.ownedTgws = []
   p = planAwsDeletion(d, s)
   t.same(p.actions, [{ kind: 'deleteSecurityGroup', id: 'sg-1' }])
-  s.securityGroup = undefined
+  delete s.securityGroup
   p = planAwsDeletion(d, s)
   t.same([p.actions, p.remaining], [[], []])
 })
