@@ -231,6 +231,8 @@ export const PLANS: DaemonPlan[] = [
     limitations: [
       'FRR 8.4 route-maps cannot set an arbitrary extended community: no encapsulation (MPLSoUDP) community on its VPN routes',
       'FRR 8.4 has no route-target constraint (SAFI 132)',
+      'FRR sends End-of-RIB only when graceful restart is negotiated, and puts MED 0 on `network` routes configured without a metric',
+      'FRR VPN `network ... rd ... label` statics have no next hop of their own: they go out with the session address (IPv4-mapped for VPNv6)',
     ],
   },
   {

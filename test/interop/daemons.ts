@@ -151,13 +151,10 @@ export function gobgpRouteArgs(r: DaemonPlan['routes'][number]): string[] | unde
   }
 }
 
-function gobgpCli(args: string[]): string {
-  return execFileSync('gobgp', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] })
-}
-
-export async function startGobgp(plan: DaemonPlan, dir: string, peers: PeerConfig[]): Promise<RunningDaemon> {
+/** Starts gobgpd with the given TOML config and waits until its gRPC API answers. */
+export async function runGobgpd(toml: string, dir: string): Promise<RunningDaemon> {
   const conf = join(dir, 'gobgpd.toml')
-  writeFileSync(conf, gobgpConfig(plan, peers))
+  writeFileSync(conf, toml)
   const version = execFileSync('gobgpd', ['--version'], { encoding: 'utf8' }).trim()
   const { proc, logFile } = startLogged('gobgpd', ['-f', conf, '-l', 'info', '-p', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'], dir, 'gobgpd')
   const daemon: RunningDaemon = {
@@ -182,6 +179,21 @@ export async function startGobgp(plan: DaemonPlan, dir: string, peers: PeerConfi
         await sleep(150)
       }
     }
+  } catch (err) {
+    await daemon.stop()
+    throw err
+  }
+  return daemon
+}
+
+/** Runs the gobgp CLI (inside the namespace, against 127.0.0.1:50051). */
+export function gobgpCli(args: string[]): string {
+  return execFileSync('gobgp', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+export async function startGobgp(plan: DaemonPlan, dir: string, peers: PeerConfig[]): Promise<RunningDaemon> {
+  const daemon = await runGobgpd(gobgpConfig(plan, peers), dir)
+  try {
     for (const r of plan.routes) {
       const args = gobgpRouteArgs(r)
       if (args) gobgpCli(args)
