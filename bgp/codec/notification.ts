@@ -104,9 +104,15 @@ export function truncateUtf8(s: string, max = 255): string {
   return out
 }
 
-/** The NOTIFICATION that answers a codec error (RFC 4271 6: code, subcode and data of the error). */
-export function notificationFromError(e: BgpError): NotificationMessage {
-  return { type: 'notification', code: e.code, subcode: e.subcode, data: e.data.slice() }
+/**
+ * The NOTIFICATION that answers a codec error (RFC 4271 6: code, subcode and data of the error).
+ * The data is cut so the message fits `maxMessageLength` (4,096 unless RFC 8654 extended messages
+ * were negotiated): an UPDATE error's data may be an attribute of up to 65,535 bytes, and RFC 8654 4
+ * lets the sender truncate it rather than fail to send the NOTIFICATION at all.
+ */
+export function notificationFromError(e: BgpError, maxMessageLength = 4096): NotificationMessage {
+  const room = Math.max(0, maxMessageLength - HEADER_LENGTH - 2)
+  return { type: 'notification', code: e.code, subcode: e.subcode, data: e.data.slice(0, room) }
 }
 
 /** Stable names of the error codes, as used in logs and metric labels. */

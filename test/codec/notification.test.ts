@@ -93,6 +93,11 @@ t.test('a BgpError becomes the NOTIFICATION that answers it', async (t) => {
   const out = new Uint8Array(notificationEncodingLength(n))
   encodeNotification(n, out, 0)
   t.equal(toHex(out), `${MARKER}0017030102${'1001'}`)
+  // Data too long for the message is cut to fit (RFC 8654 4).
+  const big = new BgpError('attribute-length', ErrorCode.UpdateMessage, UpdateSubcode.AttributeLengthError, new Uint8Array(6000).fill(7), 'session-reset')
+  t.equal(notificationFromError(big).data.length, 4096 - 21, 'cut to fit 4,096')
+  t.equal(notificationEncodingLength(notificationFromError(big)), 4096)
+  t.equal(notificationFromError(big, 65535).data.length, 6000, 'whole with extended messages')
 })
 
 t.test('NOTIFICATIONs captured from real daemons', async (t) => {
