@@ -4,7 +4,10 @@
  */
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import { defaultContext, type CodecContext } from '../../bgp/codec/context.js'
-import { decodeUpdate, encodeUpdate, updateEncodingLength, type UpdateMessage } from '../../bgp/codec/update.js'
+import { decodeUpdate, encodeUpdate, splitNextHop, updateEncodingLength, type UpdateIssue, type UpdateMessage } from '../../bgp/codec/update.js'
+import { decodeAttributeBytes, nlriToObject, type UpdateSink } from '../../bgp/codec/bulk.js'
+import { families, writeRd, type Nlri } from '../../bgp/codec/nlri.js'
+import type { PathAttributes } from '../../bgp/codec/attributes.js'
 import type { Codec } from '../helpers/round-trip.js'
 
 export const allFamilies: FamilyKey[] = [
@@ -74,3 +77,91 @@ export function mandatory(as4 = true): Uint8Array {
 }
 
 export const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+
+// ---- Route keys: one string per route, the same whichever decode path produced it ----
+
+
+function maskedWords(prefix: Uint8Array, length: number, words: number): number[] {
+  const out: number[] = []
+  for (let w = 0; w < words; w++) {
+    let v = 0
+    for (let k = 0; k < 4; k++) v = (v << 8) | (prefix[w * 4 + k] ?? 0)
+    const bits = length - w * 32
+    const m = bits >= 32 ? 0xffffffff : bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
+    out.push((v & m) >>> 0)
+  }
+  return out
+}
+
+function genericKey(w: boolean, n: Nlri, pathId: number): string {
+  return `${w ? '-' : '+'} obj ${n.family} ${pathId} ${(n.labels ?? []).join('/')} ${n.rd ? `${n.rd.type}:${n.rd.admin}:${n.rd.assigned}` : ''} ${hex(n.prefix)}/${n.length}`
+}
+
+/** The key the bulk path would produce for an object-path route. */
+export function routeKey(withdraw: boolean, n: Nlri): string {
+  const id = n.pathId ?? 0
+  const s = withdraw ? '-' : '+'
+  if (n.family === Family.Ipv4Unicast) return `${s} v4 ${id} ${maskedWords(n.prefix, n.length, 1).join('.')}/${n.length}`
+  if (n.family === Family.Ipv6Unicast) return `${s} v6 ${id} ${maskedWords(n.prefix, n.length, 4).join('.')}/${n.length}`
+  if ((n.family === Family.Ipv4Vpn || n.family === Family.Ipv6Vpn) && n.labels?.length === 1) {
+    const rd = new Uint8Array(8)
+    writeRd(n.rd!, rd, 0)
+    const [hi, lo] = maskedWords(rd, 64, 2)
+    const words = maskedWords(n.prefix, n.length, n.family === Family.Ipv4Vpn ? 1 : 4)
+    return `${s} vpn ${n.family} ${id} ${hi}:${lo} ${n.labels[0]! >>> 4} ${words.join('.')}/${n.length}`
+  }
+  return genericKey(withdraw, n, id)
+}
+
+function attrKey(a: PathAttributes): string {
+  const { order: _o, extendedLength, ...rest } = a
+  const ext = (extendedLength ?? []).filter((x) => x !== 14 && x !== 15)
+  return JSON.stringify({ ...rest, ...(ext.length > 0 ? { extendedLength: ext } : {}) }, (_k, v) => (v instanceof Uint8Array ? hex(v) : v))
+}
+
+/** Everything an object-path decode amounts to, in the bulk sink's order. */
+export function objectKeys(m: UpdateMessage): string[] {
+  const out: string[] = []
+  for (const i of m.report ?? []) out.push(`issue ${i.kind} ${i.subcode} ${i.action} ${i.attributeType} ${hex(i.data)}`)
+  for (const n of m.withdrawn) out.push(routeKey(true, n))
+  for (const n of m.mpUnreach?.nlri ?? []) out.push(routeKey(true, n))
+  const taw = m.treatAsWithdraw === true
+  if (m.mpReach !== undefined && m.mpReach.nlri.length > 0) {
+    if (!taw) out.push(`attrs ${m.mpReach.family} ${attrKey(m.attributes)} nh ${m.mpReach.nextHop.map(hex).join(',')}`)
+    for (const n of m.mpReach.nlri) out.push(routeKey(taw, n))
+  }
+  if (m.nlri.length > 0) {
+    if (!taw) out.push(`attrs ${Family.Ipv4Unicast} ${attrKey(m.attributes)} nh ${hex(Uint8Array.of(...u32(m.attributes.nextHop!)))}`)
+    for (const n of m.nlri) out.push(routeKey(taw, n))
+  }
+  return out
+}
+
+/** A sink that writes the same keys from the bulk path. */
+export class KeySink implements UpdateSink {
+  keys: string[] = []
+  constructor(private readonly ctx: CodecContext) {}
+  attributes(family: FamilyKey, attrs: Uint8Array, start: number, end: number, nh: Uint8Array, nhStart: number, nhLength: number): void {
+    const a = decodeAttributeBytes(attrs, start, end, this.ctx)
+    const hop = splitNextHop(families.get(family)!, nh, nhStart, nhLength).map(hex).join(',')
+    this.keys.push(`attrs ${family} ${attrKey(a)} nh ${hop}`)
+  }
+  ipv4(w: boolean, id: number, addr: number, len: number): void {
+    this.keys.push(`${w ? '-' : '+'} v4 ${id} ${addr}/${len}`)
+  }
+  ipv6(w: boolean, id: number, a0: number, a1: number, a2: number, a3: number, len: number): void {
+    this.keys.push(`${w ? '-' : '+'} v6 ${id} ${[a0, a1, a2, a3].join('.')}/${len}`)
+  }
+  vpnv4(w: boolean, id: number, hi: number, lo: number, label: number, addr: number, len: number): void {
+    this.keys.push(`${w ? '-' : '+'} vpn ${Family.Ipv4Vpn} ${id} ${hi}:${lo} ${label} ${addr}/${len}`)
+  }
+  vpnv6(w: boolean, id: number, hi: number, lo: number, label: number, a0: number, a1: number, a2: number, a3: number, len: number): void {
+    this.keys.push(`${w ? '-' : '+'} vpn ${Family.Ipv6Vpn} ${id} ${hi}:${lo} ${label} ${[a0, a1, a2, a3].join('.')}/${len}`)
+  }
+  nlri(w: boolean, family: FamilyKey, id: number, buf: Uint8Array, start: number, end: number): void {
+    this.keys.push(genericKey(w, nlriToObject(family, undefined, buf, start, end), id))
+  }
+  issue(i: UpdateIssue): void {
+    this.keys.push(`issue ${i.kind} ${i.subcode} ${i.action} ${i.attributeType} ${hex(i.data)}`)
+  }
+}
