@@ -144,8 +144,11 @@ export interface SessionEvents {
   'route-refresh': [RouteRefreshMessage]
   'notification-received': [NotificationMessage]
   'notification-sent': [NotificationMessage]
-  /** One of two colliding connections was closed (6.8). */
-  collision: [{ closed: 'outgoing' | 'incoming' }]
+  /**
+   * One of two colliding connections was closed (6.8): by comparing BGP identifiers, or because the
+   * other one was already Established (and collision detection in Established is off).
+   */
+  collision: [{ closed: 'outgoing' | 'incoming'; by: 'identifier' | 'established' }]
   /** Errors of our own making (a listener of this event keeps them from being thrown). */
   error: [Error]
 }
@@ -783,11 +786,11 @@ export class Session extends EventEmitter<SessionEvents> {
     if (other !== undefined && (other.peerOpen !== undefined || other.fsm.state === 'Established')) {
       const inEstablished = other.fsm.state === 'Established'
       const loserDirection = collisionLoser(this.config.localId, neg.peerId, this.config.localAs, neg.peerAs)
-      let loser: Connection
-      if (inEstablished && !this.fsmConfig.collisionDetectEstablishedState) loser = c
-      else loser = other.direction === loserDirection ? other : c.direction === loserDirection ? c : c
+      const byEstablished = inEstablished && !this.fsmConfig.collisionDetectEstablishedState
+      // Two connections of the same direction (the peer opened twice): keep the older one.
+      const loser = byEstablished ? c : other.direction === loserDirection ? other : c
       this.collisions++
-      this.emit('collision', { closed: loser.direction })
+      this.emit('collision', { closed: loser.direction, by: byEstablished ? 'established' : 'identifier' })
       this.feed(loser, { type: 'OpenCollisionDump' })
       if (loser === c) return
     }
