@@ -548,6 +548,7 @@ export function planAws(d: AwsDesired, s: AwsSnapshot): AwsPlan {
     const n = wanted.find((w) => w.name === p.node)
     let why: string | undefined
     if (n === undefined) why = `node ${p.node ?? '(untagged)'} no longer wanted`
+    else if (p.state === 'failed' || p.state === 'rejected') why = `peer of node ${n.name} is ${p.state}: recreating it`
     else if (mine.some((q) => q !== p && q.node === p.node && q.state !== 'deleting' && (q.createdAt < p.createdAt || (q.createdAt === p.createdAt && q.id < p.id)))) why = `duplicate peer for node ${n.name}`
     else if (p.peerAddress !== n.nodeIp) why = `node ${n.name} IP changed ${p.peerAddress} -> ${n.nodeIp}`
     else if (p.peerAsn !== n.peerAsn) why = `node ${n.name} ASN changed ${p.peerAsn} -> ${n.peerAsn}`

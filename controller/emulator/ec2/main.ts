@@ -2,17 +2,22 @@
 /**
  * ec2-emulator: runs the EC2 Query API emulator on its own, for the lab and manual tests.
  *   node dist/controller/emulator/ec2/main.js --port 4566 [--host 127.0.0.1] [--region us-east-1]
- *        [--available-delay-ms 3000] [--deleting-delay-ms 2000] [--bgp-up]
+ *        [--available-delay-ms 3000] [--deleting-delay-ms 2000] [--bgp-up] [--seed vpcs.json]
+ * --seed names a JSON file holding SeedVpc[] (see state.ts: id, cidr, subnets [{id, az, cidr}],
+ * routeTables [{id, subnets}], the first route table being the main one); default: one VPC
+ * 10.0.0.0/16 with a subnet in each of three AZs and two route tables.
  * Prints the endpoint on stdout ("EC2 emulator listening on http://127.0.0.1:4566"), then serves
  * until SIGINT/SIGTERM. Point the AWS SDK or CLI at it with an endpoint override and any credentials.
  */
+import { readFileSync } from 'node:fs'
 import { startEc2Emulator } from './server.js'
+import type { SeedVpc } from './state.js'
 
 const usage = `usage: ec2-emulator [--port N] [--host ADDR] [--region R] [--available-delay-ms MS]
-                    [--deleting-delay-ms MS] [--bgp-up]`
+                    [--deleting-delay-ms MS] [--bgp-up] [--seed vpcs.json]`
 
 async function main(argv: string[]): Promise<number> {
-  const opts: { port: number, host: string, region: string, availableDelayMs: number, deletingDelayMs: number, bgpUpWhenAvailable: boolean } =
+  const opts: { port: number, host: string, region: string, availableDelayMs: number, deletingDelayMs: number, bgpUpWhenAvailable: boolean, vpcs?: SeedVpc[] } =
     { port: 4566, host: '127.0.0.1', region: 'us-east-1', availableDelayMs: 3000, deletingDelayMs: 2000, bgpUpWhenAvailable: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
@@ -33,6 +38,13 @@ async function main(argv: string[]): Promise<number> {
       case '--available-delay-ms': opts.availableDelayMs = int('--available-delay-ms'); break
       case '--deleting-delay-ms': opts.deletingDelayMs = int('--deleting-delay-ms'); break
       case '--bgp-up': opts.bgpUpWhenAvailable = true; break
+      case '--seed': {
+        const file = next()
+        const v = JSON.parse(readFileSync(file, 'utf8')) as unknown
+        if (!Array.isArray(v)) throw new Error(`--seed ${file}: expected a JSON array of VPCs`)
+        opts.vpcs = v as SeedVpc[]
+        break
+      }
       case '-h': case '--help': process.stdout.write(usage + '\n'); return 0
       default: process.stderr.write(`ec2-emulator: unknown argument ${a}\n${usage}\n`); return 2
     }
