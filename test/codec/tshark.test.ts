@@ -22,6 +22,7 @@ import {
   routeTarget,
   encapsulation,
   labelEntry,
+  parseExtCommunity,
   Family,
   type BgpMessage,
 } from '../../bgp/codec/index.js'
@@ -35,7 +36,10 @@ const ctx = defaultContext({
 
 /** One dissected packet: every field tshark reported, in order. */
 class Dissected {
-  constructor(readonly fields: { name: string; show: string; value: string }[]) {}
+  constructor(readonly fields: { name: string; show: string; showname: string; value: string }[]) {}
+  shownames(name: string): string[] {
+    return this.fields.filter(f => f.name === name).map(f => f.showname)
+  }
   all(name: string): string[] {
     return this.fields.filter(f => f.name === name).map(f => f.show)
   }
@@ -83,7 +87,7 @@ function dissect(payloads: Uint8Array[]): Dissected[] {
     return r.stdout
       .split('<packet>')
       .slice(1)
-      .map(p => new Dissected([...p.matchAll(/<field\s[^>]*>/g)].map(m => ({ name: attr(m[0], 'name'), show: attr(m[0], 'show'), value: attr(m[0], 'value') }))))
+      .map(p => new Dissected([...p.matchAll(/<field\s[^>]*>/g)].map(m => ({ name: attr(m[0], 'name'), show: attr(m[0], 'show'), showname: attr(m[0], 'showname'), value: attr(m[0], 'value') }))))
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -259,6 +263,36 @@ const cases: Case[] = [
       t.same(d.all('bgp.ext_com.value_an2'), ['5', '7'], 'IPv4 and 4-octet route targets: assigned numbers')
       t.same([d.all('bgp.ext_com.stype_tr_opaque'), d.all('bgp.ext_com.tunnel_type')], [['0x0c'], ['13']], 'encapsulation MPLS in UDP (RFC 9012)')
       t.same(d.all('bgp.update.path_attribute.local_pref'), ['100'], 'LOCAL_PREF')
+    },
+  },
+  {
+    name: 'UPDATE VPNv6 with Contrail security group and origin VN communities',
+    msg: {
+      type: 'update',
+      withdrawn: [],
+      attributes: {
+        origin: 0,
+        asPath: [],
+        localPref: 100,
+        extCommunities: [routeTarget(64512, 100), encapsulation(13), parseExtCommunity('sg:64512:8000001'), parseExtCommunity('origin-vn:64512:5')],
+      },
+      mpReach: {
+        family: Family.Ipv6Vpn,
+        nextHop: [ipv6Bytes('::ffff:192.0.2.10')],
+        nlri: [{ family: Family.Ipv6Vpn, prefix: ipv6Bytes('2001:db8:50::'), length: 48, labels: [labelEntry(2001)], rd: { type: 0, admin: 64512, assigned: 7 } }],
+      },
+      nlri: [],
+    },
+    check(t, d) {
+      t.same([d.all('bgp.update.path_attribute.mp_reach_nlri.afi'), d.all('bgp.update.path_attribute.mp_reach_nlri.safi')], [['2'], ['128']], 'AFI/SAFI')
+      t.same(d.all('bgp.update.path_attribute.mp_reach_nlri.next_hop.rd'), ['0:0'], 'next hop RD is zero')
+      t.same(d.all('bgp.update.path_attribute.mp_reach_nlri.next_hop.ipv6'), ['::ffff:192.0.2.10'], 'next hop (IPv4-mapped)')
+      // tshark 4.0 puts a VPNv6 route's RD and prefix only into the label stack line's text
+      t.same(d.shownames('bgp.label_stack'), ['Label Stack=2001 (bottom) RD=64512:7, IPv6=2001:db8:50::/48'], 'label, RD and prefix')
+      t.same(d.all('bgp.ext_com.type'), ['0x00', '0x03', '0x80', '0x80'], 'extended community types')
+      t.same(d.all('bgp.ext_com.stype_tr_exp'), ['0x04', '0x71'], 'Contrail subtypes: security group, origin VN (DOMAIN.md)')
+      t.same(d.all('bgp.ext_com.value_raw'), ['0x0000fc00007a1201', '0x0000fc0000000005'], 'security group AS 64512 id 8000001; origin VN AS 64512 index 5')
+      t.same(d.all('bgp.ext_com.tunnel_type'), ['13'], 'encapsulation MPLS in UDP')
     },
   },
   {
