@@ -149,6 +149,8 @@ export interface SessionEvents {
    * other one was already Established (and collision detection in Established is off).
    */
   collision: [{ closed: 'outgoing' | 'incoming'; by: 'identifier' | 'established' }]
+  /** The established connection's socket buffer drained (see writeBacklog). */
+  drain: []
   /** Errors of our own making (a listener of this event keeps them from being thrown). */
   error: [Error]
 }
@@ -302,6 +304,14 @@ export class Session extends EventEmitter<SessionEvents> {
     // RFC 4271 4.4: each UPDATE sent restarts the keepalive timer.
     if (c.fsm.keepaliveTime > 0) this.startTimer(c, 'Keepalive', c.fsm.keepaliveTime)
     return true
+  }
+
+  /**
+   * Bytes written to the established connection that the kernel has not taken yet. The RIB pauses
+   * its UPDATE generation above a threshold and resumes on the `drain` event.
+   */
+  get writeBacklog(): number {
+    return this.established()?.socket?.writableLength ?? 0
   }
 
   /** End-of-RIB for a family (RFC 4724 2). */
@@ -632,6 +642,9 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     socket.on('data', (chunk: Buffer) => {
       if (c.socket === socket) this.onData(c, chunk)
+    })
+    socket.on('drain', () => {
+      if (c.socket === socket && c.fsm.state === 'Established') this.emit('drain')
     })
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (c.socket !== socket) return

@@ -9,7 +9,7 @@ import net from 'node:net'
 import { Family } from '../../bgp/codec/afi.js'
 import { encodeMessage } from '../../bgp/codec/message.js'
 import { writeHeader } from '../../bgp/codec/header.js'
-import { endOfRibBytes, endOfRibOf } from '../../bgp/session/index.js'
+import { BgpListener, Session, endOfRibBytes, endOfRibOf } from '../../bgp/session/index.js'
 import type { UpdateMessage } from '../../bgp/codec/update.js'
 import type { FamilyKey } from '../../bgp/codec/afi.js'
 import { makePair, sleep, waitFor, waitState } from './helpers.js'
@@ -263,4 +263,36 @@ t.test('DelayOpen on the passive side', async (t) => {
   await waitState(p.b, 'Established')
   // B answered A's OPEN right away (OpenConfirm), without passing through OpenSent.
   t.same(seen, ['Active', 'OpenConfirm', 'Established'])
+})
+
+t.test('IPv6 session over ::1, with back-pressure visible', async (t) => {
+  const listener = new BgpListener({ host: '::1', port: 0 })
+  const port = await listener.listen()
+  const common = { holdTime: 9, families: [Family.Ipv6Unicast], connectRetryTime: 1, idleHoldTime: 0.2 }
+  const a = new Session({ ...common, name: 'A6', localAs: 65001, localId: 0x01010101, peerAs: 65002, peerAddress: '::1', peerPort: port, localAddress: '::1' })
+  const b = new Session({ ...common, name: 'B6', localAs: 65002, localId: 0x02020202, peerAs: 65001, peerAddress: '::1', passive: true, ttl: 5 }, { listener })
+  t.teardown(async () => {
+    await Promise.all([a.destroy(), b.destroy()])
+    await listener.close()
+  })
+  b.start()
+  a.start()
+  await waitState(a, 'Established')
+  await waitState(b, 'Established')
+  t.same(a.stats().negotiated?.families, ['ipv6-unicast'])
+  t.equal(a.stats().connection?.ttl, 1, 'eBGP hop limit 1 on IPv6')
+  t.equal(b.stats().connection?.ttl, 5, 'configured hop limit on the accepted IPv6 socket')
+  // 8 MB of End-of-RIB markers in one write: more than the socket takes at once.
+  const one = endOfRibBytes(Family.Ipv6Unicast)
+  const burst = new Uint8Array(one.length * 300_000)
+  for (let i = 0; i < 300_000; i++) burst.set(one, i * one.length)
+  let eors = 0
+  b.on('end-of-rib', () => eors++)
+  const drained = new Promise<void>((r) => a.once('drain', () => r()))
+  a.sendUpdate(burst, 300_000)
+  t.ok(a.writeBacklog > 0, `backlog after a large write: ${a.writeBacklog} bytes`)
+  await drained
+  await waitFor(() => eors === 300_000, 20_000, 'all markers')
+  t.equal(a.writeBacklog, 0)
+  t.equal(b.stats().messagesIn.update, 300_000)
 })
