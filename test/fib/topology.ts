@@ -12,8 +12,6 @@
  * route to the VPC pushing the gateway's table label. The gateway's node IP is 10.0.1.10 (on lo).
  */
 import { execFileSync, spawn } from 'node:child_process'
-import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { createInterface } from 'node:readline'
 
 export const GW_IP = '10.0.1.10'
 export const TGW_IP = '192.0.2.10'
@@ -114,55 +112,6 @@ export class Topology {
     const lines = this.exec(this.ns[ns], 'cat /proc/net/snmp').split('\n').filter(l => l.startsWith('Icmp:'))
     const names = (lines[0] ?? '').split(/\s+/), values = (lines[1] ?? '').split(/\s+/)
     return Number(values[names.indexOf('InEchos')] ?? NaN)
-  }
-}
-
-/** The gateway agent (our code) running in a namespace; `call` sends a command, awaits its answer. */
-export class Agent {
-  private readonly child: ChildProcessWithoutNullStreams
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
-  private nextId = 1
-  private stderr = ''
-  readonly started: Promise<void>
-
-  constructor(netns: string, env: Record<string, string> = {}) {
-    this.child = spawn('ip', ['netns', 'exec', netns, process.execPath, '--import', 'tsx', 'test/fib/gateway-agent.ts', GW_IP], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
-    this.child.stderr.on('data', d => { this.stderr += d })
-    let ready!: () => void
-    this.started = new Promise(r => { ready = r })
-    createInterface({ input: this.child.stdout }).on('line', line => {
-      let m: { id: number; ok: boolean; result?: unknown; error?: string }
-      try { m = JSON.parse(line) } catch { return }
-      if (m.id === 0) { ready(); return }
-      const w = this.waiting.get(m.id)
-      if (!w) return
-      this.waiting.delete(m.id)
-      if (m.ok) w.resolve(m.result)
-      else w.reject(new Error(m.error))
-    })
-    this.child.on('exit', code => {
-      for (const w of this.waiting.values()) w.reject(new Error(`agent exited (${code}): ${this.stderr}`))
-      this.waiting.clear()
-    })
-  }
-
-  call<T = unknown>(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<T> {
-    const id = this.nextId++
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => { this.waiting.delete(id); reject(new Error(`agent: ${cmd} timed out; stderr: ${this.stderr}`)) }, timeoutMs)
-      this.waiting.set(id, { resolve: v => { clearTimeout(timer); resolve(v as T) }, reject: e => { clearTimeout(timer); reject(e) } })
-      this.child.stdin.write(JSON.stringify({ id, cmd, ...args }) + '\n')
-    })
-  }
-
-  /** Closes stdin and waits for the exit (the kernel state stays, as after a daemon exit). */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return
-    const done = new Promise<void>(r => this.child.once('exit', () => r()))
-    this.child.stdin.end()
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000)
-    await done
-    clearTimeout(timer)
   }
 }
 
