@@ -33,7 +33,7 @@ function crashingApi(inner: Ec2Api, k: number): { api: Ec2Api, crashed: () => bo
 
 const EXPECTED = { transitGateways: 1, vpcAttachments: 1, connectAttachments: 1, connectPeers: 2, securityGroups: 1, tgwRoutes: 6 }
 const NONE = { transitGateways: 0, vpcAttachments: 0, connectAttachments: 0, connectPeers: 0, securityGroups: 0, tgwRoutes: 0 }
-const emuOpts = { availableDelayMs: 1000, deletingDelayMs: 1000 }
+const emuOpts = { availableDelayMs: 0, deletingDelayMs: 0 }
 
 function freshApi(f: Fixture): Ec2Api {
   return createEc2Api({ region: 'us-east-1', endpoint: f.emu.endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, retry: { baseDelayMs: 1, maxDelayMs: 2 } })

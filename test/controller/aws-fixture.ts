@@ -39,7 +39,7 @@ export interface Fixture {
 interface Teardown { teardown(fn: () => unknown): void }
 
 export async function fixture(t: Teardown, opts: Ec2EmulatorOptions = {}): Promise<Fixture> {
-  const emu = await startEc2Emulator({ availableDelayMs: 3000, deletingDelayMs: 2000, ...opts })
+  const emu = await startEc2Emulator({ availableDelayMs: 1000, deletingDelayMs: 1000, ...opts })
   const events: Ec2CallEvent[] = []
   const ec2 = createEc2Api({
     region: 'us-east-1', endpoint: emu.endpoint, credentials: CREDS,

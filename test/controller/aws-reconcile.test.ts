@@ -292,7 +292,7 @@ t.test('deletion removes everything ours, in order, and nothing else', async (t)
   w.getVpcAttachment(otherAtt.id)
   w.createRoute({ routeTableId: RTB_MAIN, destination: '172.16.0.0/12', transitGatewayId: otherTgw.id })
   const otherSg = w.createSecurityGroup({ name: 'app-sg', description: 'app', vpcId: VPC, tags: [] })
-  w.availableDelayMs = 3000
+  w.availableDelayMs = 1000
   const d = desired()
   const { obs } = await converge(f, d)
   t.equal(obs.ready, true, obs.message)

@@ -22,7 +22,7 @@ t.test('leader election among three replicas, failover within the lease duration
   await new Promise(r => setTimeout(r, 600))
   t.equal(leaders().length, 1, 'exactly one leader')
   const lease = await w.conn.coordination.readNamespacedLease({ namespace: w.ns, name: 'gsi-controller' })
-  const raw = w.kube.objects('coordination.k8s.io', 'leases', w.ns)[0] as { spec: Record<string, unknown> }
+  const raw = w.kube.objects('coordination.k8s.io', 'leases', w.ns)[0] as unknown as { spec: Record<string, unknown> }
   t.equal(lease.spec?.holderIdentity, first.elector.leader, 'Lease holder is the leader')
   t.equal(lease.spec?.leaseDurationSeconds, 2)
   t.match(String(raw.spec.renewTime), MICRO, 'renewTime is a MicroTime')
