@@ -172,13 +172,15 @@ export function mergeAs4Path(asPath: AsPath, as4Path: AsPath): AsPath {
       need = 0
     }
   }
-  for (const s of as4) {
-    const last = out[out.length - 1]
-    if (last !== undefined && last.type === AsSegment.Sequence && s.type === AsSegment.Sequence) {
-      out[out.length - 1] = { type: AsSegment.Sequence, asns: [...last.asns, ...s.asns] }
-    } else {
-      out.push(s)
-    }
+  // At the junction a sequence taken from AS_PATH and the first sequence of AS4_PATH are one
+  // sequence (the old speakers prepended to it); the AS4_PATH segments themselves stay as sent.
+  const first = as4[0]
+  const last = out[out.length - 1]
+  if (first !== undefined && last !== undefined && last.type === AsSegment.Sequence && first.type === AsSegment.Sequence) {
+    out[out.length - 1] = { type: AsSegment.Sequence, asns: [...last.asns, ...first.asns] }
+    out.push(...as4.slice(1))
+  } else {
+    out.push(...as4)
   }
   return out
 }
