@@ -104,6 +104,7 @@ export class BgpListener {
     const handler = this.peers.get(from)
     if (handler === undefined) {
       this.refused++
+      socket.on('error', () => {})
       socket.destroy()
       return
     }

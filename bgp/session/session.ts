@@ -382,6 +382,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.conns.length >= 2 || (state === 'Established' && !this.fsmConfig.collisionDetectEstablishedState)) {
       // RFC 4271 6.8: a new connection against an Established one is closed (Cease 5, RFC 4486).
       const n: NotificationMessage = { type: 'notification', code: ErrorCode.Cease, subcode: 5, data: new Uint8Array(0) }
+      socket.on('error', () => {}) // a reset from the refused peer must not become an uncaught error
       socket.resume()
       socket.end(encodeMessage(n))
       setTimeout(() => socket.destroy(), 1000).unref()
