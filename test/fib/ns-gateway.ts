@@ -8,7 +8,7 @@
 import { reconcileGre } from '../../gre/index.js'
 import type { ConnectPeer, GreResult } from '../../gre/index.js'
 import { cleanup, FibWriter } from '../../src/fib/index.js'
-import type { CleanupReport, DesiredRoute, FibCounters, GatewayTable } from '../../src/fib/index.js'
+import type { CleanupReport, DesiredRoute, FibCounters, GatewayTable, RouteEvent } from '../../src/fib/index.js'
 import { NetlinkKernel } from '../../src/fib/netlink-kernel.js'
 
 let kernel: NetlinkKernel | undefined
@@ -27,8 +27,9 @@ export async function start(localAddress: string, tables: GatewayTable[]): Promi
   return writer.counters()
 }
 
+/** GRE reconcile (works with or without a started FIB writer). */
 export async function gre(peers: ConnectPeer[]): Promise<GreResult> {
-  if (!kernel) throw new Error('ns-gateway: start() first')
+  kernel ??= new NetlinkKernel()
   return reconcileGre(kernel, peers)
 }
 
@@ -65,4 +66,52 @@ export async function removeAll(): Promise<CleanupReport> {
   stop()
   const k = new NetlinkKernel()
   try { return await cleanup(k) } finally { k.close() }
+}
+
+export async function setRoute(route: DesiredRoute): Promise<FibCounters> {
+  w().setRoute(route)
+  await w().flush()
+  return w().counters()
+}
+
+export async function deleteRoute(table: number, prefix: string): Promise<boolean> {
+  const had = w().deleteRoute(table, prefix)
+  await w().flush()
+  return had
+}
+
+/** Routes only, without markReady (a restart before the control plane is back). */
+export async function routesNoFlush(list: DesiredRoute[]): Promise<null> {
+  w().replaceAll(list)
+  return null
+}
+
+/** Waits `ms`, then until the writer is idle (retries, repairs). */
+export async function settle(ms: number): Promise<FibCounters> {
+  await new Promise(r => setTimeout(r, ms))
+  await w().idle()
+  return w().counters()
+}
+
+/** Calls one method of the NetlinkKernel port (for port-level tests); errors keep their message. */
+export async function kernelCall(method: string, ...args: unknown[]): Promise<unknown> {
+  kernel ??= new NetlinkKernel()
+  const f = (kernel as unknown as Record<string, (...a: unknown[]) => unknown>)[method]
+  if (typeof f !== 'function') throw new Error(`NetlinkKernel has no method ${method}`)
+  const r = await f.apply(kernel, args)
+  return r === undefined ? null : r
+}
+
+const events: RouteEvent[] = []
+let unwatch: (() => void) | undefined
+export function watchStart(): null {
+  kernel ??= new NetlinkKernel()
+  unwatch ??= kernel.watchRoutes(ev => events.push(ev), () => undefined)
+  return null
+}
+export async function watchEvents(waitMs: number): Promise<RouteEvent[]> {
+  await new Promise(r => setTimeout(r, waitMs))
+  unwatch?.()
+  unwatch = undefined
+  return events.splice(0)
 }

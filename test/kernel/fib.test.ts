@@ -4,21 +4,26 @@
 // and the periodic resync repairing a tunnel deleted by hand (its routes vanish without an event).
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
-import { FibWriter, IprouteKernel } from '../../src/fib/index.js'
-import type { DesiredRoute } from '../../src/fib/index.js'
+import type { DesiredRoute, FibCounters } from '../../src/fib/index.js'
+import { Netns, NsWorker } from './lib/index.js'
 
 const ns = `kfib${process.pid % 100000}`
 const sh = (cmd: string, input = ''): string => execFileSync('sh', ['-c', cmd], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] })
 const inNs = (cmd: string): string => sh(`ip netns exec ${ns} sh -c '${cmd}'`)
-const writers: FibWriter[] = []
-t.teardown(() => { for (const w of writers) w.stop(); try { sh(`ip netns del ${ns}`) } catch { /* gone */ } })
+let worker: NsWorker | undefined
+t.teardown(async () => { await worker?.stop(); try { sh(`ip netns del ${ns}`) } catch { /* gone */ } })
 
 sh(`ip netns add ${ns}`)
 sh(`ip -n ${ns} -batch -`, ['link set lo up', 'addr add 10.0.1.10/32 dev lo', 'link add va type veth peer name vb', 'link set va up', 'link set vb up',
   'addr add 10.9.0.1/24 dev va', 'addr add fd00:9::1/64 dev va nodad', ''].join('\n'))
 
-const kernel = new IprouteKernel({ netns: ns })
-const mk = (): FibWriter => { const w = new FibWriter({ kernel, localAddress: '10.0.1.10', resyncIntervalMs: 0, repairDelayMs: 20 }); writers.push(w); w.setTables([{ table: 100, label: 100 }, { table: 200, label: 200 }]); return w }
+const mod = new URL('../fib/ns-gateway.ts', import.meta.url)
+/** Our FIB writer over our netlink layer, inside the namespace (test/fib/ns-gateway.ts). */
+const gw = async <T = FibCounters>(fn: string, ...args: unknown[]): Promise<T> => {
+  worker ??= await NsWorker.start(new Netns(ns))
+  return worker.call<T>(mod, fn, ...args)
+}
+const tables = [{ table: 100, label: 100 }, { table: 200, label: 200 }]
 const table = (n: number, fam = '-4'): string => sh(`ip -n ${ns} ${fam} route show table ${n} proto 201`)
 
 const routes: DesiredRoute[] = [
@@ -30,12 +35,9 @@ const routes: DesiredRoute[] = [
 ]
 
 t.test('first run installs VRFs, labels, fou, tunnels and IPv4/IPv6 routes', async t => {
-  const w = mk()
-  await w.start()
-  w.replaceAll(routes)
-  await w.flush()
-  await w.markReady()
-  const c = w.counters()
+  await gw('start', '10.0.1.10', tables)
+  await gw('routes', routes)
+  const c = await gw('ready')
   t.equal(c.errors, 0, c.lastError)
   t.equal(c.routesAdded, 5)
   t.equal(c.labelRoutesAdded, 2)
@@ -46,7 +48,7 @@ t.test('first run installs VRFs, labels, fou, tunnels and IPv4/IPv6 routes', asy
   t.equal(inNs('sysctl -n net.ipv4.conf.gsim0a000202.rp_filter').trim(), '0')
   t.match(inNs('ip -d link show gsim0a000202'), /ipip mplsip remote 10\.0\.2\.2 local 10\.0\.1\.10 ttl 64[\s\S]*encap fou encap-sport auto encap-dport 6635/)
   t.match(inNs('ip -d link show gsiv200'), /vrf table 200/)
-  w.stop()
+  await gw('stop')
 })
 
 t.test('restart: equal routes adopted, a changed one replaced, stale ones kept until ready', async t => {
@@ -55,67 +57,52 @@ t.test('restart: equal routes adopted, a changed one replaced, stale ones kept u
   inNs('ip route replace 10.1.0.0/24 encap mpls 999 dev gsim0a000201 table 100 proto 201 metric 20')
   inNs('ip route add 10.2.0.0/24 encap mpls 302 dev gsim0a000201 table 100 proto 201 metric 20')
   inNs('ip route add 10.3.0.0/24 via 10.9.0.2 dev va table 100 proto static')
-  const w = mk()
-  await w.start()
-  t.equal(w.counters().routesAdopted, 6)
-  w.replaceAll(routes)
-  await w.flush()
-  let c = w.counters()
+  t.equal((await gw('start', '10.0.1.10', tables)).routesAdopted, 6)
+  let c = await gw('routes', routes)
   t.equal(c.routesAdded, 0, 'nothing re-added')
   t.equal(c.routesReplaced, 1, 'the changed route replaced')
   t.equal(c.routesDeleted, 0, 'stale route kept before ready')
   t.match(table(100), /10\.1\.0\.0\/24\s+encap mpls\s+301 /)
   t.match(table(100), /10\.2\.0\.0\/24/)
-  await w.markReady()
-  c = w.counters()
+  c = await gw('ready')
   t.equal(c.routesDeleted, 1, 'stale route deleted once ready')
   t.notMatch(table(100), /10\.2\.0\.0\/24/)
   t.match(sh(`ip -n ${ns} route show table 100`), /10\.3\.0\.0\/24 via 10\.9\.0\.2 dev va proto static/, 'foreign route untouched')
-  w.stop()
+  await gw('stop')
 })
 
 t.test('before ready, an explicit withdrawal is deleted at once', async t => {
-  const w = mk()
-  await w.start()
-  w.replaceAll(routes)
-  await w.flush()
-  t.equal(w.deleteRoute(100, '10.1.0.0/24'), true)
-  await w.flush()
-  t.equal(w.counters().routesDeleted, 1)
+  await gw('start', '10.0.1.10', tables)
+  await gw('routes', routes)
+  t.equal(await gw<boolean>('deleteRoute', 100, '10.1.0.0/24'), true)
+  t.equal((await gw('settle', 0)).routesDeleted, 1)
   t.notMatch(table(100), /10\.1\.0\.0\/24/)
-  w.setRoute(routes[0] as DesiredRoute)
-  await w.flush()
+  await gw('setRoute', routes[0] as DesiredRoute)
   t.match(table(100), /10\.1\.0\.0\/24/)
-  w.stop()
+  await gw('stop')
 })
 
 t.test('resync repairs a tunnel deleted by hand (its routes vanished without an event)', async t => {
-  const w = mk()
-  await w.start()
-  w.replaceAll(routes)
-  await w.markReady()
+  await gw('start', '10.0.1.10', tables)
+  await gw('routes', routes)
+  await gw('ready')
   inNs('ip link del gsim0a000201')
   t.notMatch(table(100), /10\.1\.0\.0\/24/, 'the kernel flushed the route with the device')
-  await w.resync()
-  const c = w.counters()
+  const c = await gw('resync')
   t.equal(c.errors, 0, c.lastError)
   t.ok(c.tunnelsCreated >= 1, 'tunnel recreated')
   t.ok(c.driftRepairs >= 2, `drift repaired (${c.driftRepairs})`)
   t.match(table(100), /10\.1\.0\.0\/24\s+encap mpls\s+301 dev gsim0a000201/)
-  w.stop()
+  await gw('stop')
 })
 
 t.test('a failing route is counted, named, and retried', async t => {
-  const w = mk()
-  await w.start()
-  w.replaceAll([...routes, { table: 200, prefix: '10.61.0.0/16', nexthops: [{ kind: 'gre', link: 'gsig0000dead', gateway: '10.9.0.2' }] }])
-  await w.flush()
-  const c = w.counters()
+  await gw('start', '10.0.1.10', tables)
+  const c = await gw('routes', [...routes, { table: 200, prefix: '10.61.0.0/16', nexthops: [{ kind: 'gre', link: 'gsig0000dead', gateway: '10.9.0.2' }] }])
   t.equal(c.errors, 1)
-  t.match(c.lastError, /add route 10\.61\.0\.0\/16 table 200: .*(Cannot find device|No such device)/)
+  t.match(c.lastError, /add route 10\.61\.0\.0\/16 table 200 via 10\.9\.0\.2 dev gsig0000dead: .*(does not exist|No such device)/)
   sh(`ip -n ${ns} link add gsig0000dead type veth peer name vdead && ip -n ${ns} link set gsig0000dead up && ip -n ${ns} addr add 10.9.0.5/24 dev gsig0000dead`)
-  await new Promise(r => setTimeout(r, 1500))
-  await w.idle()
+  await gw('settle', 1500)
   t.match(table(200), /10\.61\.0\.0\/16 via 10\.9\.0\.2 dev gsig0000dead/, 'retried until it worked')
-  w.stop()
+  await gw('stop')
 })
