@@ -44,7 +44,7 @@ interface Capture {
   version: string
   session: string
   ebgp: boolean
-  recorder: { asn: number }
+  recorder: { asn: number; as4?: boolean; addPathReceive?: [number, number][] }
   open: {
     asn: number
     myAsField: number
@@ -77,6 +77,8 @@ const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byt
 interface SeenRoute {
   key: string
   family: FamilyName
+  /** ADD-PATH path identifier: the object path's Nlri.pathId, the bulk path's pathId (0 = none). */
+  pathId?: number
   labels?: number[]
   bottomOfStackOk?: boolean
   nextHop: string
@@ -128,7 +130,7 @@ function nlriKey(family: FamilyName, n: Nlri): string {
   return `${family} ${n.rd ? rdKey(n.rd) + ' ' : ''}${prefixText(n.prefix, n.length, width)}`
 }
 
-function attributeView(a: PathAttributes): Omit<SeenRoute, 'key' | 'family' | 'nextHop' | 'labels' | 'bottomOfStackOk'> {
+function attributeView(a: PathAttributes): Omit<SeenRoute, 'key' | 'family' | 'nextHop' | 'labels' | 'bottomOfStackOk' | 'pathId'> {
   const extra: string[] = []
   if (a.atomicAggregate) extra.push('ATOMIC_AGGREGATE')
   if (a.aggregator) extra.push('AGGREGATOR')
@@ -170,12 +172,12 @@ function routesFromObject(u: UpdateMessage): SeenRoute[] {
   const out: SeenRoute[] = []
   const view = attributeView(u.attributes)
   for (const n of u.nlri) {
-    out.push({ key: nlriKey('ipv4-unicast', n), family: 'ipv4-unicast', nextHop: u.attributes.nextHop === undefined ? '(none)' : ipv4Text(u.attributes.nextHop), ...view })
+    out.push({ key: nlriKey('ipv4-unicast', n), family: 'ipv4-unicast', ...(n.pathId !== undefined ? { pathId: n.pathId } : {}), nextHop: u.attributes.nextHop === undefined ? '(none)' : ipv4Text(u.attributes.nextHop), ...view })
   }
   if (u.mpReach) {
     const family = FAMILY_NAME.get(u.mpReach.family) ?? (`family ${u.mpReach.family}` as FamilyName)
     const nh = u.mpReach.nextHop[0]
-    for (const n of u.mpReach.nlri) out.push({ key: nlriKey(family, n), family, nextHop: nh ? ipText(nh) : '(none)', ...labelsOf(n), ...view })
+    for (const n of u.mpReach.nlri) out.push({ key: nlriKey(family, n), family, ...(n.pathId !== undefined ? { pathId: n.pathId } : {}), nextHop: nh ? ipText(nh) : '(none)', ...labelsOf(n), ...view })
   }
   return out
 }
@@ -197,29 +199,29 @@ class CollectingSink implements UpdateSink {
     const addr = vpn ? field.subarray(8, nhLength === 12 ? 12 : 24) : field.subarray(0, nhLength >= 16 ? 16 : nhLength)
     this.nextHop = ipText(addr)
   }
-  private push(withdraw: boolean, family: FamilyName, key: string, labels?: number[]): void {
+  private push(withdraw: boolean, family: FamilyName, key: string, pathId: number, labels?: number[]): void {
     if (withdraw) {
       this.withdrawals++
       return
     }
-    this.routes.push({ key, family, nextHop: this.nextHop, ...(labels ? { labels } : {}), ...(this.view as ReturnType<typeof attributeView>) })
+    this.routes.push({ key, family, pathId, nextHop: this.nextHop, ...(labels ? { labels } : {}), ...(this.view as ReturnType<typeof attributeView>) })
   }
-  ipv4(withdraw: boolean, _pathId: number, addr: number, length: number): void {
-    this.push(withdraw, 'ipv4-unicast', `ipv4-unicast ${ipv4Text(addr)}/${length}`)
+  ipv4(withdraw: boolean, pathId: number, addr: number, length: number): void {
+    this.push(withdraw, 'ipv4-unicast', `ipv4-unicast ${ipv4Text(addr)}/${length}`, pathId)
   }
-  ipv6(withdraw: boolean, _pathId: number, a0: number, a1: number, a2: number, a3: number, length: number): void {
-    this.push(withdraw, 'ipv6-unicast', `ipv6-unicast ${prefixText(words(a0, a1, a2, a3), length, 16)}`)
+  ipv6(withdraw: boolean, pathId: number, a0: number, a1: number, a2: number, a3: number, length: number): void {
+    this.push(withdraw, 'ipv6-unicast', `ipv6-unicast ${prefixText(words(a0, a1, a2, a3), length, 16)}`, pathId)
   }
-  vpnv4(withdraw: boolean, _pathId: number, rdHigh: number, rdLow: number, label: number, addr: number, length: number): void {
-    this.push(withdraw, 'vpnv4', `vpnv4 ${rdKey(rdFromWords(rdHigh, rdLow))} ${ipv4Text(addr)}/${length}`, [label])
+  vpnv4(withdraw: boolean, pathId: number, rdHigh: number, rdLow: number, label: number, addr: number, length: number): void {
+    this.push(withdraw, 'vpnv4', `vpnv4 ${rdKey(rdFromWords(rdHigh, rdLow))} ${ipv4Text(addr)}/${length}`, pathId, [label])
   }
-  vpnv6(withdraw: boolean, _pathId: number, rdHigh: number, rdLow: number, label: number, a0: number, a1: number, a2: number, a3: number, length: number): void {
-    this.push(withdraw, 'vpnv6', `vpnv6 ${rdKey(rdFromWords(rdHigh, rdLow))} ${prefixText(words(a0, a1, a2, a3), length, 16)}`, [label])
+  vpnv6(withdraw: boolean, pathId: number, rdHigh: number, rdLow: number, label: number, a0: number, a1: number, a2: number, a3: number, length: number): void {
+    this.push(withdraw, 'vpnv6', `vpnv6 ${rdKey(rdFromWords(rdHigh, rdLow))} ${prefixText(words(a0, a1, a2, a3), length, 16)}`, pathId, [label])
   }
   nlri(withdraw: boolean, family: FamilyKey, pathId: number, buf: Uint8Array, start: number, end: number): void {
     const name = FAMILY_NAME.get(family) ?? (`family ${family}` as FamilyName)
     const n = nlriToObject(family, pathId || undefined, buf, start, end)
-    this.push(withdraw, name, nlriKey(name, n), labelsOf(n).labels)
+    this.push(withdraw, name, nlriKey(name, n), pathId, labelsOf(n).labels)
   }
   issue(i: UpdateIssue): void {
     this.issues.push(i)
@@ -314,11 +316,17 @@ for (const c of manifest.captures) {
     t.equal(open.capabilities.filter(x => x.type === 'unknown').length, 0, 'every capability understood')
     t.equal(hex(encodeMessage(open)), hex(msgs[0]!.bytes), 'OPEN re-encodes byte for byte')
 
-    // The session as the recorder negotiated it: it offered 4-octet AS and these families, no ADD-PATH,
-    // no extended messages.
+    // The session as the recorder negotiated it: these families, 4-octet AS unless the session plan
+    // left it out, ADD-PATH receive where offered and the daemon offered send, no extended messages.
     const offered = new Set(manifest.recorderFamilies.map(([a, s]) => familyKey(a, s)))
     const negotiated = new Set(open.capabilities.flatMap(x => (x.type === 'multiprotocol' && offered.has(familyKey(x.afi, x.safi)) ? [familyKey(x.afi, x.safi)] : [])))
-    const ctx = defaultContext({ as4: true, families: negotiated, ebgp: c.ebgp, maxMessageLength: 4096 })
+    const addPathOffered = new Set((c.recorder.addPathReceive ?? []).map(([a, s]) => familyKey(a, s)))
+    const addPathSent = open.capabilities.flatMap(x => (x.type === 'add-path' ? x.families.filter(f => f.send).map(f => familyKey(f.afi, f.safi)) : []))
+    const addPathReceive = new Set(addPathSent.filter(f => addPathOffered.has(f)))
+    t.equal(addPathReceive.size, addPathOffered.size, 'the daemon offers ADD-PATH send wherever it was configured to')
+    const ctx = defaultContext({ as4: c.recorder.as4 !== false, families: negotiated, addPathReceive, ebgp: c.ebgp, maxMessageLength: 4096 })
+    // Re-encoding what the daemon sent means writing as the daemon did: path identifiers where it sends them
+    const encodeCtx = defaultContext({ ...ctx, addPathSend: addPathReceive })
 
     const seenObject: SeenRoute[] = []
     const sink = new CollectingSink(ctx)
@@ -334,7 +342,7 @@ for (const c of manifest.captures) {
         t.fail(`message ${i} (type ${m.type}) does not decode: ${(err as Error).message}`)
         continue
       }
-      const again = encodeMessage(decoded, ctx)
+      const again = encodeMessage(decoded, encodeCtx)
       if (decoded.type === 'update') {
         t.notOk(decoded.report?.length, `UPDATE ${i}: no RFC 7606 issue`, { issues: decoded.report })
         t.notOk(decoded.treatAsWithdraw, `UPDATE ${i}: not treat-as-withdraw`)
@@ -397,6 +405,10 @@ for (const c of manifest.captures) {
           t.same(s.encapsulation, r.encapsulation === undefined ? [] : [r.encapsulation], what('encapsulation (RFC 9012 tunnel type)'))
           t.equal(s.otherExtCommunities, 0, what('no other extended communities'))
           t.same(s.extraAttributes, [], what('no attributes beyond the configured ones'))
+          const addPath = (c.recorder.addPathReceive ?? []).some(([a, sf]) => FAMILY_NAME.get(familyKey(a, sf)) === r.family)
+          if (path === 'object') t.equal(typeof s.pathId, addPath ? 'number' : 'undefined', what(addPath ? 'ADD-PATH path identifier present' : 'no ADD-PATH path identifier'))
+          else if (!addPath) t.equal(s.pathId, 0, what('no ADD-PATH path identifier'))
+          else t.equal(s.pathId, seenObject.find(x => x.key === key)?.pathId, what('same path identifier as the object path'))
           if (r.labels) {
             t.same(s.labels, r.labels, what('label stack'))
             if (path === 'object') t.ok(s.bottomOfStackOk, what('bottom-of-stack bit on the last label only'))

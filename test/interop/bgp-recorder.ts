@@ -32,6 +32,11 @@ export interface OpenParams {
   holdTime: number
   routerId: string
   families?: readonly Family[]
+  /** Offer the 4-octet AS capability (RFC 6793); default true. Without it the daemon must send
+   * 2-octet AS_PATHs, with AS4_PATH carrying what does not fit. */
+  fourOctetAs?: boolean
+  /** Families for which to offer ADD-PATH receive (RFC 7911). */
+  addPathReceive?: readonly Family[]
 }
 
 function ipv4Bytes(addr: string): number[] {
@@ -50,7 +55,11 @@ export function buildOpen(p: OpenParams): Buffer {
   const caps: number[] = []
   for (const f of p.families ?? RECORDER_FAMILIES) caps.push(1, 4, f.afi >> 8, f.afi & 0xff, 0, f.safi)
   caps.push(2, 0)
-  caps.push(65, 4, (p.asn >>> 24) & 0xff, (p.asn >>> 16) & 0xff, (p.asn >>> 8) & 0xff, p.asn & 0xff)
+  if (p.fourOctetAs !== false) caps.push(65, 4, (p.asn >>> 24) & 0xff, (p.asn >>> 16) & 0xff, (p.asn >>> 8) & 0xff, p.asn & 0xff)
+  if (p.addPathReceive?.length) {
+    caps.push(69, 4 * p.addPathReceive.length)
+    for (const f of p.addPathReceive) caps.push(f.afi >> 8, f.afi & 0xff, f.safi, 1)
+  }
   const my = p.asn > 0xffff ? AS_TRANS : p.asn
   const params = [2, caps.length, ...caps]
   return header(1, [4, my >> 8, my & 0xff, p.holdTime >> 8, p.holdTime & 0xff, ...ipv4Bytes(p.routerId), params.length, ...params])
@@ -65,9 +74,10 @@ export function buildEndOfRib(f: Family): Buffer {
 }
 
 /** The default route-target membership (prefix length 0: "send me every VPN route"), RFC 4684 4. */
-export function buildRtcDefault(p: { asn: number; ebgp: boolean; nextHop: string }): Buffer {
+export function buildRtcDefault(p: { asn: number; ebgp: boolean; nextHop: string; fourOctetAs?: boolean }): Buffer {
   const attrs: number[] = [0x40, 1, 1, 0] // ORIGIN IGP
-  if (p.ebgp) attrs.push(0x40, 2, 6, 2, 1, (p.asn >>> 24) & 0xff, (p.asn >>> 16) & 0xff, (p.asn >>> 8) & 0xff, p.asn & 0xff)
+  if (p.ebgp && p.fourOctetAs === false) attrs.push(0x40, 2, 4, 2, 1, (p.asn >>> 8) & 0xff, p.asn & 0xff)
+  else if (p.ebgp) attrs.push(0x40, 2, 6, 2, 1, (p.asn >>> 24) & 0xff, (p.asn >>> 16) & 0xff, (p.asn >>> 8) & 0xff, p.asn & 0xff)
   else attrs.push(0x40, 2, 0, 0x40, 5, 4, 0, 0, 0, 100) // empty AS_PATH, LOCAL_PREF 100
   const mp = [0, 1, 132, 4, ...ipv4Bytes(p.nextHop), 0, 0]
   attrs.push(0x80, 14, mp.length, ...mp)
@@ -268,7 +278,7 @@ export async function recordSession(o: RecordOptions): Promise<Recording> {
             established = true
             const out: Buffer[] = []
             if (shared().some(f => f.afi === 1 && f.safi === 132)) {
-              out.push(buildRtcDefault({ asn: o.open.asn, ebgp: o.ebgp, nextHop: o.open.routerId }))
+              out.push(buildRtcDefault({ asn: o.open.asn, ebgp: o.ebgp, nextHop: o.open.routerId, fourOctetAs: o.open.fourOctetAs !== false }))
             }
             for (const f of shared()) out.push(buildEndOfRib(f))
             sock.write(Buffer.concat(out))

@@ -52,7 +52,14 @@ function captureEntry(plan: DaemonPlan, summary: RunSummary, index: number): Rec
     session: session.name,
     ebgp: session.ebgp,
     daemonAddress: plan.address,
-    recorder: { address: addr, asn: session.ebgp ? RECORDER_EBGP_ASN : plan.asn, routerId: addr, holdTime: RECORDER_HOLD_TIME },
+    recorder: {
+      address: addr,
+      asn: session.ebgp ? RECORDER_EBGP_ASN : plan.asn,
+      routerId: addr,
+      holdTime: RECORDER_HOLD_TIME,
+      as4: session.as4 !== false,
+      addPathReceive: (session.addPath ?? []).map(f => FAMILY_AFI_SAFI[f]),
+    },
     open: {
       asn: plan.asn,
       myAsField: plan.asn > 0xffff ? 23456 : plan.asn,

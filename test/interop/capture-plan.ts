@@ -64,6 +64,11 @@ export interface SessionPlan {
   name: string
   ebgp: boolean
   families: FamilyName[]
+  /** The recorder offers the 4-octet AS capability (default true). */
+  as4?: boolean
+  /** The recorder offers ADD-PATH receive for these families, and the daemon is configured to send
+   * all paths for them (path identifiers are the daemon's choice: only their presence is expected). */
+  addPath?: FamilyName[]
 }
 
 export type DaemonName = 'gobgp' | 'frr' | 'bird' | 'exabgp'
@@ -146,6 +151,8 @@ export const PLANS: DaemonPlan[] = [
       // GoBGP 3.10 sends no unicast routes at all to a peer with route-target constraint negotiated
       // (only RTC, then the VPN routes that peer's memberships admit), so RTC gets a session of its own
       { name: 'ibgp-rtc', ebgp: false, families: ['vpnv4', 'rtc'] },
+      // a peer without the 4-octet AS capability: AS_PATH carries AS_TRANS, AS4_PATH the real path
+      { name: 'ebgp-as2', ebgp: true, as4: false, families: ['ipv4-unicast', 'vpnv4'] },
     ],
     sendsEndOfRib: false,
     address: DAEMON_ADDRESS,
@@ -196,6 +203,7 @@ export const PLANS: DaemonPlan[] = [
     sessions: [
       { name: 'ebgp', ebgp: true, families: ['ipv4-unicast', 'ipv6-unicast', 'vpnv4', 'vpnv6'] },
       { name: 'ibgp', ebgp: false, families: ['ipv4-unicast', 'ipv6-unicast', 'vpnv4', 'vpnv6'] },
+      { name: 'ibgp-addpath', ebgp: false, families: ['ipv4-unicast', 'vpnv4'], addPath: ['ipv4-unicast', 'vpnv4'] },
     ],
     // FRR sends End-of-RIB only when graceful restart is negotiated in both directions
     sendsEndOfRib: false,

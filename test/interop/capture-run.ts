@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { planFor, recorderAddress, RECORDER_EBGP_ASN, RECORDER_HOLD_TIME, type DaemonName } from './capture-plan.js'
+import { planFor, FAMILY_AFI_SAFI, recorderAddress, RECORDER_EBGP_ASN, RECORDER_HOLD_TIME, type DaemonName } from './capture-plan.js'
 import { recordSession, type Endpoint } from './bgp-recorder.js'
 import { startDaemon, type RunningDaemon } from './daemons.js'
 
@@ -37,7 +37,13 @@ async function recordOne(s: Session): Promise<readonly [string, Record<string, u
       : { mode: 'listen', host: s.address, port: 179 }
   const rec = await recordSession({
     endpoint,
-    open: { asn: s.asn, holdTime: RECORDER_HOLD_TIME, routerId: s.routerId },
+    open: {
+      asn: s.asn,
+      holdTime: RECORDER_HOLD_TIME,
+      routerId: s.routerId,
+      fourOctetAs: s.as4 !== false,
+      addPathReceive: (s.addPath ?? []).map(f => ({ afi: FAMILY_AFI_SAFI[f][0], safi: FAMILY_AFI_SAFI[f][1] })),
+    },
     ebgp: s.ebgp,
     openTimeoutMs: 20_000,
     quietMs: plan.quietMs ?? 1500,
@@ -56,7 +62,7 @@ async function recordOne(s: Session): Promise<readonly [string, Record<string, u
   return [s.name, { file, bytes: rec.bytes.length, types: rec.types, daemonFamilies: rec.daemonFamilies, endOfRib: rec.endOfRib }] as const
 }
 
-const peers = sessions.map(s => ({ address: s.address, asn: s.asn, families: s.families }))
+const peers = sessions.map(s => ({ address: s.address, asn: s.asn, families: s.families, addPath: s.addPath ?? [] }))
 const summary: Record<string, unknown> = { daemon: plan.daemon }
 try {
   if (plan.recorderMode === 'connect') {

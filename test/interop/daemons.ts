@@ -26,6 +26,8 @@ export interface PeerConfig {
   address: string
   asn: number
   families: FamilyName[]
+  /** Families for which to send all paths with ADD-PATH identifiers (FRR). */
+  addPath?: FamilyName[]
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
@@ -257,6 +259,7 @@ export function frrConfig(plan: DaemonPlan, peers: PeerConfig[]): string {
       else L.push(`  network ${r.prefix} route-map RM-${i}`)
     })
     for (const p of peers) if (p.families.includes(f)) L.push(`  neighbor ${p.address} activate`)
+    for (const p of peers) if (p.addPath?.includes(f)) L.push(`  neighbor ${p.address} addpath-tx-all-paths`)
     L.push(' exit-address-family')
   }
   L.push('!')
