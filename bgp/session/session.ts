@@ -636,11 +636,6 @@ export class Session extends EventEmitter<SessionEvents> {
     c.negotiated = undefined
     c.peerOpen = undefined
     c.connected = direction === 'incoming'
-    if (direction === 'incoming') {
-      if (!this.applySocketOptions(c, socket)) return
-      socket.setNoDelay(true)
-      socket.resume()
-    }
     socket.on('data', (chunk: Buffer) => {
       if (c.socket === socket) this.onData(c, chunk)
     })
@@ -658,6 +653,12 @@ export class Session extends EventEmitter<SessionEvents> {
       c.connected = false
       this.feed(c, { type: 'TcpConnectionFails', refused: !wasConnected })
     })
+    if (direction === 'incoming') {
+      // A failure destroys the socket; its close event then tells the machine.
+      if (!this.applySocketOptions(c, socket)) return
+      socket.setNoDelay(true)
+      socket.resume()
+    }
   }
 
   private applySocketOptions(c: Connection, socket: net.Socket): boolean {
