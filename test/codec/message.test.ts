@@ -112,13 +112,20 @@ t.test('encoding limits: the negotiated maximum, and 4,096 for OPEN whatever was
 t.test('captured streams: every message decodes, in the order the recorder saw', async (t) => {
   const dir = new URL('../fixtures/captured/', import.meta.url)
   const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as {
-    captures: { file: string; ebgp: boolean; open: { multiprotocol: [number, number][] }; observed: { messageTypes: number[] } }[]
+    captures: { file: string; ebgp: boolean; recorder: { as4?: boolean; addPathReceive?: [number, number][] }; observed: { messageTypes: number[] } }[]
   }
   t.ok(manifest.captures.length >= 1)
   for (const c of manifest.captures) {
     const stream = new Uint8Array(readFileSync(new URL(c.file, dir)))
-    const families = new Set(c.open.multiprotocol.map(([afi, safi]) => codec.familyKey(afi, safi)))
-    const sctx = defaultContext({ families, ebgp: c.ebgp, maxMessageLength: 4096 })
+    // Negotiate as a session would, from the daemon's OPEN (the first message) and what the recorder
+    // offered (RFC 4760 families, RFC 6793 4-octet AS, RFC 7911 ADD-PATH).
+    const open = decodeMessage(stream, 0)
+    if (open.type !== 'open') { t.fail(`${c.file}: starts with ${open.type}`); continue }
+    const families = new Set(open.capabilities.flatMap((x) => (x.type === 'multiprotocol' ? [codec.familyKey(x.afi, x.safi)] : [])))
+    const offered = new Set((c.recorder.addPathReceive ?? []).map(([afi, safi]) => codec.familyKey(afi, safi)))
+    const addPathReceive = new Set(open.capabilities.flatMap((x) => (x.type === 'add-path' ? x.families.filter((f) => f.send).map((f) => codec.familyKey(f.afi, f.safi)) : [])).filter((f) => offered.has(f)))
+    const as4 = c.recorder.as4 !== false && open.capabilities.some((x) => x.type === 'as4')
+    const sctx = defaultContext({ families, as4, addPathReceive, addPathSend: addPathReceive, ebgp: c.ebgp, maxMessageLength: 4096 })
     const types: number[] = []
     let p = 0
     let ok = true
