@@ -205,3 +205,12 @@ t.test('retry policy: throttling retried everywhere, other failures only for ide
   t.equal(n, 5, 'gives up after maxAttempts')
   t.same(events, ['1:RequestLimitExceeded', '2:RequestLimitExceeded', '3:RequestLimitExceeded', '4:RequestLimitExceeded', '5:RequestLimitExceeded'])
 })
+
+t.test('the IAM policy in deploy/ allows exactly the EC2 actions the client can call', async (t) => {
+  const { readFile } = await import('node:fs/promises')
+  const { EC2_ACTIONS } = await import('../../controller/aws/ec2.js')
+  const policy = JSON.parse(await readFile(new URL('../../deploy/iam-policy.json', import.meta.url), 'utf8')) as { Statement: Array<{ Action: string[] }> }
+  const allowed = policy.Statement.flatMap((s) => s.Action).sort()
+  // CreateTags is needed even though only TagSpecifications are used: EC2 authorizes tag-on-create as ec2:CreateTags.
+  t.same(allowed, EC2_ACTIONS.map((a) => `ec2:${a}`).sort())
+})
