@@ -14,6 +14,8 @@ COPY gre ./gre
 COPY mplsoudp ./mplsoudp
 COPY controller ./controller
 COPY bench ./bench
+COPY native ./native
+# The TCP-MD5/GTSM addon (native/) compiles against the image's Node headers with npm's node-gyp.
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
@@ -23,6 +25,7 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/native/build/Release/gsi_native.node ./native/build/Release/gsi_native.node
 COPY deploy/crds ./deploy/crds
 ENV NODE_ENV=production
 # The DaemonSet runs `node dist/src/bin/gsi-routerd.js` as root with only NET_ADMIN and NET_RAW (netlink
