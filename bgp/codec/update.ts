@@ -352,11 +352,10 @@ function scanMp(buf: Uint8Array, hdr: number, vs: number, vlen: number, type: nu
   const reach = type === AttrType.MpReachNlri
   const name = attributeName(type)
   const attr = (): Uint8Array => buf.slice(hdr, vs + vlen)
-  if (vlen < (reach ? 5 : 3)) {
-    if (vlen < 3) {
-      throw updateError(reach ? 'malformed-mp-reach' : 'malformed-mp-unreach', UpdateSubcode.OptionalAttributeError, attr(),
-        `UPDATE: ${name} of ${vlen} bytes cannot even hold AFI and SAFI`)
-    }
+  if (vlen < 3) {
+    // Without AFI/SAFI there is no family to disable: the session goes (RFC 7606 7.11).
+    throw updateError(reach ? 'malformed-mp-reach' : 'malformed-mp-unreach', UpdateSubcode.OptionalAttributeError, attr(),
+      `UPDATE: ${name} of ${vlen} bytes cannot even hold AFI and SAFI`)
   }
   const key = (u16(buf, vs) << 8) | (buf[vs + 2] as number)
   const f = families.get(key)
