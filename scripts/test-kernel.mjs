@@ -4,8 +4,9 @@
  *
  * They need ip_gre, fou, ipip, mpls_router, mpls_iptunnel, vrf and dummy. If this host's kernel has
  * them (probed by creating each kind of link, a fou port and an MPLS sysctl in a throwaway network
- * namespace), tap runs here; otherwise tap runs inside the project's qemu VM (scripts/vm/run.mjs),
- * which boots Debian's kernel with the host root shared read-only. GSI_KERNEL_TESTS=vm or =host forces
+ * namespace), tap runs here; otherwise the files run inside the project's qemu VM (scripts/vm/run.mjs),
+ * which boots Debian's kernel with the host root shared read-only, under scripts/vm/tap-lite.mjs (a
+ * light TAP runner: tap's CLI costs minutes under emulation; GSI_VM_RUNNER=tap to use it anyway). GSI_KERNEL_TESTS=vm or =host forces
  * the choice. The TAP stream is passed through as it comes and ends with tap's
  * `# { total: N, pass: N, fail: N }` line, which scripts/run-tests.mjs reads. Exit status is non-zero
  * when a test failed, when the VM did not boot or when the run exceeded its time bound (15 minutes by
@@ -64,7 +65,11 @@ async function main() {
     code = await new Promise(res => child.on('close', (c, sig) => res(sig ? 1 : c ?? 1)))
     clearTimeout(timer)
   } else {
-    ({ code } = await runInVm({ command: tap, timeoutSec }))
+    // In the VM, tap's CLI and its TypeScript loader cost minutes of emulated CPU: the light runner
+    // (scripts/vm/tap-lite.mjs) runs the same files with the same TAP output and summary line.
+    // GSI_VM_RUNNER=tap uses tap's CLI there too.
+    const command = process.env.GSI_VM_RUNNER === 'tap' ? tap : [process.execPath, 'scripts/vm/tap-lite.mjs', ...files]
+    ;({ code } = await runInVm({ command, timeoutSec }))
     if (code === 124 || code === 125) {
       // Make sure the run counts as failed even if the VM died before tap printed its summary.
       console.log(`not ok - kernel test VM ${code === 124 ? 'timed out' : 'failed to boot or died'} (see stderr)`)

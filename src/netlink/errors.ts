@@ -63,6 +63,8 @@ function describe(errno: number, ctx: RequestContext, kernelMessage?: string): s
         : `${head}: not supported by this kernel (${code})${km}`
     case 'ENETUNREACH':
       return `${head}: the gateway is not reachable on a connected network (ENETUNREACH)${km}; add the link's address first, or mark the next hop onlink`
+    case 'EADDRINUSE':
+      return `${head}: the port or address is already in use (EADDRINUSE)${km}; delete the existing one first, or use another`
     case 'EINVAL':
       return `${head}: the kernel rejected a parameter (EINVAL)${km}`
     case 'EBUSY':

@@ -160,7 +160,7 @@ export function missingModules(): Promise<unknown> {
     const out: Record<string, unknown> = {}
     try { await nl.createLink({ name: 'mg0', kind: 'gre', gre: { remote: '192.0.2.1', local: '192.0.2.2' } }); out.gre = 'ok' } catch (e) { out.gre = errInfo(e) }
     try { await nl.addFou({ port: 6635, ipproto: 137 }); out.fou = 'ok' } catch (e) { out.fou = errInfo(e) }
-    try { await nl.addMplsRoute({ label: 100, nexthops: [{ dev: 'lo' }] }); out.mpls = 'ok' } catch (e) { out.mpls = errInfo(e) }
+    try { await nl.addMplsRoute({ label: 150, nexthops: [{ dev: 'lo' }] }); out.mpls = 'ok' } catch (e) { out.mpls = errInfo(e) }
     try { await nl.genlFamily('gsi_nofam', 'gsi_nomod'); out.genl = 'ok' } catch (e) { out.genl = errInfo(e) }
     return out
   })
@@ -228,5 +228,29 @@ export function dataPlane(): Promise<unknown> {
     await nl.deleteLink('dp-t2')
     r.linksAfter = (await nl.listLinks()).filter(l => l.name.startsWith('dp-')).map(l => l.name).sort()
     return r
+  })
+}
+
+/** Many MPLS-encapsulated ECMP routes in one batch (needs ipip, fou, mpls_iptunnel: run in the VM). */
+export function encapBatch(n: number): Promise<unknown> {
+  return withClient(async nl => {
+    for (const [name, remote] of [['eb-t1', '192.0.2.21'], ['eb-t2', '192.0.2.22']] as const) {
+      await nl.createLink({ name, kind: 'ipip', up: true, ipip: { mode: 'mplsip', remote, encap: { type: 'fou', dport: 6635 } } })
+    }
+    const T = 5678
+    const ops = []
+    for (let i = 0; i < n; i++) {
+      ops.push({ op: 'add' as const, route: { dst: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, table: T,
+        nexthops: [{ dev: 'eb-t1', labels: [1000 + (i % 5000)] }, { dev: 'eb-t2', labels: [2000 + (i % 5000)] }] } })
+    }
+    const res = await nl.applyRoutes(ops)
+    const dumped = await nl.dumpRoutes({ table: T, protocol: RTPROT_GSI })
+    const wrong = dumped.filter(r => {
+      const i = Number(r.dst.split('/')[0]?.split('.')[3]) + (Number(r.dst.split('.')[2]) << 8)
+      return r.nexthops.length !== 2 || r.nexthops[0]?.labels?.[0] !== 1000 + (i % 5000) || r.nexthops[1]?.dev !== 'eb-t2'
+    }).length
+    const del = await nl.applyRoutes(ops.map(o => ({ op: 'delete' as const, route: { dst: o.route.dst, table: T } })))
+    const left = ip('route', 'show', 'table', String(T)).trim()
+    return { errors: res.filter(Boolean).length, dumped: dumped.length, wrong, delErrors: del.filter(Boolean).length, left }
   })
 }
