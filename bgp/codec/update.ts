@@ -141,6 +141,8 @@ export class UpdateScan {
   unreachEnd = 0
   treatAsWithdraw = false
   issues: UpdateIssue[] | null = null
+  /** First afi-safi-disable error found, thrown once the whole message is scanned. */
+  familyError: BgpFamilyError | null = null
   /** The attribute section minus MP attributes is not one slice (some attribute is dropped, or an
    * MP attribute sits after another attribute): bulk.ts then builds a clean copy. */
   needsCopy = false
@@ -196,6 +198,7 @@ export function scanUpdate(buf: Uint8Array, offset: number, length: number, ctx:
   scan.unreach = null
   scan.treatAsWithdraw = false
   scan.issues = null
+  scan.familyError = null
   scan.needsCopy = false
   scan.instCount = 0
   scan.gen = (scan.gen + 1) >>> 0
@@ -331,6 +334,8 @@ export function scanUpdate(buf: Uint8Array, offset: number, length: number, ctx:
     scan.flags[type] = flags
   }
 
+  if (scan.familyError !== null) throw scan.familyError
+
   // RFC 7606 3 d: missing well-known mandatory attributes mean treat-as-withdraw, and only matter
   // when the UPDATE announces something (RFC 4760 makes NEXT_HOP needed only for the NLRI field).
   if (!scan.treatAsWithdraw) {
@@ -341,6 +346,14 @@ export function scanUpdate(buf: Uint8Array, offset: number, length: number, ctx:
       if (end > ae && !scan.has(AttrType.NextHop)) missing(scan, AttrType.NextHop)
     }
   }
+}
+
+/** Notes an afi-safi-disable error; the scan goes on, since a later error may call for a session
+ * reset, the stronger action (RFC 7606 3 f), and throws it at the end. Returns false (not kept). */
+function familyError(scan: UpdateScan, e: BgpFamilyError): boolean {
+  if (scan.familyError === null) scan.familyError = e
+  scan.needsCopy = true
+  return false
 }
 
 function missing(scan: UpdateScan, type: number): void {
@@ -370,13 +383,13 @@ function scanMp(buf: Uint8Array, hdr: number, vs: number, vlen: number, type: nu
   if (reach) {
     const nhLen = vlen >= 4 ? (buf[vs + 3] as number) : -1
     if (vlen < 5 || !f.nextHopLengths.includes(nhLen) || vs + 5 + nhLen > ve) {
-      throw new BgpFamilyError(key, 'mp-reach-next-hop', UpdateSubcode.OptionalAttributeError, attr(),
-        `UPDATE: MP_REACH_NLRI for ${f.name}: next hop length ${nhLen} is not one of ${f.nextHopLengths.join(', ')} or overruns the attribute`)
+      return familyError(scan, new BgpFamilyError(key, 'mp-reach-next-hop', UpdateSubcode.OptionalAttributeError, attr(),
+        `UPDATE: MP_REACH_NLRI for ${f.name}: next hop length ${nhLen} is not one of ${f.nextHopLengths.join(', ')} or overruns the attribute`))
     }
     const ns = vs + 5 + nhLen
     if (checkNlri(f, buf, ns, ve, addPath) !== 0) {
-      throw new BgpFamilyError(key, 'malformed-mp-nlri', UpdateSubcode.OptionalAttributeError, attr(),
-        `UPDATE: MP_REACH_NLRI for ${f.name}: a prefix is too long or overruns the attribute`)
+      return familyError(scan, new BgpFamilyError(key, 'malformed-mp-nlri', UpdateSubcode.OptionalAttributeError, attr(),
+        `UPDATE: MP_REACH_NLRI for ${f.name}: a prefix is too long or overruns the attribute`))
     }
     scan.reach = f
     scan.reachAddPath = addPath
@@ -386,8 +399,8 @@ function scanMp(buf: Uint8Array, hdr: number, vs: number, vlen: number, type: nu
     scan.reachEnd = ve
   } else {
     if (checkNlri(f, buf, vs + 3, ve, addPath) !== 0) {
-      throw new BgpFamilyError(key, 'malformed-mp-nlri', UpdateSubcode.OptionalAttributeError, attr(),
-        `UPDATE: MP_UNREACH_NLRI for ${f.name}: a prefix is too long or overruns the attribute`)
+      return familyError(scan, new BgpFamilyError(key, 'malformed-mp-nlri', UpdateSubcode.OptionalAttributeError, attr(),
+        `UPDATE: MP_UNREACH_NLRI for ${f.name}: a prefix is too long or overruns the attribute`))
     }
     scan.unreach = f
     scan.unreachAddPath = addPath

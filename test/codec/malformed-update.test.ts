@@ -144,6 +144,11 @@ const cases: Case[] = [
     msg: rawUpdate([], bytes(attr(0x80, 15, [0, 1, 128, 112, 0x80, 0, 0, 0, 0])), []),
     throws: { kind: 'malformed-mp-nlri', code: 3, subcode: S.OptionalAttributeError, action: 'afi-safi-disable', family: mp },
   },
+  {
+    name: 'AFI/SAFI-disable error then a repeated MP_REACH_NLRI: the stronger session reset wins (RFC 7606 3 f)',
+    msg: rawUpdate([], bytes(mpReachVpn([192, 0, 2, 1]), origin, asPath, mpReachVpn()), []),
+    throws: { kind: 'duplicate-mp-attribute', code: 3, subcode: S.MalformedAttributeList, action: 'session-reset' },
+  },
   // --- RFC 7606 4: attribute framing, treat-as-withdraw ---
   {
     name: 'attribute length overruns the attribute section',
