@@ -164,7 +164,10 @@ export class NetlinkKernel implements FibKernel, GreKernel, CleanupKernel {
     try {
       await this.nl.addFou({ port, ipproto: IPPROTO_MPLS })
     } catch (e) {
-      if (!(e instanceof NetlinkError && e.code === 'EEXIST')) throw e
+      // A listener already on the port answers EADDRINUSE (Linux 6.1), EEXIST on some kernels. Our
+      // netlink layer has no fou dump to check its protocol: the port is the one RFC 7510 assigns to
+      // MPLS, so a listener there is taken to be ours (a previous run's).
+      if (!(e instanceof NetlinkError && (e.code === 'EEXIST' || e.code === 'EADDRINUSE'))) throw e
     }
   }
 

@@ -353,7 +353,11 @@ export class FibWriter {
       this.noteError(err, what)
     }
     try {
-      if (this.tablesDirty) await this.syncTables()
+      // VRFs, labels and the listener failing must not hold the routes back (a route into an
+      // existing VRF table still works): note the error, retry later, go on.
+      if (this.tablesDirty) {
+        try { await this.syncTables() } catch (err) { this.tablesDirty = true; fail(err, 'gateway tables') }
+      }
       // Tunnels the desired routes need, plus those that routes still installed use (adopted
       // routes waiting for markReady), so that no installed route loses its device under it.
       const tunnels = await this.kernel.listTunnels(TUNNEL_PREFIX)
