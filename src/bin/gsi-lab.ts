@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+/**
+ * gsi-lab: the main job on an embedded default, end to end with nothing real of AWS or Kubernetes.
+ *
+ * 1. Starts the Kubernetes API emulator (our CRDs) and the EC2 emulator (a seeded VPC with subnets in
+ *    three AZs) on loopback ports, in this process.
+ * 2. Starts the real `gsi-controller` program as a child process pointed at both (`--server`,
+ *    `--aws-endpoint`), exactly as it would run against EKS and EC2, with fake static credentials.
+ * 3. Applies the embedded default: five nodes labelled `core.juniper.net/crpd-node` (four become
+ *    instances, the fifth is standby), the GatewayServiceInstance and TransitGateway of
+ *    deploy/examples/transitgateway.yaml, and a CN2 VirtualNetwork selected by its label.
+ * 4. Waits for the TransitGateway to be Ready and prints what an operator would check: the
+ *    TransitGateway, each ConnectedPeer (node, inside CIDR, TGW BGP addresses: the daemon's contract),
+ *    the Route objects, and the AWS resources as the EC2 emulator holds them.
+ * 5. Removes one instance's node: the standby takes over; then deletes the TransitGateway and checks
+ *    that every AWS resource we created is gone.
+ * Exits 0 when every step held, 1 otherwise. `--keep` leaves it running for poking with curl/kubectl.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseAllDocuments } from 'yaml'
+import { KubeEmulator } from '../../controller/emulator/kube/server.js'
+import { defaultCrdDir, readCrds } from '../../controller/emulator/kube/main.js'
+import { startEc2Emulator, type Ec2Emulator } from '../../controller/emulator/ec2/server.js'
+import { KubeConnection, makeKubeConfig, ResourceClient, NODES, type KubeObject } from '../../controller/k8s/index.js'
+import { GSI_REF, PEER_REF, ROUTE_REF, TGW_REF, VN_REF } from '../../controller/controller.js'
+import type { ConnectedPeer, Route, TransitGateway } from '../../controller/types.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+/** The package root, from dist/src/bin or src/bin. */
+function packageRoot(): string {
+  return here.includes(`${join('dist', 'src', 'bin')}`) ? join(here, '..', '..', '..') : join(here, '..', '..')
+}
+
+const NS = 'default'
+const NODE_LABEL = 'core.juniper.net/crpd-node'
+const NODES_DEFAULT: Array<[string, string]> = [
+  ['ip-10-0-1-11.ec2.internal', '10.0.1.11'],
+  ['ip-10-0-2-12.ec2.internal', '10.0.2.12'],
+  ['ip-10-0-3-13.ec2.internal', '10.0.3.13'],
+  ['ip-10-0-1-14.ec2.internal', '10.0.1.14'],
+  ['ip-10-0-2-15.ec2.internal', '10.0.2.15'],
+]
+
+function say(line = ''): void {
+  process.stdout.write(line + '\n')
+}
+
+function table(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => (r[i] ?? '').length)))
+  for (const r of rows) say('  ' + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd())
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const t0 = Date.now()
+  let last: unknown
+  while (Date.now() - t0 < timeoutMs) {
+    try {
+      const v = await fn()
+      if (v !== undefined) return v
+    } catch (e) {
+      last = e
+    }
+    await new Promise(r => setTimeout(r, 100))
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${String(last)}` : ''}`)
+}
+
+type K<T> = T & KubeObject
+
+function cond(t: K<TransitGateway> | undefined, type: string): string {
+  const c = t?.status?.conditions?.find(x => x.type === type)
+  return c ? `${c.status} (${c.reason})` : '-'
+}
+
+function liveAws(ec2: Ec2Emulator): Record<string, number> {
+  const w = ec2.world
+  const now = Date.now() + w.timeOffsetMs
+  const live = (m: Map<string, { state: string; next?: string; until?: number }>): number =>
+    [...m.values()].filter(v => v.state !== 'deleted' && !(v.next === 'deleted' && (v.until ?? Infinity) <= now)).length
+  let routes = 0
+  for (const rt of w.routeTables.values()) for (const r of rt.routes) if ((r as { transitGatewayId?: string }).transitGatewayId) routes++
+  return {
+    'transit gateways': live(w.transitGateways as never),
+    'VPC attachments': live(w.vpcAttachments as never),
+    'Connect attachments': live(w.connectAttachments as never),
+    'Connect peers': live(w.connectPeers as never),
+    'VPC routes to the TGW': routes,
+    'security groups (gsi-sg)': [...w.securityGroups.values()].filter(g => g.name === 'gsi-sg').length,
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const keep = argv.includes('--keep')
+  const root = packageRoot()
+  const t0 = Date.now()
+  say('gsi-router lab: Kubernetes API emulator + EC2 emulator + the real gsi-controller program')
+  const kube = new KubeEmulator({ crds: readCrds([defaultCrdDir()]) })
+  const kubeUrl = await kube.start()
+  const ec2 = await startEc2Emulator({ availableDelayMs: 400, deletingDelayMs: 200, bgpUpWhenAvailable: true })
+  say(`  kube emulator ${kubeUrl}   ec2 emulator ${ec2.endpoint}`)
+
+  const controllerJs = join(root, 'dist', 'src', 'bin', 'gsi-controller.js')
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [controllerJs, '--server', kubeUrl, '--aws-endpoint', ec2.endpoint, '--metrics-port', '0', '--log-level', 'warn',
+      '--lease-duration', '6', '--renew-deadline', '4', '--retry-period', '1', '--identity', 'lab-controller-0'],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      // Static fake credentials stop the SDK's chain before it would ask the instance metadata service.
+      env: { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDLAB', AWS_SECRET_ACCESS_KEY: 'lab', AWS_EC2_METADATA_DISABLED: 'true' },
+    },
+  )
+  let exited = false
+  child.on('exit', code => {
+    exited = true
+    if (!keep) return
+    say(`gsi-controller exited with ${code}`)
+  })
+
+  const conn = new KubeConnection(makeKubeConfig({ server: kubeUrl }))
+  const nodes = new ResourceClient<KubeObject>(conn, NODES)
+  const gsis = new ResourceClient<KubeObject>(conn, GSI_REF)
+  const tgws = new ResourceClient<K<TransitGateway>>(conn, TGW_REF)
+  const peers = new ResourceClient<K<ConnectedPeer>>(conn, PEER_REF)
+  const routes = new ResourceClient<K<Route>>(conn, ROUTE_REF)
+  const vns = new ResourceClient<KubeObject>(conn, VN_REF)
+  let ok = true
+  const check = (what: string, good: boolean): void => {
+    say(`  [${good ? 'ok' : 'FAIL'}] ${what}`)
+    if (!good) ok = false
+  }
+  try {
+    for (const [name, ip] of NODES_DEFAULT) {
+      await nodes.create({
+        apiVersion: 'v1', kind: 'Node',
+        metadata: { name, labels: { [NODE_LABEL]: '' } },
+        status: { addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }], conditions: [{ type: 'Ready', status: 'True' }] },
+      } as KubeObject)
+    }
+    await vns.create({
+      apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'VirtualNetwork',
+      metadata: { name: 'frontend', namespace: NS, labels: { 'gsi.gsi-router.io/expose': 'true' } },
+      spec: { routeTargetList: ['target:64512:200'], v4SubnetReference: { name: 'frontend-v4' } },
+    } as unknown as KubeObject).catch(() => undefined)
+    const example = readFileSync(join(root, 'deploy', 'examples', 'transitgateway.yaml'), 'utf8')
+    for (const doc of parseAllDocuments(example)) {
+      const obj = doc.toJS() as KubeObject & { kind: string }
+      if (obj.kind === 'GatewayServiceInstance') await gsis.create(obj)
+      else if (obj.kind === 'TransitGateway') await tgws.create(obj as K<TransitGateway>)
+    }
+    say(`\napplied: ${NODES_DEFAULT.length} labelled nodes, deploy/examples/transitgateway.yaml (GSI "gsi", TransitGateway "tgw")`)
+
+    const tgw = await waitFor('TransitGateway tgw Ready', async () => {
+      if (exited) throw new Error('gsi-controller exited')
+      const t = await tgws.get(NS, 'tgw')
+      return t?.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True' ? t : undefined
+    }, 60_000)
+    const s = tgw.status ?? {}
+    say(`\nTransitGateway tgw: Ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    table([
+      ['STATE', 'TGW', 'VPC ATTACHMENT', 'CONNECT', 'SG', 'PEERS', 'READY', 'AWSREADY', 'PEERSREADY'],
+      [s.state ?? '-', s.transitGatewayID ?? '-', s.vpcAttachmentID ?? '-', s.connectAttachmentID ?? '-', s.securityGroupID ?? '-',
+        String(s.activePeers ?? 0), cond(tgw, 'Ready'), cond(tgw, 'AWSReady'), cond(tgw, 'PeersReady')],
+    ])
+    const peerItems = (await peers.list(NS)).items
+    say('\nConnectedPeers (what each node\'s gsi-routerd reads):')
+    table([['NODE', 'PEER ADDRESS', 'TGW GRE', 'INSIDE', 'LOCAL', 'TGW BGP PEERS', 'ASN', 'TGW ASN'],
+      ...peerItems.map(p => [p.spec.nodeName, p.spec.peerAddress, p.spec.transitGatewayAddress, p.spec.insideCidrBlocks.join(','),
+        p.spec.localInsideAddresses.join(','), p.spec.bgpPeerAddresses.join(','), String(p.spec.peerAsn), String(p.spec.transitGatewayAsn)])])
+    say(`  standby: ${(s.standbyNodes ?? []).join(', ') || '-'}`)
+    const routeItems = (await routes.list(NS)).items
+    say('\nRoutes (VPC route-table entries):')
+    table([['NAME', 'SPEC', 'STATUS'], ...routeItems.map(r => [r.metadata.name, JSON.stringify(r.spec), JSON.stringify(r.status ?? {})])])
+    say('\nAWS, as the EC2 emulator holds it:')
+    const aws = liveAws(ec2)
+    table(Object.entries(aws).map(([k, v]) => [k, String(v)]))
+
+    say('\nchecks:')
+    check('four ConnectedPeers (the Connect attachment limit), one standby', peerItems.length === 4 && (s.standbyNodes ?? []).length === 1)
+    check('inside CIDRs unique /29s of 169.254.0.0/16 outside the reserved blocks',
+      new Set(peerItems.map(p => p.spec.insideCidrBlocks[0])).size === 4 &&
+      peerItems.every(p => /^169\.254\.\d+\.\d+\/29$/.test(p.spec.insideCidrBlocks[0] ?? '') && !/^169\.254\.[0-5]\.0\/29$/.test(p.spec.insideCidrBlocks[0] ?? '')))
+    check('one transit gateway, VPC attachment, Connect attachment and gsi-sg', aws['transit gateways'] === 1 && aws['VPC attachments'] === 1 && aws['Connect attachments'] === 1 && aws['security groups (gsi-sg)'] === 1)
+    check('four Connect peers in AWS', aws['Connect peers'] === 4)
+
+    // Failover: an active instance's node leaves; the standby takes its place.
+    const gone = peerItems[0]!.spec.nodeName
+    const standby = (s.standbyNodes ?? [])[0]
+    await nodes.delete(undefined, gone)
+    say(`\nnode ${gone} removed`)
+    const after = await waitFor('standby to take over', async () => {
+      const items = (await peers.list(NS)).items
+      const names = items.map(p => p.spec.nodeName)
+      const t = await tgws.get(NS, 'tgw')
+      return items.length === 4 && !names.includes(gone) && standby !== undefined && names.includes(standby) &&
+        t?.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True' ? items : undefined
+    }, 60_000)
+    check(`standby ${standby} took over; four instances again (${after.map(p => p.spec.nodeName.split('.')[0]).join(', ')})`, true)
+    check('still four Connect peers in AWS', liveAws(ec2)['Connect peers'] === 4)
+
+    if (keep) {
+      say('\n--keep: running; Ctrl-C to stop')
+      await new Promise<void>(resolve => process.once('SIGINT', () => resolve()))
+    }
+
+    await tgws.delete(NS, 'tgw')
+    say('\nTransitGateway tgw deleted')
+    await waitFor('every AWS resource we own to be deleted', async () => {
+      const a = liveAws(ec2)
+      return Object.values(a).every(v => v === 0) && (await tgws.get(NS, 'tgw')) === undefined ? a : undefined
+    }, 60_000)
+    check('transit gateway, attachments, Connect peers, routes and gsi-sg all deleted; finalizer released', true)
+  } catch (e) {
+    check(String((e as Error).message ?? e), false)
+  } finally {
+    // Let the controller finish (it drains its work queue on SIGTERM) before its API servers go away.
+    if (!exited) {
+      const done = new Promise(r => child.once('exit', r))
+      child.kill('SIGTERM')
+      await Promise.race([done, new Promise(r => setTimeout(r, 5000))])
+      if (!exited) child.kill('SIGKILL')
+    }
+    await kube.stop()
+    await ec2.close()
+  }
+  say(`\nlab ${ok ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  return ok ? 0 : 1
+}
+
+main(process.argv.slice(2)).then(code => {
+  process.exitCode = code
+}, (e: unknown) => {
+  process.stderr.write(`gsi-lab: ${(e as Error).stack ?? String(e)}\n`)
+  process.exitCode = 1
+})
