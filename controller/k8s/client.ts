@@ -40,8 +40,10 @@ export interface KubeConnectOptions {
   kubeconfig?: string
   /** Use the pod's service account (KUBERNETES_SERVICE_HOST, token and CA files). */
   inCluster?: boolean
-  /** A bare API server URL without credentials (the emulator). */
+  /** A bare API server URL (the emulator), without credentials unless `token` is given. */
   server?: string
+  /** Bearer token to send with `server`. */
+  token?: string
   context?: string
 }
 
@@ -50,7 +52,7 @@ export function makeKubeConfig(o: KubeConnectOptions): KubeConfig {
   if (o.server) {
     kc.loadFromOptions({
       clusters: [{ name: 'emulator', server: o.server, skipTLSVerify: true }],
-      users: [{ name: 'emulator' }],
+      users: [{ name: 'emulator', ...(o.token ? { token: o.token } : {}) }],
       contexts: [{ name: 'emulator', cluster: 'emulator', user: 'emulator' }],
       currentContext: 'emulator',
     })

@@ -73,7 +73,7 @@ export function desired(over: Partial<AwsDesired> = {}): AwsDesired {
 export async function converge(f: Fixture, d: AwsDesired, rounds = 40): Promise<{ obs: AwsObserved, rounds: number }> {
   let obs: AwsObserved | undefined
   for (let i = 1; i <= rounds; i++) {
-    obs = await reconcileTransitGatewayAws(d, f.ec2, quietLog, { minRequeueMs: 1000, maxRequeueMs: 60_000, errorRequeueMs: 1000 })
+    obs = await reconcileTransitGatewayAws(d, f.ec2, quietLog, { minRequeueMs: 1000, maxRequeueMs: 60_000, errorRequeueMs: 1000, settleMs: 1000 })
     if (obs.ready) return { obs, rounds: i }
     f.emu.world.advance(obs.requeueAfterMs ?? 1000)
   }

@@ -83,10 +83,13 @@ t.test('pending is a requeue, not a wait', async (t) => {
   t.ok(Date.now() - t0 < 5000, 'returned promptly')
   t.equal(obs.ready, false)
   t.equal(obs.reason, 'Pending')
-  t.match(obs.message, /transit gateway tgw-\w+ pending/)
-  t.ok((obs.requeueAfterMs ?? 0) >= 2000)
   t.ok(obs.actions.includes('CreateTransitGateway') && obs.actions.includes('CreateSecurityGroup'), obs.actions.join('; '))
-  t.equal(obs.actions.filter((a) => a.startsWith('CreateTransitGatewayVpcAttachment')).length, 0, 'nothing built on a pending TGW')
+  t.equal(obs.requeueAfterMs, 2000, 'settle delay after creating')
+  const next = await reconcileTransitGatewayAws(d, f.ec2, quietLog, { minRequeueMs: 2000 })
+  t.match(next.message, /transit gateway tgw-\w+ pending/)
+  t.ok((next.requeueAfterMs ?? 0) >= 2000)
+  t.equal([...obs.actions, ...next.actions].filter((a) => a.startsWith('CreateTransitGatewayVpcAttachment')).length, 0, 'nothing built on a pending TGW')
+  t.equal(f.emu.world.counts().transitGateways, 1)
 })
 
 t.test('nodes added and removed: Connect peers follow; a replaced node frees its /29', async (t) => {
@@ -155,6 +158,18 @@ t.test('throttling storm: half the calls answer RequestLimitExceeded, still conv
   const throttled = f.events.filter((e) => e.outcome === 'RequestLimitExceeded').length
   t.ok(throttled > 20, `${throttled} throttled attempts seen by the metrics hook`)
   t.ok(f.events.some((e) => e.outcome === 'ok' && e.attempt > 1), 'retries succeeded')
+})
+
+t.test('eventual consistency: Describe does not list a new resource for 800 ms; still exactly one of each', async (t) => {
+  const f = await fixture(t, { describeLagMs: 800 })
+  const d = desired()
+  const { obs } = await converge(f, d)
+  t.equal(obs.ready, true, obs.message)
+  t.same(f.emu.world.counts(), { transitGateways: 1, vpcAttachments: 1, connectAttachments: 1, connectPeers: 2, securityGroups: 1, tgwRoutes: 6 })
+  // Each call that creates something stops there and asks to be called again after the settle delay.
+  const first = await reconcileTransitGatewayAws(desired(), f.ec2, quietLog, { settleMs: 1500 })
+  t.equal(first.requeueAfterMs, 1500)
+  t.equal(first.reason, 'Pending')
 })
 
 t.test('throttled beyond the retry budget: reason Throttled and a requeue, no throw', async (t) => {

@@ -27,7 +27,7 @@ export function testLog(): Logger {
   return pino({ level: process.env.GSI_TEST_LOG ?? 'silent' })
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 25): Promise<T> {
   const t0 = Date.now()
   let last: unknown
   while (Date.now() - t0 < timeoutMs) {
@@ -74,9 +74,9 @@ export class World {
     return this
   }
 
-  replica(identity: string, metrics = new ControllerMetrics(), extra: { leaseDurationMs?: number; wrapEc2?: (api: Ec2Api) => Ec2Api } = {}): ControllerReplica {
+  replica(identity: string, metrics = new ControllerMetrics(), extra: { leaseDurationMs?: number; wrapEc2?: (api: Ec2Api) => Ec2Api; conn?: KubeConnection } = {}): ControllerReplica {
     const r = new ControllerReplica({
-      conn: this.conn, log: this.log.child({ replica: identity }), metrics, identity,
+      conn: extra.conn ?? this.conn, log: this.log.child({ replica: identity }), metrics, identity,
       leaseNamespace: this.ns, leaseName: 'gsi-controller', namespace: this.ns,
       leaseDurationMs: extra.leaseDurationMs ?? 1500, renewDeadlineMs: 1000, retryPeriodMs: 200,
       ec2For: region => (extra.wrapEc2 ?? (a => a))(this.ec2For(region, metrics)),
@@ -118,7 +118,7 @@ export class World {
 
   async get(name = 'tgw'): Promise<K<TransitGateway> | undefined> { return this.tgws.get(this.ns, name) }
 
-  async readyTgw(name = 'tgw', timeoutMs = 15_000): Promise<K<TransitGateway>> {
+  async readyTgw(name = 'tgw', timeoutMs = 60_000): Promise<K<TransitGateway>> {
     return waitFor(`TransitGateway ${name} Ready`, async () => {
       const t = await this.get(name)
       return t?.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True' && t.status.observedGeneration === t.metadata.generation ? t : undefined

@@ -121,6 +121,12 @@ export class KubeEmulator {
   private readonly bookmarkIntervalMs: number
   /** Requests served, by verb, for tests that count traffic. */
   readonly requests = new Map<string, number>()
+  /**
+   * Audit: per user (the bearer token, or "anonymous"), the set of "verb group/resource[/subresource]"
+   * requests made, with RBAC's verb names (get, list, watch, create, update, patch, delete). Nothing is
+   * denied; tests compare this against deploy/rbac.yaml.
+   */
+  readonly audit = new Map<string, Set<string>>()
   url = ''
 
   constructor(opts: KubeEmulatorOptions = {}) {
@@ -214,7 +220,8 @@ export class KubeEmulator {
       const body = await readBody(req)
       const verb = req.method ?? 'GET'
       this.requests.set(verb, (this.requests.get(verb) ?? 0) + 1)
-      const out = this.route(verb, url, body, req.headers['content-type'] ?? '', res)
+      const user = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? 'anonymous'
+      const out = this.route(verb, url, body, req.headers['content-type'] ?? '', res, user)
       if (out === undefined) return // a watch owns the response now
       send(res, out.code, out.body)
     } catch (e) {
@@ -223,7 +230,7 @@ export class KubeEmulator {
     }
   }
 
-  private route(verb: string, url: URL, body: string, contentType: string, res: ServerResponse): { code: number; body: unknown } | undefined {
+  private route(verb: string, url: URL, body: string, contentType: string, res: ServerResponse, user = 'anonymous'): { code: number; body: unknown } | undefined {
     const parts = url.pathname.split('/').filter(Boolean)
     if (parts[0] === 'version') return { code: 200, body: { major: '1', minor: '30', gitVersion: 'v1.30.0-gsi-emulator' } }
     if (parts.length === 1 && parts[0] === 'api') return { code: 200, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] } }
@@ -242,6 +249,11 @@ export class KubeEmulator {
     if (sub !== undefined && sub !== 'status') throw new ApiError(404, 'NotFound', `subresource ${sub} is not served`)
     if (sub === 'status' && !type.statusSubresource) throw new ApiError(404, 'NotFound', `${type.plural} has no status subresource`)
     const q = url.searchParams
+    const rbacVerb = name === undefined
+      ? (verb === 'GET' ? (q.get('watch') === 'true' ? 'watch' : 'list') : verb === 'POST' ? 'create' : verb.toLowerCase())
+      : ({ GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[verb] ?? verb.toLowerCase()
+    if (!this.audit.has(user)) this.audit.set(user, new Set())
+    this.audit.get(user)!.add(`${rbacVerb} ${type.group}/${type.plural}${sub ? '/' + sub : ''}`)
     if (name === undefined) {
       if (verb === 'GET' && q.get('watch') === 'true') { this.watch(type, namespace, q, res); return undefined }
       if (verb === 'GET') return { code: 200, body: this.list(type, namespace, q) }
