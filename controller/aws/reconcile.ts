@@ -58,7 +58,12 @@ export interface AwsReconcileOptions {
   maxRequeueMs?: number
   /** Requeue after an AWS error or throttling. Default 30 s. */
   errorRequeueMs?: number
+  /** Requeue after a pass that created tagged resources (lets Describe catch up). Default 2 s. */
+  settleMs?: number
 }
+
+/** Creates whose idempotency rests on finding the resource by its tags on the next observe. */
+const TAGGED_CREATES = new Set<string>(['createTransitGateway', 'createVpcAttachment', 'createConnect', 'createConnectPeer', 'createSecurityGroup'])
 
 // ---------------------------------------------------------------------------------------------
 // Validation
@@ -852,6 +857,11 @@ export async function reconcileTransitGatewayAws(desired: AwsDesired, ec2: Ec2Ap
         log.warn({ action: describeAction(a), err: String(err), reason: e.reason }, 'aws action failed')
         return { ...plan.observed, ready: false, reason: e.reason, message: `${describeAction(a)}: ${e.message}`, requeueAfterMs: opts.errorRequeueMs ?? 30_000, actions: done }
       }
+    }
+    // After a tagged Create, end this call instead of observing again at once: EC2's Describe is
+    // eventually consistent, and a resource not yet listed would be created a second time.
+    if (plan.actions.some((a) => TAGGED_CREATES.has(a.kind))) {
+      return { ...plan.observed, ready: false, reason: 'Pending', message: `Created: ${done.join('; ')}. Checking again shortly.`, requeueAfterMs: opts.settleMs ?? 2000, actions: done }
     }
   }
   const p = plan as AwsPlan

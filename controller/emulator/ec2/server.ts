@@ -13,7 +13,7 @@
  *   POST /_emulator/advance   {"ms": 5000}     move the emulator clock forward
  *   POST /_emulator/faults    {"throttleNext": 10, "throttleRate": 0.3, "failOnce": {"action": "...", "code": "...", "status": 500}}
  *   POST /_emulator/bgp       {"connectPeerId": "tgw-connect-peer-...", "status": "up"}
- *   POST /_emulator/config    {"availableDelayMs": 0, "deletingDelayMs": 0, "bgpUpWhenAvailable": true}
+ *   POST /_emulator/config    {"availableDelayMs": 0, "deletingDelayMs": 0, "bgpUpWhenAvailable": true, "describeLagMs": 0}
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -246,7 +246,7 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
         return { transitGateway: tgwXml(t) }
       }
       case 'DescribeTransitGateways': {
-        let items = byIds(world.tgws(), qStrList(q, 'TransitGatewayIds'), 'InvalidTransitGatewayID.NotFound', 'transit gateway')
+        let items = byIds(world.visible(world.tgws()), qStrList(q, 'TransitGatewayIds'), 'InvalidTransitGatewayID.NotFound', 'transit gateway')
         items = applyFilters(items, q, (t, n) => ({
           'transit-gateway-id': [t.id], state: [t.state], 'owner-id': [world.accountId],
           'options.amazon-side-asn': [String(t.asn)],
@@ -268,7 +268,7 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
           })),
         }
       case 'DescribeTransitGatewayVpcAttachments': {
-        let items = byIds(world.vpcAtts(), qStrList(q, 'TransitGatewayAttachmentIds'), 'InvalidTransitGatewayAttachmentID.NotFound', 'transit gateway attachment')
+        let items = byIds(world.visible(world.vpcAtts()), qStrList(q, 'TransitGatewayAttachmentIds'), 'InvalidTransitGatewayAttachmentID.NotFound', 'transit gateway attachment')
         items = applyFilters(items, q, attachmentFields)
         return { transitGatewayVpcAttachments: items.map(vpcAttXml) }
       }
@@ -287,7 +287,7 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
           })),
         }
       case 'DescribeTransitGatewayConnects': {
-        let items = byIds(world.connects(), qStrList(q, 'TransitGatewayAttachmentIds'), 'InvalidTransitGatewayAttachmentID.NotFound', 'transit gateway attachment')
+        let items = byIds(world.visible(world.connects()), qStrList(q, 'TransitGatewayAttachmentIds'), 'InvalidTransitGatewayAttachmentID.NotFound', 'transit gateway attachment')
         items = applyFilters(items, q, attachmentFields)
         return { transitGatewayConnectSet: items.map(connectXml) }
       }
@@ -303,7 +303,7 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
           })),
         }
       case 'DescribeTransitGatewayConnectPeers': {
-        let items = byIds(world.peers(), qStrList(q, 'TransitGatewayConnectPeerIds'), 'InvalidTransitGatewayConnectPeerID.NotFound', 'transit gateway connect peer')
+        let items = byIds(world.visible(world.peers()), qStrList(q, 'TransitGatewayConnectPeerIds'), 'InvalidTransitGatewayConnectPeerID.NotFound', 'transit gateway connect peer')
         items = applyFilters(items, q, (p, n) => ({
           'transit-gateway-attachment-id': [p.attachmentId], state: [p.state], 'transit-gateway-connect-peer-id': [p.id],
         } as Record<string, string[]>)[n])
@@ -367,7 +367,7 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
         return { return: true, groupId: g.id, securityGroupArn: `arn:aws:ec2:${world.region}:${world.accountId}:security-group/${g.id}`, tagSet: tagSet(g.tags) }
       }
       case 'DescribeSecurityGroups': {
-        let items = [...world.securityGroups.values()]
+        let items = world.visible([...world.securityGroups.values()])
         const ids = qStrList(q, 'GroupId')
         const names = qStrList(q, 'GroupName')
         items = byIds(items, ids, 'InvalidGroup.NotFound', 'security group')
@@ -468,6 +468,7 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
           if (typeof j.availableDelayMs === 'number') world.availableDelayMs = j.availableDelayMs
           if (typeof j.deletingDelayMs === 'number') world.deletingDelayMs = j.deletingDelayMs
           if (typeof j.bgpUpWhenAvailable === 'boolean') world.bgpUpWhenAvailable = j.bgpUpWhenAvailable
+          if (typeof j.describeLagMs === 'number') world.describeLagMs = j.describeLagMs
           send(200, { ok: true }); return
         default: send(404, { error: `no such emulator endpoint: ${req.method} ${path}` })
       }

@@ -95,7 +95,7 @@ export interface RouteTable { id: string, vpcId: string, main: boolean, subnetId
 
 export interface IngressRule { protocol: string, fromPort?: number, toPort?: number, cidr: string, description?: string, ruleId: string }
 
-export interface SecurityGroup { id: string, vpcId: string, name: string, description: string, ingress: IngressRule[], tags: Tag[] }
+export interface SecurityGroup { id: string, vpcId: string, name: string, description: string, ingress: IngressRule[], tags: Tag[], createdAt: number }
 
 export interface Vpc { id: string, cidr: string, tags: Tag[] }
 
@@ -119,6 +119,8 @@ export interface Ec2WorldOptions {
   vpcs?: SeedVpc[]
   /** Error code answered for a fifth Connect peer on one Connect attachment. */
   connectPeerLimitCode?: string
+  /** Eventual consistency: a created resource stays invisible to Describe for this long. Default 0. */
+  describeLagMs?: number
 }
 
 /** Default seed: one VPC 10.0.0.0/16 with three subnets in three AZs, a main and a private route table. */
@@ -177,6 +179,7 @@ export class Ec2World {
   deletingDelayMs: number
   bgpUpWhenAvailable: boolean
   connectPeerLimitCode: string
+  describeLagMs: number
   /** Added to Date.now(): tests move time forward instead of sleeping. */
   timeOffsetMs = 0
 
@@ -197,6 +200,7 @@ export class Ec2World {
     this.deletingDelayMs = opts.deletingDelayMs ?? 0
     this.bgpUpWhenAvailable = opts.bgpUpWhenAvailable ?? false
     this.connectPeerLimitCode = opts.connectPeerLimitCode ?? 'TransitGatewayConnectPeerLimitExceeded'
+    this.describeLagMs = opts.describeLagMs ?? 0
     for (const v of opts.vpcs ?? defaultSeed(this.region)) this.seedVpc(v)
   }
 
@@ -253,6 +257,13 @@ export class Ec2World {
   private notDeleted(r: Lifecycle): boolean {
     this.settle(r)
     return r.state !== 'deleted'
+  }
+
+  /** Describe's view: without what was created less than describeLagMs ago (EC2's eventual consistency). */
+  visible<T extends { createdAt?: number }>(items: T[]): T[] {
+    if (this.describeLagMs <= 0) return items
+    const now = this.now()
+    return items.filter((r) => r.createdAt === undefined || now >= r.createdAt + this.describeLagMs)
   }
 
   tgws(): TransitGateway[] { return [...this.transitGateways.values()].map((r) => this.settle(r)) }
@@ -590,7 +601,7 @@ export class Ec2World {
     for (const g of this.securityGroups.values()) {
       if (g.vpcId === vpc.id && g.name === p.name) throw new Ec2Error('InvalidGroup.Duplicate', `The security group '${p.name}' already exists for VPC '${vpc.id}'`)
     }
-    const sg: SecurityGroup = { id: this.newId('sg'), vpcId: vpc.id, name: p.name, description: p.description, ingress: [], tags: [...p.tags] }
+    const sg: SecurityGroup = { id: this.newId('sg'), vpcId: vpc.id, name: p.name, description: p.description, ingress: [], tags: [...p.tags], createdAt: this.now() }
     this.securityGroups.set(sg.id, sg)
     return sg
   }
