@@ -13,9 +13,11 @@
  * (TagSpecifications), gsi-router.io/uid=<uid>, gsi-router.io/owner=<ns>/<name>,
  * gsi-router.io/component, Name, and for Connect peers gsi-router.io/node. Before creating, the
  * planner looks for a resource with those tags; so a controller killed right after a create finds
- * and adopts it on the next pass instead of making a second one. Remaining gap: EC2's eventual
- * consistency (a Describe right after a Create may not list it yet); a restart takes long enough
- * that this is not seen in practice, and the retry policy never repeats a Create blindly.
+ * and adopts it on the next pass instead of making a second one. EC2's Describe is eventually
+ * consistent (a Describe right after a Create may not list it yet), so a call that created
+ * something ends there and asks to be called again after `settleMs` (2 s) instead of observing at
+ * once; and the retry policy never repeats a Create whose outcome is unknown. Remaining gap: a
+ * controller restarted within that lag after a create could create a second one.
  * - A transit gateway given by id without our uid tag is *foreign*: used (attachments, routes),
  *   never modified or deleted; it must already hold the wanted CIDR block.
  * - A foreign VPC attachment of our VPC on the TGW (EC2 allows only one) is used as the Connect
