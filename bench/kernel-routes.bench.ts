@@ -132,7 +132,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify(inNetns('mpls', Number(argv[1])))}\n`)
     return
   }
-  const sizes = (process.env.BENCH_ROUTES ?? '100000,1000000').split(',').map(Number)
+  const sizes = (process.env.BENCH_ROUTES ?? '100000,1000000').split(',').map(Number).filter(n => n > 0)
   const rows: (Result & { where: string })[] = []
   const hostKernel = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()
   for (const n of sizes) {

@@ -9,7 +9,7 @@
  * light TAP runner: tap's CLI costs minutes under emulation; GSI_VM_RUNNER=tap to use it anyway). GSI_KERNEL_TESTS=vm or =host forces
  * the choice. The TAP stream is passed through as it comes and ends with tap's
  * `# { total: N, pass: N, fail: N }` line, which scripts/run-tests.mjs reads. Exit status is non-zero
- * when a test failed, when the VM did not boot or when the run exceeded its time bound (15 minutes by
+ * when a test failed, when the VM did not boot or when the run exceeded its time bound (20 minutes by
  * default, GSI_KERNEL_TIMEOUT seconds): those are failures, never skips.
  */
 import { spawn, spawnSync } from 'node:child_process'
@@ -17,7 +17,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot, runInVm } from './vm/run.mjs'
 
-const timeoutSec = Number(process.env.GSI_KERNEL_TIMEOUT ?? 900)
+const timeoutSec = Number(process.env.GSI_KERNEL_TIMEOUT ?? 1200)
 
 /** True when this kernel can do everything the kernel tests need, checked in a throwaway netns. */
 export function hostHasKernelFeatures() {
