@@ -30,7 +30,7 @@
  *   VPN routes with a deeper label stack) comes to `nlri(withdraw, family, pathId, buf, start, end)`
  *   as the wire bytes of one NLRI after its path id (length octet first); `nlriToObject` decodes it.
  * - No closures, no promises, no allocation per route; a sink is one object whose methods stay
- *   monomorphic. The sink must not call decodeUpdateBulk re-entrantly.
+ *   monomorphic. A sink may decode other UPDATEs from inside a call (that call gets its own scan).
  *
  * Encoding (`encodeUpdatesBulk`): routes as a struct of typed arrays (`RouteBatch`), one attribute
  * section (from `encodeAttributes`), one next hop; it packs as many routes per UPDATE as the
@@ -69,7 +69,19 @@ function mask(len: number): number {
  * Returns the number of routes handed out. Throws BgpError exactly where decodeUpdate does.
  */
 export function decodeUpdateBulk(buf: Uint8Array, offset: number, length: number, ctx: CodecContext, sink: UpdateSink): number {
-  const s = bulkScan
+  // The scan object is reused; a re-entrant call (a sink decoding another UPDATE) gets its own.
+  if (bulkBusy) return decodeWith(new UpdateScan(), new Uint8Array(65536), buf, offset, length, ctx, sink)
+  bulkBusy = true
+  try {
+    return decodeWith(bulkScan, scratch, buf, offset, length, ctx, sink)
+  } finally {
+    bulkBusy = false
+  }
+}
+
+let bulkBusy = false
+
+function decodeWith(s: UpdateScan, scratch: Uint8Array, buf: Uint8Array, offset: number, length: number, ctx: CodecContext, sink: UpdateSink): number {
   scanUpdate(buf, offset, length, ctx, s)
   if (s.issues !== null) for (const i of s.issues) sink.issue(i)
   let n = 0

@@ -189,9 +189,9 @@ function updateError(kind: string, subcode: number, data: Uint8Array, message: s
  */
 export function scanUpdate(buf: Uint8Array, offset: number, length: number, ctx: CodecContext, scan: UpdateScan): void {
   const end = offset + length
-  if (length < 23 || end > buf.length) {
+  if (length < 23 || length > 65535 || end > buf.length) {
     throw new BgpError('bad-message-length', ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength,
-      Uint8Array.of(length >>> 8, length & 0xff), 'session-reset', `UPDATE: length ${length} is below 23 or past the buffer`)
+      Uint8Array.of(length >>> 8, length & 0xff), 'session-reset', `UPDATE: length ${length} is outside 23..65535 or runs past the buffer`)
   }
   scan.buf = buf
   scan.reach = null

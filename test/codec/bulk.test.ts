@@ -226,3 +226,33 @@ t.test('deep label stacks, labeled unicast and RTC come raw', async (t) => {
     t.ok(sink.keys.some((k) => k.includes(' obj ')), 'handed out through nlri()')
   }
 })
+
+t.test('a sink may decode another UPDATE from inside a call', async (t) => {
+  const ctx = ctxWith()
+  const outer = rawUpdate([], bytes(attr(0x40, 1, [0]), attr(0x40, 6, [1]), attr(0x40, 2, []), attr(0x40, 3, [192, 0, 2, 1])), [8, 10, 16, 11, 1])
+  const inner = rawUpdate([], bytes(attr(0x40, 1, [2]), attr(0x40, 2, []), attr(0x40, 3, [192, 0, 2, 2])), [24, 12, 1, 2])
+  const expectOuter = new KeySink(ctx)
+  decodeUpdateBulk(outer, 0, outer.length, ctx, expectOuter)
+  const expectInner = new KeySink(ctx)
+  decodeUpdateBulk(inner, 0, inner.length, ctx, expectInner)
+  const innerKeys: string[][] = []
+  class Nested extends KeySink {
+    override attributes(...args: Parameters<KeySink['attributes']>): void {
+      const k = new KeySink(ctx)
+      decodeUpdateBulk(inner, 0, inner.length, ctx, k)
+      innerKeys.push(k.keys)
+      super.attributes(...args)
+    }
+    override ipv4(...args: Parameters<KeySink['ipv4']>): void {
+      const k = new KeySink(ctx)
+      decodeUpdateBulk(inner, 0, inner.length, ctx, k)
+      innerKeys.push(k.keys)
+      super.ipv4(...args)
+    }
+  }
+  const nested = new Nested(ctx)
+  decodeUpdateBulk(outer, 0, outer.length, ctx, nested)
+  t.same(nested.keys, expectOuter.keys, 'outer decode unaffected')
+  t.equal(innerKeys.length, 3)
+  for (const k of innerKeys) t.same(k, expectInner.keys, 'inner decode complete')
+})
