@@ -285,6 +285,9 @@ t.test('decoded messages re-encode and decode to themselves', async (t) => {
         return true
       }
       if (d.treatAsWithdraw === true) return true
+      // RFC 6793 4.2.3 on 2-octet sessions: an AGGREGATOR with a real 2-octet AS makes the receiver
+      // ignore AS4_PATH, so a mutated AS4_AGGREGATOR that now holds a small AS cannot round trip.
+      if (!ctx.as4 && d.attributes.aggregator !== undefined && d.attributes.aggregator.as <= 0xffff) return true
       const again = enc(d, ctx)
       const d2 = decodeUpdate(again, 0, again.length, ctx)
       // The recorded wire order may name AS4_PATH, which the encoder leaves out when RFC 6793 made
