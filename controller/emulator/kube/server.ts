@@ -203,6 +203,22 @@ export class KubeEmulator {
     this.watchers.clear()
   }
 
+  /**
+   * Ends every open watch with ERROR 410 Expired, as kube-apiserver does when a watcher falls behind
+   * the compacted history, and compacts the history so a resume from the old version is 410 too.
+   */
+  expireWatches(): void {
+    this.compact()
+    for (const w of this.watchers) {
+      write(w.res, { type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'too old resource version', reason: 'Expired', code: 410 } })
+      w.res.end()
+    }
+    this.watchers.clear()
+  }
+
+  /** While true, events are not delivered to open watches (a stalled connection); they stay in history. */
+  stallWatches = false
+
   get watchCount(): number { return this.watchers.size }
 
   /** Direct read of stored objects, for assertions (a copy). */
@@ -593,6 +609,7 @@ export class KubeEmulator {
   }
 
   private dispatch(ev: WatchEvent): void {
+    if (this.stallWatches) return
     for (const w of this.watchers) if (w.typeKey === ev.typeKey) this.send(w, ev)
   }
 }
