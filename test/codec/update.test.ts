@@ -6,10 +6,10 @@
  * byte, through both decode paths.
  */
 import t from 'tap'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { Family } from '../../bgp/codec/afi.js'
 import { routeTarget, encapsulation } from '../../bgp/codec/ext-communities.js'
-import { labelEntry } from '../../bgp/codec/nlri.js'
+import { labelEntry, labelValue, nlriToString, rdToString } from '../../bgp/codec/nlri.js'
 import { decodeUpdateBulk, type UpdateSink } from '../../bgp/codec/bulk.js'
 import {
   decodeUpdate,
@@ -119,29 +119,61 @@ class Counter implements UpdateSink {
   }
 }
 
+interface CaptureRoute {
+  family: string
+  prefix?: string
+  rd?: { type: number; admin: number | string; assigned: number }
+  labels?: number[]
+  encapsulation?: number
+}
+interface Capture {
+  file: string
+  ebgp: boolean
+  recorder: { as4: boolean; addPathReceive: [number, number][] }
+  routes: CaptureRoute[]
+}
+
 t.test('UPDATEs captured from gobgpd, FRR, BIRD and ExaBGP', async (t) => {
   const dir = new URL('../fixtures/captured/', import.meta.url)
-  const files = readdirSync(dir).filter((f) => f.endsWith('.bin'))
-  t.ok(files.length >= 4, `${files.length} captures`)
+  const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as { captures: Capture[] }
+  t.ok(manifest.captures.length >= 4, `${manifest.captures.length} captures`)
   let updates = 0
   const seen = new Set<number>()
-  for (const f of files) {
-    const stream = new Uint8Array(readFileSync(new URL(f, dir)))
-    const ctx = ctxWith({ ebgp: f.includes('ebgp') })
+  for (const cap of manifest.captures) {
+    const stream = new Uint8Array(readFileSync(new URL(cap.file, dir)))
+    // The session as the recorder negotiated it (manifest), not guessed from the bytes.
+    const ctx = ctxWith({
+      ebgp: cap.ebgp,
+      as4: cap.recorder.as4,
+      addPathReceive: new Set(cap.recorder.addPathReceive.map(([afi, safi]) => (afi << 8) | safi)),
+      addPathSend: new Set(cap.recorder.addPathReceive.map(([afi, safi]) => (afi << 8) | safi)),
+    })
+    const announced: string[] = []
     for (let p = 0; p + 19 <= stream.length; ) {
       const len = (stream[p + 16]! << 8) | stream[p + 17]!
       if (stream[p + 18] === 2) {
         const one = stream.slice(p, p + len)
-        const m = bytesRoundTrip(t, updateCodec(ctx), one, `${f} @${p}`)
-        t.equal(m.report, undefined, `${f} @${p}: no RFC 7606 issues`)
+        const m = bytesRoundTrip(t, updateCodec(ctx), one, `${cap.file} @${p}`)
+        t.equal(m.report, undefined, `${cap.file} @${p}: no RFC 7606 issues`)
         if (m.mpReach) seen.add(m.mpReach.family)
         if (m.nlri.length > 0) seen.add(Family.Ipv4Unicast)
+        for (const n of updateAnnouncements(m)) {
+          const plain = nlriToString({ family: n.family, prefix: n.prefix, length: n.length })
+          announced.push([plain, n.rd ? rdToString(n.rd) : '', (n.labels ?? []).map(labelValue).join('/')].join(' '))
+        }
         const sink = new Counter()
         decodeUpdateBulk(one, 0, len, ctx, sink)
-        t.equal(sink.routes, updateWithdrawals(m).length + updateAnnouncements(m).length, `${f} @${p}: bulk path sees the same routes`)
+        t.equal(sink.routes, updateWithdrawals(m).length + updateAnnouncements(m).length, `${cap.file} @${p}: bulk path sees the same routes`)
         updates++
       }
       p += len
+    }
+    // Every route the daemon was configured to send is among the decoded announcements.
+    for (const r of cap.routes) {
+      if (r.prefix === undefined || r.family === 'rtc') continue
+      const rd = r.rd === undefined ? '' : `${r.rd.admin}:${r.rd.assigned}`
+      const want = [r.prefix, rd, (r.labels ?? []).join('/')].join(' ')
+      t.ok(announced.includes(want), `${cap.file}: ${want} decoded`)
     }
   }
   t.ok(updates >= 20, `${updates} UPDATEs`)
