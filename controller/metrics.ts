@@ -3,7 +3,7 @@
  * global registry, nothing at import time). Gauges that mirror state (queue depth, leader) are
  * computed at scrape time by `collect()` from getters the running controller installs.
  *
- *   gsi_controller_reconciles_total{kind,result}          result: success | requeue | error
+ *   gsi_controller_reconciles_total{kind,result}          result: success | requeue | conflict | error
  *   gsi_controller_reconcile_duration_seconds{kind}
  *   gsi_controller_aws_calls_total{action,outcome}         outcome: ok | <EC2 error code>
  *   gsi_controller_aws_call_duration_seconds{action}
