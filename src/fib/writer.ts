@@ -23,7 +23,7 @@ import { MPLSOUDP_PORT, TUNNEL_PREFIX, TunnelRefs, planTunnels, tunnelRemote, tu
 import type { TunnelLink } from '../../mplsoudp/tunnels.js'
 import { checkLabel, checkTable, diffLabelRoutes, diffRoutes, routeKey, RouteError, sameRoute, toKernelRoute } from './diff.js'
 import { parseIPv4Address, parsePrefix } from './prefix.js'
-import type { DesiredRoute, FibKernel, GatewayTable, KernelLabelRoute, KernelRoute, RouteEvent, RouteOp } from './types.js'
+import type { DesiredRoute, FibKernel, GatewayTable, KernelLabelRoute, KernelNextHop, KernelRoute, RouteEvent, RouteOp } from './types.js'
 
 /** Our routing protocol number (rtm_protocol). Outside iproute2's rt_protos list (0-18, 42, 99,
  * 186-192) so no other daemon on the node uses it. */
@@ -121,6 +121,7 @@ export class FibWriter {
   /** Keys withdrawn during this run: deleted even before markReady (unlike adopted ones). */
   private readonly withdrawn = new Set<string>()
   private tablesDirty = true
+  private resyncWanted = false
   private ready = false
   private started = false
   private stopped = false
@@ -302,11 +303,30 @@ export class FibWriter {
   private onEvent(ev: RouteEvent): void {
     if (this.stopped || ev.route.protocol !== this.protocol) return
     const key = routeKey(ev.route)
-    if (ev.type === 'del') this.actual.delete(key)
-    else this.actual.set(key, ev.route)
+    if (ev.type === 'del') {
+      const have = this.actual.get(key)
+      if (have && ev.route.family === 6) {
+        // IPv6 keeps each next hop of a multipath route as a sibling: when one's device goes, the
+        // kernel deletes that sibling alone and the route lives on with the others.
+        const gone = new Set(ev.route.nexthops.map(hopId))
+        const rest = have.nexthops.filter(h => !gone.has(hopId(h)))
+        if (rest.length === have.nexthops.length) return // about next hops we no longer hold: stale
+        if (rest.length === 0) this.actual.delete(key)
+        else this.actual.set(key, { ...have, nexthops: rest.length === 1 ? [{ ...(rest[0] as KernelNextHop), weight: 1 }] : rest })
+      } else if (have && !sameRoute(have, ev.route)) {
+        // An IPv4 deletion describes the whole route: one unlike what we hold is about an older
+        // version (events can trail our own replace); the periodic resync is the backstop.
+        return
+      } else {
+        this.actual.delete(key)
+      }
+    } else {
+      this.actual.set(key, ev.route)
+    }
     const want = this.desired.get(key)
     // Our own operations echo back as events that agree with what we want: nothing to do then.
-    const agrees = ev.type === 'del' ? want === undefined : want !== undefined && sameRoute(want, ev.route)
+    const now = this.actual.get(key)
+    const agrees = now === undefined ? want === undefined : want !== undefined && sameRoute(want, now)
     if (agrees) return
     if (ev.type === 'new' && want === undefined && !this.ready) return // adopted, kept until ready
     this.drifted.add(key)
@@ -318,7 +338,9 @@ export class FibWriter {
     if (this.stopped || this.repairTimer !== undefined) return
     this.repairTimer = setTimeout(() => {
       this.repairTimer = undefined
-      this.flush().catch(() => undefined)
+      const again = this.resyncWanted ? this.resync() : this.flush()
+      this.resyncWanted = false
+      again.catch(() => undefined)
     }, delay)
     this.repairTimer.unref()
   }
@@ -387,7 +409,13 @@ export class FibWriter {
         batch.forEach((op, j) => {
           const err = results[j]
           const key = routeKey(op.route)
-          if (err) { fail(err, `${op.op} ${describe(op)}`, key); return }
+          if (err) {
+            // "Exists" for an add means our picture of the kernel is behind (an event raced a dump):
+            // the retry re-reads the kernel before it tries again.
+            if (op.op === 'add' && /EEXIST|File exists/.test(err.message)) this.resyncWanted = true
+            fail(err, `${op.op} ${describe(op)}`, key)
+            return
+          }
           this.count(op, key)
         })
       }
@@ -465,6 +493,10 @@ export class FibWriter {
 
 /** net.mpls.platform_labels at least this large, so that labels the control node may reuse fit. */
 const MIN_PLATFORM_LABELS = 1024
+
+function hopId(h: KernelNextHop): string {
+  return `${h.dev}|${h.gateway ?? ''}|${h.labels?.join('/') ?? ''}`
+}
 
 function describe(op: RouteOp): string {
   const r = op.route

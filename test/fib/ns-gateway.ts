@@ -7,9 +7,8 @@
  */
 import { reconcileGre } from '../../gre/index.js'
 import type { ConnectPeer, GreResult } from '../../gre/index.js'
-import { cleanup, FibWriter } from '../../src/fib/index.js'
+import { cleanup, FibWriter, NetlinkKernel } from '../../src/fib/index.js'
 import type { CleanupReport, DesiredRoute, FibCounters, GatewayTable, RouteEvent } from '../../src/fib/index.js'
-import { NetlinkKernel } from '../../src/fib/netlink-kernel.js'
 
 let kernel: NetlinkKernel | undefined
 let writer: FibWriter | undefined
