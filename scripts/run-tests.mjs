@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * The whole test suite, as `npm test` runs it: the tap suite on this host, then the kernel suite
- * (test/kernel/, inside the project's qemu VM when this host's kernel lacks GRE, fou and MPLS).
- * Each suite streams its own TAP output; at the end one line counts every test of every suite:
+ * The whole test suite, as `npm test` runs it: the type check and the linter over the whole tree (one
+ * test each), the tap suite on this host, then the kernel suite (test/kernel/, inside the project's
+ * qemu VM when this host's kernel lacks GRE, fou and MPLS). Each suite streams its output; at the end
+ * one line counts every test of every suite:
  * `N passed, N failed, N skipped`. Exit status is non-zero if any test failed, any suite crashed, or
  * a suite that should have run did not (a VM that does not boot is a failure, never a skip).
  */
@@ -12,6 +13,13 @@ import { existsSync, readdirSync } from 'node:fs'
 const suites = [
   { name: 'host', cmd: 'npx', args: ['tap', '--reporter=tap', '--exclude=test/kernel/**', ...process.argv.slice(2)] },
 ]
+// The whole-tree checks count as one test each (only on a full run, not when files are named).
+if (process.argv.length <= 2) {
+  suites.unshift(
+    { name: 'typecheck', cmd: 'npx', args: ['tsc', '-p', 'tsconfig.json', '--noEmit'], single: true },
+    { name: 'lint', cmd: 'npx', args: ['eslint', '.'], single: true },
+  )
+}
 if (process.argv.length <= 2 && existsSync('test/kernel') && readdirSync('test/kernel').some(f => f.endsWith('.test.ts'))) {
   suites.push({ name: 'kernel', cmd: 'node', args: ['scripts/test-kernel.mjs'] })
 }
@@ -47,7 +55,9 @@ function run(suite) {
 let pass = 0, fail = 0, skip = 0, bad = false
 for (const suite of suites) {
   process.stdout.write(`\n# ==== suite: ${suite.name} ====\n`)
-  const { code, counts } = await run(suite)
+  const { code, counts: parsed } = await run(suite)
+  const counts = suite.single ? { pass: code === 0 ? 1 : 0, fail: code === 0 ? 0 : 1, skip: 0, todo: 0 } : parsed
+  if (suite.single) process.stdout.write(`# ${suite.name}: ${code === 0 ? 'ok' : 'FAILED'}\n`)
   if (!counts) {
     process.stdout.write(`# suite ${suite.name} reported no counts (exit ${code}): counted as one failure\n`)
     fail += 1
