@@ -13,11 +13,17 @@
  *   node scripts/vm/tap-lite.mjs [--jobs N] file.test.ts...
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 
 const args = process.argv.slice(2)
 let jobs = 2
 if (args[0] === '--jobs') { jobs = Number(args[1]); args.splice(0, 2) }
 const files = args
+// tap's runner hands its configured per-file timeout (package.json "tap".timeout, seconds) to each
+// test process as TAP_TIMEOUT; a file run directly would otherwise get tap's default of 30 s.
+let tapTimeout = '300'
+try { tapTimeout = String(JSON.parse(readFileSync('package.json', 'utf8')).tap?.timeout ?? tapTimeout) } catch { /* keep the default */ }
+const childEnv = { ...process.env, TAP_TIMEOUT: process.env.TAP_TIMEOUT ?? tapTimeout }
 const started = Date.now()
 
 /** Parses a direct tap run's closing `# { total: 5, pass: 4, fail: 1, skip: 0 }`. */
@@ -48,7 +54,7 @@ function start() {
   const i = next++
   const s = slots[i]
   return new Promise(resolve => {
-    const child = spawn(process.execPath, ['--import', 'tsx', files[i]], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', files[i]], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv })
     child.stdout.setEncoding('utf8')
     child.stderr.setEncoding('utf8')
     child.stdout.on('data', d => { s.out += d; if (i === head) pump() })
