@@ -7,6 +7,9 @@ import { execFileSync } from 'node:child_process'
 import type { DesiredRoute, FibCounters } from '../../src/fib/index.js'
 import { Netns, NsWorker } from './lib/index.js'
 
+// TCG emulation on a shared machine is slow (the first call starts Node with a TypeScript loader in
+// the namespace): allow more than the default per-file timeout.
+t.setTimeout(900_000)
 const ns = `kfib${process.pid % 100000}`
 const sh = (cmd: string, input = ''): string => execFileSync('sh', ['-c', cmd], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] })
 const inNs = (cmd: string): string => sh(`ip netns exec ${ns} sh -c '${cmd}'`)
