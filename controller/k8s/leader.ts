@@ -42,6 +42,8 @@ export class LeaderElector {
   private lastRenew = 0
   private stopped = false
   private timer: NodeJS.Timeout | undefined
+  /** The acquire/renew request on the wire, if any (stop() waits for it before releasing). */
+  private inflight: Promise<void> | undefined
   private abort: AbortController | undefined
   private currentLeader = ''
 
@@ -72,17 +74,24 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
+    // A renewal already on the wire would land after the release (and take the Lease back, or make the
+    // release fail with 409 Conflict): let it finish first.
+    await this.inflight
     if (this.leading) {
-      try {
-        const lease = await this.conn.coordination.readNamespacedLease({ namespace: this.o.namespace, name: this.o.name })
-        if (lease.spec?.holderIdentity === this.o.identity) {
-          lease.spec.holderIdentity = undefined as unknown as string
-          lease.spec.leaseDurationSeconds = 1
-          lease.spec.renewTime = microTime() as unknown as Date
-          await this.conn.coordination.replaceNamespacedLease({ namespace: this.o.namespace, name: this.o.name, body: lease })
+      // Retried on conflict: a release that fails leaves the successor waiting a whole leaseDuration.
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        try {
+          const lease = await this.conn.coordination.readNamespacedLease({ namespace: this.o.namespace, name: this.o.name })
+          if (lease.spec?.holderIdentity === this.o.identity) {
+            lease.spec.holderIdentity = undefined as unknown as string
+            lease.spec.leaseDurationSeconds = 1
+            lease.spec.renewTime = microTime() as unknown as Date
+            await this.conn.coordination.replaceNamespacedLease({ namespace: this.o.namespace, name: this.o.name, body: lease })
+          }
+          break
+        } catch (e) {
+          if (attempt === 3) this.o.log.warn({ err: e }, 'could not release the lease')
         }
-      } catch (e) {
-        this.o.log.warn({ err: e }, 'could not release the lease')
       }
       this.lose()
     }
@@ -104,10 +113,14 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     if (this.stopped) return
     let ok = false
+    const attempt = this.tryAcquireOrRenew()
+    this.inflight = attempt.then(() => undefined, () => undefined)
     try {
-      ok = await this.tryAcquireOrRenew()
+      ok = await attempt
     } catch (e) {
       this.o.log.warn({ err: e, lease: this.o.name }, 'lease update failed')
+    } finally {
+      this.inflight = undefined
     }
     if (this.stopped) return
     const now = Date.now()

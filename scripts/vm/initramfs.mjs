@@ -62,9 +62,16 @@ mkdir -p /newroot
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /newroot; then
   echo "vm-init: cannot mount the host root over 9p"; echo o > /proc/sysrq-trigger; sleep 10
 fi
-for a in $(cat /proc/cmdline); do case "$a" in vminit=*) STAGE2="\${a#vminit=}";; esac; done
+for a in $(cat /proc/cmdline); do case "$a" in vminit=*) STAGE2="\${a#vminit=}";; vmrepo=*) REPO="\${a#vmrepo=}";; esac; done
 mount -t tmpfs -o mode=755 run /newroot/run
 mount -t tmpfs -o mode=1777 tmp /newroot/tmp
+# A checkout under /tmp or /run (CI clones anywhere) is hidden by the tmpfs just mounted: bring it back
+# from its own share, at the same path.
+case "$REPO" in /tmp/*|/run/*)
+  mkdir -p "/newroot$REPO"
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose repo "/newroot$REPO" || echo "vm-init: cannot mount the checkout $REPO"
+  ;;
+esac
 mkdir -p /newroot/run/vm
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 vmshare /newroot/run/vm; then
   echo "vm-init: cannot mount the result share"; echo o > /proc/sysrq-trigger; sleep 10

@@ -79,8 +79,10 @@ export async function runInVm({
     '-accel', 'tcg', '-cpu', 'max', '-smp', String(cpus), '-m', String(memMb),
     '-display', 'none', '-monitor', 'none', '-no-reboot', '-nodefaults',
     '-kernel', image, '-initrd', initrd,
-    '-append', `console=ttyS0 quiet loglevel=3 panic=-1 vminit=${join(here, 'guest-init.sh')}`,
+    '-append', `console=ttyS0 quiet loglevel=3 panic=-1 vminit=${join(here, 'guest-init.sh')} vmrepo=${repoRoot}`,
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    // The checkout again on its own: the guest mounts it back when it lies under /tmp or /run.
+    '-virtfs', `local,path=${repoRoot},mount_tag=repo,security_model=none,readonly=on,multidevs=remap`,
     '-virtfs', `local,path=${runDir},mount_tag=vmshare,security_model=none`,
     '-serial', `file:${consoleLog}`,
     '-chardev', 'stdio,id=jobout', '-serial', 'chardev:jobout',
