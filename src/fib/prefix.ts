@@ -6,6 +6,8 @@
  * Pure: no I/O. Errors are `AddressError`s naming the field and the reason.
  */
 
+import { formatAddress as formatNetlinkAddress, parseIpv4Into, parseIpv6 } from '../netlink/address.js'
+
 export class AddressError extends Error {
   readonly code = 'ERR_ADDRESS'
   constructor(readonly field: string, message: string) {
@@ -25,81 +27,25 @@ export interface Prefix {
   readonly text: string
 }
 
-/** Parses dotted-quad IPv4 into 4 bytes, or undefined when it is not one. */
+// Address text <-> bytes is src/netlink/address.ts's (one parser for the whole data plane); these
+// names are the FIB's view of it.
+
+/** Parses dotted-quad IPv4 into 4 bytes, or undefined when it is not one (leading zeros refused). */
 export function parseIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.')
-  if (parts.length !== 4) return undefined
   const out = new Uint8Array(4)
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i] as string
-    // Leading zeros are refused: "010" is octal to some parsers and decimal to others.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined
-    const n = Number(p)
-    if (n > 255) return undefined
-    out[i] = n
-  }
-  return out
+  return parseIpv4Into(text, out, 0) ? out : undefined
 }
 
 /** Parses IPv6 text (with `::` and an optional trailing dotted quad) into 16 bytes. */
-export function parseIPv6(text: string): Uint8Array | undefined {
-  if (text.length === 0 || text.length > 45 || !/^[0-9a-fA-F:.]+$/.test(text)) return undefined
-  const halves = text.split('::')
-  if (halves.length > 2) return undefined
-  const groups = (s: string): number[] | undefined => {
-    if (s === '') return []
-    const out: number[] = []
-    const items = s.split(':')
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as string
-      if (i === items.length - 1 && item.includes('.')) {
-        const v4 = parseIPv4(item)
-        if (!v4) return undefined
-        out.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number))
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(item)) return undefined
-        out.push(parseInt(item, 16))
-      }
-    }
-    return out
-  }
-  const head = groups(halves[0] as string)
-  const tail = halves.length === 2 ? groups(halves[1] as string) : []
-  if (!head || !tail) return undefined
-  const total = head.length + tail.length
-  if (halves.length === 1 ? total !== 8 : total > 7) return undefined
-  const all = [...head, ...new Array<number>(8 - total).fill(0), ...tail]
-  const out = new Uint8Array(16)
-  all.forEach((g, i) => { out[2 * i] = g >> 8; out[2 * i + 1] = g & 0xff })
-  return out
-}
+export const parseIPv6: (text: string) => Uint8Array | undefined = parseIpv6
 
-export function formatIPv4(b: Uint8Array): string {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
-}
+export const formatIPv4: (b: Uint8Array) => string = formatNetlinkAddress
 
 /** RFC 5952: lower case, no leading zeros, the longest run (>= 2) of zero groups as `::`. */
-export function formatIPv6(b: Uint8Array): string {
-  const g: number[] = []
-  for (let i = 0; i < 8; i++) g.push(((b[2 * i] as number) << 8) | (b[2 * i + 1] as number))
-  let bestStart = -1, bestLen = 0
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue }
-    let j = i
-    while (j < 8 && g[j] === 0) j++
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i }
-    i = j
-  }
-  const hex = (xs: number[]): string => xs.map(x => x.toString(16)).join(':')
-  if (bestStart < 0) return hex(g)
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`
-}
+export const formatIPv6: (b: Uint8Array) => string = formatNetlinkAddress
 
-export function formatAddress(b: Uint8Array): string {
-  return b.length === 4 ? formatIPv4(b) : formatIPv6(b)
-}
+export const formatAddress: (b: Uint8Array) => string = formatNetlinkAddress
 
-/** Parses an IPv4 or IPv6 address; throws naming `field`. Returns canonical text and bytes. */
 export function parseAddress(text: string, field: string): { family: Family; bytes: Uint8Array; text: string } {
   if (typeof text !== 'string') throw new AddressError(field, `expected an IP address string, got ${typeof text}`)
   const v4 = parseIPv4(text)

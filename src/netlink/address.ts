@@ -40,7 +40,8 @@ export function parseIpv4Into(text: string, out: Uint8Array, offset: number): bo
   return true
 }
 
-function parseIpv6(text: string): Uint8Array | undefined {
+/** Parses IPv6 text (with `::` and an optional trailing dotted quad) into 16 bytes, or undefined. */
+export function parseIpv6(text: string): Uint8Array | undefined {
   const out = new Uint8Array(16)
   const dbl = text.indexOf('::')
   if (dbl !== text.lastIndexOf('::')) return undefined
