@@ -389,6 +389,24 @@ function encodeEncap(w: NlWriter, labels: readonly number[], field: string): voi
   w.nestEnd()
 }
 
+/**
+ * Opens one `struct rtnexthop` inside RTA_MULTIPATH (IP and MPLS routes alike): length (patched by
+ * endRtnexthop), flags, hops = weight - 1, ifindex. Returns where it starts.
+ */
+function beginRtnexthop(w: NlWriter, field: string, weight: number | undefined, flags: number, ifIndex: () => number): number {
+  const at = w.mark()
+  const wt = weight ?? 1
+  if (!Number.isInteger(wt) || wt < 1 || wt > 256) throw new Error(`${field}.weight: ${wt} is not in 1-256`)
+  // The interface is looked up after the weight check, so a bad weight is the error reported first.
+  w.u16(0); w.u8(flags); w.u8(wt - 1); w.i32(ifIndex())
+  return at
+}
+
+/** Writes the length of the rtnexthop opened at `at`, now that its attributes are written. */
+function endRtnexthop(w: NlWriter, at: number): void {
+  w.buf.writeUInt16LE(w.off - at, at)
+}
+
 function encodeGateway(w: NlWriter, routeFamily: IpFamily, gw: string, field: string): void {
   const g = parseAddress(gw, field)
   if (g.family === routeFamily) {
@@ -450,14 +468,10 @@ export function encodeRoute(w: NlWriter, seq: number, op: RouteOp, route: RouteS
       w.nestBegin(RTA.MULTIPATH)
       nhs.forEach((nh, i) => {
         const field = `route.nexthops[${i}]`
-        const at = w.mark()
-        const weight = nh.weight ?? 1
-        if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new Error(`${field}.weight: ${weight} is not in 1-256`)
-        w.u16(0); w.u8(nh.onlink ? RTNH_F.ONLINK : 0); w.u8(weight - 1)
-        w.i32(nh.dev === undefined ? 0 : ifindex(nh.dev, `${field}.dev`))
+        const at = beginRtnexthop(w, field, nh.weight, nh.onlink ? RTNH_F.ONLINK : 0, () => (nh.dev === undefined ? 0 : ifindex(nh.dev, `${field}.dev`)))
         if (nh.gateway !== undefined) encodeGateway(w, p.family, nh.gateway, `${field}.gateway`)
         if (nh.labels !== undefined) encodeEncap(w, nh.labels, `${field}.labels`)
-        w.buf.writeUInt16LE(w.off - at, at)
+        endRtnexthop(w, at)
       })
       w.nestEnd()
     }
@@ -612,13 +626,10 @@ export function encodeMplsRoute(w: NlWriter, seq: number, op: RouteOp, route: Mp
       w.nestBegin(RTA.MULTIPATH)
       nhs.forEach((nh, i) => {
         const field = `mplsRoute.nexthops[${i}]`
-        const at = w.mark()
-        const weight = nh.weight ?? 1
-        if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw new Error(`${field}.weight: ${weight} is not in 1-256`)
-        w.u16(0); w.u8(0); w.u8(weight - 1); w.i32(ifindex(nh.dev, `${field}.dev`))
+        const at = beginRtnexthop(w, field, nh.weight, 0, () => ifindex(nh.dev, `${field}.dev`))
         if (nh.via !== undefined) encodeVia(w, nh.via, `${field}.via`)
         if (nh.newLabels?.length) w.attrBytes(RTA.NEWDST, encodeLabelStack(nh.newLabels, `${field}.newLabels`))
-        w.buf.writeUInt16LE(w.off - at, at)
+        endRtnexthop(w, at)
       })
       w.nestEnd()
     }
