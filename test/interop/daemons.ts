@@ -1,12 +1,21 @@
 /**
- * Config writers and start/stop for the real BGP daemons we interoperate with (Debian packages):
- * gobgpd 3.10 (+ gobgp CLI over gRPC), FRR 8.4 bgpd (standalone, `-Z`, no zebra), BIRD 2.0.12 and
- * ExaBGP 4.2. Every function here expects to run INSIDE a network namespace of our own (see
- * netns.ts): daemons bind 127.0.0.x of that namespace's loopback, control sockets live in a private
- * temp directory, and `stop()` kills the daemon (the namespace's teardown kills anything left).
+ * The one module that runs real BGP daemons for tests (Debian packages): gobgpd 3.10 (+ gobgp CLI
+ * over gRPC), FRR 8.4 bgpd (standalone, `-Z`, no zebra), BIRD 2.0.12 and ExaBGP 4.2.
+ *
+ * Two layers:
+ * - Process handling, used by every daemon test (test/session, test/interop, test/graceful-restart):
+ *   free loopback ports, private temp directories, `spawnDaemon` (start with a log file; freeze and
+ *   thaw with SIGSTOP/SIGCONT for hold-timer tests; stop always kills, SIGCONT first, and removes the
+ *   directory; a last-resort exit hook kills what a crashed test left), `run` and `retry` for CLIs.
+ * - Config writers and starters driven by a capture plan (capture-plan.ts), for the fixture capture
+ *   and live codec runs: these expect to run INSIDE a network namespace of our own (netns.ts), where
+ *   daemons bind 127.0.0.x of that namespace's loopback on port 179.
+ * Interop tests in the root namespace (loopback high ports) configure daemons through peers.ts,
+ * which builds on the first layer.
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process'
-import { openSync, writeFileSync, closeSync, readFileSync } from 'node:fs'
+import { openSync, writeFileSync, closeSync, readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
 import { type DaemonPlan, type FamilyName, type RouteDistinguisher, type RouteTargetSpec } from './capture-plan.js'
@@ -73,6 +82,106 @@ function tail(file: string): string {
     return readFileSync(file, 'utf8').split('\n').slice(-30).join('\n')
   } catch {
     return ''
+  }
+}
+
+// ---------------------------------------------------------------- process handling (all daemon tests)
+
+/** A free TCP port on `host` (the kernel's pick; a daemon binds it a moment later). */
+export async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** A fresh private directory under the system temp dir (config, control sockets, logs). */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `${prefix}-`))
+}
+
+/** A daemon process started by spawnDaemon. */
+export interface Daemon {
+  proc: ChildProcess
+  dir: string
+  log: string
+  readLog(): string
+  /** SIGSTOP: the daemon stops reading and sending (hold-timer tests). */
+  freeze(): void
+  thaw(): void
+  /** SIGCONT then SIGKILL, waits for the exit, removes `dir`. Safe to call twice. */
+  stop(): Promise<void>
+}
+
+/** Starts `cmd args` in `dir` with stdout and stderr appended to `dir/name.log`. */
+export function spawnDaemon(cmd: string, args: string[], dir: string, name: string): Daemon {
+  const log = join(dir, `${name}.log`)
+  const fd = openSync(log, 'a')
+  const proc = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd: dir })
+  closeSync(fd)
+  const killNow = (): void => {
+    try {
+      if (proc.exitCode === null && proc.signalCode === null && proc.pid !== undefined) process.kill(proc.pid, 'SIGKILL')
+    } catch {
+      // gone
+    }
+  }
+  // Last resort if the test process dies before its teardown.
+  process.once('exit', killNow)
+  const d: Daemon = {
+    proc,
+    dir,
+    log,
+    readLog: () => {
+      try {
+        return readFileSync(log, 'utf8')
+      } catch {
+        return ''
+      }
+    },
+    freeze: () => {
+      if (proc.pid !== undefined) process.kill(proc.pid, 'SIGSTOP')
+    },
+    thaw: () => {
+      if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) process.kill(proc.pid, 'SIGCONT')
+    },
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null && proc.pid !== undefined) {
+        const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+        try {
+          process.kill(proc.pid, 'SIGCONT')
+          process.kill(proc.pid, 'SIGKILL')
+        } catch {
+          // gone already
+        }
+        await exited
+      }
+      process.removeListener('exit', killNow)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  return d
+}
+
+/** Runs a CLI and returns its stdout (throws on a non-zero exit or after `timeoutMs`). */
+export function run(cmd: string, args: string[], timeoutMs = 5000): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/** Calls `f` until it returns without throwing, every 150 ms, for at most `timeoutMs`. */
+export async function retry<T>(f: () => T, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return f()
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${(e as Error).message}`)
+      await sleep(150)
+    }
   }
 }
 

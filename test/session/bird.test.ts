@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BgpListener, Session } from '../../bgp/session/index.js'
 import type { SessionConfig } from '../../bgp/session/index.js'
-import { freePort, retry, run, startDaemon, tempDir, type Daemon } from './daemon-helpers.js'
+import { freePort, retry, run, spawnDaemon, tempDir, type Daemon } from '../interop/daemons.js'
 import { sleep, waitFor, waitState } from './helpers.js'
 
 const BIRD = '127.0.0.30'
@@ -47,7 +47,7 @@ protocol bgp peer1 {
 }
 `,
   )
-  const daemon = startDaemon('bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')], dir, 'bird-stdout')
+  const daemon = spawnDaemon('bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')], dir, 'bird-stdout')
   t.teardown(() => daemon.stop())
   const birdc = (cmd: string): string => run('birdc', ['-s', ctl, cmd])
   await retry(() => birdc('show status'), 10_000, 'birdc')

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BgpListener, Session } from '../../bgp/session/index.js'
 import type { SessionConfig } from '../../bgp/session/index.js'
-import { freePort, retry, run, startDaemon, tempDir, type Daemon } from './daemon-helpers.js'
+import { freePort, retry, run, spawnDaemon, tempDir, type Daemon } from '../interop/daemons.js'
 import { sleep, waitFor, waitState } from './helpers.js'
 
 const GOBGP = '127.0.0.20'
@@ -54,7 +54,7 @@ async function withGobgp(
     remote-port = ${ourPort}
 `,
   )
-  const daemon = startDaemon('gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-l', 'debug', '-p', '--api-hosts', `127.0.0.1:${api}`, '--pprof-disable'], dir, 'gobgpd')
+  const daemon = spawnDaemon('gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-l', 'debug', '-p', '--api-hosts', `127.0.0.1:${api}`, '--pprof-disable'], dir, 'gobgpd')
   t.teardown(() => daemon.stop())
   const cli = (args: string[]): string => run('gobgp', ['-p', String(api), ...args])
   await retry(() => cli(['global']), 10_000, 'gobgpd API')

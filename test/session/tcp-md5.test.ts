@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { Session } from '../../bgp/session/index.js'
 import { nativeAvailable, nativeConnect } from '../../bgp/session/native.js'
 import { makePair, sleep, waitState } from './helpers.js'
-import { freePort, retry, run, startDaemon, tempDir } from './daemon-helpers.js'
+import { freePort, retry, run, spawnDaemon, tempDir } from '../interop/daemons.js'
 
 const require = createRequire(import.meta.url)
 const sockopt = require('sockopt') as { setsockopt(s: unknown, level: number, opt: number, v: number): void }
@@ -66,7 +66,7 @@ protocol bgp peer1 {
 }
 `,
     )
-    const daemon = startDaemon('bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')], dir, 'bird-stdout')
+    const daemon = spawnDaemon('bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')], dir, 'bird-stdout')
     t.teardown(() => daemon.stop())
     await retry(() => run('birdc', ['-s', ctl, 'show status']), 10_000, 'birdc')
     const s = new Session({
