@@ -199,8 +199,10 @@ export interface RibApi {
   families(): FamilyKey[]
   /** Interned attribute set. */
   attributes(id: AttrId): RouteAttributes
-  /** Interns an attribute set (export side: post-policy sets for Adj-RIB-Out). */
+  /** Interns an attribute set (export side: post-policy sets for Adj-RIB-Out), taking one reference. */
   intern(attrs: RouteAttributes): AttrId
+  /** Drops one reference taken by intern() (an Adj-RIB-Out entry replaced or withdrawn). */
+  release(id: AttrId): void
   counts(id: PeerId, family: FamilyKey): PrefixCounts
   /** Adj-RIB-In of a peer: every path, with pre- and post-policy attributes (post undefined = rejected). */
   adjRibIn(id: PeerId, family: FamilyKey, fn: (route: RouteInfo, received: RouteAttributes, accepted: RouteAttributes | undefined, stale: boolean) => void): void

@@ -1,0 +1,9 @@
+/**
+ * The RIB: Adj-RIB-In per peer, Loc-RIB per family, interned attribute sets, best path and
+ * multipath (RFC 4271 3.2, 9.1), in typed arrays. Public face of bgp/rib.
+ */
+export * from './api.js'
+export { Rib } from './rib.js'
+export { AttributeStore, nextHopText } from './attribute-store.js'
+export { Table, tableKind, parsePrefixKey, rdFromWords, PathFlag, ChangeKind, type TableKind } from './table.js'
+export { ipv4Text, ipv6Text, parseIpv4, parseIpv6, addressBytesText } from './address-text.js'

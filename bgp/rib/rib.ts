@@ -1,0 +1,414 @@
+/**
+ * The RIB (RFC 4271 3.2): every peer's Adj-RIB-In and the Loc-RIB of each family in one Table per
+ * family (table.ts), attribute sets interned once (attribute-store.ts), import policy per peer and
+ * family applied on the way in with the received set kept (soft reconfiguration), and best-path
+ * changes batched per commit() and handed out as events. See api.ts for the contract.
+ *
+ * Ingest from the wire goes through a PeerSink: the bulk decoder (codec/bulk.ts) calls it with the
+ * attribute section once per UPDATE and then with each prefix as numbers; the sink interns the set
+ * once, runs the import policy once per set when the policy does not look at prefixes, and upserts
+ * each prefix into the table by its numeric key. No object is made per route.
+ */
+import { EventEmitter } from 'node:events'
+import { Family, type FamilyKey } from '../codec/afi.js'
+import type { UpdateSink } from '../codec/bulk.js'
+import type { CodecContext } from '../codec/context.js'
+import type { Nlri } from '../codec/nlri.js'
+import type { UpdateIssue } from '../codec/update.js'
+import type {
+  AttrId,
+  BestChange,
+  PeerId,
+  PrefixCounts,
+  RibApi,
+  RibEvents,
+  RibOptions,
+  RibPeer,
+  RibTable,
+  RouteAttributes,
+  RouteInfo,
+  RoutePolicy,
+} from './api.js'
+import { LOCAL_PEER } from './api.js'
+import { AttributeStore } from './attribute-store.js'
+import { PeerInfoTable } from './peers.js'
+import { ChangeKind, Table } from './table.js'
+
+const EMPTY = new Uint8Array(0)
+
+/** The bulk decoder's sink for one peer (and one session context). */
+class PeerSink implements UpdateSink {
+  /** Set of the current UPDATE as received, and as the import policy made it (-1 rejected,
+   * -2 decided per route). The sink holds one reference to each until the next UPDATE or commit. */
+  private inId = -1
+  private accId = -1
+  private family: FamilyKey = 0
+  private table: Table | undefined
+  private policy: RoutePolicy | null = null
+  /** RFC 7606 reports seen since the last take(). */
+  issues: UpdateIssue[] = []
+
+  constructor(
+    private readonly rib: Rib,
+    readonly peer: PeerId,
+    readonly ctx: CodecContext,
+  ) {}
+
+  release(): void {
+    const store = this.rib.store
+    if (this.inId >= 0) store.release(this.inId)
+    if (this.accId >= 0) store.release(this.accId)
+    this.inId = -1
+    this.accId = -1
+  }
+
+  attributes(family: FamilyKey, attrs: Uint8Array, start: number, end: number, nh: Uint8Array, nhStart: number, nhLength: number): void {
+    this.release()
+    const store = this.rib.store
+    this.family = family
+    this.table = this.rib.tableOf(family)
+    this.inId = store.internWire(attrs, start, end, nh, nhStart, nhLength, this.ctx)
+    const policy = this.rib.policyOf(this.peer, family)
+    this.policy = policy
+    if (policy === null) {
+      store.addRef(this.inId)
+      this.accId = this.inId
+    } else if (policy.perAttributeSet) {
+      this.accId = this.rib.applyPolicy(policy, this.anyRoute(family), this.inId)
+    } else this.accId = -2
+  }
+
+  private anyRoute(family: FamilyKey): RouteInfo {
+    return { family, prefix: '', address: EMPTY, length: 0, pathId: 0, peer: this.peer }
+  }
+
+  /** Takes the references a new path needs and upserts it. */
+  private put(t: Table, d: number, pathId: number, label: number): void {
+    const store = this.rib.store
+    const inId = this.inId
+    if (inId < 0) throw new Error('RIB sink: routes before their attributes')
+    store.addRef(inId)
+    let acc = this.accId
+    if (acc === -2) {
+      // The policy looks at the prefix: run it for this route (allocates; only with such policies).
+      t.upsert(d, this.peer, pathId, inId, -1, label)
+      const p = findPath(t, d, this.peer, pathId)
+      acc = this.rib.applyPolicy(this.policy as RoutePolicy, t.pathRoute(p), inId)
+      t.setAccepted(p, acc)
+      return
+    }
+    if (acc >= 0) store.addRef(acc)
+    t.upsert(d, this.peer, pathId, inId, acc, label)
+  }
+
+  ipv4(withdraw: boolean, pathId: number, addr: number, length: number): void {
+    const t = withdraw || this.table === undefined ? this.rib.tableOf(Family.Ipv4Unicast) : this.table
+    const d = t.find(addr, 0, 0, 0, 0, 0, length, !withdraw)
+    if (withdraw) {
+      if (d >= 0) t.remove(d, this.peer, pathId)
+      return
+    }
+    this.put(t, d, pathId, 0)
+  }
+
+  ipv6(withdraw: boolean, pathId: number, a0: number, a1: number, a2: number, a3: number, length: number): void {
+    const t = this.rib.tableOf(Family.Ipv6Unicast)
+    const d = t.find(a0, a1, a2, a3, 0, 0, length, !withdraw)
+    if (withdraw) {
+      if (d >= 0) t.remove(d, this.peer, pathId)
+      return
+    }
+    this.put(t, d, pathId, 0)
+  }
+
+  vpnv4(withdraw: boolean, pathId: number, rdHigh: number, rdLow: number, label: number, addr: number, length: number): void {
+    const t = this.rib.tableOf(Family.Ipv4Vpn)
+    const d = t.find(rdHigh, rdLow, addr, 0, 0, 0, length, !withdraw)
+    if (withdraw) {
+      if (d >= 0) t.remove(d, this.peer, pathId)
+      return
+    }
+    this.put(t, d, pathId, label)
+  }
+
+  vpnv6(withdraw: boolean, pathId: number, rdHigh: number, rdLow: number, label: number, a0: number, a1: number, a2: number, a3: number, length: number): void {
+    const t = this.rib.tableOf(Family.Ipv6Vpn)
+    const d = t.find(rdHigh, rdLow, a0, a1, a2, a3, length, !withdraw)
+    if (withdraw) {
+      if (d >= 0) t.remove(d, this.peer, pathId)
+      return
+    }
+    this.put(t, d, pathId, label)
+  }
+
+  nlri(withdraw: boolean, family: FamilyKey, pathId: number, buf: Uint8Array, start: number, end: number): void {
+    const t = this.rib.tableOf(family)
+    const d = t.findRaw(buf, start, end, !withdraw)
+    if (withdraw) {
+      if (d >= 0) t.remove(d, this.peer, pathId)
+      return
+    }
+    this.put(t, d, pathId, 0)
+  }
+
+  issue(issue: UpdateIssue): void {
+    this.issues.push(issue)
+  }
+}
+
+function findPath(t: Table, d: number, peer: PeerId, pathId: number): number {
+  for (let p = t.firstPath(d); p >= 0; p = t.pNext[p] as number) if (t.pPeer[p] === peer && t.pId[p] === pathId) return p
+  throw new Error('RIB: path vanished')
+}
+
+export class Rib extends EventEmitter<RibEvents> implements RibApi {
+  readonly options: RibOptions
+  readonly store = new AttributeStore()
+  private readonly peerTable = new PeerInfoTable()
+  private readonly tables = new Map<FamilyKey, Table>()
+  private readonly policies = new Map<number, RoutePolicy>()
+  private readonly sinks = new Set<PeerSink>()
+  private readonly changes = { out: new Int32Array(1024), kinds: new Uint8Array(1024) }
+
+  constructor(options: RibOptions) {
+    super()
+    if (!Number.isInteger(options.localAs) || options.localAs < 1 || options.localAs > 0xffffffff) {
+      throw new RangeError(`rib.localAs: ${options.localAs} is not an AS number (1..4294967295)`)
+    }
+    const max = options.multipath?.maximum
+    if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 64)) {
+      throw new RangeError(`rib.multipath.maximum: ${max} must be an integer from 1 to 64`)
+    }
+    this.options = options
+    // Peer 0 is the RIB itself: locally originated routes.
+    this.peerTable.add({ address: '', asn: options.localAs, routerId: options.routerId, ebgp: false, name: 'local' })
+  }
+
+  // ---- peers and policy ----
+
+  addPeer(peer: RibPeer): PeerId {
+    if (this.peerTable.peers.length >= 0xffff) throw new RangeError('rib: at most 65,535 peers')
+    return this.peerTable.add(peer)
+  }
+
+  updatePeer(id: PeerId, peer: Partial<RibPeer>): void {
+    const old = this.peerTable.get(id)
+    this.peerTable.set(id, { ...old, ...peer })
+    // Router id and eBGP-ness take part in best path: re-run it where the peer has paths.
+    for (const t of this.tables.values()) t.forEachPath(id, (_p, d) => t.touch(d))
+    this.commit()
+  }
+
+  private retain(id: AttrId): AttrId {
+    if (id >= 0) this.store.addRef(id)
+    return id
+  }
+
+  peer(id: PeerId): RibPeer {
+    return this.peerTable.get(id)
+  }
+
+  removePeer(id: PeerId): void {
+    if (id === LOCAL_PEER) throw new RangeError('rib: the local peer cannot be removed')
+    this.peerTable.get(id)
+    this.withdrawAll(id)
+    for (const s of this.sinks) if (s.peer === id) this.sinks.delete(s)
+    for (const key of [...this.policies.keys()]) if (Math.floor(key / 0x10000) === id) this.policies.delete(key)
+    this.commit()
+    this.peerTable.remove(id)
+  }
+
+  policyOf(id: PeerId, family: FamilyKey): RoutePolicy | null {
+    return this.policies.get(id * 0x10000 + family) ?? null
+  }
+
+  setImportPolicy(id: PeerId, family: FamilyKey, policy: RoutePolicy | null): void {
+    this.peerTable.get(id)
+    const key = id * 0x10000 + family
+    if (policy === null) this.policies.delete(key)
+    else this.policies.set(key, policy)
+    const t = this.tables.get(family)
+    if (t === undefined) return
+    // Re-apply to the kept Adj-RIB-In (soft reconfiguration); per-set policies run once per set.
+    const cache = new Map<AttrId, AttrId>()
+    t.forEachPath(id, (p) => {
+      const inId = t.pIn[p] as number
+      let acc: AttrId
+      if (policy === null) acc = this.retain(inId)
+      else if (policy.perAttributeSet) {
+        const hit = cache.get(inId)
+        if (hit !== undefined) acc = this.retain(hit)
+        else {
+          acc = this.applyPolicy(policy, t.pathRoute(p), inId)
+          cache.set(inId, acc)
+          this.retain(acc) // the cache's own reference, dropped below
+        }
+      } else acc = this.applyPolicy(policy, t.pathRoute(p), inId)
+      t.setAccepted(p, acc)
+    })
+    for (const acc of cache.values()) if (acc >= 0) this.store.release(acc)
+    this.commit()
+  }
+
+  /** Runs `policy` on set `inId`; returns the accepted set with a reference taken, or -1. */
+  applyPolicy(policy: RoutePolicy, route: RouteInfo, inId: AttrId): AttrId {
+    const set = this.store.get(inId)
+    const out = policy.apply(route, set)
+    if (out === null) return -1
+    if (out === set) {
+      this.store.addRef(inId)
+      return inId
+    }
+    return this.store.intern(out)
+  }
+
+  // ---- ingest ----
+
+  sink(id: PeerId, ctx: CodecContext): UpdateSink & { issues: UpdateIssue[] } {
+    this.peerTable.get(id)
+    for (const s of this.sinks) if (s.peer === id && s.ctx === ctx) return s
+    for (const s of this.sinks) if (s.peer === id) {
+      s.release()
+      this.sinks.delete(s)
+    }
+    const s = new PeerSink(this, id, ctx)
+    this.sinks.add(s)
+    return s
+  }
+
+  tableOf(family: FamilyKey): Table {
+    let t = this.tables.get(family)
+    if (t === undefined) {
+      t = new Table(family, this.store, this.peerTable, this.options)
+      this.tables.set(family, t)
+    }
+    return t
+  }
+
+  announce(id: PeerId, nlri: Nlri, attrs: RouteAttributes): void {
+    this.peerTable.get(id)
+    const t = this.tableOf(nlri.family)
+    const d = t.findNlri(nlri, true)
+    const inId = this.store.intern(attrs)
+    const pathId = nlri.pathId ?? 0
+    const label = nlri.labels?.[0] !== undefined ? nlri.labels[0] >>> 4 : 0
+    const policy = this.policyOf(id, nlri.family)
+    if (policy === null) {
+      this.store.addRef(inId)
+      t.upsert(d, id, pathId, inId, inId, label)
+      return
+    }
+    t.upsert(d, id, pathId, inId, -1, label)
+    const p = findPath(t, d, id, pathId)
+    t.setAccepted(p, this.applyPolicy(policy, t.pathRoute(p), inId))
+  }
+
+  withdraw(id: PeerId, nlri: Nlri): void {
+    const t = this.tables.get(nlri.family)
+    if (t === undefined) return
+    const d = t.findNlri(nlri, false)
+    if (d >= 0) t.remove(d, id, nlri.pathId ?? 0)
+  }
+
+  withdrawAll(id: PeerId, family?: FamilyKey): number {
+    let n = 0
+    for (const t of this.tables.values()) if (family === undefined || t.family === family) n += t.removePeerPaths(id)
+    return n
+  }
+
+  markStale(id: PeerId, family?: FamilyKey): number {
+    let n = 0
+    for (const t of this.tables.values()) if (family === undefined || t.family === family) n += t.markPeerStale(id)
+    return n
+  }
+
+  sweepStale(id: PeerId, family?: FamilyKey): number {
+    let n = 0
+    for (const t of this.tables.values()) if (family === undefined || t.family === family) n += t.removePeerPaths(id, 1)
+    return n
+  }
+
+  /** Destinations waiting for commit() (all tables). */
+  get pending(): number {
+    let n = 0
+    for (const t of this.tables.values()) n += t.pending
+    return n
+  }
+
+  commit(): void {
+    for (const s of this.sinks) s.release()
+    for (const t of this.tables.values()) {
+      if (t.pending === 0) continue
+      const n = t.commit(this.changes)
+      if (n === 0) continue
+      const dests = this.changes.out
+      const kinds = this.changes.kinds
+      if (this.listenerCount('changed') > 0) this.emit('changed', t.family, dests, n)
+      if (this.listenerCount('best') > 0) {
+        const list: BestChange[] = []
+        for (let i = 0; i < n; i++) {
+          const d = dests[i] as number
+          const k = kinds[i] as number
+          const kind = k === ChangeKind.Add ? 'add' : k === ChangeKind.Replace ? 'replace' : 'withdraw'
+          const best = t.best(d)
+          list.push({
+            family: t.family,
+            dest: d,
+            prefix: t.prefixText(d),
+            kind,
+            ...(best === undefined ? {} : { best }),
+            multipath: best === undefined ? [] : t.multipath(d),
+          })
+        }
+        this.emit('best', t.family, list)
+      }
+    }
+  }
+
+  // ---- queries ----
+
+  table(family: FamilyKey): RibTable {
+    return this.tableOf(family)
+  }
+
+  families(): FamilyKey[] {
+    return [...this.tables.keys()]
+  }
+
+  attributes(id: AttrId): RouteAttributes {
+    return this.store.get(id)
+  }
+
+  intern(attrs: RouteAttributes): AttrId {
+    return this.store.intern(attrs)
+  }
+
+  /** Drops a reference taken by intern() (Adj-RIB-Out entries that go away). */
+  release(id: AttrId): void {
+    this.store.release(id)
+  }
+
+  counts(id: PeerId, family: FamilyKey): PrefixCounts {
+    const t = this.tables.get(family)
+    if (t === undefined) return { received: 0, accepted: 0, active: 0, stale: 0 }
+    const c = t.counters
+    return { received: c.received[id] ?? 0, accepted: c.accepted[id] ?? 0, active: c.active[id] ?? 0, stale: c.stale[id] ?? 0 }
+  }
+
+  adjRibIn(
+    id: PeerId,
+    family: FamilyKey,
+    fn: (route: RouteInfo, received: RouteAttributes, accepted: RouteAttributes | undefined, stale: boolean) => void,
+  ): void {
+    const t = this.tables.get(family)
+    if (t === undefined) return
+    t.forEachPath(id, (p) => {
+      const acc = t.pAttr[p] as number
+      fn(t.pathRoute(p), this.store.get(t.pIn[p] as number), acc >= 0 ? this.store.get(acc) : undefined, ((t.pFlags[p] as number) & 1) !== 0)
+    })
+  }
+
+  get attributeSets(): number {
+    return this.store.size
+  }
+}
