@@ -97,6 +97,8 @@ export interface GracefulRestartOptions {
   readonly notification?: boolean
   /** Set the F bits when restarting (our forwarding state survived). Default true. */
   readonly forwarding?: boolean
+  /** Only these families get the F bit when restarting (default: every family of the session). */
+  readonly forwardingFamilies?: readonly FamilyKey[]
   /** Helper role on (keep a restarting peer's routes). Default true. */
   readonly helper?: boolean
   /** Treat our Cease/Administrative Reset (subcode 4) as a Hard Reset (RFC 8538 5: "user control"). Default true. */
@@ -268,6 +270,7 @@ export class GracefulRestart extends EventEmitter<GracefulRestartEvents> {
   readonly staleRoutesTime: number
   readonly notification: boolean
   readonly forwarding: boolean
+  readonly forwardingFamilies: ReadonlySet<FamilyKey> | undefined
   readonly helper: boolean
   readonly adminResetIsHard: boolean
   private readonly rib: RibApi
@@ -290,6 +293,7 @@ export class GracefulRestart extends EventEmitter<GracefulRestartEvents> {
     this.staleRoutesTime = checkSeconds('staleRoutesTime', options.staleRoutesTime, 360)
     this.notification = options.notification !== false
     this.forwarding = options.forwarding !== false
+    this.forwardingFamilies = options.forwardingFamilies === undefined ? undefined : new Set(options.forwardingFamilies)
     this.helper = options.helper !== false
     this.adminResetIsHard = options.adminResetIsHard !== false
     this.timers = options.timers ?? defaultTimers
@@ -329,7 +333,8 @@ export class GracefulRestart extends EventEmitter<GracefulRestartEvents> {
       restartTime: this.restartTime,
       restarting,
       notification: this.notification,
-      forwarding: this.restarting && this.forwarding ? [...families] : [],
+      // F bits only after a restart (RFC 4724 3: "preserved during the previous BGP restart").
+      forwarding: this.restarting && this.forwarding ? families.filter((f) => this.forwardingFamilies?.has(f) ?? true) : [],
     }
   }
 
