@@ -1,0 +1,201 @@
+/**
+ * One cell of the ingest benchmark (PERFORMANCE.md's method): a receiver (ours or a daemon) in one
+ * network namespace, the injector in another, a veth pair between them.
+ *
+ *   1. start the receiver; start the injector, which builds every UPDATE before it connects;
+ *   2. wait for Established, let the receiver settle, read its VmRSS (our receiver first collects
+ *      garbage and reports its heap) and start sampling its CPU every 25 ms;
+ *   3. `go`: the injector writes the whole stream and End-of-RIB; t0 = just before the write;
+ *   4. once the injector's socket has drained, wait for a quiet window; busy-end (proc.ts) - t0 is
+ *      the time; VmRSS then minus VmRSS before is the growth; VmHWM is the peak;
+ *   5. only then ask the receiver how many routes it holds (its CLI; ours reports its table size);
+ *      a count short of the routes sent fails the cell with an error, never a number.
+ * Everything (children, daemons, namespaces, temp directory) is cleaned up in every case.
+ */
+import { mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
+import { ChildChannel } from './channel.js'
+import { startDaemon, type DaemonHandle, type DaemonKind } from './daemons.js'
+import { NetPair } from './netns.js'
+import { CpuSampler, memStatus, ticksPerSecond } from './proc.js'
+import type { Scenario } from './scenario.js'
+
+export type ReceiverKind = 'ours' | DaemonKind
+
+export interface CellResult {
+  readonly receiver: ReceiverKind
+  readonly scenario: Scenario
+  /** Busy-end minus the first UPDATE, seconds. */
+  readonly seconds: number
+  /** CPU the receiver spent from the first UPDATE to busy-end, seconds. */
+  readonly cpuSeconds: number
+  readonly rssBeforeKb: number
+  readonly rssAfterKb: number
+  readonly peakRssKb: number
+  readonly bytesPerRoute: number
+  /** Routes the receiver reported holding at the end. */
+  readonly count: number
+  /** Injector: messages and bytes; time until the kernel had taken every byte. */
+  readonly messages: number
+  readonly bytes: number
+  readonly writtenSeconds: number
+  /** Ours only: the receiver's own clock from the first UPDATE byte to the table's full size, and
+   * the heap (heapUsed + external) growth after a full GC. */
+  readonly ours?: { readonly selfSeconds: number; readonly heapBytesPerRoute: number; readonly attributeSets: number; readonly received: number; readonly accepted: number }
+}
+
+const here = dirname(fileURLToPath(import.meta.url))
+const fromSource = import.meta.url.endsWith('.ts')
+
+/** Node arguments to run a sibling module of this one as a child process (tsx when from source). */
+function nodeArgs(module: string): string[] {
+  const file = join(here, `${module}.${fromSource ? 'ts' : 'js'}`)
+  if (!existsSync(file)) throw new Error(`${file} is missing (run npm run build)`)
+  const extra = (process.env.INGEST_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+  return [...(fromSource ? ['--import', 'tsx'] : []), '--expose-gc', ...(module === 'receiver' ? extra : []), file]
+}
+
+function killChild(p: ChildProcess | undefined): void {
+  if (p === undefined || p.exitCode !== null || p.signalCode !== null) return
+  try {
+    p.kill('SIGKILL')
+  } catch {
+    // gone
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export interface CellOptions {
+  /** Upper bound for the whole ingest (default 180 s). */
+  readonly timeoutMs?: number
+  /** Called with progress lines (default none). */
+  readonly log?: (line: string) => void
+}
+
+export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOptions = {}): Promise<CellResult> {
+  const timeoutMs = opts.timeoutMs ?? 180_000
+  const log = opts.log ?? (() => undefined)
+  const pair = new NetPair()
+  const dir = mkdtempSync(join(tmpdir(), `gsib-${receiver}-`))
+  let daemon: DaemonHandle | undefined
+  let ours: ChildChannel | undefined
+  let injector: ChildChannel | undefined
+  let sampler: CpuSampler | undefined
+  try {
+    // 1. receiver, then injector
+    let pid: number
+    if (receiver === 'ours') {
+      const p = pair.spawnIn(pair.receiverNs, process.execPath, [...nodeArgs('receiver'), JSON.stringify({ family: s.family, expected: s.routes })], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        cwd: process.cwd(),
+      })
+      ours = new ChildChannel('our receiver', p)
+      await ours.wait('ready', 30_000)
+      if (p.pid === undefined) throw new Error('our receiver: no pid')
+      pid = p.pid
+    } else {
+      daemon = await startDaemon(receiver, pair, s, dir)
+      pid = daemon.pid
+    }
+    const ip = pair.spawnIn(pair.injectorNs, process.execPath, [...nodeArgs('injector'), JSON.stringify({ scenario: s.name, routes: s.routes })], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: process.cwd(),
+    })
+    injector = new ChildChannel('injector', ip)
+    const built = await injector.wait('built', 60_000)
+    await injector.wait('established', 30_000)
+    log(`${receiver} ${s.name}: established, ${String(built.messages)} UPDATEs (${String(built.bytes)} bytes) ready`)
+
+    // 2. settle, baseline
+    await sleep(1000)
+    if (ours !== undefined) {
+      ours.send('baseline')
+      await ours.wait('baseline', 30_000)
+      await sleep(200)
+    }
+    const before = memStatus(pid)
+    sampler = new CpuSampler(pid)
+    sampler.start()
+    await sleep(100)
+
+    // 3. go
+    injector.send('go')
+    const t0 = Number((await injector.wait('first-update', 30_000)).t)
+    const deadline = Date.now() + timeoutMs
+    let written: number | undefined
+    let end: ReturnType<CpuSampler['busyEnd']>
+    for (;;) {
+      await sleep(100)
+      if (sampler.exited) throw new Error(`${receiver} exited during the ingest${daemon ? `: ${daemon.log()}` : ours ? `: ${ours.stderr}` : ''}`)
+      if (injector.exited) throw new Error(`injector exited during the ingest: ${injector.stderr}`)
+      const w = injector.find('written')
+      if (w !== undefined && written === undefined) written = Number(w.t)
+      if (written !== undefined) {
+        end = sampler.busyEnd(t0, written)
+        if (end !== undefined) break
+      }
+      if (Date.now() > deadline) throw new Error(`${receiver} ${s.name}: still busy (or the stream not written) after ${timeoutMs} ms`)
+    }
+    if (end === undefined) throw new Error('unreachable: no busy-end')
+    // 4. measurements at busy-end, before any CLI call
+    const after = memStatus(pid)
+    sampler.stop()
+    const first = [...sampler.samples].reverse().find((x) => x.t <= t0) ?? end
+    const cpuSeconds = (end.ticks - first.ticks) / ticksPerSecond()
+
+    // 5. counts
+    let count: number
+    let oursExtra: CellResult['ours']
+    if (ours !== undefined) {
+      const done = await ours.wait('done', 10_000).catch(() => undefined)
+      ours.send('measure')
+      const m = await ours.wait('measure', 30_000)
+      const base = ours.find('baseline') as unknown as { heap: number }
+      count = Number(m.size)
+      if (done === undefined) throw new Error(`our receiver never reached ${s.routes} routes (table holds ${count}, received ${String(m.received)})`)
+      oursExtra = {
+        selfSeconds: Number(done.ms) / 1000,
+        heapBytesPerRoute: (Number(m.heap) - base.heap) / s.routes,
+        attributeSets: Number(m.attributeSets),
+        received: Number(m.received),
+        accepted: Number(m.accepted),
+      }
+    } else {
+      count = (daemon as DaemonHandle).count()
+    }
+    if (count !== s.routes) {
+      throw new Error(`${receiver} ${s.name}: ${count} of ${s.routes} routes in the RIB after busy-end; the row is void`)
+    }
+    const res: CellResult = {
+      receiver,
+      scenario: s,
+      seconds: (end.t - t0) / 1000,
+      cpuSeconds,
+      rssBeforeKb: before.rssKb,
+      rssAfterKb: after.rssKb,
+      peakRssKb: after.hwmKb,
+      bytesPerRoute: ((after.rssKb - before.rssKb) * 1024) / s.routes,
+      count,
+      messages: Number(built.messages),
+      bytes: Number(built.bytes),
+      writtenSeconds: ((written as number) - t0) / 1000,
+      ...(oursExtra !== undefined ? { ours: oursExtra } : {}),
+    }
+    log(`${receiver} ${s.name}: ${res.seconds.toFixed(2)} s, ${(res.peakRssKb / 1024).toFixed(0)} MB peak, ${res.bytesPerRoute.toFixed(0)} B/route, ${count} routes`)
+    return res
+  } finally {
+    sampler?.stop()
+    injector?.send('stop')
+    ours?.send('stop')
+    await sleep(50)
+    killChild(injector?.proc)
+    killChild(ours?.proc)
+    killChild(daemon?.proc)
+    pair.destroy()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The ingest benchmark's injector (a child process in the injector's namespace): builds every UPDATE
+ * of the scenario first (scenario.ts, bgp/codec/bulk.ts), opens an eBGP session to the receiver with
+ * our own Session runner (bgp/session: RFC 4271 OPEN/KEEPALIVE handshake, 4-octet AS, the one
+ * family), and on the harness's `go` writes the whole stream with one socket write (the kernel takes
+ * it as fast as the receiver reads), then End-of-RIB (RFC 4724 2). It keeps the session up
+ * (KEEPALIVEs) until the harness says `stop` or closes stdin.
+ *
+ * argv[2]: JSON {"scenario": "ipv4" | "vpnv4", "routes": N}.
+ * Events: built {messages, bytes, sets}; established; first-update {t} (CLOCK_MONOTONIC ms, taken
+ * just before the write); written {t} (the kernel has taken every byte); down {reason}; error.
+ */
+import { Session } from '../../bgp/session/index.js'
+import { ipv4ToNumber } from '../../bgp/codec/ext-communities.js'
+import { onCommands, report } from './channel.js'
+import { encodeStream, INJECTOR_ADDRESS, INJECTOR_AS, RECEIVER_ADDRESS, RECEIVER_AS, scenario, type ScenarioName } from './scenario.js'
+import { monoMs } from './proc.js'
+
+const args = JSON.parse(process.argv[2] ?? '{}') as { scenario?: ScenarioName; routes?: number }
+const s = scenario(args.scenario ?? 'ipv4', args.routes ?? 1000)
+const stream = encodeStream(s)
+report({ event: 'built', messages: stream.messages, bytes: stream.bytes.length, sets: stream.attributeSets })
+
+const session = new Session({
+  name: 'injector',
+  peerAddress: RECEIVER_ADDRESS,
+  peerAs: RECEIVER_AS,
+  localAddress: INJECTOR_ADDRESS,
+  localAs: INJECTOR_AS,
+  localId: ipv4ToNumber(INJECTOR_ADDRESS),
+  // Long hold time: a receiver busy for seconds must not look dead (BIRD/FRR/GoBGP keep their
+  // KEEPALIVEs going anyway; this only removes a needless risk).
+  holdTime: 240,
+  families: [s.family],
+  connectRetryTime: 1,
+  idleHoldTime: 0.5,
+  updateSink: () => undefined, // the receivers send nothing we need to read
+})
+let sent = false
+session.on('established', () => report({ event: 'established' }))
+session.on('down', (d) => {
+  report({ event: 'down', reason: d.reason, detail: d.detail ?? '' })
+  if (sent || d.wasEstablished) {
+    report({ event: 'error', message: `session went down: ${d.reason} ${d.detail ?? ''}` })
+    process.exit(2)
+  }
+})
+session.on('error', (e) => report({ event: 'error', message: e.message }))
+session.start()
+
+function go(): void {
+  if (sent) return
+  if (session.state !== 'Established') {
+    report({ event: 'error', message: `go before the session is established (state ${session.state})` })
+    return
+  }
+  sent = true
+  const t = monoMs()
+  session.sendUpdate(stream.bytes, stream.messages)
+  report({ event: 'first-update', t })
+  session.sendEndOfRib(s.family)
+  const poll = setInterval(() => {
+    if (session.writeBacklog === 0) {
+      clearInterval(poll)
+      report({ event: 'written', t: monoMs() })
+    }
+  }, 5)
+}
+
+async function stop(): Promise<void> {
+  await Promise.race([session.destroy('benchmark done'), new Promise((r) => setTimeout(r, 2000))])
+  process.exit(0)
+}
+
+onCommands(
+  (cmd) => {
+    if (cmd === 'go') go()
+    else if (cmd === 'stop') void stop()
+  },
+  () => void stop(),
+)

@@ -1,0 +1,134 @@
+/**
+ * Our receiver for the ingest benchmark (a child process in the receiver's namespace, run with
+ * --expose-gc): a passive eBGP Session (bgp/session) behind a BgpListener on 198.18.0.2:179 whose
+ * updateSink feeds the bulk decoder (bgp/codec/bulk.ts decodeUpdateBulk) into the RIB's sink
+ * (bgp/rib: `rib.sink(peer, ctx)`), with `rib.commit()` batched once per turn of the event loop
+ * (setImmediate after the socket chunks of one poll phase), as the RIB contract asks (api.ts).
+ *
+ * It detects "all in Loc-RIB" itself: after each commit it reads the table's size; when it reaches
+ * the expected count it reports the time since the first UPDATE byte arrived (`done {ms}`). The
+ * harness measures busy-end and RSS from /proc like for the daemons; `baseline` and `measure` make
+ * this process collect garbage and report its heap (heapUsed + external, which holds typed arrays).
+ *
+ * argv[2]: JSON {"family": FamilyKey, "expected": N}.
+ * Events: ready; established; first-byte {t}; done {ms, size, t}; baseline/measure {heap, rss, ...};
+ * error {message} (e.g. no bgp/rib/rib.ts in this checkout: never a made-up number).
+ */
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import type { FamilyKey } from '../../bgp/codec/afi.js'
+import { decodeUpdateBulk, type UpdateSink } from '../../bgp/codec/bulk.js'
+import type { CodecContext } from '../../bgp/codec/context.js'
+import { ipv4ToNumber } from '../../bgp/codec/ext-communities.js'
+import type { RibApi, RibOptions, PeerId } from '../../bgp/rib/api.js'
+import { BgpListener, Session } from '../../bgp/session/index.js'
+import { onCommands, report } from './channel.js'
+import { monoMs } from './proc.js'
+import { INJECTOR_ADDRESS, INJECTOR_AS, RECEIVER_ADDRESS, RECEIVER_AS } from './scenario.js'
+
+const args = JSON.parse(process.argv[2] ?? '{}') as { family?: FamilyKey; expected?: number }
+const family = args.family as FamilyKey
+const expected = args.expected as number
+
+const here = dirname(fileURLToPath(import.meta.url))
+const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js'
+const ribPath = join(here, '..', '..', 'bgp', 'rib', `rib.${ext}`)
+
+async function loadRib(): Promise<new (o: RibOptions) => RibApi> {
+  if (!existsSync(ribPath)) throw new Error(`${ribPath} does not exist: class Rib (bgp/rib/rib.ts) is not in this checkout yet, so our row cannot be measured`)
+  // A computed specifier: this file must compile before rib.ts exists.
+  const mod = (await import(pathToFileURL(ribPath).href)) as { Rib?: new (o: RibOptions) => RibApi }
+  if (typeof mod.Rib !== 'function') throw new Error(`${ribPath} exports no class Rib`)
+  return mod.Rib
+}
+
+function memory(): Record<string, number> {
+  const m = process.memoryUsage()
+  return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, heap: m.heapUsed + m.external, rss: m.rss }
+}
+
+function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g === undefined) throw new Error('run with --expose-gc')
+  g()
+  g()
+}
+
+async function main(): Promise<void> {
+  const Rib = await loadRib()
+  const rib = new Rib({ localAs: RECEIVER_AS, routerId: ipv4ToNumber(RECEIVER_ADDRESS) })
+  const peer: PeerId = rib.addPeer({ address: INJECTOR_ADDRESS, asn: INJECTOR_AS, routerId: 0, ebgp: true, name: 'injector' })
+  let sink: UpdateSink | undefined
+  let firstT = 0
+  let scheduled = false
+  let done = false
+  let commits = 0
+  const size = (): number => (rib.families().includes(family) ? rib.table(family).size : 0)
+  const commit = (): void => {
+    scheduled = false
+    rib.commit()
+    commits++
+    if (!done && size() >= expected) {
+      done = true
+      const t = monoMs()
+      report({ event: 'done', ms: t - firstT, t, size: size(), commits })
+    }
+  }
+  const updateSink = (buf: Uint8Array, offset: number, length: number, ctx: CodecContext): void => {
+    if (sink === undefined) {
+      firstT = monoMs()
+      report({ event: 'first-byte', t: firstT })
+      sink = rib.sink(peer, ctx)
+    }
+    decodeUpdateBulk(buf, offset, length, ctx, sink)
+    if (!scheduled) {
+      scheduled = true
+      setImmediate(commit)
+    }
+  }
+  const listener = new BgpListener({ host: RECEIVER_ADDRESS, port: 179 })
+  await listener.listen()
+  const session = new Session(
+    {
+      name: 'injector',
+      peerAddress: INJECTOR_ADDRESS,
+      peerAs: INJECTOR_AS,
+      localAs: RECEIVER_AS,
+      localId: ipv4ToNumber(RECEIVER_ADDRESS),
+      holdTime: 240,
+      families: [family],
+      passive: true,
+      updateSink,
+    },
+    { listener },
+  )
+  session.on('established', (n) => {
+    rib.updatePeer(peer, { routerId: n.peerId })
+    report({ event: 'established' })
+  })
+  session.on('end-of-rib', () => report({ event: 'end-of-rib', t: monoMs() }))
+  session.on('down', (d) => report({ event: 'down', reason: d.reason, detail: d.detail ?? '' }))
+  session.start()
+  report({ event: 'ready' })
+  onCommands(
+    (cmd) => {
+      if (cmd === 'baseline') {
+        gc()
+        report({ event: 'baseline', ...memory() })
+      } else if (cmd === 'measure') {
+        gc()
+        const c = rib.counts(peer, family)
+        report({ event: 'measure', ...memory(), size: size(), received: c.received, accepted: c.accepted, active: c.active, attributeSets: rib.attributeSets })
+      } else if (cmd === 'stop') {
+        void Promise.race([session.destroy('benchmark done'), new Promise((r) => setTimeout(r, 2000))]).then(() => process.exit(0))
+      }
+    },
+    () => process.exit(0),
+  )
+}
+
+main().catch((e: unknown) => {
+  report({ event: 'error', message: e instanceof Error ? e.message : String(e) })
+  process.exit(3)
+})
