@@ -15,7 +15,7 @@
  * id, so choosing a best path reads no objects.
  */
 import { asPathCount, asPathToString, AsSegment } from '../codec/as-path.js'
-import { encodeAttributes, type PathAttributes } from '../codec/attributes.js'
+import { encodeAttributes } from '../codec/attributes.js'
 import { decodeAttributeBytes } from '../codec/bulk.js'
 import { defaultContext, type CodecContext } from '../codec/context.js'
 import { addressBytesText } from './address-text.js'
