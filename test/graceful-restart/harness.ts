@@ -96,7 +96,6 @@ export interface PeerSpec {
   readonly session: Omit<SessionConfig, 'updateSink'>
   readonly routes: readonly string[]
   readonly nextHop: string
-  readonly localPref?: number
   readonly eor: boolean
 }
 
