@@ -1,0 +1,1111 @@
+/**
+ * The BGP speaker: the set of peers, each a Session (bgp/session), joined to one RIB (bgp/rib).
+ *
+ * In (RFC 4271 9.1): every UPDATE goes raw from the session to the RIB's bulk sink
+ * (decodeUpdateBulk, no object per route); the RIB is committed once per batch (setImmediate after
+ * the first UPDATE of an event-loop turn, so every socket chunk read in that poll phase shares one
+ * best-path run), then maximum-prefix limits are checked (RFC 4486 Cease 1 with AFI/SAFI/limit as
+ * data, or a warning only).
+ *
+ * Out (RFC 4271 9.2, 9.1.3): the RIB's `changed` events (destinations whose best path changed) queue
+ * those destinations in each established peer's Adj-RIB-Out (adj-rib-out.ts). A flush computes the
+ * attribute set to send (export.ts rules, then the peer's export policy), interns it, compares it to
+ * what the peer was last sent, groups the differences by attribute set and packs them with the bulk
+ * encoder into as few UPDATEs as fit (withdrawals packed too); RTC and other families go through
+ * encodeUpdate. The export result is cached per (source attribute set, source peer) while the policy
+ * depends on the attribute set only, so a million routes sharing a thousand sets run the rules a
+ * thousand times. Flushes respect the socket's write backlog (pause above `writeBacklogLimit`, resume
+ * on 'drain') and the peer's minimum advertisement interval (RFC 4271 9.2.1.1): a change within the
+ * interval after the last flush waits for the end of the interval, so a burst leaves as one flush.
+ * Withdrawals are copied out as keys at once, while the destination still has its prefix at hand.
+ *
+ * Session life: on Established the whole table of each negotiated family is queued, and End-of-RIB
+ * (RFC 4724 2) follows each family's initial flush. ROUTE-REFRESH received (RFC 2918) re-sends the
+ * peer's Adj-RIB-Out for the family, between BoRR and EoRR when enhanced route refresh (RFC 7313) was
+ * negotiated; BoRR/EoRR received mark and sweep the peer's routes like a graceful restart of one
+ * family. On a session's end the peer's routes are withdrawn, or kept stale by the graceful restart
+ * helper (graceful-restart.ts) when the session negotiated it; its Adj-RIB-Out is forgotten.
+ *
+ * Route-target constraint (RFC 4684): our memberships (route targets we import) are originated as
+ * RTC routes of the local peer; a peer that negotiated RTC gets VPN routes only if one of their route
+ * targets is among the memberships it advertised, and none before its RTC End-of-RIB (RFC 4684 6),
+ * bounded by a timeout.
+ *
+ * Graceful restart, restarting role: while GracefulRestart.deferring nothing is sent (not even
+ * End-of-RIB); on phase 'selection' every peer is flushed and gets its End-of-RIB markers.
+ */
+import { EventEmitter } from 'node:events'
+import net from 'node:net'
+import { Family, familyName, type FamilyKey } from '../codec/afi.js'
+import { encodeAttributes } from '../codec/attributes.js'
+import { decodeUpdateBulk, encodeUpdatesBulk, type RouteBatch, type UpdateSink } from '../codec/bulk.js'
+import type { CodecContext } from '../codec/context.js'
+import { type ExtendedCommunity } from '../codec/ext-communities.js'
+import { families as familyTable, nlriLength, type Nlri } from '../codec/nlri.js'
+import { RouteRefreshSubtype, type RouteRefreshMessage } from '../codec/route-refresh.js'
+import { encodeUpdate, updateEncodingLength, type UpdateMessage } from '../codec/update.js'
+import type { State, StopReason } from '../fsm/index.js'
+import { Rib } from '../rib/rib.js'
+import {
+  LOCAL_PEER,
+  type BestChange,
+  type DestId,
+  type PeerId,
+  type PrefixCounts,
+  type RibApi,
+  type RibEvents,
+  type RibTable,
+  type RouteAttributes,
+  type RoutePolicy,
+} from '../rib/api.js'
+import { BgpListener, normalizeAddress } from '../session/listener.js'
+import type { Negotiated } from '../session/negotiate.js'
+import { Session, type SessionConfig, type SessionStats } from '../session/session.js'
+import { nextHopBytes, mappedIpv6 } from './addresses.js'
+import { AdjRibOut, type AttrRefs } from './adj-rib-out.js'
+import {
+  ConfigError,
+  defaultMrai,
+  parseRouterId,
+  validatePeerConfig,
+  validateSpeakerOptions,
+  type MaxPrefixConfig,
+  type PeerConfig,
+  type SpeakerOptions,
+} from './config.js'
+import { exportAttributes, type ExportSource, type ExportTarget } from './export.js'
+import { downCauseOf, GracefulRestart, type PhaseEvent } from './graceful-restart.js'
+import { membershipNlri, RtcFilter } from './rtc.js'
+
+/** The RIB as the speaker drives it: the contract plus its events. */
+export type SpeakerRib = RibApi & Pick<EventEmitter<RibEvents>, 'on' | 'off'>
+
+export interface PeerStateEvent {
+  readonly peer: string
+  readonly from: State
+  readonly to: State
+  readonly reason?: StopReason
+}
+
+export interface MaxPrefixEvent {
+  readonly peer: string
+  readonly family: FamilyKey
+  readonly limit: number
+  readonly count: number
+  /** 'warning': over the threshold or limit, session kept; 'teardown': Cease 1 sent. */
+  readonly action: 'warning' | 'teardown'
+}
+
+export interface SpeakerEvents {
+  'peer-state': [PeerStateEvent]
+  /** Best-path changes of one table (the RIB's, re-emitted; built only while someone listens). */
+  best: [FamilyKey, readonly BestChange[]]
+  'end-of-rib': [{ readonly peer: string; readonly family: FamilyKey }]
+  'max-prefix': [MaxPrefixEvent]
+  'gr-phase': [PhaseEvent]
+  /** Errors of our own making that do not stop the speaker (encoding a route that cannot be sent). */
+  error: [Error]
+}
+
+export interface FamilyStats {
+  readonly family: string
+  readonly received: number
+  readonly accepted: number
+  readonly active: number
+  readonly stale: number
+  readonly advertised: number
+  readonly endOfRibReceived: boolean
+  readonly endOfRibSent: boolean
+}
+
+export interface PeerStats {
+  readonly name: string
+  readonly address: string
+  readonly asn: number
+  readonly enabled: boolean
+  readonly ebgp: boolean
+  readonly minimumAdvertisementInterval: number
+  readonly session: SessionStats
+  readonly families: readonly FamilyStats[]
+  /** Flushes (each one or more UPDATEs) sent. */
+  readonly flushes: number
+  /** Set while a max-prefix tear-down keeps the peer down. */
+  readonly maxPrefixDown?: { readonly family: string; readonly restartAt?: number }
+}
+
+/** Routes per slice of a flush: large enough to group well, small enough to yield to the socket. */
+const SLICE = 16384
+const DEFAULT_BACKLOG_LIMIT = 1 << 20
+
+const VPN_FAMILIES: ReadonlySet<FamilyKey> = new Set([Family.Ipv4Vpn, Family.Ipv6Vpn])
+const BULK_FAMILIES: ReadonlySet<FamilyKey> = new Set([Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn, Family.Ipv6Vpn])
+
+class Peer {
+  readonly name: string
+  config: PeerConfig
+  readonly session: Session
+  readonly id: PeerId
+  enabled: boolean
+  readonly ebgp: boolean
+  mrai: number
+  negotiated: Negotiated | undefined
+  sink: UpdateSink | undefined
+  sinkCtx: CodecContext | undefined
+  readonly out = new Map<FamilyKey, AdjRibOut>()
+  selfV4 = ''
+  selfV6 = ''
+  /** Families whose End-of-RIB still follows their initial flush. */
+  readonly eorPending = new Set<FamilyKey>()
+  readonly eorSent = new Set<FamilyKey>()
+  readonly eorReceived = new Set<FamilyKey>()
+  /** Families whose refresh (enhanced) awaits EoRR after the flush. */
+  readonly eorrPending = new Set<FamilyKey>()
+  /** RTC: the peer's membership filter (undefined: RTC not negotiated, everything goes). */
+  rtc: RtcFilter | undefined
+  rtcSignature = ''
+  rtcWaiting = false
+  rtcTimer: NodeJS.Timeout | undefined
+  /** Export results per family: key srcAttrId * 65536 + srcPeer -> out attrId, or -1 (not sent). */
+  readonly exportCache = new Map<FamilyKey, Map<number, number>>()
+  /** Encoded attribute sections per out attrId (session-specific: 2- or 4-octet AS). */
+  readonly attrBytes = new Map<number, Uint8Array>()
+  flushTimer: NodeJS.Timeout | undefined
+  flushImmediate: NodeJS.Immediate | undefined
+  lastFlush = 0
+  flushes = 0
+  waitingDrain = false
+  ingested = false
+  readonly maxPrefixWarned = new Set<FamilyKey>()
+  maxPrefixDown: { family: FamilyKey; restartAt?: number } | undefined
+  maxPrefixTimer: NodeJS.Timeout | undefined
+  /** When the current session came up (NOTIFICATIONs before it do not explain its end). */
+  upSince = 0
+  /** RIB references of this peer's Adj-RIB-Out tables (set by the speaker). */
+  refs: AttrRefs = { acquire: () => {}, release: () => {} }
+
+  constructor(name: string, config: PeerConfig, session: Session, id: PeerId, ebgp: boolean, mrai: number) {
+    this.name = name
+    this.config = config
+    this.session = session
+    this.id = id
+    this.enabled = config.enabled !== false
+    this.ebgp = ebgp
+    this.mrai = mrai
+  }
+
+  /** Between the session's 'established' and 'down' events (its state may lag inside the first). */
+  get established(): boolean {
+    return this.negotiated !== undefined
+  }
+}
+
+export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
+  readonly localAs: number
+  readonly routerId: number
+  readonly clusterId: number
+  readonly rib: SpeakerRib
+  readonly gracefulRestart: GracefulRestart | undefined
+  private readonly options: SpeakerOptions
+  private listener: BgpListener | undefined
+  private readonly ownListener: boolean
+  private readonly peerMap = new Map<string, Peer>()
+  private readonly byId = new Map<PeerId, Peer>()
+  private started = false
+  private closed = false
+  private commitScheduled = false
+  private readonly backlogLimit: number
+  private readonly memberships = new Map<string, Nlri>()
+  private readonly scratch = new Int32Array(SLICE)
+  /** References taken by uncached export results during one slice. */
+  private readonly sliceRefs: number[] = []
+  private bestForward: ((f: FamilyKey, c: readonly BestChange[]) => void) | undefined
+
+  constructor(options: SpeakerOptions) {
+    super()
+    validateSpeakerOptions(options)
+    this.options = options
+    this.localAs = options.localAs
+    this.routerId = parseRouterId('routerId', options.routerId)
+    this.clusterId = options.clusterId === undefined ? this.routerId : parseRouterId('clusterId', options.clusterId)
+    this.backlogLimit = options.writeBacklogLimit ?? DEFAULT_BACKLOG_LIMIT
+    this.rib = new Rib({ ...(options.rib ?? {}), localAs: this.localAs, routerId: this.routerId }) as SpeakerRib
+    this.rib.on('changed', (family, dests, count) => this.onChanged(family, dests, count))
+    const l = options.listen
+    if (l instanceof BgpListener) {
+      this.listener = l
+      this.ownListener = false
+    } else if (l !== undefined) {
+      this.listener = new BgpListener({ ...(l.address !== undefined ? { host: l.address } : {}), port: l.port ?? 179 })
+      this.ownListener = true
+    } else {
+      this.ownListener = false
+    }
+    const gr = options.gracefulRestart
+    if (gr !== undefined) {
+      this.gracefulRestart = new GracefulRestart(this.rib, {
+        restartTime: gr.restartTime,
+        restarting: gr.restarting === true,
+        ...(gr.forwardingFamilies !== undefined ? { forwardingFamilies: gr.forwardingFamilies } : {}),
+        ...(gr.deferralTime !== undefined ? { deferralTime: gr.deferralTime } : {}),
+      })
+      this.gracefulRestart.on('phase', (e) => {
+        this.emit('gr-phase', e)
+        if (e.phase === 'selection') for (const p of this.peerMap.values()) this.scheduleFlush(p, true)
+      })
+    }
+    // 'best' events cost the RIB objects per change: forward them only while someone listens.
+    const untyped = this as EventEmitter
+    untyped.on('newListener', (event: string | symbol) => {
+      if (event === 'best' && this.bestForward === undefined) {
+        this.bestForward = (f, c) => this.emit('best', f, c)
+        this.rib.on('best', this.bestForward)
+      }
+    })
+    untyped.on('removeListener', (event: string | symbol) => {
+      if (event === 'best' && this.listenerCount('best') === 0 && this.bestForward !== undefined) {
+        this.rib.off('best', this.bestForward)
+        this.bestForward = undefined
+      }
+    })
+    for (const rt of options.importRouteTargets ?? []) this.addMembership(rt)
+  }
+
+  /** Starts listening (resolves with the bound port, 0 without a listener) and the enabled peers. */
+  async start(): Promise<number> {
+    if (this.closed) throw new Error('speaker: closed')
+    let port = 0
+    if (this.listener !== undefined) port = this.ownListener ? await this.listener.listen() : this.listener.port
+    this.started = true
+    for (const p of this.peerMap.values()) if (p.enabled) p.session.start()
+    return port
+  }
+
+  /** The listening port (0 without a listener). */
+  get port(): number {
+    return this.listener?.port ?? 0
+  }
+
+  /** Stops every session (Cease, administrative shutdown with `message`) and the listener. */
+  async stop(message = 'speaker shutting down'): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await Promise.all([...this.peerMap.values()].map(async (p) => {
+      this.clearPeerTimers(p)
+      await p.session.destroy(message)
+    }))
+    this.gracefulRestart?.close()
+    if (this.ownListener) await this.listener?.close()
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  addPeer(config: PeerConfig): void {
+    validatePeerConfig(config, this.localAs)
+    if (this.closed) throw new Error('speaker: closed')
+    if (this.peerMap.has(config.name)) throw new ConfigError(`peer ${JSON.stringify(config.name)}: name`, 'already configured')
+    for (const p of this.peerMap.values()) {
+      if (normalizeAddress(p.config.address) === normalizeAddress(config.address)) {
+        throw new ConfigError(`peer ${JSON.stringify(config.name)}: address`, `${config.address} is already the address of peer ${JSON.stringify(p.name)}`)
+      }
+    }
+    if (config.passive === true && this.listener === undefined) throw new ConfigError(`peer ${JSON.stringify(config.name)}: passive`, 'needs the speaker to listen (options.listen)')
+    const families = config.families ?? [Family.Ipv4Unicast]
+    const ebgp = config.asn !== this.localAs
+    const id = this.rib.addPeer({ address: config.address, asn: config.asn, routerId: 0, ebgp, name: config.name })
+    const grCap = this.gracefulRestart?.localCapability(families)
+    const sc: SessionConfig = {
+      name: config.name,
+      peerAddress: config.address,
+      peerAs: config.asn,
+      localAs: this.localAs,
+      localId: this.routerId,
+      holdTime: config.holdTime ?? 90,
+      families,
+      connectRetryTime: config.connectRetryTime ?? 30,
+      ...(config.port !== undefined ? { peerPort: config.port } : {}),
+      ...(config.localAddress !== undefined ? { localAddress: config.localAddress } : {}),
+      ...(config.passive === true ? { passive: true } : {}),
+      ...(config.ttl !== undefined ? { ttl: config.ttl } : {}),
+      ...(config.gtsmHops !== undefined ? { gtsmHops: config.gtsmHops } : {}),
+      ...(config.md5Password !== undefined ? { md5Password: config.md5Password } : {}),
+      ...(config.keepaliveTime !== undefined ? { keepaliveTime: config.keepaliveTime } : {}),
+      ...(config.idleHoldTime !== undefined ? { idleHoldTime: config.idleHoldTime } : {}),
+      ...(config.addPath !== undefined ? { addPath: config.addPath } : {}),
+      ...(config.enhancedRouteRefresh === true ? { enhancedRouteRefresh: true } : {}),
+      ...(config.extendedMessage === true ? { extendedMessage: true } : {}),
+      ...(grCap !== undefined ? { gracefulRestart: grCap } : {}),
+      updateSink: (buf, offset, length, ctx) => this.ingest(peer, buf, offset, length, ctx),
+    }
+    let session: Session
+    try {
+      session = new Session(sc, this.listener !== undefined ? { listener: this.listener } : {})
+    } catch (e) {
+      this.rib.removePeer(id)
+      throw new ConfigError(`peer ${JSON.stringify(config.name)}`, (e as Error).message)
+    }
+    const peer = new Peer(config.name, config, session, id, ebgp, defaultMrai(config, this.localAs))
+    peer.refs = {
+      acquire: (a) => {
+        this.rib.intern(this.rib.attributes(a))
+      },
+      release: (a) => {
+        peer.attrBytes.delete(a)
+        this.rib.release(a)
+      },
+    }
+    this.peerMap.set(config.name, peer)
+    this.byId.set(id, peer)
+    for (const [f, pol] of Object.entries(config.importPolicy ?? {})) if (pol !== undefined) this.rib.setImportPolicy(id, Number(f), pol)
+    this.wireSession(peer)
+    this.gracefulRestart?.expectPeer(id, families)
+    if (this.started && peer.enabled) session.start()
+  }
+
+  /** De-configures a peer: Cease / Peer De-configured (RFC 4486 3), its routes withdrawn. */
+  async removePeer(name: string): Promise<void> {
+    const p = this.peer(name)
+    this.peerMap.delete(name)
+    this.clearPeerTimers(p)
+    await p.session.stop(undefined, 3)
+    await p.session.destroy()
+    this.gracefulRestart?.forget(p.id)
+    this.byId.delete(p.id)
+    this.rib.removePeer(p.id)
+    this.rib.commit()
+  }
+
+  /** Administrative up/down: down sends Cease / Administrative Shutdown with an RFC 9003 message. */
+  async setPeerEnabled(name: string, enabled: boolean, message?: string): Promise<void> {
+    const p = this.peer(name)
+    p.enabled = enabled
+    if (p.maxPrefixTimer !== undefined) clearTimeout(p.maxPrefixTimer)
+    p.maxPrefixTimer = undefined
+    p.maxPrefixDown = undefined
+    if (enabled) {
+      if (this.started) p.session.start()
+    } else {
+      await p.session.stop(message ?? 'administratively down')
+    }
+  }
+
+  /** Replaces a peer's import policy for a family and re-applies it to its Adj-RIB-In now. */
+  setImportPolicy(name: string, family: FamilyKey, policy: RoutePolicy | null): void {
+    const p = this.peer(name)
+    const imp: Partial<Record<FamilyKey, RoutePolicy>> = { ...(p.config.importPolicy ?? {}) }
+    if (policy === null) delete imp[family]
+    else imp[family] = policy
+    p.config = { ...p.config, importPolicy: imp }
+    this.rib.setImportPolicy(p.id, family, policy)
+    this.scheduleCommit()
+  }
+
+  /** Replaces a peer's export policy for a family: every route of the family is re-evaluated. */
+  setExportPolicy(name: string, family: FamilyKey, policy: RoutePolicy | null): void {
+    const p = this.peer(name)
+    const exp: Partial<Record<FamilyKey, RoutePolicy>> = { ...(p.config.exportPolicy ?? {}) }
+    if (policy === null) delete exp[family]
+    else exp[family] = policy
+    p.config = { ...p.config, exportPolicy: exp }
+    this.reevaluate(p, family)
+  }
+
+  /** Soft reconfiguration inbound: re-applies the import policies to the kept Adj-RIB-In (no refresh needed). */
+  softReconfigure(name: string, family?: FamilyKey): void {
+    const p = this.peer(name)
+    for (const f of family !== undefined ? [family] : (p.config.families ?? [Family.Ipv4Unicast])) {
+      this.rib.setImportPolicy(p.id, f, p.config.importPolicy?.[f] ?? null)
+    }
+    this.scheduleCommit()
+  }
+
+  /** Asks the peer to send its routes of a family again (ROUTE-REFRESH, RFC 2918). */
+  refreshInbound(name: string, family: FamilyKey): boolean {
+    return this.peer(name).session.sendRouteRefresh(family)
+  }
+
+  // ---------------------------------------------------------------- local routes
+
+  /** Announces (or replaces) a locally originated route. An empty next hop means "ours" per peer. */
+  originate(nlri: Nlri, attrs: RouteAttributes): void {
+    this.rib.announce(LOCAL_PEER, nlri, attrs)
+    this.scheduleCommit()
+  }
+
+  withdrawOriginated(nlri: Nlri): void {
+    this.rib.withdraw(LOCAL_PEER, nlri)
+    this.scheduleCommit()
+  }
+
+  /** Route targets we import (RTC memberships, RFC 4684): replaces the set. */
+  setImportRouteTargets(rts: readonly ExtendedCommunity[]): void {
+    const want = new Map<string, ExtendedCommunity>()
+    for (const rt of rts) want.set(rtKey(this.localAs, rt), rt)
+    for (const [k, n] of this.memberships) {
+      if (!want.has(k)) {
+        this.memberships.delete(k)
+        this.rib.withdraw(LOCAL_PEER, n)
+      }
+    }
+    for (const [k, rt] of want) if (!this.memberships.has(k)) this.addMembership(rt)
+    this.scheduleCommit()
+  }
+
+  private addMembership(rt: ExtendedCommunity): void {
+    if (rt.kind !== 'route-target') throw new ConfigError('importRouteTargets', `${rt.kind} is not a route target`)
+    const n = membershipNlri(this.localAs, rt)
+    this.memberships.set(rtKey(this.localAs, rt), n)
+    this.rib.announce(LOCAL_PEER, n, { attrs: { origin: 0, asPath: [] }, nextHop: '' })
+    this.scheduleCommit()
+  }
+
+  // ---------------------------------------------------------------- statistics
+
+  peerNames(): string[] {
+    return [...this.peerMap.keys()]
+  }
+
+  peers(): PeerStats[] {
+    return [...this.peerMap.keys()].map((n) => this.peerStats(n))
+  }
+
+  peerStats(name: string): PeerStats {
+    const p = this.peer(name)
+    const fams: FamilyStats[] = []
+    for (const f of p.config.families ?? [Family.Ipv4Unicast]) {
+      const c: PrefixCounts = this.rib.families().includes(f) ? this.rib.counts(p.id, f) : { received: 0, accepted: 0, active: 0, stale: 0 }
+      fams.push({
+        family: familyName(f),
+        received: c.received,
+        accepted: c.accepted,
+        active: c.active,
+        stale: c.stale,
+        advertised: p.out.get(f)?.advertised ?? 0,
+        endOfRibReceived: p.eorReceived.has(f),
+        endOfRibSent: p.eorSent.has(f),
+      })
+    }
+    const s: PeerStats = {
+      name: p.name,
+      address: p.config.address,
+      asn: p.config.asn,
+      enabled: p.enabled,
+      ebgp: p.ebgp,
+      minimumAdvertisementInterval: p.mrai,
+      session: p.session.stats(),
+      families: fams,
+      flushes: p.flushes,
+    }
+    if (p.maxPrefixDown === undefined) return s
+    const d = p.maxPrefixDown
+    return { ...s, maxPrefixDown: d.restartAt !== undefined ? { family: familyName(d.family), restartAt: d.restartAt } : { family: familyName(d.family) } }
+  }
+
+  /** The session of a peer (tests, the daemon's CLI). */
+  session(name: string): Session {
+    return this.peer(name).session
+  }
+
+  /** The RIB peer id of a peer. */
+  peerId(name: string): PeerId {
+    return this.peer(name).id
+  }
+
+  private peer(name: string): Peer {
+    const p = this.peerMap.get(name)
+    if (p === undefined) throw new RangeError(`no peer named ${JSON.stringify(name)}`)
+    return p
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  private wireSession(p: Peer): void {
+    const s = p.session
+    s.on('error', (e) => this.emitError(e))
+    s.on('state', (e) => this.emit('peer-state', { peer: p.name, from: e.from, to: e.to, ...(e.reason !== undefined ? { reason: e.reason } : {}) }))
+    s.on('established', (n) => this.onEstablished(p, n))
+    s.on('down', (d) => this.onDown(p, d))
+    s.on('end-of-rib', (f) => this.onEndOfRib(p, f))
+    s.on('route-refresh', (rr) => this.onRouteRefresh(p, rr))
+    s.on('drain', () => {
+      if (p.waitingDrain) {
+        p.waitingDrain = false
+        this.flush(p)
+      }
+    })
+  }
+
+  private onEstablished(p: Peer, n: Negotiated): void {
+    p.negotiated = n
+    p.upSince = Date.now()
+    p.sink = undefined
+    p.sinkCtx = undefined
+    this.rib.updatePeer(p.id, { routerId: n.peerId })
+    const local = p.session.stats().connection?.localAddress ?? p.config.localAddress ?? ''
+    if (net.isIPv4(local)) {
+      p.selfV4 = local
+      p.selfV6 = p.config.localIpv6NextHop ?? mappedIpv6(local)
+    } else {
+      p.selfV4 = ''
+      p.selfV6 = p.config.localIpv6NextHop ?? local
+    }
+    p.eorPending.clear()
+    p.eorSent.clear()
+    p.eorReceived.clear()
+    p.eorrPending.clear()
+    this.clearExportCache(p)
+    p.attrBytes.clear()
+    p.maxPrefixWarned.clear()
+    p.rtc = n.families.includes(Family.RouteTarget) ? new RtcFilter() : undefined
+    p.rtcSignature = p.rtc?.signature() ?? ''
+    p.rtcWaiting = p.rtc !== undefined && n.families.some((f) => VPN_FAMILIES.has(f))
+    if (p.rtcWaiting) {
+      p.rtcTimer = setTimeout(() => {
+        p.rtcTimer = undefined
+        if (!p.rtcWaiting) return
+        p.rtcWaiting = false
+        p.rtc = undefined // the peer never told us what it wants: RFC 4684 6 says send everything
+        for (const f of VPN_FAMILIES) if (p.out.has(f)) this.reevaluate(p, f)
+      }, (p.config.rtcEndOfRibTimeout ?? 60) * 1000)
+      p.rtcTimer.unref()
+    }
+    const tables = new Set(this.rib.families())
+    for (const f of n.families) {
+      const out = new AdjRibOut(f, familyTable.get(f)?.labeled === true, p.refs)
+      p.out.set(f, out)
+      p.eorPending.add(f)
+      if (tables.has(f)) this.rib.table(f).forEachBest((d) => out.enqueue(d))
+    }
+    this.gracefulRestart?.peerUp(p.id, n)
+    this.scheduleFlush(p, true)
+  }
+
+  private onDown(p: Peer, d: { reason: StopReason; wasEstablished: boolean }): void {
+    const n = p.negotiated
+    p.negotiated = undefined
+    p.sink = undefined
+    p.sinkCtx = undefined
+    for (const o of p.out.values()) o.reset()
+    p.out.clear()
+    this.clearExportCache(p)
+    p.attrBytes.clear()
+    p.waitingDrain = false
+    p.rtc = undefined
+    p.rtcWaiting = false
+    if (p.rtcTimer !== undefined) clearTimeout(p.rtcTimer)
+    p.rtcTimer = undefined
+    if (p.flushTimer !== undefined) clearTimeout(p.flushTimer)
+    if (p.flushImmediate !== undefined) clearImmediate(p.flushImmediate)
+    p.flushTimer = undefined
+    p.flushImmediate = undefined
+    if (!d.wasEstablished && n === undefined) {
+      this.gracefulRestart?.peerDown(p.id, undefined, d.reason)
+      return
+    }
+    // Routes already decoded but not yet committed belong to this session: commit them first.
+    this.commitNow()
+    if (this.gracefulRestart !== undefined) {
+      this.gracefulRestart.peerDown(p.id, n, downCauseOf(d, p.session.stats(), p.upSince))
+    } else {
+      this.rib.withdrawAll(p.id)
+      this.rib.commit()
+    }
+  }
+
+  private onEndOfRib(p: Peer, family: FamilyKey): void {
+    // What came before the marker must be in the RIB before anyone acts on the marker.
+    this.commitNow()
+    p.eorReceived.add(family)
+    this.emit('end-of-rib', { peer: p.name, family })
+    this.gracefulRestart?.endOfRib(p.id, family)
+    if (family === Family.RouteTarget && p.rtcWaiting) {
+      p.rtcWaiting = false
+      if (p.rtcTimer !== undefined) clearTimeout(p.rtcTimer)
+      p.rtcTimer = undefined
+      this.updateRtcFilter(p, true)
+      this.scheduleFlush(p, true)
+    }
+  }
+
+  private onRouteRefresh(p: Peer, rr: RouteRefreshMessage): void {
+    const family = (rr.afi << 8) | rr.safi
+    if (rr.subtype === RouteRefreshSubtype.BeginningOfRibRefresh) {
+      // RFC 7313 4: the peer re-sends its routes; what it does not re-send by EoRR goes.
+      this.commitNow()
+      this.rib.markStale(p.id, family)
+      return
+    }
+    if (rr.subtype === RouteRefreshSubtype.EndOfRibRefresh) {
+      this.commitNow()
+      this.rib.sweepStale(p.id, family)
+      this.rib.commit()
+      return
+    }
+    const out = p.out.get(family)
+    if (out === undefined) return
+    if (p.negotiated?.enhancedRouteRefresh === true) {
+      p.session.sendRouteRefresh(family, RouteRefreshSubtype.BeginningOfRibRefresh)
+      p.eorrPending.add(family)
+    }
+    out.forEachAdvertised((d) => out.enqueue(d, true))
+    // A refresh answers now, not after the MRAI (RFC 2918 does not subject it to the interval).
+    this.scheduleFlush(p, true)
+  }
+
+  // ---------------------------------------------------------------- ingest
+
+  private ingest(p: Peer, buf: Uint8Array, offset: number, length: number, ctx: CodecContext): void {
+    let sink = p.sink
+    if (sink === undefined || p.sinkCtx !== ctx) {
+      sink = p.sink = this.rib.sink(p.id, ctx)
+      p.sinkCtx = ctx
+    }
+    decodeUpdateBulk(buf, offset, length, ctx, sink)
+    p.ingested = true
+    this.scheduleCommit()
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitScheduled) return
+    this.commitScheduled = true
+    setImmediate(() => this.commitNow())
+  }
+
+  /** Commits the RIB now if a commit is due, then checks the peers that sent UPDATEs. */
+  private commitNow(): void {
+    if (!this.commitScheduled) return
+    this.commitScheduled = false
+    if (this.closed) return
+    this.rib.commit()
+    for (const p of this.peerMap.values()) {
+      if (!p.ingested) continue
+      p.ingested = false
+      this.checkMaxPrefix(p)
+      if (p.rtc !== undefined && !p.rtcWaiting) this.updateRtcFilter(p, false)
+    }
+  }
+
+  private checkMaxPrefix(p: Peer): void {
+    const mp = p.config.maxPrefix
+    if (mp === undefined || !p.established) return
+    for (const [k, cfg] of Object.entries(mp) as [string, MaxPrefixConfig | undefined][]) {
+      if (cfg === undefined) continue
+      const family = Number(k)
+      if (!this.rib.families().includes(family)) continue
+      const count = this.rib.counts(p.id, family).accepted
+      const threshold = Math.ceil((cfg.limit * (cfg.warningThreshold ?? 100)) / 100)
+      if (count > cfg.limit && cfg.warningOnly !== true) {
+        this.emit('max-prefix', { peer: p.name, family, limit: cfg.limit, count, action: 'teardown' })
+        this.maxPrefixTeardown(p, family, cfg)
+        return
+      }
+      if (count >= threshold && (count > cfg.limit || threshold < cfg.limit)) {
+        if (!p.maxPrefixWarned.has(family)) {
+          p.maxPrefixWarned.add(family)
+          this.emit('max-prefix', { peer: p.name, family, limit: cfg.limit, count, action: 'warning' })
+        }
+      } else {
+        p.maxPrefixWarned.delete(family)
+      }
+    }
+  }
+
+  private maxPrefixTeardown(p: Peer, family: FamilyKey, cfg: MaxPrefixConfig): void {
+    // RFC 4486 4: data = AFI (2), SAFI (1), the upper bound (4).
+    const data = Uint8Array.of(family >>> 16, (family >>> 8) & 0xff, family & 0xff, cfg.limit >>> 24, (cfg.limit >>> 16) & 0xff, (cfg.limit >>> 8) & 0xff, cfg.limit & 0xff)
+    p.session.automaticStop('max-prefix', data)
+    // The machine would restart after its idle hold time; the peer stays down for restartTime
+    // instead (or until an administrative start), as FRR's "maximum-prefix N restart M" does.
+    const restartAt = cfg.restartTime !== undefined && cfg.restartTime > 0 ? Date.now() + cfg.restartTime * 1000 : undefined
+    p.maxPrefixDown = restartAt !== undefined ? { family, restartAt } : { family }
+    void p.session.stop().then(() => {
+      if (restartAt === undefined || p.maxPrefixDown === undefined || this.closed) return
+      p.maxPrefixTimer = setTimeout(() => {
+        p.maxPrefixTimer = undefined
+        p.maxPrefixDown = undefined
+        if (p.enabled && !this.closed && this.peerMap.get(p.name) === p) p.session.start()
+      }, Math.max(0, restartAt - Date.now()))
+      p.maxPrefixTimer.unref()
+    })
+  }
+
+  // ---------------------------------------------------------------- RTC
+
+  /** Rebuilds a peer's RTC filter from its membership routes; re-evaluates VPN routes if it changed. */
+  private updateRtcFilter(p: Peer, force: boolean): void {
+    if (p.rtc === undefined && !force) return
+    const f = new RtcFilter()
+    if (this.rib.families().includes(Family.RouteTarget)) {
+      this.rib.adjRibIn(p.id, Family.RouteTarget, (route, _received, accepted) => {
+        if (accepted !== undefined) f.add(route.address, route.length)
+      })
+    }
+    const sig = f.signature()
+    p.rtc = f
+    if (sig === p.rtcSignature && !force) return
+    p.rtcSignature = sig
+    for (const fam of VPN_FAMILIES) if (p.out.has(fam)) this.reevaluate(p, fam)
+  }
+
+  // ---------------------------------------------------------------- export
+
+  /** Queues every route of a family for re-evaluation toward a peer (policy or filter changed). */
+  private reevaluate(p: Peer, family: FamilyKey): void {
+    this.clearExportCache(p, family)
+    const out = p.out.get(family)
+    if (out === undefined) return
+    out.forEachAdvertised((d) => out.enqueue(d))
+    if (this.rib.families().includes(family)) this.rib.table(family).forEachBest((d) => out.enqueue(d))
+    this.scheduleFlush(p, true)
+  }
+
+  private onChanged(family: FamilyKey, dests: Int32Array, count: number): void {
+    if (this.peerMap.size === 0) return
+    let table: RibTable | undefined
+    for (const p of this.peerMap.values()) {
+      const out = p.out.get(family)
+      if (out === undefined || !p.established) continue
+      table ??= this.rib.table(family)
+      for (let i = 0; i < count; i++) {
+        const d = dests[i] as number
+        if (table.bestAttrId(d) < 0) {
+          // Gone from Loc-RIB: withdraw now, while the destination still names this prefix.
+          if (out.advertisedAttr(d) >= 0) {
+            this.copyWithdrawal(table, out, d)
+            out.unset(d)
+          }
+        } else {
+          out.enqueue(d)
+        }
+      }
+      this.scheduleFlush(p, false)
+    }
+  }
+
+  private copyWithdrawal(table: RibTable, out: AdjRibOut, d: DestId): void {
+    const w = out.withdrawals
+    if (BULK_FAMILIES.has(out.family)) {
+      const i = w.reserve()
+      table.writeKey(d, w.addr, w.length, w.rd, i)
+    } else {
+      w.objects.push(table.nlri(d))
+    }
+  }
+
+  /**
+   * Schedules a flush: at once (next turn) when `now` or the MRAI has passed since the last flush,
+   * else at the end of the interval (one timer per peer: a burst inside the interval coalesces).
+   */
+  private scheduleFlush(p: Peer, now: boolean): void {
+    if (!p.established || this.closed) return
+    if (p.flushImmediate !== undefined) return
+    const wait = now ? 0 : p.lastFlush + p.mrai * 1000 - Date.now()
+    if (wait <= 0) {
+      if (p.flushTimer !== undefined) {
+        clearTimeout(p.flushTimer)
+        p.flushTimer = undefined
+      }
+      p.flushImmediate = setImmediate(() => {
+        p.flushImmediate = undefined
+        this.flush(p)
+      })
+      return
+    }
+    if (p.flushTimer !== undefined) return
+    p.flushTimer = setTimeout(() => {
+      p.flushTimer = undefined
+      this.flush(p)
+    }, wait)
+  }
+
+  /** Whether routes of `family` must wait before going to the peer. */
+  private held(p: Peer, family: FamilyKey): boolean {
+    return VPN_FAMILIES.has(family) && p.rtcWaiting
+  }
+
+  private flush(p: Peer): void {
+    if (!p.established || this.closed || p.waitingDrain) return
+    if (this.gracefulRestart?.deferring === true) return // restarting: nothing until selection
+    const n = p.negotiated as Negotiated
+    let sent = false
+    for (const family of n.families) {
+      const out = p.out.get(family)
+      if (out === undefined || this.held(p, family)) continue
+      for (;;) {
+        if (p.session.writeBacklog > this.backlogLimit) {
+          p.waitingDrain = true
+          if (sent) this.flushed(p)
+          return
+        }
+        if (out.withdrawals.size > 0) {
+          this.sendWithdrawals(p, out)
+          sent = true
+          continue
+        }
+        const k = out.take(this.scratch, SLICE)
+        if (k === 0) break
+        if (this.exportSlice(p, out, k)) sent = true
+      }
+      if (p.eorPending.has(family)) {
+        p.eorPending.delete(family)
+        p.eorSent.add(family)
+        p.session.sendEndOfRib(family)
+        sent = true
+      }
+      if (p.eorrPending.has(family)) {
+        p.eorrPending.delete(family)
+        p.session.sendRouteRefresh(family, RouteRefreshSubtype.EndOfRibRefresh)
+      }
+    }
+    if (sent) this.flushed(p)
+  }
+
+  private flushed(p: Peer): void {
+    p.lastFlush = Date.now()
+    p.flushes++
+  }
+
+  private exportSource(srcPeer: PeerId): ExportSource {
+    if (srcPeer === LOCAL_PEER) return { local: true, ebgp: false, routeReflectorClient: false, routerId: this.routerId }
+    const sp = this.byId.get(srcPeer)
+    return {
+      local: false,
+      ebgp: sp?.ebgp ?? true,
+      routeReflectorClient: sp?.config.routeReflectorClient === true,
+      routerId: sp?.negotiated?.peerId ?? 0,
+    }
+  }
+
+  private exportTarget(p: Peer, family: FamilyKey): ExportTarget {
+    const v6 = family >>> 8 === 2
+    return {
+      family,
+      ebgp: p.ebgp,
+      routeReflectorClient: p.config.routeReflectorClient === true,
+      localAs: this.localAs,
+      clusterId: this.clusterId,
+      nextHopSelf: p.config.nextHopSelf === true,
+      selfNextHop: v6 ? p.selfV6 : p.selfV4 !== '' ? p.selfV4 : p.selfV6,
+    }
+  }
+
+  /**
+   * The out attribute set id for dest toward p, or -1 when it is not to be advertised. Cached per
+   * (source attribute set, source peer) unless the export policy looks at prefixes.
+   */
+  private outAttr(p: Peer, table: RibTable, family: FamilyKey, d: DestId, cache: Map<number, number>, target: () => ExportTarget): number {
+    const src = table.bestAttrId(d)
+    if (src < 0) return -1
+    const srcPeer = table.bestPeer(d)
+    if (srcPeer === p.id) return -1 // never back to where it came from
+    const policy = p.config.exportPolicy?.[family]
+    const cacheable = policy === undefined || policy.perAttributeSet
+    const key = src * 65536 + srcPeer
+    if (cacheable) {
+      const hit = cache.get(key)
+      if (hit !== undefined) return hit
+    }
+    let result = -1
+    const srcAttrs = this.rib.attributes(src)
+    const rtcOk = p.rtc === undefined || !VPN_FAMILIES.has(family) || p.rtc.allows(srcAttrs.attrs)
+    if (rtcOk) {
+      let a = exportAttributes(srcAttrs, this.exportSource(srcPeer), target())
+      if (a !== null && policy !== undefined) a = policy.apply(table.route(d), a)
+      if (a !== null) result = this.rib.intern(a)
+    }
+    // The reference intern() took belongs to the cache, or (uncached) to this slice until it ends.
+    if (cacheable) cache.set(key, result)
+    else if (result >= 0) this.sliceRefs.push(result)
+    return result
+  }
+
+  /** Exports one slice of queued destinations; returns whether anything was sent. */
+  private exportSlice(p: Peer, out: AdjRibOut, k: number): boolean {
+    const family = out.family
+    if (!this.rib.families().includes(family)) return false
+    const table = this.rib.table(family)
+    let cache = p.exportCache.get(family)
+    if (cache === undefined) {
+      cache = new Map()
+      p.exportCache.set(family, cache)
+    }
+    let tgt: ExportTarget | undefined
+    const target = (): ExportTarget => (tgt ??= this.exportTarget(p, family))
+    const groups = new Map<number, DestId[]>()
+    const labeled = out.label !== undefined
+    for (let i = 0; i < k; i++) {
+      let d = this.scratch[i] as number
+      let force = false
+      if (d < 0) {
+        d = ~d
+        force = true
+      }
+      const a = this.outAttr(p, table, family, d, cache, target)
+      const label = labeled ? table.bestLabel(d) : -1
+      const was = out.advertisedAttr(d)
+      if (a < 0) {
+        if (was >= 0) {
+          this.copyWithdrawal(table, out, d)
+          out.unset(d)
+        }
+        continue
+      }
+      if (!force && was === a && (!labeled || out.advertisedLabel(d) === label)) continue
+      out.set(d, a, label)
+      let g = groups.get(a)
+      if (g === undefined) {
+        g = []
+        groups.set(a, g)
+      }
+      g.push(d)
+    }
+    for (const id of this.sliceRefs) p.refs.release(id)
+    this.sliceRefs.length = 0
+    if (groups.size === 0) return false
+    const ctx = (p.negotiated as Negotiated).context
+    for (const [attrId, dests] of groups) {
+      try {
+        if (BULK_FAMILIES.has(family)) this.sendBulk(p, ctx, table, family, attrId, dests)
+        else this.sendObjects(p, ctx, table, family, attrId, dests)
+      } catch (e) {
+        // A route we cannot encode for this session (say an IPv6 next hop on IPv4 unicast without
+        // extended next hop): report it, forget it was sent, keep the session.
+        for (const d of dests) out.unset(d)
+        this.emitError(new Error(`peer ${p.name}: cannot send ${dests.length} ${familyName(family)} route(s): ${(e as Error).message}`))
+      }
+    }
+    return true
+  }
+
+  private attrSection(p: Peer, ctx: CodecContext, attrId: number): Uint8Array {
+    let b = p.attrBytes.get(attrId)
+    if (b === undefined) {
+      b = encodeAttributes(this.rib.attributes(attrId).attrs, ctx)
+      p.attrBytes.set(attrId, b)
+    }
+    return b
+  }
+
+  private sendBulk(p: Peer, ctx: CodecContext, table: RibTable, family: FamilyKey, attrId: number, dests: readonly DestId[]): void {
+    const ra = this.rib.attributes(attrId)
+    const n = dests.length
+    const v6 = family >>> 8 === 2
+    const addr = new Uint32Array(v6 ? 4 * n : n)
+    const length = new Uint8Array(n)
+    const vpn = VPN_FAMILIES.has(family)
+    const rd = vpn ? new Uint32Array(2 * n) : undefined
+    const label = vpn ? new Uint32Array(n) : undefined
+    for (let i = 0; i < n; i++) {
+      const d = dests[i] as number
+      table.writeKey(d, addr, length, rd, i)
+      if (label !== undefined) label[i] = table.bestLabel(d)
+    }
+    const batch: RouteBatch = { family, count: n, addr, length, ...(rd !== undefined ? { rd } : {}), ...(label !== undefined ? { label } : {}) }
+    const nh = family === Family.Ipv4Unicast && ra.attrs.nextHop !== undefined ? null : nextHopBytes(ra.nextHop)
+    const msgs: Uint8Array[] = []
+    const count = encodeUpdatesBulk(ctx, batch, this.attrSection(p, ctx, attrId), nh, msgs)
+    this.sendMessages(p, msgs, count)
+  }
+
+  /** Sends messages that the bulk encoder laid out back to back in one slab, in one write. */
+  private sendMessages(p: Peer, msgs: readonly Uint8Array[], count: number): void {
+    if (count === 0) return
+    const first = msgs[0] as Uint8Array
+    const last = msgs[msgs.length - 1] as Uint8Array
+    const contiguous = last.buffer === first.buffer
+    if (contiguous) {
+      const end = last.byteOffset + last.length
+      p.session.sendUpdate(new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset), count)
+    } else {
+      for (const m of msgs) p.session.sendUpdate(m)
+    }
+  }
+
+  private sendObjects(p: Peer, ctx: CodecContext, table: RibTable, family: FamilyKey, attrId: number, dests: readonly DestId[]): void {
+    const ra = this.rib.attributes(attrId)
+    const f = familyTable.get(family)
+    if (f === undefined) return
+    const nh = nextHopBytes(ra.nextHop)
+    const nextHop = nh.length === 32 ? [nh.subarray(0, 16), nh.subarray(16)] : [nh]
+    const nlris: Nlri[] = []
+    for (const d of dests) {
+      let x = table.nlri(d)
+      if (f.labeled) {
+        const l = table.bestLabel(d)
+        if (l >= 0) x = { ...x, labels: [((l & 0xfffff) << 4) | 1] }
+      }
+      nlris.push(x)
+    }
+    const attrs = ra.attrs
+    const make = (list: Nlri[]): UpdateMessage => ({ type: 'update', withdrawn: [], attributes: attrs, nlri: [], mpReach: { family, nextHop, nlri: list } })
+    this.sendPacked(p, ctx, f, nlris, make)
+  }
+
+  private sendWithdrawals(p: Peer, out: AdjRibOut): void {
+    const ctx = (p.negotiated as Negotiated).context
+    const w = out.withdrawals
+    const family = out.family
+    if (w.count > 0) {
+      const batch: RouteBatch = { family, count: w.count, addr: w.addr, length: w.length, ...(VPN_FAMILIES.has(family) ? { rd: w.rd } : {}) }
+      const msgs: Uint8Array[] = []
+      const count = encodeUpdatesBulk(ctx, batch, null, null, msgs)
+      this.sendMessages(p, msgs, count)
+    }
+    if (w.objects.length > 0) {
+      const f = familyTable.get(family)
+      if (f !== undefined) {
+        const make = (list: Nlri[]): UpdateMessage => ({ type: 'update', withdrawn: [], attributes: {}, nlri: [], mpUnreach: { family, nlri: list } })
+        this.sendPacked(p, ctx, f, w.objects, make)
+      }
+    }
+    w.clear()
+  }
+
+  /** Packs NLRI objects into as few UPDATEs as fit the session's message size. */
+  private sendPacked(p: Peer, ctx: CodecContext, f: NonNullable<ReturnType<typeof familyTable.get>>, nlris: readonly Nlri[], make: (list: Nlri[]) => UpdateMessage): void {
+    const addPath = ctx.addPathSend.has(f.key)
+    // The MP attribute may need the extended length form once NLRI are added: count 1 more byte.
+    const base = updateEncodingLength(make([]), ctx) + 1
+    let i = 0
+    while (i < nlris.length) {
+      let size = base
+      const list: Nlri[] = []
+      while (i < nlris.length) {
+        const x = nlris[i] as Nlri
+        const sz = nlriLength(f, x, addPath)
+        if (list.length > 0 && size + sz > ctx.maxMessageLength) break
+        list.push(x)
+        size += sz
+        i++
+      }
+      const msg = make(list)
+      const buf = new Uint8Array(updateEncodingLength(msg, ctx))
+      encodeUpdate(msg, ctx, buf, 0)
+      p.session.sendUpdate(buf)
+    }
+  }
+
+  /** Drops a peer's export cache (one RIB reference per entry) for a family, or all families. */
+  private clearExportCache(p: Peer, family?: FamilyKey): void {
+    for (const [f, cache] of p.exportCache) {
+      if (family !== undefined && f !== family) continue
+      for (const id of cache.values()) if (id >= 0) p.refs.release(id)
+      p.exportCache.delete(f)
+    }
+  }
+
+  private clearPeerTimers(p: Peer): void {
+    for (const t of [p.flushTimer, p.rtcTimer, p.maxPrefixTimer]) if (t !== undefined) clearTimeout(t)
+    if (p.flushImmediate !== undefined) clearImmediate(p.flushImmediate)
+    p.flushTimer = p.rtcTimer = p.maxPrefixTimer = undefined
+    p.flushImmediate = undefined
+  }
+
+  private emitError(e: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e)
+  }
+}
+
+function rtKey(localAs: number, rt: ExtendedCommunity): string {
+  const n = membershipNlri(localAs, rt)
+  return Buffer.from(n.prefix).toString('hex')
+}
