@@ -118,10 +118,10 @@ export interface Daemon {
 }
 
 /** Starts `cmd args` in `dir` with stdout and stderr appended to `dir/name.log`. */
-export function spawnDaemon(cmd: string, args: string[], dir: string, name: string): Daemon {
+export function spawnDaemon(cmd: string, args: string[], dir: string, name: string, env: NodeJS.ProcessEnv = process.env): Daemon {
   const log = join(dir, `${name}.log`)
   const fd = openSync(log, 'a')
-  const proc = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd: dir })
+  const proc = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd: dir, env })
   closeSync(fd)
   const killNow = (): void => {
     try {
