@@ -29,8 +29,8 @@ export function routeTargetKey(rt: RouteTarget): number {
 /** Parses route target text; throws a plain Error (the reason) when it is not one. */
 export function parseRouteTarget(text: string): RouteTarget {
   const s = String(text).trim()
-  const lower = s.toLowerCase()
-  const full = lower.startsWith('rt:') || lower.startsWith('target:') ? s : `rt:${s}`
+  // A leading word names the kind (`rt:`, `target:`, or a wrong one like `soo:`); digits start a bare target.
+  const full = /^[a-z][a-z-]*:/i.test(s) ? s : `rt:${s}`
   let c: ExtendedCommunity
   try {
     c = parseExtCommunity(full)
