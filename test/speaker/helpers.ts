@@ -93,3 +93,30 @@ export function best(s: BgpSpeaker, family: FamilyKey, prefix: string): RouteEnt
 export function waitBest(s: BgpSpeaker, family: FamilyKey, prefix: string, present = true, timeoutMs = 5000): Promise<void> {
   return waitFor(() => (best(s, family, prefix) !== undefined) === present, timeoutMs, `${prefix} ${present ? 'in' : 'gone from'} Loc-RIB`)
 }
+
+/** A speaker listening on `address` (a 127.x address) and an ephemeral port, started. */
+export async function startSpeaker(localAs: number, routerId: string, address: string, extra: Partial<SpeakerOptions> = {}): Promise<BgpSpeaker & { address: string }> {
+  const s = new BgpSpeaker({ localAs, routerId, listen: { address, port: 0 }, ...extra })
+  await s.start()
+  return Object.assign(s, { address })
+}
+
+/**
+ * Peers x and y: x connects, y waits. Each names the other by its address; `xConf` is x's
+ * configuration of y and `yConf` y's of x.
+ */
+export function link(
+  x: BgpSpeaker & { address: string },
+  y: BgpSpeaker & { address: string },
+  families: readonly FamilyKey[],
+  xConf: Partial<PeerConfig> = {},
+  yConf: Partial<PeerConfig> = {},
+): void {
+  const common = { holdTime: 9, connectRetryTime: 0.5, idleHoldTime: 0.2, families }
+  y.addPeer({ name: x.address, address: x.address, port: x.port, localAddress: y.address, asn: x.localAs, passive: true, ...common, ...yConf })
+  x.addPeer({ name: y.address, address: y.address, port: y.port, localAddress: x.address, asn: y.localAs, ...common, ...xConf })
+}
+
+export function waitEstablished(x: BgpSpeaker, name: string, timeoutMs = 5000): Promise<void> {
+  return waitFor(() => x.session(name).state === 'Established', timeoutMs, `${name} Established`)
+}
