@@ -31,6 +31,7 @@ export const PathFlag = { Stale: 1, Best: 2, Multipath: 4 } as const
 export const ChangeKind = { Add: 0, Replace: 1, Withdraw: 2 } as const
 const DestDirty = 1
 const DestTouched = 2
+const DestBestGone = 4
 
 /** Key layout of a family. */
 export type TableKind = 'ipv4' | 'ipv6' | 'vpnv4' | 'vpnv6' | 'raw'
@@ -96,8 +97,10 @@ export class Table implements RibTable {
   private destCap: number
   private keys: Uint32Array
   private lens: Uint8Array
-  private first: Int32Array
-  private bestPath: Int32Array
+  /** First path + 1 and best path + 1 (0 = none): zero-filled arrays need no initialising pass,
+   * and untouched pages of a grown array cost no memory (page faults are dear on this kind of VM). */
+  private first1: Int32Array
+  private best1: Int32Array
   private destFlags: Uint8Array
   private slots: Int32Array
   private slotMask: number
@@ -134,8 +137,8 @@ export class Table implements RibTable {
     this.destCap = 1024
     this.keys = new Uint32Array(this.destCap * Math.max(1, this.W))
     this.lens = new Uint8Array(this.destCap)
-    this.first = new Int32Array(this.destCap).fill(-1)
-    this.bestPath = new Int32Array(this.destCap).fill(-1)
+    this.first1 = new Int32Array(this.destCap)
+    this.best1 = new Int32Array(this.destCap)
     this.destFlags = new Uint8Array(this.destCap)
     this.slots = new Int32Array(this.kind === 'raw' ? 0 : 2048)
     this.slotMask = this.slots.length - 1
@@ -200,6 +203,7 @@ export class Table implements RibTable {
 
   /** The destination of a numeric key; created when `create`; -1 when absent. */
   find(w0: number, w1: number, w2: number, w3: number, w4: number, w5: number, len: number, create: boolean): DestId {
+    if (this.W === 1) return this.find1(w0, len, create)
     const slots = this.slots
     const mask = this.slotMask
     let i = this.hash(w0, w1, w2, w3, w4, w5, len) & mask
@@ -214,22 +218,55 @@ export class Table implements RibTable {
     const o = d * this.W
     const k = this.keys
     k[o] = w0
-    if (this.W > 1) {
-      k[o + 1] = w1
-      k[o + 2] = w2
-      if (this.W > 3) {
-        k[o + 3] = w3
-        if (this.W > 4) {
-          k[o + 4] = w4
-          k[o + 5] = w5
-        }
+    k[o + 1] = w1
+    k[o + 2] = w2
+    if (this.W > 3) {
+      k[o + 3] = w3
+      if (this.W > 4) {
+        k[o + 4] = w4
+        k[o + 5] = w5
       }
     }
     this.lens[d] = len
     slots[i] = d + 1
-    // Keep the load at most 1/2: probes stay short and the table costs 8 bytes per destination.
+    // Keep the load at most 1/2: probes stay short.
     if (this.destCount * 2 > slots.length) this.rehash()
     return d
+  }
+
+  /** find() for one-word keys (IPv4 unicast): the ingest hot path, kept small so it inlines. */
+  private find1(a: number, len: number, create: boolean): DestId {
+    const slots = this.slots
+    const mask = this.slotMask
+    const keys = this.keys
+    const lens = this.lens
+    let i = fmix(a ^ Math.imul(len + 1, 0x9e3779b1)) & mask
+    for (;;) {
+      const s = slots[i] as number
+      if (s === 0) break
+      const d = s - 1
+      if (keys[d] === a && lens[d] === len) return d
+      i = (i + 1) & mask
+    }
+    if (!create) return -1
+    const d = this.newDest()
+    this.keys[d] = a
+    this.lens[d] = len
+    slots[i] = d + 1
+    if (this.destCount * 2 > slots.length) this.rehash()
+    return d
+  }
+
+  /** Hash of an existing destination's key (reads only its own words). */
+  private hashOf(d: DestId): number {
+    const k = this.keys
+    const W = this.W
+    const o = d * W
+    const len = this.lens[d] as number
+    if (W === 1) return fmix((k[o] as number) ^ Math.imul(len + 1, 0x9e3779b1))
+    if (W === 3) return this.hash(k[o] as number, k[o + 1] as number, k[o + 2] as number, 0, 0, 0, len)
+    if (W === 4) return this.hash(k[o] as number, k[o + 1] as number, k[o + 2] as number, k[o + 3] as number, 0, 0, len)
+    return this.hash(k[o] as number, k[o + 1] as number, k[o + 2] as number, k[o + 3] as number, k[o + 4] as number, k[o + 5] as number, len)
   }
 
   /** The destination of an NLRI given as wire bytes (length octet first), for raw families. */
@@ -258,19 +295,20 @@ export class Table implements RibTable {
   }
 
   private growDests(): void {
-    const n = this.destCap * 2
+    // Grow by four: copying touches memory, and touching new memory is what costs here.
+    const n = this.destCap * 4
     const k = new Uint32Array(n * Math.max(1, this.W))
     k.set(this.keys)
     this.keys = k
     const l = new Uint8Array(n)
     l.set(this.lens)
     this.lens = l
-    const f = new Int32Array(n).fill(-1)
-    f.set(this.first)
-    this.first = f
-    const b = new Int32Array(n).fill(-1)
-    b.set(this.bestPath)
-    this.bestPath = b
+    const f = new Int32Array(n)
+    f.set(this.first1)
+    this.first1 = f
+    const b = new Int32Array(n)
+    b.set(this.best1)
+    this.best1 = b
     const fl = new Uint8Array(n)
     fl.set(this.destFlags)
     this.destFlags = fl
@@ -278,13 +316,13 @@ export class Table implements RibTable {
   }
 
   private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2)
+    // Grow by four: rehashing is random writes over the whole table, so doing it rarely (a third of
+    // the work of doubling) matters more than the slack (at most 32 bytes per destination, 8 at the
+    // top of each step).
+    const slots = new Int32Array(this.slots.length * 4)
     const mask = slots.length - 1
-    const k = this.keys
-    const W = this.W
     for (let d = 0; d < this.destCount; d++) {
-      const o = d * W
-      let i = this.hash(k[o] as number, k[o + 1] as number, k[o + 2] as number, k[o + 3] as number, k[o + 4] as number, k[o + 5] as number, this.lens[d] as number) & mask
+      let i = this.hashOf(d) & mask
       while (slots[i] !== 0) i = (i + 1) & mask
       slots[i] = d + 1
     }
@@ -302,7 +340,7 @@ export class Table implements RibTable {
   }
 
   private growPaths(): void {
-    const n = this.pathCap * 2
+    const n = this.pathCap * 4
     const g32 = (a: Int32Array): Int32Array => {
       const b = new Int32Array(n)
       b.set(a)
@@ -348,7 +386,7 @@ export class Table implements RibTable {
   upsert(d: DestId, peer: PeerId, pathId: number, inId: AttrId, accId: AttrId, label: number): void {
     const store = this.store
     const c = this.counters
-    for (let p = this.first[d] as number; p >= 0; p = this.pNext[p] as number) {
+    for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.pNext[p] as number) {
       if (this.pPeer[p] !== peer || this.pId[p] !== pathId) continue
       const oldIn = this.pIn[p] as number
       const oldAcc = this.pAttr[p] as number
@@ -384,8 +422,8 @@ export class Table implements RibTable {
     }
     const p = this.newPath()
     this.pDest[p] = d
-    this.pNext[p] = this.first[d] as number
-    this.first[d] = p
+    this.pNext[p] = (this.first1[d] as number) - 1
+    this.first1[d] = p + 1
     this.pPeer[p] = peer
     this.pId[p] = pathId
     this.pIn[p] = inId
@@ -401,7 +439,7 @@ export class Table implements RibTable {
   /** Removes the path (peer, pathId) of `d`; false when there was none. */
   remove(d: DestId, peer: PeerId, pathId: number): boolean {
     let prev = -1
-    for (let p = this.first[d] as number; p >= 0; prev = p, p = this.pNext[p] as number) {
+    for (let p = ((this.first1[d] as number) - 1); p >= 0; prev = p, p = this.pNext[p] as number) {
       if (this.pPeer[p] !== peer || this.pId[p] !== pathId) continue
       this.unlink(d, p, prev)
       return true
@@ -411,7 +449,7 @@ export class Table implements RibTable {
 
   private unlink(d: DestId, p: number, prev: number): void {
     const next = this.pNext[p] as number
-    if (prev < 0) this.first[d] = next
+    if (prev < 0) this.first1[d] = next + 1
     else this.pNext[prev] = next
     const peer = this.pPeer[p] as number
     const c = this.counters
@@ -427,7 +465,11 @@ export class Table implements RibTable {
     if ((flags & (PathFlag.Best | PathFlag.Multipath)) !== 0) {
       c.active[peer] = (c.active[peer] as number) - 1
       this.destFlags[d] = (this.destFlags[d] as number) | DestTouched
-      if (this.bestPath[d] === p) this.bestPath[d] = -2 // gone; commit sees a change
+      if (this.best1[d] === p + 1) {
+        // The best path is gone; commit must see a change even if the slot is reused right away.
+        this.best1[d] = 0
+        this.destFlags[d] = (this.destFlags[d] as number) | DestBestGone
+      }
     }
     this.pDest[p] = -1
     this.pFlags[p] = 0
@@ -449,7 +491,7 @@ export class Table implements RibTable {
     let n = 0
     for (let d = 0; d < this.destCount; d++) {
       let prev = -1
-      for (let p = this.first[d] as number; p >= 0; ) {
+      for (let p = ((this.first1[d] as number) - 1); p >= 0; ) {
         const next = this.pNext[p] as number
         if (this.pPeer[p] === peer && (flagMask === 0 || ((this.pFlags[p] as number) & flagMask) !== 0)) {
           this.unlink(d, p, prev)
@@ -522,7 +564,7 @@ export class Table implements RibTable {
       const d = this.dirty[i] as number
       const f = flags[d] as number
       flags[d] = 0
-      if (this.decide(d, (f & DestTouched) !== 0)) {
+      if (this.decide(d, (f & DestTouched) !== 0, (f & DestBestGone) !== 0)) {
         if (n >= out.length) {
           const b = new Int32Array(out.length * 2)
           b.set(out)
@@ -547,11 +589,11 @@ export class Table implements RibTable {
   }
 
   /** Best path and multipath set of d; true when what Loc-RIB shows changed. */
-  private decide(d: DestId, touched: boolean): boolean {
-    const oldBest = this.bestPath[d] as number
+  private decide(d: DestId, touched: boolean, gone: boolean): boolean {
+    const oldBest = gone ? -2 : (this.best1[d] as number) - 1
     let cand = this.cand
     let n = 0
-    for (let p = this.first[d] as number; p >= 0; p = this.pNext[p] as number) {
+    for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.pNext[p] as number) {
       if ((this.pAttr[p] as number) < 0) continue
       if (n >= cand.length) {
         const b = new Int32Array(cand.length * 2)
@@ -573,7 +615,7 @@ export class Table implements RibTable {
     // Apply flags; note whether the multipath set changed.
     let changed = touched || best !== oldBest
     const c = this.counters
-    for (let p = this.first[d] as number; p >= 0; p = this.pNext[p] as number) {
+    for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.pNext[p] as number) {
       const old = this.pFlags[p] as number
       let nf = old & PathFlag.Stale
       if (p === best) nf |= PathFlag.Best | PathFlag.Multipath
@@ -604,7 +646,7 @@ export class Table implements RibTable {
       this.bestCount--
       this.lastKind = ChangeKind.Withdraw
     } else this.lastKind = ChangeKind.Replace
-    this.bestPath[d] = best
+    this.best1[d] = best + 1
     return changed
   }
 
@@ -731,15 +773,15 @@ export class Table implements RibTable {
   }
 
   best(dest: DestId): RouteEntry | undefined {
-    const p = this.bestPath[dest] ?? -1
+    const p = (this.best1[dest] ?? 0) - 1
     return p >= 0 ? this.entry(p) : undefined
   }
 
   multipath(dest: DestId): RouteEntry[] {
-    const best = this.bestPath[dest] ?? -1
+    const best = (this.best1[dest] ?? 0) - 1
     if (best < 0) return []
     const rest: number[] = []
-    for (let p = this.first[dest] as number; p >= 0; p = this.pNext[p] as number) {
+    for (let p = ((this.first1[dest] as number) - 1); p >= 0; p = this.pNext[p] as number) {
       if (p !== best && ((this.pFlags[p] as number) & PathFlag.Multipath) !== 0) rest.push(p)
     }
     rest.sort((x, y) => (this.before(x, y) ? -1 : 1))
@@ -747,27 +789,27 @@ export class Table implements RibTable {
   }
 
   bestAttrId(dest: DestId): AttrId {
-    const p = this.bestPath[dest] ?? -1
+    const p = (this.best1[dest] ?? 0) - 1
     return p >= 0 ? (this.pAttr[p] as number) : -1
   }
 
   bestPeer(dest: DestId): PeerId {
-    const p = this.bestPath[dest] ?? -1
+    const p = (this.best1[dest] ?? 0) - 1
     return p >= 0 ? (this.pPeer[p] as number) : -1
   }
 
   bestLabel(dest: DestId): number {
-    const p = this.bestPath[dest] ?? -1
+    const p = (this.best1[dest] ?? 0) - 1
     return p >= 0 && this.labeled ? (this.pLabel[p] as number) : -1
   }
 
   /** The best path index of dest (-1 none), for the RIB's own use. */
   bestIndex(dest: DestId): number {
-    return this.bestPath[dest] ?? -1
+    return (this.best1[dest] ?? 0) - 1
   }
 
   firstPath(dest: DestId): number {
-    return this.first[dest] ?? -1
+    return (this.first1[dest] ?? 0) - 1
   }
 
   rd(dest: DestId): RouteDistinguisher | undefined {
@@ -808,11 +850,11 @@ export class Table implements RibTable {
   }
 
   route(dest: DestId, pathId?: number): RouteInfo {
-    const bp = this.bestPath[dest] ?? -1
+    const bp = (this.best1[dest] ?? 0) - 1
     let p = bp
     if (pathId !== undefined) {
       p = -1
-      for (let q = this.first[dest] as number; q >= 0; q = this.pNext[q] as number) if (this.pId[q] === pathId) p = q
+      for (let q = ((this.first1[dest] as number) - 1); q >= 0; q = this.pNext[q] as number) if (this.pId[q] === pathId) p = q
     }
     return {
       family: this.family,
@@ -928,7 +970,7 @@ export class Table implements RibTable {
   }
 
   forEachBest(fn: (dest: DestId) => void): void {
-    for (let d = 0; d < this.destCount; d++) if ((this.bestPath[d] as number) >= 0) fn(d)
+    for (let d = 0; d < this.destCount; d++) if ((this.best1[d] as number) > 0) fn(d)
   }
 }
 
