@@ -80,9 +80,9 @@ default: accept
 `)
   const p = compilePolicy(def, '')
   t.equal(p.terms, 2)
-  t.throws(() => compilePolicy({ terms: [{ set: { med: -1 } }] }, ''), { field: 'terms[0].set.med' })
+  t.throws(() => compilePolicy({ terms: [{ set: { med: -1 } }] }, ''), /^terms\[0\]\.set\.med: -1 is outside/)
 })
 
 t.test('importRouteTargets validates too', async (t) => {
-  t.throws(() => importRouteTargets({ routeTargetImport: ['x'] }, 'vrf'), { field: 'vrf.routeTargetImport[0]' })
+  t.throws(() => importRouteTargets({ routeTargetImport: ['x'] }, 'vrf'), /^vrf\.routeTargetImport\[0\]: /)
 })
