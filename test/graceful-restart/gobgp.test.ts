@@ -1,0 +1,237 @@
+/**
+ * Graceful restart against a real gobgpd (Debian's GoBGP 3.x) on loopback high ports (127.0.0.7x,
+ * nothing leaves the host), both roles:
+ * (a) we are the helper: gobgpd advertises routes with the capability, is killed with SIGKILL, its
+ *     routes stay in our Rib marked stale; it comes back with `-r` (R and F bits), re-advertises a
+ *     subset, and after its End-of-RIB the rest are swept.
+ * (b) gobgpd is the helper: our speaker (a bare Session in a child process, peer-process.ts) is
+ *     killed with SIGKILL; gobgpd keeps our routes (its own RIB, as JSON from its CLI) while we are
+ *     gone; we come back with the R bit, re-announce a subset and send End-of-RIB, and gobgpd
+ *     sweeps what we did not re-announce.
+ */
+import t from 'tap'
+import type { Test } from 'tap'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Family } from '../../bgp/codec/afi.js'
+import { Session } from '../../bgp/session/index.js'
+import { Rib } from '../../bgp/rib/index.js'
+import { GracefulRestart } from '../../bgp/speaker/graceful-restart.js'
+import type { PeerStaleEvent, PeerSweptEvent } from '../../bgp/speaker/graceful-restart.js'
+import { freePort, retry, run, spawnDaemon, tempDir, type Daemon } from '../interop/daemons.js'
+import { ribSink, startPeer, waitFor, wire, type PeerProcess } from './harness.js'
+
+const GOBGP = '127.0.0.71'
+const US = '127.0.0.72'
+const V4 = Family.Ipv4Unicast
+
+interface Gobgp {
+  port: number
+  api: number
+  dir: string
+  /** Starts gobgpd (again), with `-r` when restarting; returns once its API answers. */
+  start(restarting: boolean): Promise<Daemon>
+  /** SIGKILL (no NOTIFICATION reaches the peer). */
+  kill(): Promise<void>
+  cli(args: string[]): string
+  /** Prefixes in gobgpd's global RIB (best paths), with whether each is stale. */
+  rib(): Map<string, { stale: boolean }>
+}
+
+async function gobgpd(t: Test, opts: { ourPort?: number; passive: boolean; restartTime: number }): Promise<Gobgp> {
+  const port = await freePort(GOBGP)
+  const api = await freePort('127.0.0.1')
+  const dir = tempDir('gsi-gr-gobgp')
+  writeFileSync(
+    join(dir, 'gobgpd.toml'),
+    `[global.config]
+  as = 65010
+  router-id = "10.71.71.71"
+  port = ${port}
+  local-address-list = ["${GOBGP}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${US}"
+    peer-as = 65001
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [neighbors.transport.config]
+    passive-mode = ${opts.passive}
+    local-address = "${GOBGP}"
+${opts.ourPort !== undefined ? `    remote-port = ${opts.ourPort}\n` : ''}  [neighbors.graceful-restart.config]
+    enabled = true
+    restart-time = ${opts.restartTime}
+    notification-enabled = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+`,
+  )
+  let daemon: Daemon | undefined
+  let generation = 0
+  const cli = (args: string[]): string => run('gobgp', ['-p', String(api), ...args])
+  const g: Gobgp = {
+    port,
+    api,
+    dir,
+    async start(restarting) {
+      const args = ['-f', join(dir, 'gobgpd.toml'), '-l', 'debug', '-p', '--api-hosts', `127.0.0.1:${api}`, '--pprof-disable']
+      if (restarting) args.push('-r')
+      // spawnDaemon's stop() removes its directory: each run gets a sub-directory for its log.
+      const runDir = join(dir, `run${generation++}`)
+      run('mkdir', ['-p', runDir])
+      daemon = spawnDaemon('gobgpd', args, runDir, 'gobgpd')
+      await retry(() => cli(['global']), 10_000, 'gobgpd API')
+      return daemon
+    },
+    async kill() {
+      const d = daemon
+      daemon = undefined
+      await d?.stop()
+    },
+    cli,
+    rib() {
+      const out = new Map<string, { stale: boolean }>()
+      const j = JSON.parse(cli(['global', 'rib', '-a', 'ipv4', '-j'])) as Record<string, { stale?: boolean; best?: boolean }[]>
+      for (const [prefix, paths] of Object.entries(j)) {
+        const best = paths.find((p) => p.best === true) ?? paths[0]
+        if (best !== undefined) out.set(prefix, { stale: best.stale === true })
+      }
+      return out
+    },
+  }
+  t.teardown(async () => {
+    await g.kill()
+    run('rm', ['-rf', dir])
+  })
+  return g
+}
+
+const prefixes = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `10.${from + i}.0.0/16`)
+
+t.test('(a) we are the helper: gobgpd killed, its routes kept stale, swept after its End-of-RIB', async (t) => {
+  const g = await gobgpd(t, { passive: true, restartTime: 30 })
+  await g.start(false)
+  for (const p of prefixes(100, 110)) g.cli(['global', 'rib', 'add', p, '-a', 'ipv4'])
+
+  const rib = new Rib({ localAs: 65001, routerId: 0x0a484848 })
+  const peerId = rib.addPeer({ address: GOBGP, asn: 65010, routerId: 0, ebgp: true, name: 'gobgp' })
+  const gr = new GracefulRestart(rib, { restartTime: 90, staleRoutesTime: 30 })
+  t.teardown(() => gr.close())
+  const stale: PeerStaleEvent[] = []
+  const swept: PeerSweptEvent[] = []
+  gr.on('peer-stale', (e) => stale.push(e))
+  gr.on('peer-swept', (e) => swept.push(e))
+  const session = new Session({
+    name: 'gobgp',
+    localAs: 65001,
+    localId: 0x0a484848,
+    peerAs: 65010,
+    peerAddress: GOBGP,
+    peerPort: g.port,
+    localAddress: US,
+    holdTime: 9,
+    families: [V4],
+    connectRetryTime: 0.5,
+    idleHoldTime: 0.1,
+    gracefulRestart: gr.localCapability([V4]),
+    updateSink: ribSink(rib, () => peerId),
+  })
+  t.teardown(() => session.destroy())
+  const w = wire(session, rib, gr, peerId)
+  // RFC 4724 4.2: the helper sends End-of-RIB after its initial update too (a restarting gobgpd
+  // waits for it before sending its own routes).
+  session.on('established', () => session.sendEndOfRib(V4))
+  const counts = (): { received: number; stale: number } => {
+    const c = rib.counts(peerId, V4)
+    return { received: c.received, stale: c.stale }
+  }
+  session.start()
+  await waitFor(() => counts().received === 10 && w.eors.length === 1, 15_000, "gobgpd's 10 routes and End-of-RIB")
+  t.same(w.negotiated?.gracefulRestart?.restartTime, 30, "gobgpd's Restart Time")
+  t.equal(w.negotiated?.gracefulRestart?.restarting, false)
+
+  await g.kill()
+  await waitFor(() => w.downs.length === 1, 5000, 'our session to see gobgpd die')
+  t.same(w.downs, ['tcp-closed'])
+  t.same(counts(), { received: 10, stale: 10 }, 'all kept, marked stale')
+  t.same(stale.map((s) => s.count), [10])
+  const table = rib.table(V4)
+  t.equal(table.best(table.lookup('10.104.0.0/16'))?.stale, true, 'still best while gobgpd is away')
+
+  // Hold our side back until gobgpd has its (smaller) RIB again, so what it sends is deterministic.
+  await session.stop()
+  await g.start(true)
+  for (const p of prefixes(100, 106)) g.cli(['global', 'rib', 'add', p, '-a', 'ipv4'])
+  t.same(counts(), { received: 10, stale: 10 }, 'still kept while reconnecting')
+  session.start()
+  await waitFor(() => w.established === 2, 15_000, 'the session with the restarted gobgpd')
+  t.equal(w.negotiated?.gracefulRestart?.restarting, true, 'gobgpd -r sets the R bit')
+  t.same(w.negotiated?.gracefulRestart?.families, [{ family: V4, forwarding: true }], 'and the F bit')
+  await waitFor(() => w.eors.length === 2, 15_000, "the restarted gobgpd's End-of-RIB")
+  await waitFor(() => swept.length === 1, 3000, 'the sweep')
+  t.same(swept, [{ peer: peerId, family: V4, count: 4, reason: 'end-of-rib' }])
+  t.same(counts(), { received: 6, stale: 0 })
+  t.equal(table.lookup('10.107.0.0/16') >= 0 && table.best(table.lookup('10.107.0.0/16')) !== undefined, false, 'not re-advertised: gone')
+  t.equal(table.best(table.lookup('10.105.0.0/16'))?.stale, false, 're-advertised: fresh')
+})
+
+t.test('(b) gobgpd is the helper: we are killed, it keeps our routes, we return with the R bit and it sweeps after our End-of-RIB', async (t) => {
+  const g = await gobgpd(t, { passive: true, restartTime: 30 })
+  await g.start(false)
+  const procs: PeerProcess[] = []
+  t.teardown(async () => {
+    for (const p of procs) await p.kill()
+  })
+  const us = (restarting: boolean, routes: string[], eor: boolean): PeerProcess => {
+    const p = startPeer({
+      session: {
+        name: 'us',
+        localAs: 65001,
+        localId: 0x0a484849,
+        peerAs: 65010,
+        peerAddress: GOBGP,
+        peerPort: g.port,
+        localAddress: US,
+        holdTime: 9,
+        families: [V4],
+        connectRetryTime: 0.5,
+        idleHoldTime: 0.1,
+        gracefulRestart: { restartTime: 30, notification: true, restarting, forwarding: restarting ? [V4] : [] },
+      },
+      routes,
+      // GoBGP treats a loopback NEXT_HOP as invalid (treat-as-withdraw): a documentation address,
+      // only ever an attribute here.
+      nextHop: '192.0.2.72',
+      eor,
+    })
+    procs.push(p)
+    return p
+  }
+  const first = us(false, prefixes(120, 130), true)
+  await first.waitEvent('sent', 15_000)
+  await waitFor(() => g.rib().size === 10, 10_000, 'gobgpd to hold our 10 routes')
+  t.same([...g.rib().values()].filter((r) => r.stale).length, 0, 'none stale')
+
+  await first.kill()
+  // gobgpd notices the closed connection and starts its helper procedure: routes kept, stale.
+  await waitFor(() => [...g.rib().values()].filter((r) => r.stale).length === 10, 10_000, 'gobgpd to mark our routes stale')
+  t.equal(g.rib().size, 10, 'gobgpd keeps all 10 while we are gone')
+
+  const second = us(true, prefixes(120, 127), false)
+  await second.waitEvent('sent', 15_000)
+  await waitFor(() => [...g.rib().values()].filter((r) => r.stale).length === 3, 10_000, 're-announced routes to lose their stale mark in gobgpd')
+  t.equal(g.rib().size, 10, 'the 3 not re-announced are still there before our End-of-RIB')
+  const neighbor = JSON.parse(g.cli(['neighbor', US, '-j'])) as { state?: { session_state?: number } }
+  t.equal(neighbor.state?.session_state, 6, 'gobgpd: session established again')
+
+  second.send({ eor: true })
+  await waitFor(() => g.rib().size === 7, 10_000, 'gobgpd to sweep after our End-of-RIB')
+  const after = g.rib()
+  t.same([...after.keys()].sort(), prefixes(120, 127).sort())
+  t.same([...after.values()].filter((r) => r.stale).length, 0, 'nothing stale left')
+})
