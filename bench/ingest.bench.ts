@@ -14,6 +14,7 @@
  *   INGEST_RUNS=3                     runs per cell, the median (by seconds) is shown (default 1)
  *   INGEST_IPV4=N INGEST_VPNV4=N      other sizes (default 1000000 and 500000; 0 skips the row)
  *   INGEST_RECEIVERS=ours,bird,...    a subset of the columns
+ *   INGEST_LABEL_PER_ROUTE=1          one more VPN row with a label per route (default: per attribute set)
  *   INGEST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"   extra node flags for our receiver
  */
 import { DAEMON_VERSIONS, daemonVersion } from './ingest/daemons.js'
@@ -29,6 +30,8 @@ const sizes = { ipv4: Number(process.env.INGEST_IPV4 ?? 1_000_000), vpnv4: Numbe
 const scenarios: Scenario[] = []
 if (sizes.ipv4 > 0) scenarios.push(scenario('ipv4', sizes.ipv4))
 if (sizes.vpnv4 > 0) scenarios.push(scenario('vpnv4', sizes.vpnv4))
+// A label per route (CN2 gives each VM interface its own label) as an extra row on request.
+if (sizes.vpnv4 > 0 && process.env.INGEST_LABEL_PER_ROUTE === '1') scenarios.push(scenario('vpnv4', sizes.vpnv4, 'per-route'))
 
 const title: Record<ReceiverKind, string> = { ours: 'gsi-router', ...DAEMON_VERSIONS }
 // The table names versions: check the installed ones say the same.
@@ -41,7 +44,7 @@ for (const r of receivers) {
 
 type Cell = { ok: true; res: CellResult; all: CellResult[] } | { ok: false; error: string }
 const cells = new Map<string, Cell>()
-const key = (s: Scenario, r: ReceiverKind): string => `${s.name}/${r}`
+const key = (s: Scenario, r: ReceiverKind): string => `${s.name}/${s.labels}/${r}`
 
 for (const s of scenarios) {
   for (const r of receivers) {
@@ -91,7 +94,8 @@ if (receivers.includes('ours')) {
       const smaller = o.res.bytesPerRoute < d.res.bytesPerRoute
       console.log(
         `- ${s.label} vs ${title[r]}: ${faster ? 'faster' : 'SLOWER'} (${o.res.seconds.toFixed(2)} s vs ${d.res.seconds.toFixed(2)} s, ${(d.res.seconds / o.res.seconds).toFixed(2)}x), ` +
-          `${smaller ? 'smaller' : 'LARGER'} (${Math.round(o.res.bytesPerRoute)} vs ${Math.round(d.res.bytesPerRoute)} B/route)`,
+          `${smaller ? 'smaller' : 'LARGER'} (${Math.round(o.res.bytesPerRoute)} vs ${Math.round(d.res.bytesPerRoute)} B/route); ` +
+          `CPU ${o.res.cpuSeconds.toFixed(2)} s vs ${d.res.cpuSeconds.toFixed(2)} s`,
       )
     }
   }
@@ -107,7 +111,7 @@ for (const s of scenarios) {
     const x = c.res
     const o = x.ours !== undefined ? `${x.ours.selfSeconds.toFixed(2)}, ${Math.round(x.ours.heapBytesPerRoute)}, ${x.ours.attributeSets}` : ''
     console.log(
-      `| ${s.name} | ${title[r]} | ${c.all.map((a) => a.seconds.toFixed(2)).join(' / ')} | ${x.cpuSeconds.toFixed(2)} | ${mb(x.rssBeforeKb)} → ${mb(x.rssAfterKb)} | ${mb(x.peakRssKb)} | ${x.bytesPerRoute.toFixed(1)} | ${x.count} | ${x.messages} | ${x.writtenSeconds.toFixed(2)} | ${o} |`,
+      `| ${s.name}${s.labels === 'per-route' ? ' (label per route)' : ''} | ${title[r]} | ${c.all.map((a) => a.seconds.toFixed(2)).join(' / ')} | ${x.cpuSeconds.toFixed(2)} | ${mb(x.rssBeforeKb)} → ${mb(x.rssAfterKb)} | ${mb(x.peakRssKb)} | ${x.bytesPerRoute.toFixed(1)} | ${x.count} | ${x.messages} | ${x.writtenSeconds.toFixed(2)} | ${o} |`,
     )
   }
 }

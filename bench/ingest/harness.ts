@@ -101,7 +101,7 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
       daemon = await startDaemon(receiver, pair, s, dir)
       pid = daemon.pid
     }
-    const ip = pair.spawnIn(pair.injectorNs, process.execPath, [...nodeArgs('injector'), JSON.stringify({ scenario: s.name, routes: s.routes })], {
+    const ip = pair.spawnIn(pair.injectorNs, process.execPath, [...nodeArgs('injector'), JSON.stringify({ scenario: s.name, routes: s.routes, labels: s.labels })], {
       stdio: ['pipe', 'pipe', 'pipe'],
       cwd: process.cwd(),
     })

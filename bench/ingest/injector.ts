@@ -6,18 +6,18 @@
  * it as fast as the receiver reads), then End-of-RIB (RFC 4724 2). It keeps the session up
  * (KEEPALIVEs) until the harness says `stop` or closes stdin.
  *
- * argv[2]: JSON {"scenario": "ipv4" | "vpnv4", "routes": N}.
+ * argv[2]: JSON {"scenario": "ipv4" | "vpnv4", "routes": N, "labels": "per-set" | "per-route"}.
  * Events: built {messages, bytes, sets}; established; first-update {t} (CLOCK_MONOTONIC ms, taken
  * just before the write); written {t} (the kernel has taken every byte); down {reason}; error.
  */
 import { Session } from '../../bgp/session/index.js'
 import { ipv4ToNumber } from '../../bgp/codec/ext-communities.js'
 import { onCommands, report } from './channel.js'
-import { encodeStream, INJECTOR_ADDRESS, INJECTOR_AS, RECEIVER_ADDRESS, RECEIVER_AS, scenario, type ScenarioName } from './scenario.js'
+import { encodeStream, INJECTOR_ADDRESS, INJECTOR_AS, RECEIVER_ADDRESS, RECEIVER_AS, scenario, type LabelMode, type ScenarioName } from './scenario.js'
 import { monoMs } from './proc.js'
 
-const args = JSON.parse(process.argv[2] ?? '{}') as { scenario?: ScenarioName; routes?: number }
-const s = scenario(args.scenario ?? 'ipv4', args.routes ?? 1000)
+const args = JSON.parse(process.argv[2] ?? '{}') as { scenario?: ScenarioName; routes?: number; labels?: LabelMode }
+const s = scenario(args.scenario ?? 'ipv4', args.routes ?? 1000, args.labels)
 const stream = encodeStream(s)
 report({ event: 'built', messages: stream.messages, bytes: stream.bytes.length, sets: stream.attributeSets })
 

@@ -9,7 +9,9 @@
  * - IPv4: /24s from 11.0.0.0 upwards (1,000,000 of them end in 26.65.x.0), none covering the
  *   injector's next hop 198.18.0.1;
  * - VPN-IPv4: three in four are /32s from 10.0.0.0, one in four a /24 from 20.0.0.0, with RDs
- *   64512:1..100 (type 0) and labels 16..1015.
+ *   64512:1..100 (type 0); labels 16 and up, one per attribute set by default (BIRD keeps the label
+ *   in its shared route attributes, so a label per route costs it an attribute block per route:
+ *   `labels: 'per-route'` measures that case).
  */
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import { encodeAttributes, type PathAttributes } from '../../bgp/codec/attributes.js'
@@ -27,17 +29,25 @@ export const RECEIVER_AS = 64600
 /** Prefixes per attribute set (PERFORMANCE.md). */
 export const PER_SET = 1000
 
+/** VPN labels: one per attribute set (the routes of a set share their label), or one per route. */
+export type LabelMode = 'per-set' | 'per-route'
+
 export interface Scenario {
   readonly name: ScenarioName
   readonly family: FamilyKey
   readonly routes: number
   readonly label: string
+  readonly labels: LabelMode
 }
 
-export function scenario(name: ScenarioName, routes: number): Scenario {
+export function scenario(name: ScenarioName, routes: number, labels: LabelMode = 'per-set'): Scenario {
   if (!Number.isInteger(routes) || routes < 1 || routes > 2_000_000) throw new RangeError(`routes ${routes}: must be an integer 1..2000000`)
-  if (name === 'ipv4') return { name, family: Family.Ipv4Unicast, routes, label: `${routes.toLocaleString('en-US')} IPv4 unicast` }
-  if (name === 'vpnv4') return { name, family: Family.Ipv4Vpn, routes, label: `${routes.toLocaleString('en-US')} VPNv4 (RD, label, RT, encapsulation)` }
+  if (labels !== 'per-set' && labels !== 'per-route') throw new RangeError(`labels ${JSON.stringify(labels)}: must be per-set or per-route`)
+  if (name === 'ipv4') return { name, family: Family.Ipv4Unicast, routes, label: `${routes.toLocaleString('en-US')} IPv4 unicast`, labels }
+  if (name === 'vpnv4') {
+    const l = `${routes.toLocaleString('en-US')} VPNv4 (RD, label, RT, encapsulation)${labels === 'per-route' ? ', a label per route' : ''}`
+    return { name, family: Family.Ipv4Vpn, routes, label: l, labels }
+  }
   throw new RangeError(`scenario ${JSON.stringify(name)}: must be ipv4 or vpnv4`)
 }
 
@@ -77,7 +87,7 @@ export function routeBatch(s: Scenario): RouteBatch {
     addr[i] = wide ? (0x14000000 + i * 256) >>> 0 : (0x0a000000 + i) >>> 0
     rd[2 * i] = INJECTOR_AS // type 0 (2 bytes) and administrator 64512 (2 bytes)
     rd[2 * i + 1] = 1 + (i % 100)
-    label[i] = 16 + (i % 1000)
+    label[i] = 16 + (s.labels === 'per-route' ? i % 100000 : Math.floor(i / PER_SET))
   }
   return { family: s.family, count: n, addr, length, rd, label }
 }
