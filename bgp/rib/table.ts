@@ -3,7 +3,7 @@
  *
  * - Destinations: the prefix key as W uint32 words (IPv4 1, VPN-IPv4 3 = RD high, RD low, address,
  *   IPv6 4, VPN-IPv6 6) plus a length byte, found through an open-addressing hash table (linear
- *   probing, slots hold dest+1) — no string per prefix, no object per route (PERFORMANCE.md). Other
+ *   probing, a slot holds the key's hash and dest+1) — no string per prefix, no object per route (PERFORMANCE.md). Other
  *   families (RTC, labeled unicast) are few and keyed by their NLRI bytes in a Map.
  *   Destinations are never freed: an id given out in a `changed` event may be queued by Adj-RIB-Out
  *   and must not come to mean another prefix. An emptied destination is reused when its prefix
@@ -140,8 +140,8 @@ export class Table implements RibTable {
     this.first1 = new Int32Array(this.destCap)
     this.best1 = new Int32Array(this.destCap)
     this.destFlags = new Uint8Array(this.destCap)
-    this.slots = new Int32Array(this.kind === 'raw' ? 0 : 2048)
-    this.slotMask = this.slots.length - 1
+    this.slots = new Int32Array(this.kind === 'raw' ? 0 : 2 * 2048)
+    this.slotMask = 2048 - 1
     this.pathCap = 1024
     this.pDest = new Int32Array(this.pathCap)
     this.pNext = new Int32Array(this.pathCap)
@@ -203,14 +203,16 @@ export class Table implements RibTable {
 
   /** The destination of a numeric key; created when `create`; -1 when absent. */
   find(w0: number, w1: number, w2: number, w3: number, w4: number, w5: number, len: number, create: boolean): DestId {
-    if (this.W === 1) return this.find1(w0, len, create)
+    const h = this.W === 1 ? fmix(w0 ^ Math.imul(len + 1, 0x9e3779b1)) : this.hash(w0, w1, w2, w3, w4, w5, len)
     const slots = this.slots
     const mask = this.slotMask
-    let i = this.hash(w0, w1, w2, w3, w4, w5, len) & mask
+    // A slot is [hash, dest + 1]: probing compares hashes inside the slot array and reads a key only
+    // when the hash matches, so a new prefix costs one cache miss, not three.
+    let i = h & mask
     for (;;) {
-      const s = slots[i] as number
+      const s = slots[2 * i + 1] as number
       if (s === 0) break
-      if (this.same(s - 1, w0, w1, w2, w3, w4, w5, len)) return s - 1
+      if (slots[2 * i] === h && this.same(s - 1, w0, w1, w2, w3, w4, w5, len)) return s - 1
       i = (i + 1) & mask
     }
     if (!create) return -1
@@ -218,55 +220,23 @@ export class Table implements RibTable {
     const o = d * this.W
     const k = this.keys
     k[o] = w0
-    k[o + 1] = w1
-    k[o + 2] = w2
-    if (this.W > 3) {
-      k[o + 3] = w3
-      if (this.W > 4) {
-        k[o + 4] = w4
-        k[o + 5] = w5
+    if (this.W > 1) {
+      k[o + 1] = w1
+      k[o + 2] = w2
+      if (this.W > 3) {
+        k[o + 3] = w3
+        if (this.W > 4) {
+          k[o + 4] = w4
+          k[o + 5] = w5
+        }
       }
     }
     this.lens[d] = len
-    slots[i] = d + 1
+    slots[2 * i] = h
+    slots[2 * i + 1] = d + 1
     // Keep the load at most 1/2: probes stay short.
-    if (this.destCount * 2 > slots.length) this.rehash()
+    if (this.destCount * 2 > mask + 1) this.rehash()
     return d
-  }
-
-  /** find() for one-word keys (IPv4 unicast): the ingest hot path, kept small so it inlines. */
-  private find1(a: number, len: number, create: boolean): DestId {
-    const slots = this.slots
-    const mask = this.slotMask
-    const keys = this.keys
-    const lens = this.lens
-    let i = fmix(a ^ Math.imul(len + 1, 0x9e3779b1)) & mask
-    for (;;) {
-      const s = slots[i] as number
-      if (s === 0) break
-      const d = s - 1
-      if (keys[d] === a && lens[d] === len) return d
-      i = (i + 1) & mask
-    }
-    if (!create) return -1
-    const d = this.newDest()
-    this.keys[d] = a
-    this.lens[d] = len
-    slots[i] = d + 1
-    if (this.destCount * 2 > slots.length) this.rehash()
-    return d
-  }
-
-  /** Hash of an existing destination's key (reads only its own words). */
-  private hashOf(d: DestId): number {
-    const k = this.keys
-    const W = this.W
-    const o = d * W
-    const len = this.lens[d] as number
-    if (W === 1) return fmix((k[o] as number) ^ Math.imul(len + 1, 0x9e3779b1))
-    if (W === 3) return this.hash(k[o] as number, k[o + 1] as number, k[o + 2] as number, 0, 0, 0, len)
-    if (W === 4) return this.hash(k[o] as number, k[o + 1] as number, k[o + 2] as number, k[o + 3] as number, 0, 0, len)
-    return this.hash(k[o] as number, k[o + 1] as number, k[o + 2] as number, k[o + 3] as number, k[o + 4] as number, k[o + 5] as number, len)
   }
 
   /** The destination of an NLRI given as wire bytes (length octet first), for raw families. */
@@ -316,15 +286,19 @@ export class Table implements RibTable {
   }
 
   private rehash(): void {
-    // Grow by four: rehashing is random writes over the whole table, so doing it rarely (a third of
-    // the work of doubling) matters more than the slack (at most 32 bytes per destination, 8 at the
-    // top of each step).
-    const slots = new Int32Array(this.slots.length * 4)
-    const mask = slots.length - 1
-    for (let d = 0; d < this.destCount; d++) {
-      let i = this.hashOf(d) & mask
-      while (slots[i] !== 0) i = (i + 1) & mask
-      slots[i] = d + 1
+    // Double: every slot gets touched (hashes scatter), so slack here is resident memory.
+    const old = this.slots
+    const slots = new Int32Array(old.length * 2)
+    const mask = slots.length / 2 - 1
+    // The stored hashes make this a pass over the old slots with no key read.
+    for (let j = 0; j < old.length; j += 2) {
+      const s = old[j + 1] as number
+      if (s === 0) continue
+      const h = old[j] as number
+      let i = h & mask
+      while (slots[2 * i + 1] !== 0) i = (i + 1) & mask
+      slots[2 * i] = h
+      slots[2 * i + 1] = s
     }
     this.slots = slots
     this.slotMask = mask
