@@ -676,8 +676,10 @@ function parseRouteTargets(v: unknown, field: string): RouteTarget[] {
 
 const policyKeys = ['terms', 'default', 'routeTargetImport', 'routeTargetExport'] as const
 
-function freezeResult(w: Work): RouteAttributes {
-  return Object.freeze({ attrs: Object.freeze(w.attrs), nextHop: w.nextHop })
+/** The new result. `attrs` is frozen when it is ours (a copy an action made); when only the next
+ * hop changed it is the caller's object, shared as it is. */
+function freezeResult(w: Work, given: RouteAttributes): RouteAttributes {
+  return Object.freeze({ attrs: w.attrs === given.attrs ? w.attrs : Object.freeze(w.attrs), nextHop: w.nextHop })
 }
 
 /**
@@ -714,7 +716,7 @@ export function compilePolicy(def: PolicyDef | unknown, where: string, options: 
         w.changed = true
       }
     }
-    return w.changed ? freezeResult(w) : given
+    return w.changed ? freezeResult(w, given) : given
   }
 
   const apply = (route: RouteInfo, given: RouteAttributes): RouteAttributes | null => {

@@ -269,3 +269,13 @@ t.test('perAttributeSet: true exactly when no term matches on the prefix', async
   const y = p.apply(route('192.168.0.0/16'), a)
   t.same(x, y)
 })
+
+t.test('next hop only changed: new RouteAttributes, the attribute object shared and not frozen by us', async (t) => {
+  const attrs = { origin: 0 }
+  const a = ra(attrs, '192.0.2.1')
+  const out = change({ nextHop: '2001:db8::1' }, a)
+  t.equal(out.nextHop, '2001:db8::1')
+  t.equal(out.attrs, attrs, 'no NEXT_HOP attribute to follow: same PathAttributes')
+  t.notOk(Object.isFrozen(attrs), 'the caller\'s object is not frozen behind its back')
+  t.ok(Object.isFrozen(out))
+})

@@ -5,6 +5,8 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
+import { ra, route } from './helpers.js'
+import { compilePolicy } from '../../bgp/policy/compile.js'
 import { PrefixMatcher, addressText, parseAddressBytes, parsePrefixEntry, type PrefixEntry } from '../../bgp/policy/prefix-list.js'
 
 const bytes = (s: string): Uint8Array => {
@@ -152,3 +154,32 @@ for (const width of [4, 16] as const) {
     t.pass('400 random lists agree')
   })
 }
+
+t.test('property: prefix lists in configuration text, through compilePolicy, agree with the naive matcher', async (t) => {
+  const octet = fc.constantFrom(0, 10, 128, 192, 255)
+  const v4 = fc.tuple(octet, octet, fc.constantFrom(0, 1), fc.constantFrom(0, 1)).map((o) => Uint8Array.from(o))
+  const entry = fc.tuple(v4, fc.integer({ min: 0, max: 32 }), fc.option(fc.integer({ min: 0, max: 32 })), fc.option(fc.integer({ min: 0, max: 32 }))).map(([a, len, x, y]) => {
+    let ge = x ?? undefined
+    let le = y ?? undefined
+    if (ge !== undefined && ge < len) ge = len
+    if (le !== undefined && le < (ge ?? len)) le = ge ?? len
+    const b = masked(a, len)
+    const text = `${b.join('.')}/${len}${ge !== undefined ? ` ge ${ge}` : ''}${le !== undefined ? ` le ${le}` : ''}`
+    const e: PrefixEntry = { bytes: b, length: len, ge: ge ?? len, le: le ?? (ge !== undefined ? 32 : len) }
+    return { text, e }
+  })
+  fc.assert(
+    fc.property(fc.array(entry, { minLength: 1, maxLength: 8 }), fc.array(fc.tuple(v4, fc.integer({ min: 0, max: 32 })), { minLength: 1, maxLength: 20 }), (entries, routes) => {
+      const p = compilePolicy({ terms: [{ match: { prefixList: entries.map((x) => x.text) }, action: 'accept' }], default: 'reject' }, 'p')
+      for (const [a, len] of routes) {
+        const addr = masked(a, len)
+        const r = route(`${addr.join('.')}/${len}`)
+        const got = p.apply(r, ra({})) !== null
+        if (got !== naive(entries.map((x) => x.e), addr, len)) return false
+      }
+      return true
+    }),
+    { numRuns: 300 },
+  )
+  t.pass('300 random configurations agree')
+})
