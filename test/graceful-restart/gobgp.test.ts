@@ -4,10 +4,13 @@
  * (a) we are the helper: gobgpd advertises routes with the capability, is killed with SIGKILL, its
  *     routes stay in our Rib marked stale; it comes back with `-r` (R and F bits), re-advertises a
  *     subset, and after its End-of-RIB the rest are swept.
- * (b) gobgpd is the helper: our speaker (a bare Session in a child process, peer-process.ts) is
+ * (b) gobgpd is the helper: our side (a bare Session in a child process, peer-process.ts) is
  *     killed with SIGKILL; gobgpd keeps our routes (its own RIB, as JSON from its CLI) while we are
  *     gone; we come back with the R bit, re-announce a subset and send End-of-RIB, and gobgpd
  *     sweeps what we did not re-announce.
+ * (c) the same with our BgpSpeaker (speaker-process.ts) restarting: R and F bits seen by gobgpd,
+ *     nothing sent until selection (here the Selection_Deferral_Timer, because a second configured
+ *     peer never comes up), then our routes and End-of-RIB, and gobgpd sweeps the rest.
  */
 import t from 'tap'
 import type { Test } from 'tap'
@@ -19,7 +22,8 @@ import { Rib } from '../../bgp/rib/index.js'
 import { GracefulRestart } from '../../bgp/speaker/graceful-restart.js'
 import type { PeerStaleEvent, PeerSweptEvent } from '../../bgp/speaker/graceful-restart.js'
 import { freePort, retry, run, spawnDaemon, tempDir, type Daemon } from '../interop/daemons.js'
-import { ribSink, startPeer, waitFor, wire, type PeerProcess } from './harness.js'
+import type { PeerConfig } from '../../bgp/speaker/index.js'
+import { ribSink, startChild, startPeer, waitFor, wire, type PeerProcess } from './harness.js'
 
 const GOBGP = '127.0.0.71'
 const US = '127.0.0.72'
@@ -234,4 +238,61 @@ t.test('(b) gobgpd is the helper: we are killed, it keeps our routes, we return 
   const after = g.rib()
   t.same([...after.keys()].sort(), prefixes(120, 127).sort())
   t.same([...after.values()].filter((r) => r.stale).length, 0, 'nothing stale left')
+})
+
+t.test('(c) our BgpSpeaker restarts: deferred until selection while gobgpd keeps our routes, then re-announces and gobgpd sweeps', async (t) => {
+  const g = await gobgpd(t, { passive: true, restartTime: 30 })
+  await g.start(false)
+  const ghostPort = await freePort('127.0.0.79') // nothing listens there: a configured peer that never comes up
+  const procs: PeerProcess[] = []
+  t.teardown(async () => {
+    for (const p of procs) await p.kill()
+  })
+  const speaker = (restarting: boolean, routes: string[], ghost: boolean): PeerProcess => {
+    const peers: PeerConfig[] = [
+      { name: 'gobgp', address: GOBGP, port: g.port, asn: 65010, localAddress: US, holdTime: 9, connectRetryTime: 0.5, idleHoldTime: 0.1, families: [V4] },
+    ]
+    if (ghost) peers.push({ name: 'ghost', address: '127.0.0.79', port: ghostPort, asn: 65011, localAddress: US, holdTime: 9, connectRetryTime: 0.5, families: [V4] })
+    const p = startChild('speaker-process.ts', {
+      speaker: {
+        localAs: 65001,
+        routerId: '10.72.72.72',
+        gracefulRestart: { restartTime: 30, restarting, forwardingFamilies: [V4], deferralTime: 3 },
+      },
+      peers,
+      routes,
+      nextHop: '192.0.2.72',
+    })
+    procs.push(p)
+    return p
+  }
+  const stale = (): number => [...g.rib().values()].filter((r) => r.stale).length
+
+  const first = speaker(false, prefixes(140, 150), false)
+  await first.waitEvent('end-of-rib', 15_000) // gobgpd's: the session is up
+  await waitFor(() => g.rib().size === 10, 10_000, 'gobgpd to hold our 10 routes')
+  t.match(first.events.find((e) => e.event === 'phase'), { phase: 'done', reason: 'not-restarting' })
+  await first.kill()
+  await waitFor(() => stale() === 10, 10_000, 'gobgpd to keep our routes, stale')
+
+  // We come back restarting (R bit), with 7 of the 10 routes, and a second peer that never comes
+  // up: selection waits for the Selection_Deferral_Timer (3 s) though gobgpd's End-of-RIB is in.
+  const startedAt = Date.now()
+  const second = speaker(true, prefixes(140, 147), true)
+  await second.waitEvent('end-of-rib', 15_000)
+  const neighbor = g.cli(['neighbor', US])
+  t.match(neighbor, /Remote: restart time 30 sec, restart flag set/, 'gobgpd sees our R bit')
+  t.match(neighbor, /ipv4-unicast, forward flag set/, 'and our F bit')
+  t.equal(stale(), 10, 'deferring: nothing re-announced yet, gobgpd still holds all 10 stale')
+  t.equal(second.events.filter((e) => e.event === 'phase').length, 0, 'still restarting')
+
+  await second.waitEvent('phase', 10_000, 2)
+  const phases = second.events.filter((e) => e.event === 'phase')
+  t.match(phases, [
+    { phase: 'selection', reason: 'deferral-timer', updatesSent: { gobgp: 0 } },
+    { phase: 'done', reason: 'deferral-timer' },
+  ], 'no UPDATE (not even End-of-RIB) left before selection')
+  t.ok(Date.now() - startedAt >= 3000, 'selection came with the 3 s deferral timer')
+  await waitFor(() => g.rib().size === 7 && stale() === 0, 10_000, 'gobgpd to sweep after our End-of-RIB')
+  t.same([...g.rib().keys()].sort(), prefixes(140, 147).sort())
 })

@@ -82,7 +82,7 @@ export function passiveSession(config: SessionConfig, listener: BgpListener): Se
   return new Session({ ...config, passive: true }, { listener })
 }
 
-/** A peer in a child process (see peer-process.ts). */
+/** A peer in a child process (peer-process.ts: a bare Session; speaker-process.ts: a BgpSpeaker). */
 export interface PeerProcess {
   readonly proc: ChildProcess
   readonly events: { event: string; [k: string]: unknown }[]
@@ -111,7 +111,12 @@ process.once('exit', () => {
 })
 
 export function startPeer(spec: PeerSpec): PeerProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'peer-process.ts'), JSON.stringify(spec)], {
+  return startChild('peer-process.ts', spec)
+}
+
+/** Runs one of this directory's process scripts with `spec` as JSON in argv[2]; its JSON lines become events. */
+export function startChild(script: 'peer-process.ts' | 'speaker-process.ts', spec: object): PeerProcess {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, script), JSON.stringify(spec)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   live.add(proc)
