@@ -174,7 +174,7 @@ t.test("restart timer: the peer does not come back within its Restart Time, ever
   await waitFor(() => s.counts().stale === 8, 5000, 'routes marked stale')
   await waitFor(() => s.swept.length === 1, 4000, 'the restart timer to sweep')
   const after = Date.now() - killedAt
-  t.ok(after >= 900 && after < 3000, `swept after the 1 s Restart Time (${after} ms)`)
+  t.ok(after >= 900 && after < 5000, `swept after the 1 s Restart Time (${after} ms)`)
   t.same(s.swept, [{ peer: s.peerId, family: V4, count: 8, reason: 'restart-timer' }])
   t.same(s.counts(), { received: 0, stale: 0 })
   t.equal(s.rib.table(V4).size, 0)
