@@ -74,6 +74,11 @@ export interface CellOptions {
   readonly timeoutMs?: number
   /** Called with progress lines (default none). */
   readonly log?: (line: string) => void
+  /** Tests only: the injector sends this many routes instead of the scenario's (the cell must then
+   * fail on the count). */
+  readonly sendRoutes?: number
+  /** Pause between Established and the baseline reading (default 1,000 ms). */
+  readonly settleMs?: number
 }
 
 export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOptions = {}): Promise<CellResult> {
@@ -101,7 +106,7 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
       daemon = await startDaemon(receiver, pair, s, dir)
       pid = daemon.pid
     }
-    const ip = pair.spawnIn(pair.injectorNs, process.execPath, [...nodeArgs('injector'), JSON.stringify({ scenario: s.name, routes: s.routes, labels: s.labels })], {
+    const ip = pair.spawnIn(pair.injectorNs, process.execPath, [...nodeArgs('injector'), JSON.stringify({ scenario: s.name, routes: opts.sendRoutes ?? s.routes, labels: s.labels })], {
       stdio: ['pipe', 'pipe', 'pipe'],
       cwd: process.cwd(),
     })
@@ -111,7 +116,7 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
     log(`${receiver} ${s.name}: established, ${String(built.messages)} UPDATEs (${String(built.bytes)} bytes) ready`)
 
     // 2. settle, baseline
-    await sleep(1000)
+    await sleep(opts.settleMs ?? 1000)
     if (ours !== undefined) {
       ours.send('baseline')
       await ours.wait('baseline', 30_000)

@@ -6,10 +6,11 @@
  *   Linux), sampled every 25 ms with the CLOCK_MONOTONIC time of each sample (process.hrtime, the
  *   same clock in every process and namespace of the machine, so times from the injector compare).
  * - "Busy-end": the receiver stopped burning CPU after the first UPDATE. Once the injector has
- *   written everything, we wait for a quiet window (QUIET_MS with at most QUIET_TICKS ticks: timers
- *   and runtimes tick a little when idle); busy-end is then the first sample after the first UPDATE
- *   whose CPU count had reached the count at the window's start (the work ended between that sample
- *   and the one before it: the figure is an upper bound, one sample interval at most above).
+ *   written everything, we wait for a quiet window (QUIET_MS with at most QUIET_TICKS ticks, since
+ *   timers and runtimes tick a little when idle, and none in its first STILL_MS); busy-end is then
+ *   the first sample after the first UPDATE whose CPU count had reached the count at the window's
+ *   start (the work ended between that sample and the one before it: an upper bound, at most one
+ *   sample interval above).
  * - Memory: VmRSS (resident now) and VmHWM (peak resident) of /proc/<pid>/status, in KiB.
  */
 import { readFileSync } from 'node:fs'
@@ -18,6 +19,7 @@ import { execFileSync } from 'node:child_process'
 export const SAMPLE_MS = 25
 export const QUIET_MS = 1500
 export const QUIET_TICKS = 3
+export const STILL_MS = 250
 
 let clkTck = 0
 /** Clock ticks per second (USER_HZ). */
@@ -108,16 +110,22 @@ export class CpuSampler {
 export function findBusyEnd(samples: readonly Sample[], t0: number, notBefore: number): { t: number; ticks: number; quietFrom: number } | undefined {
   const last = samples[samples.length - 1]
   if (last === undefined) return undefined
-  // Earliest window start q (at or after notBefore) with [q, last] at least QUIET_MS long and quiet.
+  // Earliest window start q (at or after notBefore) with [q, last] at least QUIET_MS long, no tick
+  // at all in its first STILL_MS (a busy process gets some CPU in 250 ms even on a crowded machine)
+  // and at most QUIET_TICKS over the whole window (idle timers and runtimes tick now and then).
   let q = -1
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i] as Sample
     if (s.t < notBefore || s.t < t0) continue
     if (last.t - s.t < QUIET_MS) break
-    // quiet from s for QUIET_MS?
     let j = i
-    while (j + 1 < samples.length && (samples[j + 1] as Sample).t - s.t <= QUIET_MS) j++
-    if ((samples[j] as Sample).ticks - s.ticks <= QUIET_TICKS) {
+    let still = true
+    while (j + 1 < samples.length && (samples[j + 1] as Sample).t - s.t <= QUIET_MS) {
+      j++
+      const x = samples[j] as Sample
+      if (x.t - s.t <= STILL_MS && x.ticks !== s.ticks) still = false
+    }
+    if (still && (samples[j] as Sample).ticks - s.ticks <= QUIET_TICKS) {
       q = i
       break
     }
