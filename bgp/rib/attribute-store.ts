@@ -19,6 +19,7 @@ import { encodeAttributes } from '../codec/attributes.js'
 import { decodeAttributeBytes } from '../codec/bulk.js'
 import { defaultContext, type CodecContext } from '../codec/context.js'
 import { addressBytesText } from './address-text.js'
+import { grown } from './grow.js'
 import type { AttrId, RouteAttributes } from './api.js'
 
 export const AttrBits = {
@@ -171,19 +172,14 @@ export class AttributeStore {
 
   private grow(): void {
     const n = this.refs.length * 2
-    const g = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n)
-      b.set(a)
-      return b
-    }
-    this.refs = g(this.refs, (k) => new Int32Array(k))
-    this.localPref = g(this.localPref, (k) => new Uint32Array(k))
-    this.med = g(this.med, (k) => new Uint32Array(k))
-    this.asPathLength = g(this.asPathLength, (k) => new Uint16Array(k))
-    this.origin = g(this.origin, (k) => new Uint8Array(k))
-    this.bits = g(this.bits, (k) => new Uint8Array(k))
-    this.neighborAs = g(this.neighborAs, (k) => new Uint32Array(k))
-    this.originatorId = g(this.originatorId, (k) => new Uint32Array(k))
-    this.clusterListLength = g(this.clusterListLength, (k) => new Uint16Array(k))
+    this.refs = grown(this.refs, n)
+    this.localPref = grown(this.localPref, n)
+    this.med = grown(this.med, n)
+    this.asPathLength = grown(this.asPathLength, n)
+    this.origin = grown(this.origin, n)
+    this.bits = grown(this.bits, n)
+    this.neighborAs = grown(this.neighborAs, n)
+    this.originatorId = grown(this.originatorId, n)
+    this.clusterListLength = grown(this.clusterListLength, n)
   }
 }

@@ -3,6 +3,7 @@
  * identifier, peer address) in typed arrays indexed by PeerId, next to the RibPeer objects.
  */
 import type { PeerId, RibPeer } from './api.js'
+import { grown } from './grow.js'
 
 export class PeerInfoTable {
   readonly peers: (RibPeer | undefined)[] = []
@@ -18,15 +19,9 @@ export class PeerInfoTable {
     this.addressKey.push('')
     if (id >= this.ebgp.length) {
       const n = this.ebgp.length * 2
-      const e = new Uint8Array(n)
-      e.set(this.ebgp)
-      this.ebgp = e
-      const r = new Uint32Array(n)
-      r.set(this.routerId)
-      this.routerId = r
-      const a = new Uint32Array(n)
-      a.set(this.asn)
-      this.asn = a
+      this.ebgp = grown(this.ebgp, n)
+      this.routerId = grown(this.routerId, n)
+      this.asn = grown(this.asn, n)
     }
     this.set(id, peer)
     return id

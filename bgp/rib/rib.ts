@@ -42,8 +42,10 @@ class PeerSink implements UpdateSink {
    * -2 decided per route). The sink holds one reference to each until the next UPDATE or commit. */
   private inId = -1
   private accId = -1
-  private family: FamilyKey = 0
-  private table: Table | undefined
+  private v4: Table | undefined
+  private v6: Table | undefined
+  private vpn4: Table | undefined
+  private vpn6: Table | undefined
   private policy: RoutePolicy | null = null
   /** RFC 7606 reports seen since the last take(). */
   issues: UpdateIssue[] = []
@@ -65,8 +67,6 @@ class PeerSink implements UpdateSink {
   attributes(family: FamilyKey, attrs: Uint8Array, start: number, end: number, nh: Uint8Array, nhStart: number, nhLength: number): void {
     this.release()
     const store = this.rib.store
-    this.family = family
-    this.table = this.rib.tableOf(family)
     this.inId = store.internWire(attrs, start, end, nh, nhStart, nhLength, this.ctx)
     const policy = this.rib.policyOf(this.peer, family)
     this.policy = policy
@@ -101,54 +101,36 @@ class PeerSink implements UpdateSink {
     t.upsert(d, this.peer, pathId, inId, acc, label)
   }
 
-  ipv4(withdraw: boolean, pathId: number, addr: number, length: number): void {
-    const t = withdraw || this.table === undefined ? this.rib.tableOf(Family.Ipv4Unicast) : this.table
-    const d = t.find(addr, 0, 0, 0, 0, 0, length, !withdraw)
+  /** Withdraws the path, or upserts it with the current UPDATE's sets. */
+  private route(t: Table, d: number, withdraw: boolean, pathId: number, label: number): void {
     if (withdraw) {
       if (d >= 0) t.remove(d, this.peer, pathId)
-      return
-    }
-    this.put(t, d, pathId, 0)
+    } else this.put(t, d, pathId, label)
+  }
+
+  ipv4(withdraw: boolean, pathId: number, addr: number, length: number): void {
+    const t = (this.v4 ??= this.rib.tableOf(Family.Ipv4Unicast))
+    this.route(t, t.find(addr, 0, 0, 0, 0, 0, length, !withdraw), withdraw, pathId, 0)
   }
 
   ipv6(withdraw: boolean, pathId: number, a0: number, a1: number, a2: number, a3: number, length: number): void {
-    const t = this.rib.tableOf(Family.Ipv6Unicast)
-    const d = t.find(a0, a1, a2, a3, 0, 0, length, !withdraw)
-    if (withdraw) {
-      if (d >= 0) t.remove(d, this.peer, pathId)
-      return
-    }
-    this.put(t, d, pathId, 0)
+    const t = (this.v6 ??= this.rib.tableOf(Family.Ipv6Unicast))
+    this.route(t, t.find(a0, a1, a2, a3, 0, 0, length, !withdraw), withdraw, pathId, 0)
   }
 
   vpnv4(withdraw: boolean, pathId: number, rdHigh: number, rdLow: number, label: number, addr: number, length: number): void {
-    const t = this.rib.tableOf(Family.Ipv4Vpn)
-    const d = t.find(rdHigh, rdLow, addr, 0, 0, 0, length, !withdraw)
-    if (withdraw) {
-      if (d >= 0) t.remove(d, this.peer, pathId)
-      return
-    }
-    this.put(t, d, pathId, label)
+    const t = (this.vpn4 ??= this.rib.tableOf(Family.Ipv4Vpn))
+    this.route(t, t.find(rdHigh, rdLow, addr, 0, 0, 0, length, !withdraw), withdraw, pathId, label)
   }
 
   vpnv6(withdraw: boolean, pathId: number, rdHigh: number, rdLow: number, label: number, a0: number, a1: number, a2: number, a3: number, length: number): void {
-    const t = this.rib.tableOf(Family.Ipv6Vpn)
-    const d = t.find(rdHigh, rdLow, a0, a1, a2, a3, length, !withdraw)
-    if (withdraw) {
-      if (d >= 0) t.remove(d, this.peer, pathId)
-      return
-    }
-    this.put(t, d, pathId, label)
+    const t = (this.vpn6 ??= this.rib.tableOf(Family.Ipv6Vpn))
+    this.route(t, t.find(rdHigh, rdLow, a0, a1, a2, a3, length, !withdraw), withdraw, pathId, label)
   }
 
   nlri(withdraw: boolean, family: FamilyKey, pathId: number, buf: Uint8Array, start: number, end: number): void {
     const t = this.rib.tableOf(family)
-    const d = t.findRaw(buf, start, end, !withdraw)
-    if (withdraw) {
-      if (d >= 0) t.remove(d, this.peer, pathId)
-      return
-    }
-    this.put(t, d, pathId, 0)
+    this.route(t, t.findRaw(buf, start, end, !withdraw), withdraw, pathId, 0)
   }
 
   issue(issue: UpdateIssue): void {

@@ -24,6 +24,7 @@ import { decodeNlri, families, nlriToString, rdToString, parseRd, type Nlri, typ
 import { ipv4Text, ipv6Text, parseIpv4, parseIpv6 } from './address-text.js'
 import type { AttrId, DestId, PeerId, RibOptions, RibTable, RouteEntry, RouteInfo } from './api.js'
 import { AttrBits, type AttributeStore } from './attribute-store.js'
+import { grown } from './grow.js'
 import type { PeerInfoTable } from './peers.js'
 
 export const PathFlag = { Stale: 1, Best: 2, Multipath: 4 } as const
@@ -71,15 +72,10 @@ class Counters {
     if (peer < this.received.length) return
     let n = this.received.length
     while (n <= peer) n *= 2
-    const g = (a: Int32Array): Int32Array<ArrayBuffer> => {
-      const b = new Int32Array(n)
-      b.set(a)
-      return b
-    }
-    this.received = g(this.received)
-    this.accepted = g(this.accepted)
-    this.active = g(this.active)
-    this.stale = g(this.stale)
+    this.received = grown(this.received, n)
+    this.accepted = grown(this.accepted, n)
+    this.active = grown(this.active, n)
+    this.stale = grown(this.stale, n)
   }
 }
 
@@ -267,21 +263,11 @@ export class Table implements RibTable {
   private growDests(): void {
     // Grow by four: copying touches memory, and touching new memory is what costs here.
     const n = this.destCap * 4
-    const k = new Uint32Array(n * Math.max(1, this.W))
-    k.set(this.keys)
-    this.keys = k
-    const l = new Uint8Array(n)
-    l.set(this.lens)
-    this.lens = l
-    const f = new Int32Array(n)
-    f.set(this.first1)
-    this.first1 = f
-    const b = new Int32Array(n)
-    b.set(this.best1)
-    this.best1 = b
-    const fl = new Uint8Array(n)
-    fl.set(this.destFlags)
-    this.destFlags = fl
+    this.keys = grown(this.keys, n * Math.max(1, this.W))
+    this.lens = grown(this.lens, n)
+    this.first1 = grown(this.first1, n)
+    this.best1 = grown(this.best1, n)
+    this.destFlags = grown(this.destFlags, n)
     this.destCap = n
   }
 
@@ -315,29 +301,14 @@ export class Table implements RibTable {
 
   private growPaths(): void {
     const n = this.pathCap * 4
-    const g32 = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(n)
-      b.set(a)
-      return b
-    }
-    this.pDest = g32(this.pDest)
-    this.pNext = g32(this.pNext)
-    this.pIn = g32(this.pIn)
-    this.pAttr = g32(this.pAttr)
-    const peer = new Uint16Array(n)
-    peer.set(this.pPeer)
-    this.pPeer = peer
-    const id = new Uint32Array(n)
-    id.set(this.pId)
-    this.pId = id
-    const fl = new Uint8Array(n)
-    fl.set(this.pFlags)
-    this.pFlags = fl
-    if (this.labeled) {
-      const lb = new Uint32Array(n)
-      lb.set(this.pLabel)
-      this.pLabel = lb
-    }
+    this.pDest = grown(this.pDest, n)
+    this.pNext = grown(this.pNext, n)
+    this.pIn = grown(this.pIn, n)
+    this.pAttr = grown(this.pAttr, n)
+    this.pPeer = grown(this.pPeer, n)
+    this.pId = grown(this.pId, n)
+    this.pFlags = grown(this.pFlags, n)
+    if (this.labeled) this.pLabel = grown(this.pLabel, n)
     this.pathCap = n
   }
 
@@ -345,11 +316,7 @@ export class Table implements RibTable {
     const f = this.destFlags[d] as number
     if ((f & DestDirty) !== 0) return
     this.destFlags[d] = f | DestDirty
-    if (this.dirtyCount >= this.dirty.length) {
-      const b = new Int32Array(this.dirty.length * 2)
-      b.set(this.dirty)
-      this.dirty = b
-    }
+    if (this.dirtyCount >= this.dirty.length) this.dirty = grown(this.dirty, this.dirty.length * 2)
     this.dirty[this.dirtyCount++] = d
   }
 
@@ -540,12 +507,8 @@ export class Table implements RibTable {
       flags[d] = 0
       if (this.decide(d, (f & DestTouched) !== 0, (f & DestBestGone) !== 0)) {
         if (n >= out.length) {
-          const b = new Int32Array(out.length * 2)
-          b.set(out)
-          out = b
-          const k = new Uint8Array(out.length)
-          k.set(kinds)
-          kinds = k
+          out = grown(out, out.length * 2)
+          kinds = grown(kinds, out.length)
         }
         kinds[n] = this.lastKind
         out[n++] = d
@@ -569,11 +532,7 @@ export class Table implements RibTable {
     let n = 0
     for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.pNext[p] as number) {
       if ((this.pAttr[p] as number) < 0) continue
-      if (n >= cand.length) {
-        const b = new Int32Array(cand.length * 2)
-        b.set(cand)
-        cand = this.cand = b
-      }
+      if (n >= cand.length) cand = this.cand = grown(cand, cand.length * 2)
       cand[n++] = p
     }
     let best = -1

@@ -4,6 +4,7 @@
  */
 import t from 'tap'
 import { Family } from '../../bgp/codec/afi.js'
+import type { AsPath } from '../../bgp/codec/as-path.js'
 import type { PathAttributes } from '../../bgp/codec/attributes.js'
 import type { Nlri } from '../../bgp/codec/nlri.js'
 import { Rib, type BestChange, type RibOptions } from '../../bgp/rib/index.js'
@@ -14,7 +15,7 @@ function rib(options: Partial<RibOptions> = {}): Rib {
   return new Rib({ localAs: 65000, routerId: 0x01010101, ...options })
 }
 
-const seq = (...asns: number[]): PathAttributes['asPath'] => [{ type: 2, asns }]
+const seq = (...asns: number[]): AsPath => [{ type: 2, asns }]
 const base = (over: Partial<PathAttributes> = {}): PathAttributes => ({ origin: 0, asPath: seq(65001), ...over })
 
 interface PeerSpec {
