@@ -6,7 +6,9 @@
  * AS_PATH regexes RegExps, community and route-target lists Sets of numeric or canonical-text keys,
  * addresses canonical text. Evaluation reads what a route carries through per-attribute-object
  * memos (WeakMaps keyed by the interned PathAttributes), so the sets and texts of one attribute set
- * are built once however many routes share it.
+ * are built once however many routes share it. Actions are memoised the same way (ActionMemo): the
+ * copies and freezes of a modified set happen once per input set, and every route that takes the
+ * same path through the terms gets the same result object, even in a policy with prefix lists.
  *
  * Contract (RoutePolicy):
  * - `apply` returns `null` (rejected), the very RouteAttributes it was given (accepted unchanged), or a
@@ -33,11 +35,10 @@ import type { CompileOptions, ListEditDef, MatchDef, PolicyDef, SetDef, TermDef 
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-/** The state of one evaluation: the attributes and next hop as changed so far. */
+/** The state of one evaluation: the attributes and next hop as the terms left them so far. */
 interface Work {
   attrs: PathAttributes
   nextHop: string
-  changed: boolean
 }
 type Matcher = (route: RouteInfo, w: Work) => boolean
 type Action = (route: RouteInfo, w: Work) => void
@@ -49,9 +50,50 @@ const VERDICT_REJECT = 2
 interface CompiledTerm {
   readonly name: string
   readonly matchers: readonly Matcher[]
-  readonly actions: readonly Action[]
+  /** The term's `set` actions, memoised (ActionMemo); undefined when it has none. */
+  readonly actions: ActionMemo | undefined
   readonly verdict: number
   readonly usesPrefix: boolean
+}
+
+/** The state after a term's actions: attributes (frozen when new) and next hop. */
+interface Step {
+  readonly attrs: PathAttributes
+  readonly nextHop: string
+}
+
+/**
+ * A term's actions as a memoised function of the state they start from. Actions never look at the
+ * prefix, so the state after them depends only on the attribute object and next hop before them (and
+ * on the family when the term sets the next hop: `self` may differ per address family). Memoising
+ * per input object means routes sharing an attribute set share the result object, the spreads and
+ * freezes happen once per attribute set rather than once per route, and a later term's memo is keyed
+ * by this one's stable outputs. Inputs must not be mutated (the RIB's interned sets are not).
+ */
+class ActionMemo {
+  private readonly memo = new WeakMap<PathAttributes, Map<string, Step>>()
+  constructor(
+    private readonly actions: readonly Action[],
+    private readonly byFamily: boolean,
+  ) {}
+
+  run(route: RouteInfo, w: Work): void {
+    const from = w.attrs
+    let inner = this.memo.get(from)
+    if (inner === undefined) {
+      inner = new Map()
+      this.memo.set(from, inner)
+    }
+    const key = this.byFamily ? `${route.family}/${w.nextHop}` : w.nextHop
+    let step = inner.get(key)
+    if (step === undefined) {
+      for (let i = 0; i < this.actions.length; i++) (this.actions[i] as Action)(route, w)
+      step = { attrs: w.attrs === from ? from : Object.freeze(w.attrs), nextHop: w.nextHop }
+      inner.set(key, step)
+    }
+    w.attrs = step.attrs
+    w.nextHop = step.nextHop
+  }
 }
 
 /** A compiled policy: the RoutePolicy contract plus what logs and status want to show. */
@@ -385,12 +427,10 @@ function compileSetNextHop(v: unknown, field: string, options: CompileOptions): 
     const nh = (familyAfi(r.family) === Afi.Ipv6 ? forV6 : forV4) as NextHopValue
     if (w.nextHop !== nh.text) {
       w.nextHop = nh.text
-      w.changed = true
     }
     // The NEXT_HOP attribute (IPv4 unicast) follows when the route has one and the new hop is IPv4.
     if (nh.v4 >= 0 && w.attrs.nextHop !== undefined && w.attrs.nextHop !== nh.v4) {
       w.attrs = { ...w.attrs, nextHop: nh.v4 }
-      w.changed = true
     }
   }
 }
@@ -563,7 +603,6 @@ function compileListEdit<T, K>(v: unknown, field: string, kind: ListKind<T, K>):
     const next = edit(cur)
     if (next !== cur) {
       w.attrs = kind.put(w.attrs, next)
-      w.changed = true
     }
   }
 }
@@ -583,7 +622,6 @@ function compileMed(v: unknown, field: string): Action {
     const next = compute(w.attrs.med)
     if (next !== w.attrs.med) {
       w.attrs = { ...w.attrs, med: next }
-      w.changed = true
     }
   }
 }
@@ -617,7 +655,6 @@ function compilePrepend(v: unknown, field: string, options: CompileOptions): Act
   const a = asn
   return (_r, w) => {
     w.attrs = { ...w.attrs, asPath: prependAsPath(w.attrs.asPath, a, count) }
-    w.changed = true
   }
 }
 
@@ -631,7 +668,6 @@ function compileSet(v: unknown, field: string, options: CompileOptions): Action[
     out.push((_r, w) => {
       if (w.attrs.localPref !== lp) {
         w.attrs = { ...w.attrs, localPref: lp }
-        w.changed = true
       }
     })
   }
@@ -652,7 +688,8 @@ function compileTerm(v: unknown, field: string, options: CompileOptions): Compil
   const t = object(v, field, ['name', 'match', 'set', 'action']) as Record<keyof TermDef, unknown>
   const name = t.name === undefined ? field : text(t.name, fieldPath(field, 'name'))
   const { matchers, usesPrefix } = t.match === undefined ? { matchers: [], usesPrefix: false } : compileMatch(t.match, fieldPath(field, 'match'))
-  const actions = t.set === undefined ? [] : compileSet(t.set, fieldPath(field, 'set'), options)
+  const list = t.set === undefined ? [] : compileSet(t.set, fieldPath(field, 'set'), options)
+  const actions = list.length === 0 ? undefined : new ActionMemo(list, (t.set as SetDef).nextHop !== undefined)
   let verdict = VERDICT_NEXT
   if (t.action !== undefined) {
     const f = fieldPath(field, 'action')
@@ -676,10 +713,25 @@ function parseRouteTargets(v: unknown, field: string): RouteTarget[] {
 
 const policyKeys = ['terms', 'default', 'routeTargetImport', 'routeTargetExport'] as const
 
-/** The new result. `attrs` is frozen when it is ours (a copy an action made); when only the next
- * hop changed it is the caller's object, shared as it is. */
-function freezeResult(w: Work, given: RouteAttributes): RouteAttributes {
-  return Object.freeze({ attrs: w.attrs === given.attrs ? w.attrs : Object.freeze(w.attrs), nextHop: w.nextHop })
+/** Final results per (attribute object, next hop): one frozen RouteAttributes each, shared by every
+ * route that ends in that state (so the RIB interns them by identity cheaply). */
+class ResultMemo {
+  private readonly memo = new WeakMap<PathAttributes, Map<string, RouteAttributes>>()
+
+  get(w: Work, given: RouteAttributes): RouteAttributes {
+    if (w.attrs === given.attrs && w.nextHop === given.nextHop) return given
+    let inner = this.memo.get(w.attrs)
+    if (inner === undefined) {
+      inner = new Map()
+      this.memo.set(w.attrs, inner)
+    }
+    let r = inner.get(w.nextHop)
+    if (r === undefined) {
+      r = Object.freeze({ attrs: w.attrs, nextHop: w.nextHop })
+      inner.set(w.nextHop, r)
+    }
+    return r
+  }
 }
 
 /**
@@ -699,24 +751,28 @@ export function compilePolicy(def: PolicyDef | unknown, where: string, options: 
   }
   const importKeys =
     d.routeTargetImport === undefined ? undefined : new Set(parseRouteTargets(d.routeTargetImport, fieldPath(where, 'routeTargetImport')).map(routeTargetKey))
-  const exportEdit =
-    d.routeTargetExport === undefined
-      ? undefined
-      : listEditor(routeTargetList, undefined, [], parseRouteTargets(d.routeTargetExport, fieldPath(where, 'routeTargetExport')))
+  let exportTargets: ActionMemo | undefined
+  if (d.routeTargetExport !== undefined) {
+    const edit = listEditor(routeTargetList, undefined, [], parseRouteTargets(d.routeTargetExport, fieldPath(where, 'routeTargetExport')))
+    exportTargets = new ActionMemo(
+      [
+        (_r, w) => {
+          const cur = w.attrs.extCommunities ?? EMPTY_LIST
+          const next = edit(cur)
+          if (next !== cur) w.attrs = routeTargetList.put(w.attrs, next)
+        },
+      ],
+      false,
+    )
+  }
+  const results = new ResultMemo()
   const acceptByDefault = defaultVerdict === 'accept'
   const perAttributeSet = !terms.some((t) => t.usesPrefix)
-  const w: Work = { attrs: {}, nextHop: '', changed: false }
+  const w: Work = { attrs: {}, nextHop: '' }
 
   const accepted = (route: RouteInfo, given: RouteAttributes): RouteAttributes => {
-    if (exportEdit !== undefined && isVpn(route.family)) {
-      const cur = w.attrs.extCommunities ?? EMPTY_LIST
-      const next = exportEdit(cur)
-      if (next !== cur) {
-        w.attrs = routeTargetList.put(w.attrs, next)
-        w.changed = true
-      }
-    }
-    return w.changed ? freezeResult(w, given) : given
+    if (exportTargets !== undefined && isVpn(route.family)) exportTargets.run(route, w)
+    return results.get(w, given)
   }
 
   const apply = (route: RouteInfo, given: RouteAttributes): RouteAttributes | null => {
@@ -734,11 +790,10 @@ export function compilePolicy(def: PolicyDef | unknown, where: string, options: 
     // One scratch Work per policy: evaluation is synchronous and never re-enters the same policy.
     w.attrs = given.attrs
     w.nextHop = given.nextHop
-    w.changed = false
     terms: for (let i = 0; i < terms.length; i++) {
       const t = terms[i] as CompiledTerm
       for (let j = 0; j < t.matchers.length; j++) if (!(t.matchers[j] as Matcher)(route, w)) continue terms
-      for (let j = 0; j < t.actions.length; j++) (t.actions[j] as Action)(route, w)
+      if (t.actions !== undefined) t.actions.run(route, w)
       if (t.verdict === VERDICT_ACCEPT) return accepted(route, given)
       if (t.verdict === VERDICT_REJECT) return null
     }

@@ -279,3 +279,32 @@ t.test('next hop only changed: new RouteAttributes, the attribute object shared 
   t.notOk(Object.isFrozen(attrs), 'the caller\'s object is not frozen behind its back')
   t.ok(Object.isFrozen(out))
 })
+
+t.test('memoised results: routes sharing an attribute set share the result object; the family keys next-hop self', async (t) => {
+  const p = compilePolicy(
+    {
+      terms: [
+        { match: { prefixList: ['10.0.0.0/8 le 32'] }, set: { localPref: 300, community: { add: ['1:1'] } }, action: 'accept' },
+        { match: { prefixList: ['192.168.0.0/16 le 32'] }, set: { asPathPrepend: 65000 }, action: 'accept' },
+      ],
+    },
+    'p',
+  )
+  const a = ra(basic)
+  const x = p.apply(route('10.1.0.0/16'), a)
+  const y = p.apply(route('10.2.0.0/16'), a)
+  const z = p.apply(route('192.168.1.0/24'), a)
+  t.equal(x, y, 'same path through the terms: the very same object')
+  t.not(x, z, 'another path: another result')
+  t.equal(x?.attrs.localPref, 300)
+  t.same(z?.attrs.asPath, [{ type: 2, asns: [65000, 65001, 65002] }])
+  t.same(p.apply(route('192.168.2.0/24'), a)?.attrs.asPath, [{ type: 2, asns: [65000, 65001, 65002] }], 'prepend is not applied twice from the memo')
+  t.equal(p.apply(route('172.16.0.0/12'), a), a, 'no term matched: the input itself')
+  const b = ra({ ...basic })
+  t.not(p.apply(route('10.1.0.0/16'), b), x, 'an equal but distinct input set gets its own (equal) result')
+  t.same(p.apply(route('10.1.0.0/16'), b), x)
+  const self = compilePolicy({ terms: [{ set: { nextHop: 'self' } }] }, 'p', { selfNextHop: { ipv4: '169.254.6.1', ipv6: 'fd00::1' } })
+  const shared = ra({ origin: 0 }, '10.9.9.9')
+  t.equal(self.apply(route('64512:1:10.0.0.0/8', Family.Ipv4Vpn), shared)?.nextHop, '169.254.6.1')
+  t.equal(self.apply(route('64512:1:2001:db8::/32', Family.Ipv6Vpn), shared)?.nextHop, 'fd00::1', 'same input set, other family: not served from the IPv4 memo')
+})
