@@ -19,20 +19,12 @@ import { families as familyTable } from '../codec/nlri.js'
 import type { ExtendedCommunity } from '../codec/ext-communities.js'
 import type { RibOptions, RoutePolicy } from '../rib/api.js'
 import type { BgpListener } from '../session/listener.js'
+import type { MaxPrefixOptions } from '../policy/max-prefix.js'
 
-/** Maximum prefixes from a peer in one family (RFC 4486 Cease subcode 1 when exceeded). */
-export interface MaxPrefixConfig {
-  /** Accepted (post import policy) prefixes allowed. */
-  readonly limit: number
-  /** Only warn (event + log), never tear the session down. Default false. */
-  readonly warningOnly?: boolean
-  /** Seconds after a tear-down before the session is started again; absent: stays down until an
-   * administrative start (setPeerEnabled(name, true)). */
-  readonly restartTime?: number
-  /** Percentage of the limit at which a warning is emitted before the limit itself (default 100:
-   * the warning comes only when the limit is crossed). */
-  readonly warningThreshold?: number
-}
+/** Maximum prefixes from a peer in one family (bgp/policy's MaxPrefix options): `limit` accepted
+ * prefixes, `warningOnly`, `warningThresholdPercent` (default 75), `restartTime` in seconds after a
+ * tear-down (absent: stay down until an administrative start). */
+export type MaxPrefixConfig = MaxPrefixOptions
 
 export type PerFamily<T> = Readonly<Partial<Record<FamilyKey, T>>>
 
@@ -221,8 +213,6 @@ export function validatePeerConfig(c: PeerConfig, localAs: number): void {
       if (!offered.has(f)) throw new ConfigError(name, 'family is not in families')
       if (v === undefined) continue
       int(`${name}.limit`, v.limit, 1, 0xffffffff)
-      if (v.restartTime !== undefined) num(`${name}.restartTime`, v.restartTime, 0, 86400)
-      if (v.warningThreshold !== undefined) int(`${name}.warningThreshold`, v.warningThreshold, 1, 100)
     }
   }
   if (c.localIpv6NextHop !== undefined && !net.isIPv6(c.localIpv6NextHop)) throw new ConfigError(at('localIpv6NextHop'), `${JSON.stringify(c.localIpv6NextHop)} is not an IPv6 address`)

@@ -9,6 +9,5 @@ export { ConfigError, defaultMrai, parseRouterId, validatePeerConfig, validateSp
 export type { PeerConfig, SpeakerOptions, MaxPrefixConfig, GracefulRestartOptions as SpeakerGracefulRestartOptions, PerFamily } from './config.js'
 export { exportAttributes, prependAs, DEFAULT_LOCAL_PREF } from './export.js'
 export type { ExportSource, ExportTarget } from './export.js'
-export { RtcFilter, membershipNlri } from './rtc.js'
 export { GracefulRestart, flushReasonOf, downCauseOf } from './graceful-restart.js'
 export type { GracefulRestartPhase, PhaseEvent, GracefulRestartOptions, PeerDownResult } from './graceful-restart.js'

@@ -75,7 +75,7 @@ import {
 } from './config.js'
 import { exportAttributes, type ExportSource, type ExportTarget } from './export.js'
 import { downCauseOf, GracefulRestart, type PhaseEvent } from './graceful-restart.js'
-import { membershipNlri, RtcFilter } from './rtc.js'
+import { MaxPrefix, maxPrefixNotificationData, RtcFilter, rtcMembershipNlris } from '../policy/index.js'
 
 /** The RIB as the speaker drives it: the contract plus its events. */
 export type SpeakerRib = RibApi & Pick<EventEmitter<RibEvents>, 'on' | 'off'>
@@ -92,7 +92,9 @@ export interface MaxPrefixEvent {
   readonly family: FamilyKey
   readonly limit: number
   readonly count: number
-  /** 'warning': over the threshold or limit, session kept; 'teardown': Cease 1 sent. */
+  /** 'threshold': the warning threshold was reached; 'limit': the limit was exceeded. */
+  readonly level: 'threshold' | 'limit'
+  /** 'warning': session kept; 'teardown': Cease 1 sent. */
   readonly action: 'warning' | 'teardown'
 }
 
@@ -175,7 +177,8 @@ class Peer {
   flushes = 0
   waitingDrain = false
   ingested = false
-  readonly maxPrefixWarned = new Set<FamilyKey>()
+  /** Maximum-prefix state per family (bgp/policy's MaxPrefix: edge-triggered reports). */
+  readonly maxPrefix = new Map<FamilyKey, MaxPrefix>()
   maxPrefixDown: { family: FamilyKey; restartAt?: number } | undefined
   maxPrefixTimer: NodeJS.Timeout | undefined
   /** When the current session came up (NOTIFICATIONs before it do not explain its end). */
@@ -310,6 +313,17 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     }
     if (config.passive === true && this.listener === undefined) throw new ConfigError(`peer ${JSON.stringify(config.name)}: passive`, 'needs the speaker to listen (options.listen)')
     const families = config.families ?? [Family.Ipv4Unicast]
+    const maxPrefix = new Map<FamilyKey, MaxPrefix>()
+    for (const [k, v] of Object.entries(config.maxPrefix ?? {}) as [string, MaxPrefixConfig | undefined][]) {
+      if (v === undefined) continue
+      const where = `peer ${JSON.stringify(config.name)}: maxPrefix[${familyName(Number(k))}]`
+      try {
+        maxPrefix.set(Number(k), new MaxPrefix(v, where))
+      } catch (e) {
+        const m = /^(.*?): (.*)$/.exec((e as Error).message)
+        throw new ConfigError(m?.[1] ?? where, m?.[2] ?? (e as Error).message)
+      }
+    }
     const ebgp = config.asn !== this.localAs
     const id = this.rib.addPeer({ address: config.address, asn: config.asn, routerId: 0, ebgp, name: config.name })
     const grCap = this.gracefulRestart?.localCapability(families)
@@ -344,6 +358,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       throw new ConfigError(`peer ${JSON.stringify(config.name)}`, (e as Error).message)
     }
     const peer = new Peer(config.name, config, session, id, ebgp, defaultMrai(config, this.localAs))
+    for (const [f, m] of maxPrefix) peer.maxPrefix.set(f, m)
     peer.refs = {
       acquire: (a) => {
         this.rib.intern(this.rib.attributes(a))
@@ -452,7 +467,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
 
   private addMembership(rt: ExtendedCommunity): void {
     if (rt.kind !== 'route-target') throw new ConfigError('importRouteTargets', `${rt.kind} is not a route target`)
-    const n = membershipNlri(this.localAs, rt)
+    const n = rtcMembershipNlris(this.localAs, [rt])[0] as Nlri
     this.memberships.set(rtKey(this.localAs, rt), n)
     this.rib.announce(LOCAL_PEER, n, { attrs: { origin: 0, asPath: [] }, nextHop: '' })
     this.scheduleCommit()
@@ -554,9 +569,9 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     p.eorrPending.clear()
     this.clearExportCache(p)
     p.attrBytes.clear()
-    p.maxPrefixWarned.clear()
+    for (const mp of p.maxPrefix.values()) mp.reset()
     p.rtc = n.families.includes(Family.RouteTarget) ? new RtcFilter() : undefined
-    p.rtcSignature = p.rtc?.signature() ?? ''
+    p.rtcSignature = ''
     p.rtcWaiting = p.rtc !== undefined && n.families.some((f) => VPN_FAMILIES.has(f))
     if (p.rtcWaiting) {
       p.rtcTimer = setTimeout(() => {
@@ -685,34 +700,25 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   }
 
   private checkMaxPrefix(p: Peer): void {
-    const mp = p.config.maxPrefix
-    if (mp === undefined || !p.established) return
-    for (const [k, cfg] of Object.entries(mp) as [string, MaxPrefixConfig | undefined][]) {
-      if (cfg === undefined) continue
-      const family = Number(k)
-      if (!this.rib.families().includes(family)) continue
+    if (p.maxPrefix.size === 0 || !p.established) return
+    const tables = this.rib.families()
+    for (const [family, mp] of p.maxPrefix) {
+      if (!tables.includes(family)) continue
       const count = this.rib.counts(p.id, family).accepted
-      const threshold = Math.ceil((cfg.limit * (cfg.warningThreshold ?? 100)) / 100)
-      if (count > cfg.limit && cfg.warningOnly !== true) {
-        this.emit('max-prefix', { peer: p.name, family, limit: cfg.limit, count, action: 'teardown' })
-        this.maxPrefixTeardown(p, family, cfg)
+      const r = mp.check(count)
+      if (r === 'ok') continue
+      if (r === 'exceeded' && mp.tearDown) {
+        this.emit('max-prefix', { peer: p.name, family, limit: mp.limit, count, level: 'limit', action: 'teardown' })
+        this.maxPrefixTeardown(p, family, mp)
         return
       }
-      if (count >= threshold && (count > cfg.limit || threshold < cfg.limit)) {
-        if (!p.maxPrefixWarned.has(family)) {
-          p.maxPrefixWarned.add(family)
-          this.emit('max-prefix', { peer: p.name, family, limit: cfg.limit, count, action: 'warning' })
-        }
-      } else {
-        p.maxPrefixWarned.delete(family)
-      }
+      this.emit('max-prefix', { peer: p.name, family, limit: mp.limit, count, level: r === 'exceeded' ? 'limit' : 'threshold', action: 'warning' })
     }
   }
 
-  private maxPrefixTeardown(p: Peer, family: FamilyKey, cfg: MaxPrefixConfig): void {
+  private maxPrefixTeardown(p: Peer, family: FamilyKey, cfg: MaxPrefix): void {
     // RFC 4486 4: data = AFI (2), SAFI (1), the upper bound (4).
-    const data = Uint8Array.of(family >>> 16, (family >>> 8) & 0xff, family & 0xff, cfg.limit >>> 24, (cfg.limit >>> 16) & 0xff, (cfg.limit >>> 8) & 0xff, cfg.limit & 0xff)
-    p.session.automaticStop('max-prefix', data)
+    p.session.automaticStop('max-prefix', maxPrefixNotificationData(family, cfg.limit))
     // The machine would restart after its idle hold time; the peer stays down for restartTime
     // instead (or until an administrative start), as FRR's "maximum-prefix N restart M" does.
     const restartAt = cfg.restartTime !== undefined && cfg.restartTime > 0 ? Date.now() + cfg.restartTime * 1000 : undefined
@@ -734,12 +740,15 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   private updateRtcFilter(p: Peer, force: boolean): void {
     if (p.rtc === undefined && !force) return
     const f = new RtcFilter()
+    const keys: string[] = []
     if (this.rib.families().includes(Family.RouteTarget)) {
       this.rib.adjRibIn(p.id, Family.RouteTarget, (route, _received, accepted) => {
-        if (accepted !== undefined) f.add(route.address, route.length)
+        if (accepted === undefined) return
+        f.add({ family: Family.RouteTarget, prefix: route.address, length: route.length })
+        keys.push(`${Buffer.from(route.address).toString('hex')}/${route.length}`)
       })
     }
-    const sig = f.signature()
+    const sig = keys.sort().join(',')
     p.rtc = f
     if (sig === p.rtcSignature && !force) return
     p.rtcSignature = sig
@@ -1106,6 +1115,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
 }
 
 function rtKey(localAs: number, rt: ExtendedCommunity): string {
-  const n = membershipNlri(localAs, rt)
+  if (rt.kind !== 'route-target') throw new ConfigError('importRouteTargets', `${rt.kind} is not a route target`)
+  const n = rtcMembershipNlris(localAs, [rt])[0] as Nlri
   return Buffer.from(n.prefix).toString('hex')
 }

@@ -28,13 +28,14 @@ async function relay(listenHost: string, sourceHost: string, targetHost: string,
     up.pipe(down)
   })
   await new Promise<void>((r) => server.listen(0, listenHost, () => r()))
+  const reset = (): void => {
+    for (const s of sockets) s.resetAndDestroy()
+  }
   return {
     port: (server.address() as net.AddressInfo).port,
-    reset() {
-      for (const s of sockets) s.resetAndDestroy()
-    },
+    reset,
     close() {
-      this.reset()
+      reset()
       return new Promise((r) => server.close(() => r()))
     },
   }

@@ -10,27 +10,33 @@ import { ipv4, makeSpeakers, sleep, waitFor } from './helpers.js'
 
 const v4 = Family.Ipv4Unicast
 
-t.test('warning only: event, session stays', async (t) => {
-  const p = await makeSpeakers({ asA: 65051, asB: 65052, peerOfB: { maxPrefix: { [v4]: { limit: 5, warningOnly: true } } } })
+t.test('warning only: threshold and limit reported once each, session stays', async (t) => {
+  const p = await makeSpeakers({ asA: 65051, asB: 65052, peerOfB: { maxPrefix: { [v4]: { limit: 5, warningOnly: true, warningThresholdPercent: 60 } } } })
   t.teardown(() => p.close())
   const events: MaxPrefixEvent[] = []
   p.b.on('max-prefix', (e) => events.push(e))
-  for (let i = 0; i < 5; i++) p.a.originate(ipv4(`10.0.${i}.0/24`), { attrs: { origin: 0, asPath: [] }, nextHop: '' })
-  await waitFor(() => p.b.peerStats('A').families[0]?.accepted === 5, 3000, 'five routes')
-  await sleep(50)
-  t.equal(events.length, 0, 'at the limit: no warning')
-  for (let i = 5; i < 8; i++) p.a.originate(ipv4(`10.0.${i}.0/24`), { attrs: { origin: 0, asPath: [] }, nextHop: '' })
-  await waitFor(() => events.length > 0, 3000, 'a warning')
-  t.match(events[0], { peer: 'A', family: v4, limit: 5, action: 'warning' })
-  t.ok((events[0]?.count ?? 0) > 5)
+  const add = async (from: number, to: number): Promise<void> => {
+    for (let i = from; i < to; i++) p.a.originate(ipv4(`10.0.${i}.0/24`), { attrs: { origin: 0, asPath: [] }, nextHop: '' })
+    await waitFor(() => p.b.peerStats('A').families[0]?.accepted === to, 3000, `${to} routes`)
+    await sleep(50)
+  }
+  await add(0, 2)
+  t.equal(events.length, 0, 'below the threshold (3): nothing')
+  await add(2, 3)
+  t.match(events, [{ peer: 'A', family: v4, limit: 5, count: 3, level: 'threshold', action: 'warning' }], 'threshold reached')
+  await add(3, 5)
+  t.equal(events.length, 1, 'up to the limit: nothing new')
+  await add(5, 8)
+  t.match(events[1], { level: 'limit', action: 'warning', limit: 5 })
+  t.ok((events[1]?.count ?? 0) > 5)
   await sleep(200)
   t.equal(p.b.session('A').state, 'Established', 'session kept')
-  t.equal(events.length, 1, 'warned once while over the limit')
+  t.equal(events.length, 2, 'reported once while over the limit')
   t.equal(p.b.peerStats('A').families[0]?.accepted, 8, 'routes kept')
 })
 
 t.test('tear-down: Cease 1 with AFI/SAFI/limit, routes withdrawn, restart after restartTime', async (t) => {
-  const p = await makeSpeakers({ asA: 65061, asB: 65062, peerOfB: { maxPrefix: { [v4]: { limit: 3, restartTime: 1 } } } })
+  const p = await makeSpeakers({ asA: 65061, asB: 65062, peerOfB: { maxPrefix: { [v4]: { limit: 3, restartTime: 1, warningThresholdPercent: 100 } } } })
   t.teardown(() => p.close())
   const events: MaxPrefixEvent[] = []
   p.b.on('max-prefix', (e) => events.push(e))
@@ -47,7 +53,7 @@ t.test('tear-down: Cease 1 with AFI/SAFI/limit, routes withdrawn, restart after 
   t.same(data, [[0, 1, 1, 0, 0, 0, 3]], 'data: AFI 1, SAFI 1, limit 3 (RFC 4486 4)')
   const sent = p.b.session('A').stats().lastNotificationSent
   t.equal(sent?.subcode, 1)
-  t.match(events, [{ peer: 'A', action: 'teardown', limit: 3, count: 4 }])
+  t.match(events.filter((e) => e.action === 'teardown'), [{ peer: 'A', action: 'teardown', level: 'limit', limit: 3, count: 4 }])
   await waitFor(() => p.b.session('A').state === 'Idle', 2000, 'B\'s session Idle')
   t.equal(p.b.peerStats('A').families[0]?.received, 0, 'routes from A withdrawn')
   t.equal(p.b.peerStats('A').maxPrefixDown?.family, 'ipv4-unicast')
