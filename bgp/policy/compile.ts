@@ -739,7 +739,7 @@ class ResultMemo {
  * `peers[0].import`), prefixed to every error's field. Throws PolicyError.
  */
 export function compilePolicy(def: PolicyDef | unknown, where: string, options: CompileOptions = {}): CompiledPolicy {
-  const d = object(def, where, policyKeys) as Record<keyof PolicyDef, unknown>
+  const d = object(def, where === '' ? '(policy)' : where, policyKeys) as Record<keyof PolicyDef, unknown>
   const terms: CompiledTerm[] =
     d.terms === undefined ? [] : list(d.terms, fieldPath(where, 'terms')).map((t, i) => compileTerm(t, fieldPath(fieldPath(where, 'terms'), i), options))
   let defaultVerdict: 'accept' | 'reject' = 'accept'
