@@ -589,10 +589,12 @@ function compileListEdit<T, K>(v: unknown, field: string, kind: ListKind<T, K>):
   if (o.set === undefined && o.add === undefined && o.remove === undefined) fail(field, 'give set, add or remove')
   const values = (x: unknown, f: string): T[] =>
     x === undefined ? [] : list(x, f).map((item, i) => parsed(fieldPath(f, i), () => kind.parse(valueText(item, fieldPath(f, i)))))
-  const set = o.set === undefined ? undefined : values(o.set, fieldPath(field, 'set'))
-  // A value to set and remove at once is a contradiction better caught here than at 3 a.m.
+  // `set` lists each value once, whatever the configuration repeats.
+  const setKeys = new Set<K>()
+  const set = o.set === undefined ? undefined : values(o.set, fieldPath(field, 'set')).filter((x) => !setKeys.has(kind.key(x)) && setKeys.add(kind.key(x)))
   const remove = values(o.remove, fieldPath(field, 'remove'))
   const add = values(o.add, fieldPath(field, 'add'))
+  // Adding and removing the same value is a contradiction better caught here than at 3 a.m.
   const removed = new Set(remove.map(kind.key))
   add.forEach((a, i) => {
     if (removed.has(kind.key(a))) fail(fieldPath(fieldPath(field, 'add'), i), `${kind.label} ${JSON.stringify(String(kind.key(a)))} is also in remove`)

@@ -308,3 +308,7 @@ t.test('memoised results: routes sharing an attribute set share the result objec
   t.equal(self.apply(route('64512:1:10.0.0.0/8', Family.Ipv4Vpn), shared)?.nextHop, '169.254.6.1')
   t.equal(self.apply(route('64512:1:2001:db8::/32', Family.Ipv6Vpn), shared)?.nextHop, 'fd00::1', 'same input set, other family: not served from the IPv4 memo')
 })
+
+t.test('set lists each value once', async (t) => {
+  t.same(change({ community: { set: ['1:1', '65537', 'no-export', 'NO_EXPORT'] } }).attrs.communities, [0x10001, WellKnownCommunity.NO_EXPORT])
+})
