@@ -67,6 +67,17 @@ function killChild(p: ChildProcess | undefined): void {
   }
 }
 
+function exitWithin(p: ChildProcess, ms: number): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms)
+    p.once('exit', () => {
+      clearTimeout(t)
+      resolve()
+    })
+  })
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 export interface CellOptions {
@@ -83,6 +94,7 @@ export interface CellOptions {
 
 export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOptions = {}): Promise<CellResult> {
   const timeoutMs = opts.timeoutMs ?? 180_000
+  const profiling = receiver === 'ours' && (process.env.INGEST_NODE_ARGS ?? '').includes('prof')
   const log = opts.log ?? (() => undefined)
   const pair = new NetPair()
   const dir = mkdtempSync(join(tmpdir(), `gsib-${receiver}-`))
@@ -143,6 +155,18 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
         end = sampler.busyEnd(t0, written)
         if (end !== undefined) break
       }
+      // Profiling (--cpu-prof) keeps our receiver ticking: no quiet window ever comes, so its own
+      // "all in Loc-RIB" ends the cell (the figures of such a run are for the profile only).
+      const doneEv = profiling ? ours?.find('done') : undefined
+      if (doneEv !== undefined) {
+        const dt = Number(doneEv.t)
+        const at = sampler.samples.find((x) => x.t >= dt)
+        if (at !== undefined) {
+          end = { ...at, quietFrom: at.t }
+          log('profiling run: the end is our receiver\'s own done time, not busy-end')
+          break
+        }
+      }
       if (Date.now() > deadline) throw new Error(`${receiver} ${s.name}: still busy (or the stream not written) after ${timeoutMs} ms`)
     }
     if (end === undefined) throw new Error('unreachable: no busy-end')
@@ -196,7 +220,8 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
     sampler?.stop()
     injector?.send('stop')
     ours?.send('stop')
-    await sleep(50)
+    // Let them exit on their own (a --cpu-prof profile is written at exit), then make sure.
+    await Promise.all([injector?.proc, ours?.proc].map((p) => (p === undefined ? undefined : exitWithin(p, 3000))))
     killChild(injector?.proc)
     killChild(ours?.proc)
     killChild(daemon?.proc)
