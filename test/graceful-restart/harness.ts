@@ -114,12 +114,37 @@ export function startPeer(spec: PeerSpec): PeerProcess {
   return startChild('peer-process.ts', spec)
 }
 
-/** Runs one of this directory's process scripts with `spec` as JSON in argv[2]; its JSON lines become events. */
-export function startChild(script: 'peer-process.ts' | 'speaker-process.ts', spec: object): PeerProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, script), JSON.stringify(spec)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+type Script = 'peer-process.ts' | 'speaker-process.ts'
+
+/** One process per script started ahead of time (tsx needs ~1-2 s to load our modules), unref'd
+ * while it waits so it never keeps a test file alive. */
+const warm = new Map<Script, ChildProcess>()
+
+function spawnChild(script: Script): ChildProcess {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, script)], { stdio: ['pipe', 'pipe', 'inherit'] })
   live.add(proc)
+  proc.once('exit', () => live.delete(proc))
+  return proc
+}
+
+function setRef(proc: ChildProcess, on: boolean): void {
+  for (const s of [proc.stdin, proc.stdout] as unknown as ({ ref?: () => void; unref?: () => void } | null)[]) {
+    if (on) s?.ref?.()
+    else s?.unref?.()
+  }
+  if (on) proc.ref()
+  else proc.unref()
+}
+
+/** Runs one of this directory's process scripts with `spec` (first stdin line); its JSON lines on stdout become events. */
+export function startChild(script: Script, spec: object): PeerProcess {
+  let proc = warm.get(script)
+  warm.delete(script)
+  if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) proc = spawnChild(script)
+  setRef(proc, true)
+  const next = spawnChild(script)
+  setRef(next, false)
+  warm.set(script, next)
   const events: { event: string; [k: string]: unknown }[] = []
   createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (l) => {
     try {
@@ -128,18 +153,20 @@ export function startChild(script: 'peer-process.ts' | 'speaker-process.ts', spe
       // not ours
     }
   })
-  const exited = new Promise<void>((r) => proc.once('exit', () => {
-    live.delete(proc)
-    r()
-  }))
+  const p = proc
+  const exited = new Promise<void>((r) => {
+    if (p.exitCode !== null || p.signalCode !== null) r()
+    else p.once('exit', () => r())
+  })
+  p.stdin?.write(`${JSON.stringify(spec)}\n`)
   return {
-    proc,
+    proc: p,
     events,
     waitEvent: (event, timeoutMs = 10_000, count = 1) =>
       waitFor(() => events.filter((e) => e.event === event).length >= count, timeoutMs, `peer process event ${event}`),
-    send: (cmd) => proc.stdin?.write(`${JSON.stringify(cmd)}\n`),
+    send: (cmd) => p.stdin?.write(`${JSON.stringify(cmd)}\n`),
     kill: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+      if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
       await exited
     },
   }

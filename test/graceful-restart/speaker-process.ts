@@ -3,12 +3,13 @@
  * test kills it with SIGKILL (no NOTIFICATION, kernel routes would survive) and starts it again with
  * `gracefulRestart.restarting`.
  *
- * argv[2] is JSON: { speaker: SpeakerOptions, peers: PeerConfig[], routes: ['10.1.0.0/16', ...],
+ * The spec (argv[2], or the first line on stdin) is JSON: { speaker: SpeakerOptions, peers: PeerConfig[], routes: ['10.1.0.0/16', ...],
  * nextHop: '192.0.2.1' }. The routes are originated (IPv4 unicast) before the speaker starts.
  * stdout gets JSON lines: {"event":"phase","phase":...,"reason":...,"updatesSent":{peer: n}} (UPDATEs
  * each session had sent when the phase began), {"event":"end-of-rib","peer":...}, and
  * {"event":"peer-state",...}.
  */
+import { createInterface } from 'node:readline'
 import { Family } from '../../bgp/codec/afi.js'
 import { BgpSpeaker } from '../../bgp/speaker/index.js'
 import type { PeerConfig, SpeakerOptions } from '../../bgp/speaker/index.js'
@@ -21,7 +22,17 @@ interface Spec {
   readonly nextHop: string
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as Spec
+const spec = JSON.parse(process.argv[2] ?? (await firstLine())) as Spec
+
+/** The spec from stdin when not in argv (see harness.ts: processes started ahead of time). */
+async function firstLine(): Promise<string> {
+  const rl = createInterface({ input: process.stdin })
+  for await (const line of rl) {
+    rl.close()
+    return line
+  }
+  return '{}'
+}
 const say = (o: object): void => {
   process.stdout.write(`${JSON.stringify(o)}\n`)
 }
