@@ -43,7 +43,7 @@ import type { CodecContext } from '../codec/context.js'
 import { type ExtendedCommunity } from '../codec/ext-communities.js'
 import { families as familyTable, nlriLength, type Nlri } from '../codec/nlri.js'
 import { RouteRefreshSubtype, type RouteRefreshMessage } from '../codec/route-refresh.js'
-import { encodeUpdate, updateEncodingLength, type UpdateMessage } from '../codec/update.js'
+import { BgpFamilyError, encodeUpdate, updateEncodingLength, type UpdateMessage } from '../codec/update.js'
 import type { State, StopReason } from '../fsm/index.js'
 import { Rib } from '../rib/rib.js'
 import {
@@ -177,6 +177,8 @@ class Peer {
   flushes = 0
   waitingDrain = false
   ingested = false
+  /** Families disabled by RFC 7606 until the session restarts. */
+  readonly disabled = new Set<FamilyKey>()
   /** Maximum-prefix state per family (bgp/policy's MaxPrefix: edge-triggered reports). */
   readonly maxPrefix = new Map<FamilyKey, MaxPrefix>()
   maxPrefixDown: { family: FamilyKey; restartAt?: number } | undefined
@@ -570,6 +572,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     this.clearExportCache(p)
     p.attrBytes.clear()
     for (const mp of p.maxPrefix.values()) mp.reset()
+    p.disabled.clear()
     p.rtc = n.families.includes(Family.RouteTarget) ? new RtcFilter() : undefined
     p.rtcSignature = ''
     p.rtcWaiting = p.rtc !== undefined && n.families.some((f) => VPN_FAMILIES.has(f))
@@ -674,9 +677,32 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       sink = p.sink = this.rib.sink(p.id, ctx)
       p.sinkCtx = ctx
     }
-    decodeUpdateBulk(buf, offset, length, ctx, sink)
     p.ingested = true
     this.scheduleCommit()
+    try {
+      decodeUpdateBulk(buf, offset, length, ctx, sink)
+    } catch (e) {
+      if (e instanceof BgpFamilyError) this.disableFamily(p, e.family)
+      throw e // the session reports it (or resets, for errors that cost the session)
+    }
+  }
+
+  /**
+   * RFC 7606 AFI/SAFI disable (RFC 4760 7): the peer's routes of the family go, later ones are
+   * ignored (withdrawn again at each commit), and we send it nothing more of the family, until the
+   * session restarts.
+   */
+  private disableFamily(p: Peer, family: FamilyKey): void {
+    if (p.disabled.has(family)) return
+    p.disabled.add(family)
+    this.rib.withdrawAll(p.id, family)
+    const out = p.out.get(family)
+    if (out !== undefined) {
+      out.reset()
+      p.out.delete(family)
+    }
+    p.eorPending.delete(family)
+    this.emitError(new Error(`peer ${p.name}: ${familyName(family)} disabled after a malformed UPDATE (RFC 7606)`))
   }
 
   private scheduleCommit(): void {
@@ -690,6 +716,9 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     if (!this.commitScheduled) return
     this.commitScheduled = false
     if (this.closed) return
+    for (const p of this.peerMap.values()) {
+      if (p.ingested && p.disabled.size > 0) for (const f of p.disabled) this.rib.withdrawAll(p.id, f)
+    }
     this.rib.commit()
     for (const p of this.peerMap.values()) {
       if (!p.ingested) continue
