@@ -115,6 +115,12 @@ export interface RibOptions {
   readonly alwaysCompareMed?: boolean
   /** A missing MED is the worst (2^32-1) instead of 0 (default false, as RFC 4271). */
   readonly missingMedWorst?: boolean
+  /** Route reflection cluster id (default the router id): iBGP routes whose CLUSTER_LIST holds it, or
+   * whose ORIGINATOR_ID is our router id, loop (RFC 4456 8) and are not used. */
+  readonly clusterId?: number
+  /** Times our AS may appear in a received AS_PATH before the route counts as a loop (default 0;
+   * "allowas-in" for hub-and-spoke designs). */
+  readonly allowOwnAs?: number
 }
 
 export interface RibEvents {
@@ -128,7 +134,7 @@ export interface RibEvents {
 export interface PrefixCounts {
   /** Paths in Adj-RIB-In (pre-policy). */
   readonly received: number
-  /** Of those, accepted by import policy. */
+  /** Of those, accepted: not looping (our AS, ORIGINATOR_ID, CLUSTER_LIST) and let in by import policy. */
   readonly accepted: number
   /** Of those, best (or in the multipath set) in Loc-RIB. */
   readonly active: number

@@ -67,6 +67,9 @@ export class AttributeStore {
   neighborAs = new Uint32Array(1024)
   originatorId = new Uint32Array(1024)
   clusterListLength = new Uint16Array(1024)
+  /** Cache of ownAsCount: the count, and for which AS (+1; 0 = not computed). */
+  ownAs = new Uint8Array(1024)
+  ownAsFor = new Float64Array(1024)
   /** AS_PATH as text, to tell equal paths apart for multipath. */
   asPathKey: string[] = []
   private live = 0
@@ -118,6 +121,20 @@ export class AttributeStore {
     return this.add(key, Object.isFrozen(set) ? set : Object.freeze({ attrs: set.attrs, nextHop: set.nextHop }))
   }
 
+  /** How often `asn` occurs in the set's AS_PATH (sequences and sets, not confederation segments),
+   * cached per set and AS. */
+  ownAsCount(id: AttrId, asn: number): number {
+    if (this.ownAsFor[id] === asn + 1) return this.ownAs[id] as number
+    let n = 0
+    for (const seg of this.get(id).attrs.asPath ?? []) {
+      if (seg.type !== AsSegment.Sequence && seg.type !== AsSegment.Set) continue
+      for (const x of seg.asns) if (x === asn) n++
+    }
+    this.ownAs[id] = Math.min(n, 255)
+    this.ownAsFor[id] = asn + 1
+    return n
+  }
+
   addRef(id: AttrId): void {
     this.refs[id] = (this.refs[id] as number) + 1
   }
@@ -167,6 +184,7 @@ export class AttributeStore {
     this.originatorId[id] = a.originatorId ?? 0
     this.clusterListLength[id] = Math.min(a.clusterList?.length ?? 0, 0xffff)
     this.asPathKey[id] = asPathToString(path)
+    this.ownAsFor[id] = 0
     return id
   }
 
@@ -181,5 +199,9 @@ export class AttributeStore {
     this.neighborAs = grown(this.neighborAs, n)
     this.originatorId = grown(this.originatorId, n)
     this.clusterListLength = grown(this.clusterListLength, n)
+    this.ownAs = grown(this.ownAs, n)
+    const f = new Float64Array(n)
+    f.set(this.ownAsFor)
+    this.ownAsFor = f
   }
 }

@@ -70,12 +70,8 @@ class PeerSink implements UpdateSink {
     this.inId = store.internWire(attrs, start, end, nh, nhStart, nhLength, this.ctx)
     const policy = this.rib.policyOf(this.peer, family)
     this.policy = policy
-    if (policy === null) {
-      store.addRef(this.inId)
-      this.accId = this.inId
-    } else if (policy.perAttributeSet) {
-      this.accId = this.rib.applyPolicy(policy, this.anyRoute(family), this.inId)
-    } else this.accId = -2
+    if (policy !== null && !policy.perAttributeSet && !this.rib.loops(this.peer, this.inId)) this.accId = -2
+    else this.accId = this.rib.admit(this.peer, policy, this.anyRoute(family), this.inId)
   }
 
   private anyRoute(family: FamilyKey): RouteInfo {
@@ -89,15 +85,9 @@ class PeerSink implements UpdateSink {
     if (inId < 0) throw new Error('RIB sink: routes before their attributes')
     store.addRef(inId)
     let acc = this.accId
-    if (acc === -2) {
-      // The policy looks at the prefix: run it for this route (allocates; only with such policies).
-      t.upsert(d, this.peer, pathId, inId, -1, label)
-      const p = findPath(t, d, this.peer, pathId)
-      acc = this.rib.applyPolicy(this.policy as RoutePolicy, t.pathRoute(p), inId)
-      t.setAccepted(p, acc)
-      return
-    }
-    if (acc >= 0) store.addRef(acc)
+    // A policy that looks at the prefix runs per route (allocates; only with such policies).
+    if (acc === -2) acc = this.rib.applyPolicy(this.policy as RoutePolicy, t.routeOf(d, this.peer, pathId, label), inId)
+    else if (acc >= 0) store.addRef(acc)
     t.upsert(d, this.peer, pathId, inId, acc, label)
   }
 
@@ -138,10 +128,6 @@ class PeerSink implements UpdateSink {
   }
 }
 
-function findPath(t: Table, d: number, peer: PeerId, pathId: number): number {
-  for (let p = t.firstPath(d); p >= 0; p = t.pNext[p] as number) if (t.pPeer[p] === peer && t.pId[p] === pathId) return p
-  throw new Error('RIB: path vanished')
-}
 
 export class Rib extends EventEmitter<RibEvents> implements RibApi {
   readonly options: RibOptions
@@ -216,20 +202,46 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
     t.forEachPath(id, (p) => {
       const inId = t.pIn[p] as number
       let acc: AttrId
-      if (policy === null) acc = this.retain(inId)
-      else if (policy.perAttributeSet) {
+      if (policy === null || policy.perAttributeSet) {
         const hit = cache.get(inId)
         if (hit !== undefined) acc = this.retain(hit)
         else {
-          acc = this.applyPolicy(policy, t.pathRoute(p), inId)
+          acc = this.admit(id, policy, t.pathRoute(p), inId)
           cache.set(inId, acc)
           this.retain(acc) // the cache's own reference, dropped below
         }
-      } else acc = this.applyPolicy(policy, t.pathRoute(p), inId)
+      } else acc = this.admit(id, policy, t.pathRoute(p), inId)
       t.setAccepted(p, acc)
     })
     for (const acc of cache.values()) if (acc >= 0) this.store.release(acc)
     this.commit()
+  }
+
+  /**
+   * Whether a peer's received set loops back to us and so may not be used (kept in Adj-RIB-In):
+   * our AS in its AS_PATH (RFC 4271 9.1.2; `allowOwnAs` times allowed), or, from iBGP, our router id
+   * as ORIGINATOR_ID or our cluster id in CLUSTER_LIST (RFC 4456 8). Our own routes never loop.
+   */
+  loops(peer: PeerId, inId: AttrId): boolean {
+    if (peer === LOCAL_PEER) return false
+    const s = this.store
+    if (s.ownAsCount(inId, this.options.localAs) > (this.options.allowOwnAs ?? 0)) return true
+    if (this.peerTable.ebgp[peer] === 1) return false
+    const a = s.get(inId).attrs
+    if (a.originatorId !== undefined && a.originatorId === this.options.routerId >>> 0) return true
+    const cluster = (this.options.clusterId ?? this.options.routerId) >>> 0
+    return a.clusterList?.includes(cluster) === true
+  }
+
+  /** The accepted set of a path with received set `inId` (reference taken), or -1 if it loops or
+   * the policy rejects it. */
+  admit(peer: PeerId, policy: RoutePolicy | null, route: RouteInfo, inId: AttrId): AttrId {
+    if (this.loops(peer, inId)) return -1
+    if (policy === null) {
+      this.store.addRef(inId)
+      return inId
+    }
+    return this.applyPolicy(policy, route, inId)
   }
 
   /** Runs `policy` on set `inId`; returns the accepted set with a reference taken, or -1. */
@@ -274,15 +286,8 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
     const inId = this.store.intern(attrs)
     const pathId = nlri.pathId ?? 0
     const label = nlri.labels?.[0] !== undefined ? nlri.labels[0] >>> 4 : 0
-    const policy = this.policyOf(id, nlri.family)
-    if (policy === null) {
-      this.store.addRef(inId)
-      t.upsert(d, id, pathId, inId, inId, label)
-      return
-    }
-    t.upsert(d, id, pathId, inId, -1, label)
-    const p = findPath(t, d, id, pathId)
-    t.setAccepted(p, this.applyPolicy(policy, t.pathRoute(p), inId))
+    const acc = this.admit(id, this.policyOf(id, nlri.family), t.routeOf(d, id, pathId, label), inId)
+    t.upsert(d, id, pathId, inId, acc, label)
   }
 
   withdraw(id: PeerId, nlri: Nlri): void {

@@ -800,6 +800,19 @@ export class Table implements RibTable {
     }
   }
 
+  /** RouteInfo of a path of dest that may not exist yet (policy evaluation before the upsert). */
+  routeOf(dest: DestId, peer: PeerId, pathId: number, label: number): RouteInfo {
+    return {
+      family: this.family,
+      prefix: this.prefixText(dest),
+      address: this.addressBytes(dest),
+      length: this.lens[dest] as number,
+      ...(this.labeled ? { label } : {}),
+      pathId,
+      peer,
+    }
+  }
+
   /** RouteInfo of path p (policy evaluation of one path). */
   pathRoute(p: number): RouteInfo {
     const d = this.pDest[p] as number
