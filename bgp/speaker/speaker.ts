@@ -136,7 +136,7 @@ export interface PeerStats {
 }
 
 /** Routes per slice of a flush: large enough to group well, small enough to yield to the socket. */
-const SLICE = 16384
+const SLICE = 65536
 const DEFAULT_BACKLOG_LIMIT = 1 << 20
 
 const VPN_FAMILIES: ReadonlySet<FamilyKey> = new Set([Family.Ipv4Vpn, Family.Ipv6Vpn])
@@ -591,7 +591,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       const out = new AdjRibOut(f, familyTable.get(f)?.labeled === true, p.refs)
       p.out.set(f, out)
       p.eorPending.add(f)
-      if (tables.has(f)) this.rib.table(f).forEachBest((d) => out.enqueue(d))
+      if (tables.has(f)) this.enqueueTable(this.rib.table(f), out)
     }
     this.gracefulRestart?.peerUp(p.id, n)
     this.scheduleFlush(p, true)
@@ -792,8 +792,28 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     const out = p.out.get(family)
     if (out === undefined) return
     out.forEachAdvertised((d) => out.enqueue(d))
-    if (this.rib.families().includes(family)) this.rib.table(family).forEachBest((d) => out.enqueue(d))
+    if (this.rib.families().includes(family)) this.enqueueTable(this.rib.table(family), out)
     this.scheduleFlush(p, true)
+  }
+
+  /**
+   * Queues every destination of a table that has a best path, ordered by its best path's attribute
+   * set: a flush takes the queue in slices and packs per slice, so routes sharing a set must sit
+   * together for a million routes to leave in as few UPDATEs as their sets allow.
+   */
+  private enqueueTable(table: RibTable, out: AdjRibOut): void {
+    let keys = new Float64Array(Math.max(16, table.size))
+    let n = 0
+    table.forEachBest((d) => {
+      if (n === keys.length) {
+        const k = new Float64Array(keys.length * 2)
+        k.set(keys)
+        keys = k
+      }
+      keys[n++] = table.bestAttrId(d) * 4294967296 + d
+    })
+    const sorted = keys.subarray(0, n).sort()
+    for (let i = 0; i < n; i++) out.enqueue((sorted[i] as number) % 4294967296)
   }
 
   private onChanged(family: FamilyKey, dests: Int32Array, count: number): void {
