@@ -12,7 +12,8 @@
  * one of the peer's memberships, or the peer advertised the default. The origin AS says who asked,
  * not what: it plays no part in the match. Memberships are reference counted by NLRI (origin AS,
  * length, bits), so the same route target asked for by two origins stays until both withdrew it.
- * A lookup costs one Map probe per distinct membership length, per route target of the route.
+ * A lookup costs two Map probes per distinct membership length, per route target of the route, on
+ * plain numbers (the route targets of an attribute set are read once, memoised).
  */
 import { Family } from '../codec/afi.js'
 import type { PathAttributes } from '../codec/attributes.js'
@@ -21,10 +22,13 @@ import type { Nlri } from '../codec/nlri.js'
 
 const RTC_BYTES = 12
 
-function u64(b: Uint8Array, p: number): bigint {
-  let v = 0n
-  for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(b[p + i] ?? 0)
-  return v
+function u32(b: Uint8Array, p: number): number {
+  return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+}
+
+/** The first `bits` (0..32) bits of a uint32, as a number. */
+function top(v: number, bits: number): number {
+  return bits === 0 ? 0 : v >>> (32 - bits)
 }
 
 /** The membership NLRIs for our import route targets, origin AS = `localAs` (duplicates dropped). */
@@ -53,39 +57,56 @@ export function rtcDefaultNlri(): Nlri {
   return Object.freeze({ family: Family.RouteTarget, prefix: new Uint8Array(RTC_BYTES), length: 0 })
 }
 
-/** The route target bits of a membership: `bits` leading bits of the RT, as a bigint. */
-function membershipKey(n: Nlri): { bits: number; value: bigint; id: string } {
+/**
+ * A membership's route-target bits as two numbers: `bits` (0..64) leading bits of the RT, `hi` the
+ * first min(bits, 32) of them, `lo` the remaining bits - 32 (0 when bits <= 32). Numbers, not
+ * bigints: the lookup runs per route and peer on the export path.
+ */
+interface Key {
+  readonly bits: number
+  readonly hi: number
+  readonly lo: number
+  readonly id: string
+}
+
+function membershipKey(n: Nlri): Key {
   if (n.family !== Family.RouteTarget) throw new RangeError(`RTC filter: NLRI of family ${n.family} is not a route-target membership`)
   if (n.length !== 0 && (n.length < 32 || n.length > 96 || !Number.isInteger(n.length))) {
     throw new RangeError(`RTC filter: prefix length ${n.length} (RFC 4684 allows 0 or 32..96)`)
   }
-  if (n.length === 0) return { bits: -1, value: 0n, id: '0' }
+  if (n.length === 0) return { bits: -1, hi: 0, lo: 0, id: 'default' }
   const bits = n.length - 32
-  const rt = u64(n.prefix, 4)
-  const value = bits === 0 ? 0n : rt >> BigInt(64 - bits)
-  const asBytes = Buffer.from(n.prefix.subarray(0, 4)).toString('hex')
-  return { bits, value, id: `${n.length}/${asBytes}/${value.toString(16)}` }
+  const hi = top(u32(n.prefix, 4), Math.min(bits, 32))
+  const lo = bits > 32 ? top(u32(n.prefix, 8), bits - 32) : 0
+  return { bits, hi, lo, id: `${n.length}/${u32(n.prefix, 0)}/${hi}/${lo}` }
 }
 
-const rtValues = new WeakMap<PathAttributes, readonly bigint[]>()
-
-/** The route targets of a route as 64-bit values (memoised per attribute object). */
-function routeTargetValues(attrs: PathAttributes): readonly bigint[] {
-  let v = rtValues.get(attrs)
+/** A route's route targets as [hi, lo] uint32 pairs, flattened (memoised per attribute object). */
+const rtWords = new WeakMap<PathAttributes, Uint32Array>()
+function routeTargetWords(attrs: PathAttributes): Uint32Array {
+  let v = rtWords.get(attrs)
   if (v === undefined) {
-    const out: bigint[] = []
-    for (const c of attrs.extCommunities ?? []) if (c.kind === 'route-target') out.push(u64(extCommunityBytes(c), 0))
-    v = out
-    rtValues.set(attrs, v)
+    v = wordsOf(attrs.extCommunities ?? [])
+    rtWords.set(attrs, v)
   }
   return v
+}
+function wordsOf(list: readonly ExtendedCommunity[]): Uint32Array {
+  const rts = list.filter((c) => c.kind === 'route-target')
+  const out = new Uint32Array(rts.length * 2)
+  rts.forEach((c, i) => {
+    const b = extCommunityBytes(c)
+    out[2 * i] = u32(b, 0)
+    out[2 * i + 1] = u32(b, 4)
+  })
+  return out
 }
 
 export class RtcFilter {
   /** Reference counts per membership NLRI identity (length, origin AS, bits). */
   private readonly nlris = new Map<string, number>()
-  /** Per route-target bit count (0..64): masked value -> how many memberships have it. */
-  private readonly byBits = new Map<number, Map<bigint, number>>()
+  /** Per route-target bit count (0..64): hi -> lo -> how many memberships have it. */
+  private readonly byBits = new Map<number, Map<number, Map<number, number>>>()
   private defaults = 0
 
   /** Memberships held (distinct NLRIs, the default included). */
@@ -93,7 +114,7 @@ export class RtcFilter {
     return this.nlris.size
   }
 
-  /** The peer advertised the default membership (or nothing filters at all). */
+  /** The peer advertised the default membership. */
   get hasDefault(): boolean {
     return this.defaults > 0
   }
@@ -108,9 +129,11 @@ export class RtcFilter {
       this.defaults++
       return
     }
-    let m = this.byBits.get(k.bits)
-    if (m === undefined) this.byBits.set(k.bits, (m = new Map()))
-    m.set(k.value, (m.get(k.value) ?? 0) + 1)
+    let byHi = this.byBits.get(k.bits)
+    if (byHi === undefined) this.byBits.set(k.bits, (byHi = new Map()))
+    let byLo = byHi.get(k.hi)
+    if (byLo === undefined) byHi.set(k.hi, (byLo = new Map()))
+    byLo.set(k.lo, (byLo.get(k.lo) ?? 0) + 1)
   }
 
   /** A membership withdrawn; returns false when it was not held. */
@@ -127,12 +150,14 @@ export class RtcFilter {
       this.defaults--
       return true
     }
-    const m = this.byBits.get(k.bits) as Map<bigint, number>
-    const left = (m.get(k.value) ?? 1) - 1
-    if (left > 0) m.set(k.value, left)
+    const byHi = this.byBits.get(k.bits) as Map<number, Map<number, number>>
+    const byLo = byHi.get(k.hi) as Map<number, number>
+    const left = (byLo.get(k.lo) ?? 1) - 1
+    if (left > 0) byLo.set(k.lo, left)
     else {
-      m.delete(k.value)
-      if (m.size === 0) this.byBits.delete(k.bits)
+      byLo.delete(k.lo)
+      if (byLo.size === 0) byHi.delete(k.hi)
+      if (byHi.size === 0) this.byBits.delete(k.bits)
     }
     return true
   }
@@ -148,20 +173,22 @@ export class RtcFilter {
   allows(attrs: PathAttributes): boolean {
     if (this.defaults > 0) return true
     if (this.byBits.size === 0) return false
-    return this.matchesValues(routeTargetValues(attrs))
+    return this.matches(routeTargetWords(attrs))
   }
 
   /** The same for a list of route targets. */
   allowsRouteTargets(routeTargets: readonly ExtendedCommunity[]): boolean {
     if (this.defaults > 0) return true
-    return this.matchesValues(routeTargets.filter((c) => c.kind === 'route-target').map((c) => u64(extCommunityBytes(c), 0)))
+    return this.matches(wordsOf(routeTargets))
   }
 
-  private matchesValues(rts: readonly bigint[]): boolean {
-    for (const rt of rts) {
-      for (const [bits, m] of this.byBits) {
-        const v = bits === 0 ? 0n : rt >> BigInt(64 - bits)
-        if (m.has(v)) return true
+  private matches(words: Uint32Array): boolean {
+    for (let i = 0; i < words.length; i += 2) {
+      const hiWord = words[i] as number
+      const loWord = words[i + 1] as number
+      for (const [bits, byHi] of this.byBits) {
+        const byLo = byHi.get(top(hiWord, Math.min(bits, 32)))
+        if (byLo !== undefined && byLo.has(bits > 32 ? top(loWord, bits - 32) : 0)) return true
       }
     }
     return false

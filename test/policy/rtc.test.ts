@@ -6,6 +6,7 @@
  * origin-AS-only (32) lengths, or when the default was received; withdrawals are reference counted.
  */
 import t from 'tap'
+import fc from 'fast-check'
 import { Family } from '../../bgp/codec/afi.js'
 import { defaultContext } from '../../bgp/codec/context.js'
 import { extCommunityBytes, encapsulation, routeTarget, type ExtendedCommunity } from '../../bgp/codec/ext-communities.js'
@@ -157,4 +158,43 @@ t.test('RtcFilter: incremental add/remove with reference counts', async (t) => {
   f.remove(p)
   t.notOk(f.allows(attrsWith(routeTarget(64512, 3))), 'partial membership withdrawn')
   t.ok(f.allows(attrsWith(routeTarget(64512, 2))))
+})
+
+t.test('property: RtcFilter agrees with a bit-by-bit matcher after random adds and removes', async (t) => {
+  // Route targets from a small space so memberships and routes collide often.
+  const rtArb = fc.tuple(fc.constantFrom<'as2' | 'as4' | 'ipv4'>('as2', 'as4', 'ipv4'), fc.constantFrom(1, 64512, 65535), fc.integer({ min: 0, max: 40 })).map(([form, admin, n]) =>
+    form === 'ipv4' ? routeTarget('10.0.0.1', n) : routeTarget(admin, n, form),
+  )
+  const memArb = fc.tuple(fc.constantFrom(64512, 65000), rtArb, fc.constantFrom(0, 32, 40, 47, 48, 60, 64, 65, 80, 90, 95, 96))
+  const naive = (held: Nlri[], rts: ExtendedCommunity[]): boolean =>
+    held.some((m) => {
+      if (m.length === 0) return true
+      return rts.some((rt) => {
+        const b = extCommunityBytes(rt)
+        for (let i = 0; i < m.length - 32; i++) {
+          const bit = (x: Uint8Array, j: number): number => ((x[j >> 3] as number) >> (7 - (j & 7))) & 1
+          if (bit(b, i) !== bit(m.prefix, i + 32)) return false
+        }
+        return rt.kind === 'route-target'
+      })
+    })
+  fc.assert(
+    fc.property(fc.array(memArb, { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 5 }), fc.array(fc.array(rtArb, { maxLength: 3 }), { minLength: 1, maxLength: 10 }), (mems, removals, routes) => {
+      const f = new RtcFilter()
+      const held: Nlri[] = []
+      for (const [as, rt, len] of mems) {
+        const n = len === 0 ? rtcDefaultNlri() : membership(as, rt, len)
+        f.add(n)
+        held.push(n)
+      }
+      for (const r of removals) {
+        if (held.length === 0) break
+        const [n] = held.splice(r % held.length, 1)
+        f.remove(n as Nlri)
+      }
+      return routes.every((rts) => f.allows(attrsWith(...rts)) === naive(held, rts) && f.allowsRouteTargets(rts) === naive(held, rts))
+    }),
+    { numRuns: 300 },
+  )
+  t.pass('300 random membership sets agree')
 })
