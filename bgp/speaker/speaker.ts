@@ -131,6 +131,8 @@ export interface PeerStats {
   readonly families: readonly FamilyStats[]
   /** Flushes (each one or more UPDATEs) sent. */
   readonly flushes: number
+  /** Times UPDATE generation paused for the socket to drain (write backlog above the limit). */
+  readonly writePauses: number
   /** Set while a max-prefix tear-down keeps the peer down. */
   readonly maxPrefixDown?: { readonly family: string; readonly restartAt?: number }
 }
@@ -175,6 +177,7 @@ class Peer {
   flushImmediate: NodeJS.Immediate | undefined
   lastFlush = 0
   flushes = 0
+  writePauses = 0
   waitingDrain = false
   ingested = false
   /** Families disabled by RFC 7606 until the session restarts. */
@@ -511,6 +514,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       session: p.session.stats(),
       families: fams,
       flushes: p.flushes,
+      writePauses: p.writePauses,
     }
     if (p.maxPrefixDown === undefined) return s
     const d = p.maxPrefixDown
@@ -891,6 +895,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       for (;;) {
         if (p.session.writeBacklog > this.backlogLimit) {
           p.waitingDrain = true
+          p.writePauses++
           if (sent) this.flushed(p)
           return
         }

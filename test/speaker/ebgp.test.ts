@@ -8,7 +8,8 @@ import { Family } from '../../bgp/codec/afi.js'
 import { AsSegment } from '../../bgp/codec/as-path.js'
 import { encapsulation, routeTarget } from '../../bgp/codec/ext-communities.js'
 import { ipv6ToBytes } from '../../bgp/speaker/addresses.js'
-import { best, ipv4, ipv6, makeSpeakers, vpnv4, waitBest, waitFor } from './helpers.js'
+import { Session } from '../../bgp/session/index.js'
+import { best, ipv4, ipv6, makeSpeakers, sleep, vpnv4, waitBest, waitFor } from './helpers.js'
 
 const families = [Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn]
 
@@ -91,4 +92,34 @@ t.test('packing: 10,000 prefixes sharing attributes leave in a handful of UPDATE
   await waitFor(() => p.b.peerStats('A').families[0]?.received === 0, 10000, 'B has none left')
   const w = p.a.session('B').stats().messagesOut.update - w0
   t.ok(w >= 10 && w <= 12, `10,000 withdrawals in ${w} UPDATEs`)
+})
+
+t.test('UPDATE generation pauses while the socket backlog is over the limit and resumes on drain', async (t) => {
+  const N = 100000
+  const p = await makeSpeakers({ asA: 65013, asB: 65014, speakerA: { writeBacklogLimit: 65536 } })
+  t.teardown(() => p.close())
+  await p.a.setPeerEnabled('B', false)
+  for (let i = 0; i < N; i++) {
+    const x = 0x0b000000 + i * 64
+    p.a.originate({ family: Family.Ipv4Unicast, prefix: Uint8Array.of(x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255), length: 26 }, { attrs: { origin: 0, asPath: [], med: i % 7 }, nextHop: '' })
+  }
+  // Fault injection: the session reports a full socket until we say otherwise (loopback buffers
+  // would swallow this table whole); everything else is the real socket.
+  const session = p.a.session('B')
+  const real = Object.getOwnPropertyDescriptor(Session.prototype, 'writeBacklog')?.get as () => number
+  let full = true
+  Object.defineProperty(session, 'writeBacklog', { get: () => (full ? 1 << 30 : real.call(session)) })
+  await p.a.setPeerEnabled('B', true)
+  await waitFor(() => p.a.peerStats('B').writePauses > 0, 5000, 'a pause')
+  await sleep(300)
+  t.equal(p.b.peerStats('A').families[0]?.received, 0, 'nothing sent while the backlog is over the limit')
+  t.equal(p.a.peerStats('B').families[0]?.endOfRibSent, false, 'End-of-RIB waits too')
+  full = false
+  session.emit('drain')
+  await waitFor(() => p.b.peerStats('A').families[0]?.received === N, 30000, `B received ${N} routes`)
+  const s = p.a.peerStats('B')
+  t.equal(s.families[0]?.advertised, N)
+  const sent = s.session.messagesOut.update
+  t.ok(sent < N / 700, `${N} routes in ${sent} UPDATEs`)
+  await waitFor(() => p.a.peerStats('B').families[0]?.endOfRibSent === true, 3000, 'End-of-RIB after the whole table')
 })
