@@ -15,6 +15,7 @@
  *   INGEST_IPV4=N INGEST_VPNV4=N      other sizes (default 1000000 and 500000; 0 skips the row)
  *   INGEST_RECEIVERS=ours,bird,...    a subset of the columns
  *   INGEST_LABEL_PER_ROUTE=1          one more VPN row with a label per route (default: per attribute set)
+ *   INGEST_OURS=rib                   our receiver as a bare Session + Rib instead of the BgpSpeaker
  *   INGEST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"   extra node flags for our receiver
  */
 import { DAEMON_VERSIONS, daemonVersion } from './ingest/daemons.js'
@@ -102,14 +103,14 @@ if (receivers.includes('ours')) {
 }
 
 // Details
-console.log('\n| Scenario | Receiver | busy-end s (each run) | CPU s | RSS before → after | peak RSS | B/route | routes | UPDATEs | stream written s | ours: own clock s, heap B/route, attribute sets |')
+console.log('\n| Scenario | Receiver | busy-end s (each run) | CPU s | RSS before → after | peak RSS | B/route | routes | UPDATEs | stream written s | ours (BgpSpeaker or Session + Rib): own clock s, heap B/route, attribute sets |')
 console.log('|---|---|---|---|---|---|---|---|---|---|---|')
 for (const s of scenarios) {
   for (const r of receivers) {
     const c = cells.get(key(s, r))
     if (c === undefined || !c.ok) continue
     const x = c.res
-    const o = x.ours !== undefined ? `${x.ours.selfSeconds.toFixed(2)}, ${Math.round(x.ours.heapBytesPerRoute)}, ${x.ours.attributeSets}` : ''
+    const o = x.ours !== undefined ? `${x.ours.mode}: ${x.ours.selfSeconds.toFixed(2)}, ${Math.round(x.ours.heapBytesPerRoute)}, ${x.ours.attributeSets}` : ''
     console.log(
       `| ${s.name}${s.labels === 'per-route' ? ' (label per route)' : ''} | ${title[r]} | ${c.all.map((a) => a.seconds.toFixed(2)).join(' / ')} | ${x.cpuSeconds.toFixed(2)} | ${mb(x.rssBeforeKb)} → ${mb(x.rssAfterKb)} | ${mb(x.peakRssKb)} | ${x.bytesPerRoute.toFixed(1)} | ${x.count} | ${x.messages} | ${x.writtenSeconds.toFixed(2)} | ${o} |`,
     )

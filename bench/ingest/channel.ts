@@ -4,7 +4,15 @@
  * writes one command word per line on the child's stdin. Child stderr is kept for error messages.
  */
 import type { ChildProcess } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
+
+/** INGEST_CHILD_LOG=file: every line a child writes that is not an event (e.g. --trace-gc) goes there. */
+const childLog = process.env.INGEST_CHILD_LOG
+
+function keep(what: string, text: string): void {
+  if (childLog !== undefined && childLog !== '') appendFileSync(childLog, text.split('\n').filter(Boolean).map((l) => `${what}: ${l}\n`).join(''))
+}
 
 export interface ChildEvent {
   readonly event: string
@@ -39,6 +47,7 @@ export class ChildChannel {
         e = JSON.parse(l) as ChildEvent
       } catch {
         this.stderr += `${l}\n`
+        keep(what, l)
         return
       }
       this.events.push(e)
@@ -46,6 +55,7 @@ export class ChildChannel {
       this.waiters = this.waiters.filter((x) => x.name !== e.event)
     })
     proc.stderr?.on('data', (d: Buffer) => {
+      keep(what, d.toString())
       this.stderr = (this.stderr + d.toString()).slice(-8000)
     })
     proc.stdin.on('error', () => undefined) // the child may be gone

@@ -44,7 +44,7 @@ export interface CellResult {
   readonly writtenSeconds: number
   /** Ours only: the receiver's own clock from the first UPDATE byte to the table's full size, and
    * the heap (heapUsed + external) growth after a full GC. */
-  readonly ours?: { readonly selfSeconds: number; readonly heapBytesPerRoute: number; readonly attributeSets: number; readonly received: number; readonly accepted: number }
+  readonly ours?: { readonly mode: 'speaker' | 'rib'; readonly selfSeconds: number; readonly heapBytesPerRoute: number; readonly attributeSets: number; readonly received: number; readonly accepted: number }
 }
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -88,12 +88,15 @@ export interface CellOptions {
   /** Tests only: the injector sends this many routes instead of the scenario's (the cell must then
    * fail on the count). */
   readonly sendRoutes?: number
+  /** Our receiver: BgpSpeaker (default; env INGEST_OURS=rib changes it) or a bare Session + Rib. */
+  readonly oursMode?: 'speaker' | 'rib'
   /** Pause between Established and the baseline reading (default 1,000 ms). */
   readonly settleMs?: number
 }
 
 export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOptions = {}): Promise<CellResult> {
   const timeoutMs = opts.timeoutMs ?? 180_000
+  const oursMode = opts.oursMode ?? (process.env.INGEST_OURS === 'rib' ? 'rib' : 'speaker')
   const profiling = receiver === 'ours' && (process.env.INGEST_NODE_ARGS ?? '').includes('prof')
   const log = opts.log ?? (() => undefined)
   const pair = new NetPair()
@@ -106,7 +109,7 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
     // 1. receiver, then injector
     let pid: number
     if (receiver === 'ours') {
-      const p = pair.spawnIn(pair.receiverNs, process.execPath, [...nodeArgs('receiver'), JSON.stringify({ family: s.family, expected: s.routes })], {
+      const p = pair.spawnIn(pair.receiverNs, process.execPath, [...nodeArgs('receiver'), JSON.stringify({ family: s.family, expected: s.routes, mode: oursMode })], {
         stdio: ['pipe', 'pipe', 'pipe'],
         cwd: process.cwd(),
       })
@@ -187,7 +190,10 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
       count = Number(m.size)
       if (done === undefined) throw new Error(`our receiver never reached ${s.routes} routes (table holds ${count}, received ${String(m.received)})`)
       oursExtra = {
-        selfSeconds: Number(done.ms) / 1000,
+        mode: oursMode,
+        // From the injector's write (t0) to the receiver's table reaching its size, both on
+        // CLOCK_MONOTONIC: the veth adds microseconds, and it works the same in both modes.
+        selfSeconds: (Number(done.t) - t0) / 1000,
         heapBytesPerRoute: (Number(m.heap) - base.heap) / s.routes,
         attributeSets: Number(m.attributeSets),
         received: Number(m.received),
