@@ -78,7 +78,7 @@ import { downCauseOf, GracefulRestart, type PhaseEvent } from './graceful-restar
 import { MaxPrefix, maxPrefixNotificationData, RtcFilter, rtcMembershipNlris } from '../policy/index.js'
 
 /** The RIB as the speaker drives it: the contract plus its events. */
-export type SpeakerRib = RibApi & Pick<EventEmitter<RibEvents>, 'on' | 'off'>
+export type SpeakerRib = RibApi & Pick<EventEmitter<RibEvents>, 'on' | 'off' | 'listenerCount'>
 
 export interface PeerStateEvent {
   readonly peer: string

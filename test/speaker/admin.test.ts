@@ -91,3 +91,21 @@ t.test('configuration errors name the field', async (t) => {
   t.throws(() => s.addPeer({ ...base, name: 'z', address: '192.0.2.9', port: 70000 }), ConfigError)
   t.throws(() => s.addPeer({ ...base, name: 'z', address: '192.0.2.9', port: 70000 }), { field: 'peer "z": port', code: 'ERR_BGP_CONFIG' })
 })
+
+t.test('best-path events are re-emitted while someone listens', async (t) => {
+  const p = await makeSpeakers({ asA: 65131, asB: 65132 })
+  t.teardown(() => p.close())
+  const seen: string[] = []
+  const onBest = (family: number, changes: readonly { kind: string; prefix: string; best?: { nextHop: string } }[]): void => {
+    for (const c of changes) seen.push(`${family}:${c.kind}:${c.prefix}:${c.best?.nextHop ?? ''}`)
+  }
+  p.b.on('best', onBest)
+  t.equal(p.b.rib.listenerCount('best'), 1, 'attached to the RIB')
+  p.a.originate(ipv4('10.30.0.0/16'), { attrs: { origin: 0, asPath: [] }, nextHop: '' })
+  await waitBest(p.b, v4, '10.30.0.0/16')
+  p.a.withdrawOriginated(ipv4('10.30.0.0/16'))
+  await waitBest(p.b, v4, '10.30.0.0/16', false)
+  t.same(seen, [`${v4}:add:10.30.0.0/16:127.0.0.1`, `${v4}:withdraw:10.30.0.0/16:`])
+  p.b.off('best', onBest)
+  t.equal(p.b.rib.listenerCount('best'), 0, 'detached: the RIB builds no change objects')
+})
