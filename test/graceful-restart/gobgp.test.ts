@@ -11,6 +11,8 @@
  * (c) the same with our BgpSpeaker (speaker-process.ts) restarting: R and F bits seen by gobgpd,
  *     nothing sent until selection (here the Selection_Deferral_Timer, because a second configured
  *     peer never comes up), then our routes and End-of-RIB, and gobgpd sweeps the rest.
+ * (d) `gobgp neighbor reset` sends a bare Cease / Administrative Reset: with the N bit exchanged
+ *     that is a graceful restart (RFC 8538), not a flush.
  */
 import t from 'tap'
 import type { Test } from 'tap'
@@ -296,4 +298,50 @@ t.test('(c) our BgpSpeaker restarts: deferred until selection while gobgpd keeps
   t.ok(Date.now() - startedAt >= 8000, 'selection came with the 8 s deferral timer')
   await waitFor(() => g.rib().size === 7 && stale() === 0, 10_000, 'gobgpd to sweep after our End-of-RIB')
   t.same([...g.rib().keys()].sort(), prefixes(140, 147).sort())
+})
+
+t.test('(d) gobgpd resets the session with a bare Cease (N bit on): soft, routes kept stale (RFC 8538)', async (t) => {
+  const g = await gobgpd(t, { passive: true, restartTime: 30 })
+  await g.start(false)
+  for (const p of prefixes(160, 164)) g.cli(['global', 'rib', 'add', p, '-a', 'ipv4'])
+  const rib = new Rib({ localAs: 65001, routerId: 0x0a484850 })
+  const peerId = rib.addPeer({ address: GOBGP, asn: 65010, routerId: 0, ebgp: true, name: 'gobgp' })
+  const gr = new GracefulRestart(rib, { restartTime: 90 })
+  t.teardown(() => gr.close())
+  const swept: PeerSweptEvent[] = []
+  gr.on('peer-swept', (e) => swept.push(e))
+  const session = new Session({
+    name: 'gobgp',
+    localAs: 65001,
+    localId: 0x0a484850,
+    peerAs: 65010,
+    peerAddress: GOBGP,
+    peerPort: g.port,
+    localAddress: US,
+    holdTime: 9,
+    families: [V4],
+    connectRetryTime: 0.5,
+    idleHoldTime: 0.1,
+    gracefulRestart: gr.localCapability([V4]),
+    updateSink: ribSink(rib, () => peerId),
+  })
+  t.teardown(() => session.destroy())
+  const w = wire(session, rib, gr, peerId)
+  session.on('established', () => session.sendEndOfRib(V4))
+  const counts = (): { received: number; stale: number } => {
+    const c = rib.counts(peerId, V4)
+    return { received: c.received, stale: c.stale }
+  }
+  session.start()
+  await waitFor(() => counts().received === 4 && w.eors.length === 1, 15_000, "gobgpd's 4 routes")
+  g.cli(['neighbor', US, 'reset'])
+  await waitFor(() => w.downs.length === 1, 5000, 'the reset')
+  t.match(session.stats().lastNotificationReceived, { code: 6, subcode: 4 }, 'Cease / Administrative Reset, not wrapped in Hard Reset')
+  t.same(counts(), { received: 4, stale: 4 }, 'kept, stale')
+  // gobgpd then holds the neighbor Idle for its idle-hold-time-after-reset (30 s): our wait is
+  // bounded by its Restart Time, as the restart timer shows.
+  t.match(gr.status(), [{ peer: peerId, state: 'down', families: ['ipv4-unicast'] }])
+  const left = gr.status()[0]?.sweepInMs ?? 0
+  t.ok(left > 20_000 && left <= 30_000, `swept within gobgpd's 30 s Restart Time unless it returns (${left} ms left)`)
+  t.same(swept, [])
 })
