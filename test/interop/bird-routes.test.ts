@@ -1,13 +1,14 @@
 /**
- * Routes from our BgpSpeaker to BIRD 2 (eBGP, loopback high ports), checked in `birdc show route
- * all`: IPv4 and IPv6 unicast and VPNv4 with a route target and the RFC 9012 encapsulation
- * community (MPLSoUDP, tunnel type 13); withdrawals. (BIRD to us is not covered here: BIRD's static
- * routes need a reachable next hop before they are exported, which loopback-only tests lack.)
+ * Routes between our BgpSpeaker and BIRD 2 (eBGP, loopback high ports), checked in `birdc show
+ * route all` and in our RIB: IPv4 and IPv6 unicast and VPNv4 with a route target and the RFC 9012
+ * encapsulation community (MPLSoUDP, tunnel type 13) both ways; withdrawals both ways. BIRD's
+ * routes are static device routes on "lo" (a static route is exported only once its next hop
+ * resolves), so BIRD advertises itself as next hop (eBGP).
  */
 import t from 'tap'
 import { Family } from '../../bgp/codec/index.js'
-import { startBird } from './peers.js'
-import { OurSide, type TestRoute } from './our-peer.js'
+import { startBird, birdOriginate } from './peers.js'
+import { OurSide, extTexts, type TestRoute } from './our-peer.js'
 import { waitFor } from '../session/helpers.js'
 
 const BIRD = '127.1.5.1'
@@ -18,8 +19,14 @@ const OURS: TestRoute[] = [
   { family: 'ipv6', prefix: '2001:db8:51::/48', nextHop: '2001:db8::51' },
   { family: 'vpnv4', prefix: '172.16.51.0/24', rd: '65005:51', label: 5051, nextHop: '192.0.2.51', extCommunities: ['rt:65005:51', 'encap:udp'] },
 ]
-t.test('our IPv4, IPv6 and VPNv4 routes in BIRD', async (t) => {
-  const bird = await startBird(t, { name: 'bird-routes', address: BIRD, asn: 65500, routerId: '10.5.5.1', holdTime: 9, neighbor: { address: US, asn: 65005, families: ['ipv4', 'ipv6', 'vpnv4'] } })
+const THEIRS: TestRoute[] = [
+  { family: 'ipv4', prefix: '10.5.2.0/24', nextHop: 'lo', med: 52, communities: ['65500:2'] },
+  { family: 'ipv6', prefix: '2001:db8:52::/48', nextHop: 'lo', med: 53 },
+  { family: 'vpnv4', prefix: '172.16.52.0/24', rd: '65500:52', label: 5052, nextHop: 'lo', extCommunities: ['rt:65500:52', 'encap:udp'] },
+]
+
+t.test('BIRD and our speaker exchange IPv4, IPv6 and VPNv4 routes', async (t) => {
+  const bird = await startBird(t, { name: 'bird-routes', address: BIRD, asn: 65500, routerId: '10.5.5.1', holdTime: 9, neighbor: { address: US, asn: 65005, families: ['ipv4', 'ipv6', 'vpnv4'] } }, birdOriginate(THEIRS))
   const us = new OurSide({ localAs: 65005, routerId: '10.5.5.2', peer: { address: BIRD, port: bird.port, asn: 65500, localAddress: US, holdTime: 9, families: [Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn] } })
   t.teardown(() => us.stop())
   us.announce(OURS)
@@ -40,7 +47,24 @@ t.test('our IPv4, IPv6 and VPNv4 routes in BIRD', async (t) => {
     t.match(vpn, /BGP\.ext_community: .*\(generic, 0x30c0000, 0xd\)/, 'VPNv4: encapsulation 0x030c tunnel type 13')
   })
 
-  await t.test('withdrawals of ours', async (t) => {
+  await t.test("BIRD's in our RIB, attribute by attribute", async (t) => {
+    await waitFor(() => us.learned('ipv4').length + us.learned('ipv6').length + us.learned('vpnv4').length === 3, 10_000, 'routes from BIRD')
+    const v4 = us.get('ipv4', '10.5.2.0/24')
+    t.equal(v4?.attrs.med, undefined, 'IPv4: no MED (BIRD does not pass its bgp_med to an eBGP peer)')
+    t.same(v4?.attrs.communities, [((65500 << 16) | 2) >>> 0], 'IPv4: COMMUNITIES')
+    t.same(v4?.attrs.asPath, [{ type: 2, asns: [65500] }], 'IPv4: AS_PATH')
+    t.equal(v4?.nextHop, BIRD, 'IPv4: NEXT_HOP (BIRD itself)')
+    const v6 = us.get('ipv6', '2001:db8:52::/48')
+    t.equal(v6?.nextHop, '2001:db8:ffff::1', 'IPv6: next hop BIRD was told to use')
+    const vpn = us.get('vpnv4', '172.16.52.0/24', '65500:52')
+    // the static route's `mpls 5052` is BIRD's outgoing stack; for its own routes BIRD advertises
+    // label 3 (implicit null, RFC 3032)
+    t.equal(vpn?.label, 3, 'VPNv4: label (implicit null)')
+    t.same(extTexts(vpn?.attrs ?? {}), ['rt:65500:52', 'encap:13'], 'VPNv4: route target and encapsulation MPLSoUDP')
+    t.same(vpn?.attrs.asPath, [{ type: 2, asns: [65500] }], 'VPNv4: AS_PATH')
+  })
+
+  await t.test('withdrawals both ways', async (t) => {
     us.withdraw(OURS)
     const has = (cmd: string, what: string): boolean => {
       try {
@@ -51,5 +75,10 @@ t.test('our IPv4, IPv6 and VPNv4 routes in BIRD', async (t) => {
     }
     await waitFor(() => !has('show route 10.5.1.0/24', '10.5.1.0/24') && !has('show route 65005:51 172.16.51.0/24 table vtab4', '172.16.51.0'), 5000, 'BIRD to drop our routes')
     t.pass('BIRD dropped them')
+    bird.birdc('disable st_vpnv4')
+    bird.birdc('disable st_ipv4')
+    await waitFor(() => us.learned('ipv4').length + us.learned('vpnv4').length === 0, 5000, 'BIRD withdrawals')
+    t.same(us.learned('ipv6'), ['2001:db8:52::/48'], 'only the routes of the disabled protocols were withdrawn')
+    t.equal(us.stats().session.flaps, 0, 'session stayed up')
   })
 })

@@ -386,7 +386,8 @@ export interface BirdPeer extends RunningPeer {
 
 const BIRD_CHANNEL: Partial<Record<TestFamily, string>> = {
   ipv4: 'ipv4 { import all; export all; };',
-  ipv6: 'ipv6 { import all; export all; };',
+  // over an IPv4 session BIRD has no IPv6 address of its own to put in MP_REACH: give it one
+  ipv6: 'ipv6 { import all; export all; next hop address 2001:db8:ffff::1; };',
   vpnv4: 'vpn4 mpls { table vtab4; import all; export all; };',
   vpnv6: 'vpn6 mpls { table vtab6; import all; export all; };',
 }
@@ -417,7 +418,10 @@ export function birdOriginate(routes: readonly TestRoute[]): string[] {
     L.push(`protocol static st_${f} {`, `  ${table[f]};`)
     for (const r of rs) {
       const net = r.rd !== undefined ? `${r.rd} ${r.prefix}` : r.prefix
-      L.push(`  route ${net} via ${r.nextHop}${r.label !== undefined ? ` mpls ${r.label}` : ''} { ${birdAttrs(r)} };`)
+      // BIRD exports a static route only once its next hop resolves; on loopback-only tests a device
+      // route on "lo" does (the BGP next hop is then BIRD's own address, eBGP next hop self)
+      const via = r.nextHop === 'lo' ? 'via "lo"' : `via ${r.nextHop}`
+      L.push(`  route ${net} ${via}${r.label !== undefined ? ` mpls ${r.label}` : ''} { ${birdAttrs(r)} };`)
     }
     L.push('}')
   }
