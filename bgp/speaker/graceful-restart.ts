@@ -18,8 +18,8 @@
  *   routes of a family the peer no longer lists, lists without the F bit, or of every family when
  *   the capability is gone, are swept at once. The rest wait for the family's End-of-RIB
  *   (`endOfRib`: re-advertised paths have lost their mark, the others are swept), bounded by the
- *   stale-routes timer (`staleRoutesTime`, RFC 4724 4.2's "upper bound", 360 s by default as in FRR
- *   and GoBGP). No reconnect within the restart time: everything stale is swept.
+ *   stale-routes timer (`staleRoutesTime`, RFC 4724 4.2's "upper bound", 360 s by default, FRR's
+ *   stalepath-time). No reconnect within the restart time: everything stale is swept.
  *
  * Restarting role (RFC 4724 4.1), for the whole speaker:
  * - `localCapability(families)` is what each session advertises: our Restart Time, the R bit while
@@ -35,6 +35,11 @@
  *   restart too and wait for us), are not waited for (RFC 4724 4.1); expected peers that never come
  *   up hold the selection until the timer. A speaker that did not restart is `done` from the start
  *   (announced with reason `not-restarting` on the next tick).
+ *
+ * Deliberate departures from the letter of a brief or of other daemons: the F bit of the OPEN that
+ * preceded the restart does not decide what is kept (a peer's first OPEN usually carries F=0); the
+ * family being listed does, and the F bit of the *new* OPEN decides what survives (RFC 4724 4.2).
+ * Our own Cease subcodes 1-4 count as Hard Reset because our sessions send them unwrapped.
  *
  * Timers are unref'd (they never keep the process alive); tests may inject their own.
  */
