@@ -14,7 +14,8 @@
  * encoder into as few UPDATEs as fit (withdrawals packed too); RTC and other families go through
  * encodeUpdate. The export result is cached per (source attribute set, source peer) while the policy
  * depends on the attribute set only, so a million routes sharing a thousand sets run the rules a
- * thousand times. Flushes respect the socket's write backlog (pause above `writeBacklogLimit`, resume
+ * thousand times. MRAI applies to withdrawals too (RFC 4271 9.2.1.1: "advertisement and/or
+ * withdrawal"), which is what keeps a flapping prefix to one message per interval. Flushes respect the socket's write backlog (pause above `writeBacklogLimit`, resume
  * on 'drain') and the peer's minimum advertisement interval (RFC 4271 9.2.1.1): a change within the
  * interval after the last flush waits for the end of the interval, so a burst leaves as one flush.
  * Withdrawals are copied out as keys at once, while the destination still has its prefix at hand.
@@ -153,6 +154,8 @@ class Peer {
   readonly ebgp: boolean
   mrai: number
   negotiated: Negotiated | undefined
+  /** The peer's BGP identifier from its last OPEN (kept while its routes are kept stale). */
+  remoteId = 0
   sink: UpdateSink | undefined
   sinkCtx: CodecContext | undefined
   readonly out = new Map<FamilyKey, AdjRibOut>()
@@ -557,6 +560,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
 
   private onEstablished(p: Peer, n: Negotiated): void {
     p.negotiated = n
+    p.remoteId = n.peerId
     p.upSince = Date.now()
     p.sink = undefined
     p.sinkCtx = undefined
@@ -934,7 +938,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       local: false,
       ebgp: sp?.ebgp ?? true,
       routeReflectorClient: sp?.config.routeReflectorClient === true,
-      routerId: sp?.negotiated?.peerId ?? 0,
+      routerId: sp?.remoteId ?? 0,
     }
   }
 
