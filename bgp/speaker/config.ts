@@ -72,8 +72,8 @@ export interface PeerConfig {
   readonly enabled?: boolean
   readonly enhancedRouteRefresh?: boolean
   readonly extendedMessage?: boolean
-  /** Seconds to wait for the peer's RTC End-of-RIB before sending it VPN routes anyway (RFC 4684 6;
-   * default 60). */
+  /** Seconds to wait for the peer's RTC End-of-RIB before sending it the VPN routes that the
+   * memberships received so far ask for (RFC 4684 6; default 60; gobgpd 3.10 sends no RTC End-of-RIB). */
   readonly rtcEndOfRibTimeout?: number
 }
 

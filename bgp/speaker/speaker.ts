@@ -167,7 +167,7 @@ class Peer {
   readonly eorReceived = new Set<FamilyKey>()
   /** Families whose refresh (enhanced) awaits EoRR after the flush. */
   readonly eorrPending = new Set<FamilyKey>()
-  /** RTC: the peer's membership filter (undefined: RTC not negotiated, everything goes). */
+  /** RTC: the peer's membership filter (undefined: RTC not negotiated, every VPN route goes). */
   rtc: RtcFilter | undefined
   rtcSignature = ''
   rtcWaiting = false
@@ -588,9 +588,11 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       p.rtcTimer = setTimeout(() => {
         p.rtcTimer = undefined
         if (!p.rtcWaiting) return
+        // No End-of-RIB for RTC (gobgpd 3.10 sends none): stop waiting, but keep filtering by the
+        // memberships that did arrive (RFC 4684 4: a peer that negotiated RTC wants only those).
         p.rtcWaiting = false
-        p.rtc = undefined // the peer never told us what it wants: RFC 4684 6 says send everything
-        for (const f of VPN_FAMILIES) if (p.out.has(f)) this.reevaluate(p, f)
+        this.updateRtcFilter(p, true)
+        this.scheduleFlush(p, true)
       }, (p.config.rtcEndOfRibTimeout ?? 60) * 1000)
       p.rtcTimer.unref()
     }

@@ -6,6 +6,10 @@
 import t from 'tap'
 import { Family } from '../../bgp/codec/afi.js'
 import { routeTarget } from '../../bgp/codec/ext-communities.js'
+import { BgpListener, Session } from '../../bgp/session/index.js'
+import { rtcMembershipNlris } from '../../bgp/policy/index.js'
+import type { CodecContext } from '../../bgp/codec/context.js'
+import { encodeUpdate, updateEncodingLength, type UpdateMessage } from '../../bgp/codec/update.js'
 import { best, link, sleep, startSpeaker, vpnv4, waitBest, waitEstablished, waitFor } from './helpers.js'
 
 const vpn = Family.Ipv4Vpn
@@ -56,4 +60,45 @@ t.test('a peer with RTC and no memberships gets no VPN routes', async (t) => {
   await waitFor(() => b.peerStats(a.address).families.every((f) => f.endOfRibReceived), 3000, 'End-of-RIB for both families')
   t.equal(best(b, vpn, '64512:1:10.7.0.0/24'), undefined, 'nothing sent')
   t.equal(a.peerStats(b.address).families.find((f) => f.family === 'l3vpn-ipv4-unicast')?.advertised, 0)
+})
+
+t.test('a peer that never sends the RTC End-of-RIB: after the timeout its memberships still filter', async (t) => {
+  const sp = await startSpeaker(64514, '10.3.1.1', '127.0.3.6')
+  for (const [i, n] of [[7, '10.7.0.0/24'], [8, '10.8.0.0/24']] as const) {
+    sp.originate(vpnv4(rd, n, 100 + i), { attrs: { origin: 0, asPath: [], extCommunities: [routeTarget(64512, i)] }, nextHop: '' })
+  }
+  const families = [vpn, Family.RouteTarget]
+  sp.addPeer({ name: 'raw', address: '127.0.3.7', asn: 64515, passive: true, families, holdTime: 9, rtcEndOfRibTimeout: 0.5 })
+  const listener = new BgpListener({ host: '127.0.3.7', port: 0 })
+  await listener.listen()
+  const raw = new Session(
+    { name: 'raw', localAs: 64515, localId: 0x0a030107, peerAs: 64514, peerAddress: sp.address, peerPort: sp.port, localAddress: '127.0.3.7', holdTime: 9, families, connectRetryTime: 0.5 },
+    { listener },
+  )
+  const got: string[] = []
+  raw.on('update', (u) => {
+    for (const n of u.mpReach?.nlri ?? []) if (n.family === vpn) got.push(`${n.prefix.join('.')}/${n.length}`)
+  })
+  t.teardown(async () => {
+    await raw.destroy()
+    await sp.stop()
+    await listener.close()
+  })
+  raw.start()
+  await waitFor(() => raw.state === 'Established', 5000, 'Established')
+  const ctx = raw.negotiated?.context as CodecContext
+  // One membership (route target 8), and no End-of-RIB for RTC ever.
+  const msg: UpdateMessage = {
+    type: 'update', withdrawn: [], nlri: [],
+    attributes: { origin: 0, asPath: [{ type: 2, asns: [64515] }] },
+    mpReach: { family: Family.RouteTarget, nextHop: [Uint8Array.of(127, 0, 3, 7)], nlri: rtcMembershipNlris(64515, [routeTarget(64512, 8)]) },
+  }
+  const b = new Uint8Array(updateEncodingLength(msg, ctx))
+  encodeUpdate(msg, ctx, b, 0)
+  raw.sendUpdate(b)
+  await sleep(300)
+  t.same(got, [], 'nothing before the timeout')
+  await waitFor(() => got.length > 0, 3000, 'VPN routes after the timeout')
+  await sleep(200)
+  t.same(got, ['10.8.0.0/24'], 'only the route the membership asks for')
 })
