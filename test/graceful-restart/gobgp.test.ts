@@ -13,6 +13,7 @@
  *     peer never comes up), then our routes and End-of-RIB, and gobgpd sweeps the rest.
  * (d) `gobgp neighbor reset` sends a bare Cease / Administrative Reset: with the N bit exchanged
  *     that is a graceful restart (RFC 8538), not a flush.
+ * (e) (a) with our BgpSpeaker as the helper, counts from its peer statistics.
  */
 import t from 'tap'
 import type { Test } from 'tap'
@@ -24,7 +25,7 @@ import { Rib } from '../../bgp/rib/index.js'
 import { GracefulRestart } from '../../bgp/speaker/graceful-restart.js'
 import type { PeerStaleEvent, PeerSweptEvent } from '../../bgp/speaker/graceful-restart.js'
 import { freePort, retry, run, spawnDaemon, tempDir, type Daemon } from '../interop/daemons.js'
-import type { PeerConfig } from '../../bgp/speaker/index.js'
+import { BgpSpeaker, type PeerConfig } from '../../bgp/speaker/index.js'
 import { ribSink, startChild, startPeer, waitFor, wire, type PeerProcess } from './harness.js'
 
 const GOBGP = '127.0.0.71'
@@ -344,4 +345,33 @@ t.test('(d) gobgpd resets the session with a bare Cease (N bit on): soft, routes
   const left = gr.status()[0]?.sweepInMs ?? 0
   t.ok(left > 20_000 && left <= 30_000, `swept within gobgpd's 30 s Restart Time unless it returns (${left} ms left)`)
   t.same(swept, [])
+})
+
+t.test('(e) our BgpSpeaker as the helper: gobgpd killed, its routes kept stale, swept after its End-of-RIB', async (t) => {
+  const g = await gobgpd(t, { passive: true, restartTime: 30 })
+  await g.start(false)
+  for (const p of prefixes(170, 178)) g.cli(['global', 'rib', 'add', p, '-a', 'ipv4'])
+  const sp = new BgpSpeaker({ localAs: 65001, routerId: '10.72.72.74', gracefulRestart: { restartTime: 90 } })
+  t.teardown(() => sp.stop())
+  const swept: PeerSweptEvent[] = []
+  sp.gracefulRestart?.on('peer-swept', (e) => swept.push(e))
+  sp.addPeer({ name: 'gobgp', address: GOBGP, port: g.port, asn: 65010, localAddress: US, holdTime: 9, connectRetryTime: 0.5, idleHoldTime: 0.1, families: [V4] })
+  await sp.start()
+  const fam = (): { received: number; stale: number; endOfRibReceived: boolean } => {
+    const f = sp.peerStats('gobgp').families[0]
+    return { received: f?.received ?? -1, stale: f?.stale ?? -1, endOfRibReceived: f?.endOfRibReceived ?? false }
+  }
+  await waitFor(() => fam().received === 8 && fam().endOfRibReceived, 15_000, "gobgpd's 8 routes")
+  await g.kill()
+  await waitFor(() => sp.session('gobgp').state !== 'Established', 5000, 'the session to drop')
+  await waitFor(() => fam().stale === 8, 3000, 'routes kept, stale')
+  t.equal(fam().received, 8)
+  await sp.setPeerEnabled('gobgp', false) // until gobgpd has its smaller RIB
+  await g.start(true)
+  for (const p of prefixes(170, 173)) g.cli(['global', 'rib', 'add', p, '-a', 'ipv4'])
+  t.equal(fam().stale, 8, 'still kept while we are administratively down')
+  await sp.setPeerEnabled('gobgp', true)
+  await waitFor(() => swept.length === 1, 20_000, "the sweep after the restarted gobgpd's End-of-RIB")
+  t.same(swept.map((s) => [s.count, s.reason]), [[5, 'end-of-rib']])
+  t.match(fam(), { received: 3, stale: 0 })
 })
