@@ -123,9 +123,11 @@ t.test('eBGP, 2-octet AS: routes both ways, refresh, NOTIFICATIONs', async (t) =
     t.match(us.stats().session.lastNotificationReceived, { code: 6, subcode: 2 }, 'Cease / Administrative Shutdown from ExaBGP')
     await waitFor(() => us.session.state === 'Established', 15_000, 'session back up')
     await us.session.stop('gsi-router says goodbye')
-    // ExaBGP 4.2 cannot parse a NOTIFICATION arriving while Established (its reader reports "can
-    // not decode update message of type 3"), so it cannot show the RFC 9003 text; FRR, gobgpd and
-    // BIRD do (frr-session, test/session). What it shows is that our NOTIFICATION ended its session.
+    // ExaBGP 4.2.21 cannot decode any Administrative Shutdown carrying an RFC 9003 text under Python
+    // 3: bgp/message/notification.py formats it with b'Shutdown Communication: "%s"' % <str>, a
+    // TypeError, which its reader reports as 'can not decode update message of type "3"'. So it
+    // cannot show the text (FRR, gobgpd and BIRD do: frr-session, test/session); it shows that a
+    // NOTIFICATION (type 3) from us ended its session.
     const down = (): string | undefined => exa.messages().filter((m) => m.type === 'state' && m.neighbor?.state === 'down').map((m) => String(m.neighbor?.['reason' as 'state']))[0]
     await waitFor(() => down() !== undefined, 5000, 'ExaBGP to report the session down')
     t.comment(`ExaBGP: ${down()}`)
