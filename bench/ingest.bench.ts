@@ -103,8 +103,8 @@ if (receivers.includes('ours')) {
 }
 
 // Details
-console.log('\n| Scenario | Receiver | busy-end s (each run) | CPU s | RSS before → after | peak RSS | B/route | routes | UPDATEs | stream written s | ours (BgpSpeaker or Session + Rib): own clock s, heap B/route, attribute sets |')
-console.log('|---|---|---|---|---|---|---|---|---|---|---|')
+console.log('\n| Scenario | Receiver | busy-end s (each run) | CPU s | minor faults | RSS before → after | peak RSS | B/route | routes | UPDATEs | stream written s | ours (BgpSpeaker or Session + Rib): own clock s, heap B/route, attribute sets |')
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for (const s of scenarios) {
   for (const r of receivers) {
     const c = cells.get(key(s, r))
@@ -112,7 +112,7 @@ for (const s of scenarios) {
     const x = c.res
     const o = x.ours !== undefined ? `${x.ours.mode}: ${x.ours.selfSeconds.toFixed(2)}, ${Math.round(x.ours.heapBytesPerRoute)}, ${x.ours.attributeSets}` : ''
     console.log(
-      `| ${s.name}${s.labels === 'per-route' ? ' (label per route)' : ''} | ${title[r]} | ${c.all.map((a) => a.seconds.toFixed(2)).join(' / ')} | ${x.cpuSeconds.toFixed(2)} | ${mb(x.rssBeforeKb)} → ${mb(x.rssAfterKb)} | ${mb(x.peakRssKb)} | ${x.bytesPerRoute.toFixed(1)} | ${x.count} | ${x.messages} | ${x.writtenSeconds.toFixed(2)} | ${o} |`,
+      `| ${s.name}${s.labels === 'per-route' ? ' (label per route)' : ''} | ${title[r]} | ${c.all.map((a) => a.seconds.toFixed(2)).join(' / ')} | ${x.cpuSeconds.toFixed(2)} | ${x.minorFaults} | ${mb(x.rssBeforeKb)} → ${mb(x.rssAfterKb)} | ${mb(x.peakRssKb)} | ${x.bytesPerRoute.toFixed(1)} | ${x.count} | ${x.messages} | ${x.writtenSeconds.toFixed(2)} | ${o} |`,
     )
   }
 }

@@ -4,9 +4,10 @@
  * - BIRD 2.0.12: one `protocol bgp` with one channel (ipv4, or vpn4 mpls into a vpn4 table), import
  *   all, export none; no kernel protocol. Count: `birdc show route count table T`.
  * - FRR bgpd 8.4.4: standalone with `-Z` (no zebra: nothing is installed anywhere), one neighbor
- *   activated in ipv4 unicast or ipv4 vpn; `bgp retain route-target all` so VPN routes are kept with no
- *   VRF importing them. Count: the table's prefix count from `vtysh ... show bgp <afi> summary json`.
- * - GoBGP 3.10: gobgpd without zebra, one passive neighbor with the one AFI/SAFI. Count:
+ *   activated in ipv4 unicast or ipv4 vpn, an outbound route-map that denies everything (export
+ *   none); `bgp retain route-target all` so VPN routes are kept with no VRF importing them. Count: the table's prefix count from `vtysh ... show bgp <afi> summary json`.
+ * - GoBGP 3.10: gobgpd without zebra, one passive neighbor with the one AFI/SAFI and a default
+ *   export policy of reject-route (export none). Count:
  *   `gobgp global rib -a <family> summary` (destinations and paths).
  * Every daemon runs inside the receiver's namespace (its control sockets in a private temp
  * directory; GoBGP's gRPC on the namespace's own 127.0.0.1), with stdout and stderr in a log file.
@@ -68,6 +69,9 @@ function frrConf(s: Scenario): string {
     'hostname gsib-frr',
     'log stdout warnings',
     '!',
+    // Export none (BIRD's `export none`): nothing goes back to the injector.
+    'route-map GSIB-NONE deny 10',
+    '!',
     `router bgp ${RECEIVER_AS}`,
     ` bgp router-id ${RECEIVER_ADDRESS}`,
     ' no bgp ebgp-requires-policy',
@@ -78,6 +82,7 @@ function frrConf(s: Scenario): string {
     ` neighbor ${INJECTOR_ADDRESS} timers 80 240`,
     ` address-family ${af}`,
     `  neighbor ${INJECTOR_ADDRESS} activate`,
+    `  neighbor ${INJECTOR_ADDRESS} route-map GSIB-NONE out`,
     ' exit-address-family',
     '!',
     '',
@@ -100,6 +105,9 @@ function gobgpConf(s: Scenario): string {
     '  [neighbors.timers.config]',
     '    hold-time = 240',
     '    keepalive-interval = 80',
+    // Export none (BIRD's `export none`): nothing goes back to the injector.
+    '  [neighbors.apply-policy.config]',
+    '    default-export-policy = "reject-route"',
     '  [neighbors.transport.config]',
     '    passive-mode = true',
     `    local-address = "${RECEIVER_ADDRESS}"`,

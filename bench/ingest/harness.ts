@@ -20,7 +20,7 @@ import type { ChildProcess } from 'node:child_process'
 import { ChildChannel } from './channel.js'
 import { startDaemon, type DaemonHandle, type DaemonKind } from './daemons.js'
 import { NetPair } from './netns.js'
-import { CpuSampler, memStatus, ticksPerSecond } from './proc.js'
+import { CpuSampler, memStatus, minorFaults, ticksPerSecond } from './proc.js'
 import type { Scenario } from './scenario.js'
 
 export type ReceiverKind = 'ours' | DaemonKind
@@ -35,6 +35,8 @@ export interface CellResult {
   readonly rssBeforeKb: number
   readonly rssAfterKb: number
   readonly peakRssKb: number
+  /** Minor page faults from the baseline to busy-end. */
+  readonly minorFaults: number
   readonly bytesPerRoute: number
   /** Routes the receiver reported holding at the end. */
   readonly count: number
@@ -138,6 +140,7 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
       await sleep(200)
     }
     const before = memStatus(pid)
+    const faultsBefore = minorFaults(pid)
     sampler = new CpuSampler(pid)
     sampler.start()
     await sleep(100)
@@ -175,6 +178,7 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
     if (end === undefined) throw new Error('unreachable: no busy-end')
     // 4. measurements at busy-end, before any CLI call
     const after = memStatus(pid)
+    const faults = minorFaults(pid) - faultsBefore
     sampler.stop()
     const first = [...sampler.samples].reverse().find((x) => x.t <= t0) ?? end
     const cpuSeconds = (end.ticks - first.ticks) / ticksPerSecond()
@@ -213,6 +217,7 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
       rssBeforeKb: before.rssKb,
       rssAfterKb: after.rssKb,
       peakRssKb: after.hwmKb,
+      minorFaults: faults,
       bytesPerRoute: ((after.rssKb - before.rssKb) * 1024) / s.routes,
       count,
       messages: Number(built.messages),
