@@ -145,6 +145,24 @@ const DEFAULT_BACKLOG_LIMIT = 1 << 20
 const VPN_FAMILIES: ReadonlySet<FamilyKey> = new Set([Family.Ipv4Vpn, Family.Ipv6Vpn])
 const BULK_FAMILIES: ReadonlySet<FamilyKey> = new Set([Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn, Family.Ipv6Vpn])
 
+/** Export results of one peer and family, keyed by source attribute set * 65536 + source peer. */
+interface ExportCache {
+  /** Out attribute set id (-1: not advertised), when the export policy depends on the set only;
+   * each id >= 0 holds one RIB reference. */
+  readonly ids: Map<number, number>
+  /** The export rules' result before the policy (null: not advertised). */
+  readonly rules: Map<number, RouteAttributes | null>
+  /** Policy results (shared objects) to their interned id, one RIB reference each. */
+  readonly objects: Map<RouteAttributes, number>
+  /** The source set each key was computed from (ids are reused after the RIB frees a set). */
+  readonly src: Map<number, RouteAttributes>
+}
+
+/** Bound on remembered policy result objects per peer and family. */
+const OBJECT_CACHE_MAX = 65536
+/** Bound on source keys remembered per peer and family before the cache starts afresh. */
+const EXPORT_CACHE_MAX = 262144
+
 class Peer {
   readonly name: string
   config: PeerConfig
@@ -172,8 +190,8 @@ class Peer {
   rtcSignature = ''
   rtcWaiting = false
   rtcTimer: NodeJS.Timeout | undefined
-  /** Export results per family: key srcAttrId * 65536 + srcPeer -> out attrId, or -1 (not sent). */
-  readonly exportCache = new Map<FamilyKey, Map<number, number>>()
+  /** Export results per family (see ExportCache). */
+  readonly exportCache = new Map<FamilyKey, ExportCache>()
   /** Encoded attribute sections per out attrId (session-specific: 2- or 4-octet AS). */
   readonly attrBytes = new Map<number, Uint8Array>()
   flushTimer: NodeJS.Timeout | undefined
@@ -961,7 +979,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
    * The out attribute set id for dest toward p, or -1 when it is not to be advertised. Cached per
    * (source attribute set, source peer) unless the export policy looks at prefixes.
    */
-  private outAttr(p: Peer, table: RibTable, family: FamilyKey, d: DestId, cache: Map<number, number>, target: () => ExportTarget): number {
+  private outAttr(p: Peer, table: RibTable, family: FamilyKey, d: DestId, cache: ExportCache, target: () => ExportTarget): number {
     const src = table.bestAttrId(d)
     if (src < 0) return -1
     const srcPeer = table.bestPeer(d)
@@ -969,21 +987,44 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     const policy = p.config.exportPolicy?.[family]
     const cacheable = policy === undefined || policy.perAttributeSet
     const key = src * 65536 + srcPeer
+    // Set ids are reused once the RIB frees them: an entry is valid only for the very set object it
+    // was computed from.
+    const srcAttrs = this.rib.attributes(src)
+    if (cache.src.get(key) !== srcAttrs) {
+      const stale = cache.ids.get(key)
+      if (stale !== undefined && stale >= 0) p.refs.release(stale)
+      cache.ids.delete(key)
+      cache.rules.delete(key)
+      cache.src.set(key, srcAttrs)
+    }
     if (cacheable) {
-      const hit = cache.get(key)
+      const hit = cache.ids.get(key)
       if (hit !== undefined) return hit
     }
-    let result = -1
-    const srcAttrs = this.rib.attributes(src)
-    const rtcOk = p.rtc === undefined || !VPN_FAMILIES.has(family) || p.rtc.allows(srcAttrs.attrs)
-    if (rtcOk) {
-      let a = exportAttributes(srcAttrs, this.exportSource(srcPeer), target())
-      if (a !== null && policy !== undefined) a = policy.apply(table.route(d), a)
-      if (a !== null) result = this.rib.intern(a)
+    // The rules (and the RTC filter) never look at the prefix: their result is cached per key even
+    // for a policy that does, so that policy sees one input object per set (and can memoise).
+    let pre = cache.rules.get(key)
+    if (pre === undefined) {
+      const rtcOk = p.rtc === undefined || !VPN_FAMILIES.has(family) || p.rtc.allows(srcAttrs.attrs)
+      pre = rtcOk ? exportAttributes(srcAttrs, this.exportSource(srcPeer), target()) : null
+      cache.rules.set(key, pre)
     }
-    // The reference intern() took belongs to the cache, or (uncached) to this slice until it ends.
-    if (cacheable) cache.set(key, result)
-    else if (result >= 0) this.sliceRefs.push(result)
+    let result = -1
+    if (cacheable) {
+      const a = pre === null || policy === undefined ? pre : policy.apply(table.route(d), pre)
+      if (a !== null) result = this.rib.intern(a) // the cache's reference
+      cache.ids.set(key, result)
+      return result
+    }
+    const a = pre === null ? null : (policy as RoutePolicy).apply(table.route(d), pre)
+    if (a === null) return -1
+    const known = cache.objects.get(a)
+    if (known !== undefined) return known
+    result = this.rib.intern(a)
+    // Policies hand back shared result objects: remember them (one reference each), up to a bound
+    // in case one makes a new object per route; past it the reference lives until the slice ends.
+    if (cache.objects.size < OBJECT_CACHE_MAX) cache.objects.set(a, result)
+    else this.sliceRefs.push(result)
     return result
   }
 
@@ -993,8 +1034,13 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     if (!this.rib.families().includes(family)) return false
     const table = this.rib.table(family)
     let cache = p.exportCache.get(family)
+    if (cache !== undefined && cache.src.size > EXPORT_CACHE_MAX) {
+      // Attribute sets come and go (MED or community churn): start afresh rather than grow forever.
+      this.clearExportCache(p, family)
+      cache = undefined
+    }
     if (cache === undefined) {
-      cache = new Map()
+      cache = { ids: new Map(), rules: new Map(), objects: new Map(), src: new Map() }
       p.exportCache.set(family, cache)
     }
     let tgt: ExportTarget | undefined
@@ -1157,7 +1203,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   private clearExportCache(p: Peer, family?: FamilyKey): void {
     for (const [f, cache] of p.exportCache) {
       if (family !== undefined && f !== family) continue
-      for (const id of cache.values()) if (id >= 0) p.refs.release(id)
+      for (const id of cache.ids.values()) if (id >= 0) p.refs.release(id)
+      for (const id of cache.objects.values()) p.refs.release(id)
       p.exportCache.delete(f)
     }
   }

@@ -81,3 +81,20 @@ t.test('import policy change applies to the kept Adj-RIB-In without a refresh', 
   await sleep(50)
   t.equal(p.b.peerStats('A').families[0]?.accepted, 2, 'soft reconfiguration keeps both')
 })
+
+t.test('an attribute set id the RIB frees and reuses does not confuse the export cache', async (t) => {
+  const p = await makeSpeakers({ asA: 65051, asB: 65052, peerOfA: { minimumAdvertisementInterval: 0 } })
+  t.teardown(() => p.close())
+  p.a.originate(ipv4('10.40.0.0/24'), { attrs: { origin: 0, asPath: [], med: 1 }, nextHop: '' })
+  await waitBest(p.b, v4, '10.40.0.0/24')
+  const first = best(p.a, v4, '10.40.0.0/24')?.attrId
+  p.a.withdrawOriginated(ipv4('10.40.0.0/24'))
+  await waitBest(p.b, v4, '10.40.0.0/24', false)
+  p.a.originate(ipv4('10.41.0.0/24'), { attrs: { origin: 0, asPath: [], med: 2, communities: [7] }, nextHop: '' })
+  await waitBest(p.b, v4, '10.41.0.0/24')
+  const second = best(p.a, v4, '10.41.0.0/24')?.attrId
+  t.comment(`source set ids: ${first} then ${second}${first === second ? ' (reused)' : ''}`)
+  const r = best(p.b, v4, '10.41.0.0/24')
+  t.equal(r?.attrs.med, 2, 'the new set\'s MED, not the freed one\'s')
+  t.same(r?.attrs.communities, [7])
+})
