@@ -1,5 +1,6 @@
 /**
- * Routes between our BgpSpeaker and FRR 8.4 bgpd (eBGP, loopback high ports), checked on both
+ * Routes between our BgpSpeaker and FRR 8.4 bgpd (eBGP 2-octet AS and iBGP 4-octet AS, loopback
+ * high ports), checked on both
  * sides attribute by attribute: FRR's own JSON (`show bgp ipv4 unicast P json`, `show bgp ipv6
  * unicast P json`, `show bgp ipv4 vpn P json`) for what we send, our RIB for what FRR sends.
  * IPv4 and IPv6 unicast and VPNv4 with route targets of the three forms and the RFC 9012
@@ -41,7 +42,7 @@ const FRRS: TestRoute[] = [
 const INJECTED: TestRoute = { family: 'vpnv4', prefix: '172.16.23.0/24', rd: '65003:23', label: 2023, nextHop: '192.0.2.41', extCommunities: ['rt:65003:23', 'encap:udp'] }
 
 interface FrrPath {
-  aspath?: { string: string }
+  aspath?: { string: string; segments?: unknown[]; length?: number }
   origin?: string
   metric?: number
   community?: { string: string }
@@ -182,4 +183,38 @@ t.test('FRR and our speaker exchange IPv4, IPv6 and VPNv4 routes', async (t) => 
     t.equal(us.session.state, 'Established', 'session stayed up throughout')
     t.equal(us.stats().session.flaps, 0)
   })
+})
+
+t.test('iBGP, 4-octet AS: a VPNv4 route each way', async (t) => {
+  const AS = 4200000200
+  const theirs: TestRoute = { family: 'vpnv4', prefix: '172.16.24.0/24', rd: '10.2.2.1:24', label: 2024, nextHop: '192.0.2.32', localPref: 300, extCommunities: ['rt:4200000200:24'] }
+  const ours: TestRoute = { family: 'vpnv4', prefix: '172.16.25.0/24', rd: '4200000002:25', label: 2025, nextHop: '192.0.2.22', localPref: 250, extCommunities: ['rt:4200000002:25', 'encap:udp'] }
+  const origin = frrOriginate([theirs], 'i')
+  const frr = await startFrr(
+    t,
+    { name: 'frr-ibgp', address: FRR, asn: AS, routerId: '10.2.2.1', holdTime: 9, neighbor: { address: US, asn: AS, families: ['vpnv4'] } },
+  )
+  frr.vtysh('configure terminal', ...origin.routeMaps, `router bgp ${AS}`, ...origin.router)
+  const us = new OurSide({ localAs: AS, routerId: '10.2.2.2', peer: { address: FRR, port: frr.port, asn: AS, localAddress: US, holdTime: 9, families: [Family.Ipv4Vpn] } })
+  t.teardown(() => us.stop())
+  us.announce([ours])
+  await us.start()
+  await waitFor(() => us.session.state === 'Established', 10_000, 'iBGP session to FRR')
+  t.equal(us.stats().session.negotiated?.ebgp, false)
+  t.equal(us.stats().session.negotiated?.as4, true)
+  await waitFor(() => us.get('vpnv4', theirs.prefix, theirs.rd)?.attrs.localPref === 300, 10_000, "FRR's iBGP route with its LOCAL_PREF")
+  const r = us.get('vpnv4', theirs.prefix, theirs.rd)
+  t.same(r?.attrs.asPath ?? [], [], 'empty AS_PATH on iBGP')
+  t.equal(r?.label, 2024, 'label')
+  t.same(extTexts(r?.attrs ?? {}), ['rt:4200000200:24'], '4-octet AS route target')
+  await waitFor(() => Object.keys(frr.json(`show bgp ipv4 vpn ${ours.prefix}`)).length > 0, 10_000, 'FRR to learn our route')
+  const j = frr.json<Record<string, { paths?: (FrrPath & { locPrf?: number })[] }>>(`show bgp ipv4 vpn ${ours.prefix}`)
+  t.same(Object.keys(j), ['4200000002:25'], 'RD type 2 (4-octet AS)')
+  const p = j['4200000002:25']?.paths?.[0]
+  t.equal(p?.locPrf, 250, 'LOCAL_PREF')
+  t.match(p?.aspath, { string: 'Local', segments: [], length: 0 }, 'empty AS_PATH (FRR: "Local")')
+  t.equal(p?.remoteLabel, 2025, 'label')
+  t.equal(p?.nexthops?.[0]?.ip, '192.0.2.22', 'next hop kept on iBGP')
+  t.equal(p?.extendedCommunity?.string, 'RT:4200000002:25 ET:13', 'route target and encapsulation')
+  t.equal(p?.peer?.type ?? 'internal', 'internal')
 })
