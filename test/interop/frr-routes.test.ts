@@ -49,7 +49,7 @@ interface FrrPath {
   extendedCommunity?: { string: string }
   remoteLabel?: number
   nexthops?: { ip: string; afi: string }[]
-  peer?: { peerId: string }
+  peer?: { peerId: string; type?: string }
 }
 
 t.test('FRR and our speaker exchange IPv4, IPv6 and VPNv4 routes', async (t) => {
@@ -216,5 +216,5 @@ t.test('iBGP, 4-octet AS: a VPNv4 route each way', async (t) => {
   t.equal(p?.remoteLabel, 2025, 'label')
   t.equal(p?.nexthops?.[0]?.ip, '192.0.2.22', 'next hop kept on iBGP')
   t.equal(p?.extendedCommunity?.string, 'RT:4200000002:25 ET:13', 'route target and encapsulation')
-  t.equal(p?.peer?.type ?? 'internal', 'internal')
+  t.equal(p?.peer?.type, 'internal', 'FRR: learned over iBGP')
 })
