@@ -194,7 +194,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly fsmConfig: FsmConfig
   readonly name: string
   readonly peerAddress: string
-  private readonly ourOpen: OpenMessage
+  private ourOpen: OpenMessage
   private readonly ebgp: boolean
   private conns: Connection[]
   private readonly listener: BgpListener | undefined
@@ -252,6 +252,16 @@ export class Session extends EventEmitter<SessionEvents> {
   /** What was negotiated on the established connection. */
   get negotiated(): Negotiated | undefined {
     return this.conns.find((c) => c.fsm.state === 'Established')?.negotiated
+  }
+
+  /**
+   * Changes the graceful restart capability of the OPENs we send from now on (RFC 4724): the
+   * restarting speaker clears its R bit once its restart is over, and sets F bits only for the
+   * forwarding state it really kept. The established connection keeps what it negotiated.
+   */
+  setGracefulRestart(gr: SessionConfig['gracefulRestart']): void {
+    const { gracefulRestart: _old, ...rest } = this.config
+    this.ourOpen = buildOpen(gr === undefined ? rest : { ...rest, gracefulRestart: gr })
   }
 
   /** Administrative up (ManualStart). */
@@ -379,6 +389,24 @@ export class Session extends EventEmitter<SessionEvents> {
       this.feed(p, { type: 'TcpConnectionConfirmed' })
       return
     }
+    const est = this.established()
+    if (est !== undefined && est.negotiated?.gracefulRestart !== undefined && this.conns.length === 1) {
+      // RFC 4724 4.2: a new connection from a peer that advertised graceful restart, while its old
+      // session still looks Established, means the peer restarted before we saw the old connection
+      // die: end the old session as if its TCP connection failed (the helper keeps its routes
+      // stale), and let the new connection in.
+      this.pendingDetail = 'the peer opened a new connection: it restarted (RFC 4724 4.2)'
+      this.feed(est, { type: 'TcpConnectionFails' })
+      const q = this.primary()
+      if (q.fsm.state === 'Idle' && !this.destroyed) {
+        this.feed(q, { type: 'ManualStart_with_PassiveTcpEstablishment' })
+        if ((q.fsm.state as State) === 'Active' && q.socket === undefined) {
+          this.attach(q, socket, 'incoming')
+          this.feed(q, { type: 'TcpConnectionConfirmed' })
+          return
+        }
+      }
+    }
     if (this.conns.length >= 2 || (state === 'Established' && !this.fsmConfig.collisionDetectEstablishedState)) {
       // RFC 4271 6.8: a new connection against an Established one is closed (Cease 5, RFC 4486).
       const n: NotificationMessage = { type: 'notification', code: ErrorCode.Cease, subcode: 5, data: new Uint8Array(0) }
@@ -472,10 +500,11 @@ export class Session extends EventEmitter<SessionEvents> {
           this.messagesOut.keepalive++
           break
         case 'send-notification': {
-          const n: NotificationMessage =
+          let n: NotificationMessage =
             a.shutdownMessage !== undefined && (a.subcode === 2 || a.subcode === 4) && a.code === ErrorCode.Cease
               ? shutdownNotification(a.subcode, a.shutdownMessage)
               : { type: 'notification', code: a.code, subcode: a.subcode, data: a.data ?? new Uint8Array(0) }
+          if (this.wantsHardReset(c, n)) n = hardReset(n)
           this.write(c, encodeMessage(n))
           this.messagesOut.notification++
           this.recordSent(n)
@@ -504,6 +533,18 @@ export class Session extends EventEmitter<SessionEvents> {
           break
       }
     }
+  }
+
+  /**
+   * RFC 8538 5: with the N bit exchanged, a NOTIFICATION would let the peer keep our routes as if we
+   * restarted; the Cease subcodes that mean "really down" (maximum prefixes, administrative shutdown,
+   * peer de-configured, administrative reset) go out wrapped in a Hard Reset so it flushes them.
+   */
+  private wantsHardReset(c: Connection, n: NotificationMessage): boolean {
+    if (n.code !== ErrorCode.Cease || n.subcode < 1 || n.subcode > 4) return false
+    const peerN = c.negotiated?.gracefulRestart?.notification === true
+    const ourN = this.ourOpen.capabilities.some((cap) => cap.type === 'graceful-restart' && cap.notification === true)
+    return peerN && ourN
   }
 
   private recordSent(n: NotificationMessage): void {
@@ -867,6 +908,15 @@ function safe(f: () => number): number {
   } catch {
     return -1
   }
+}
+
+/** The Hard Reset (Cease 9, RFC 8538 4) carrying `n`: its code and subcode, then its data. */
+export function hardReset(n: NotificationMessage): NotificationMessage {
+  const data = new Uint8Array(2 + n.data.length)
+  data[0] = n.code
+  data[1] = n.subcode
+  data.set(n.data, 2)
+  return { type: 'notification', code: ErrorCode.Cease, subcode: 9, data }
 }
 
 function record(n: NotificationMessage): NotificationRecord {

@@ -1,0 +1,136 @@
+/**
+ * The session runner's part of graceful restart: the capability changed between connections (the
+ * R bit cleared after a restart, RFC 4724 3), Hard Reset wrapping of our Cease NOTIFICATIONs when
+ * the N bit was exchanged (RFC 8538 5), and a restarted peer's new connection replacing a session
+ * that still looked Established (RFC 4724 4.2). Our sessions over loopback; the restarted peer of
+ * the last test is a hand-driven TCP client speaking real encoded messages.
+ */
+import t from 'tap'
+import net from 'node:net'
+import { Family } from '../../bgp/codec/afi.js'
+import { Framer } from '../../bgp/codec/framer.js'
+import { KEEPALIVE_BYTES } from '../../bgp/codec/keepalive.js'
+import { decodeFramed, encodeMessage } from '../../bgp/codec/message.js'
+import type { NotificationMessage } from '../../bgp/codec/notification.js'
+import { BgpListener, Session } from '../../bgp/session/index.js'
+import { buildOpen } from '../../bgp/session/negotiate.js'
+import { makePair, waitFor, waitState } from './helpers.js'
+
+const gr = (restarting: boolean, notification = true) => ({ restartTime: 30, restarting, notification, forwarding: [Family.Ipv4Unicast] })
+
+t.test('the R bit can be cleared for the next connection', async (t) => {
+  const p = await makePair({ holdTime: 9 }, { gracefulRestart: gr(true) }, { gracefulRestart: gr(false) })
+  t.teardown(() => p.close())
+  p.b.start()
+  p.a.start()
+  await waitState(p.b, 'Established')
+  t.equal(p.b.negotiated?.gracefulRestart?.restarting, true, 'first OPEN carries R=1')
+  p.a.setGracefulRestart(gr(false))
+  t.equal(p.b.negotiated?.gracefulRestart?.restarting, true, 'the established connection keeps what it negotiated')
+  await p.a.stop('reconnect')
+  await waitFor(() => p.b.state !== 'Established', 5000, 'B to see A go')
+  p.a.start()
+  await waitState(p.b, 'Established', 8000)
+  t.equal(p.b.negotiated?.gracefulRestart?.restarting, false, 'the next OPEN carries R=0')
+  t.equal(p.b.negotiated?.gracefulRestart?.families[0]?.forwarding, true)
+})
+
+for (const nBit of [true, false]) {
+  t.test(`administrative shutdown ${nBit ? 'is wrapped in a Hard Reset with' : 'stays a plain Cease without'} the N bit`, async (t) => {
+    const p = await makePair({ holdTime: 9 }, { gracefulRestart: gr(false, nBit) }, { gracefulRestart: gr(false, true) })
+    t.teardown(() => p.close())
+    const got: NotificationMessage[] = []
+    p.b.on('notification-received', (n) => got.push(n))
+    p.b.start()
+    p.a.start()
+    await waitState(p.b, 'Established')
+    await p.a.stop('maintenance')
+    await waitFor(() => got.length > 0, 5000, 'B to receive the NOTIFICATION')
+    const n = got[0] as NotificationMessage
+    if (nBit) {
+      t.same([n.code, n.subcode], [6, 9], 'Cease / Hard Reset')
+      t.same([n.data[0], n.data[1]], [6, 2], 'carrying Cease / Administrative Shutdown')
+      t.equal(Buffer.from(n.data.subarray(3)).toString(), 'maintenance', 'and its RFC 9003 message')
+      t.same([p.a.stats().lastNotificationSent?.code, p.a.stats().lastNotificationSent?.subcode], [6, 9])
+    } else {
+      t.same([n.code, n.subcode], [6, 2], 'Cease / Administrative Shutdown as is')
+    }
+  })
+}
+
+/** A minimal peer over a raw socket: sends our codec's OPEN, answers KEEPALIVEs. */
+async function rawPeer(port: number, localAddress: string): Promise<{ socket: net.Socket; established: Promise<void> }> {
+  const open = buildOpen({ localAs: 65001, localId: 0x01010101, holdTime: 30, families: [Family.Ipv4Unicast], gracefulRestart: gr(true) })
+  const socket = net.connect({ host: '127.0.0.2', port, localAddress })
+  socket.on('error', () => {})
+  const framer = new Framer()
+  const established = new Promise<void>((resolve) => {
+    socket.on('data', (chunk) => {
+      framer.push(chunk)
+      while (framer.next()) {
+        const m = decodeFramed(framer.type, framer.buf, framer.offset, framer.length)
+        if (m.type === 'open') socket.write(KEEPALIVE_BYTES)
+        if (m.type === 'keepalive') resolve()
+      }
+    })
+  })
+  await new Promise<void>((r) => socket.once('connect', () => r()))
+  socket.write(encodeMessage(open))
+  return { socket, established }
+}
+
+t.test('a restarted peer connecting again replaces the session that still looked Established', async (t) => {
+  const listener = new BgpListener({ host: '127.0.0.2', port: 0 })
+  const port = await listener.listen()
+  const b = new Session(
+    { name: 'B', localAs: 65002, localId: 0x02020202, peerAs: 65001, peerAddress: '127.0.0.1', localAddress: '127.0.0.2', holdTime: 30, families: [Family.Ipv4Unicast], passive: true, gracefulRestart: gr(false) },
+    { listener },
+  )
+  const downs: { reason: string; detail?: string }[] = []
+  b.on('down', (d) => downs.push(d))
+  const sockets: net.Socket[] = []
+  t.teardown(async () => {
+    for (const s of sockets) s.destroy()
+    await b.destroy()
+    await listener.close()
+  })
+  b.start()
+  const first = await rawPeer(port, '127.0.0.1')
+  sockets.push(first.socket)
+  await first.established
+  await waitState(b, 'Established')
+  // The old connection stays open (the peer's host died without a FIN); a new one arrives.
+  const second = await rawPeer(port, '127.0.0.1')
+  sockets.push(second.socket)
+  await waitFor(() => downs.length > 0, 5000, 'the old session to end')
+  t.match(downs[0], { reason: 'tcp-closed', detail: /RFC 4724/ })
+  await second.established
+  await waitState(b, 'Established')
+  t.equal(b.stats().connection?.remotePort, second.socket.localPort, 'the new connection is the session now')
+  t.equal(b.stats().flaps, 1)
+})
+
+t.test('without graceful restart the new connection is refused (Cease 5) and the session stays', async (t) => {
+  const listener = new BgpListener({ host: '127.0.0.2', port: 0 })
+  const port = await listener.listen()
+  const b = new Session(
+    { name: 'B', localAs: 65002, localId: 0x02020202, peerAs: 65001, peerAddress: '127.0.0.1', localAddress: '127.0.0.2', holdTime: 30, families: [Family.Ipv4Unicast], passive: true },
+    { listener },
+  )
+  const sockets: net.Socket[] = []
+  t.teardown(async () => {
+    for (const s of sockets) s.destroy()
+    await b.destroy()
+    await listener.close()
+  })
+  b.start()
+  const first = await rawPeer(port, '127.0.0.1')
+  sockets.push(first.socket)
+  await first.established
+  await waitState(b, 'Established')
+  const second = await rawPeer(port, '127.0.0.1')
+  sockets.push(second.socket)
+  await waitFor(() => b.stats().lastNotificationSent?.subcode === 5, 5000, 'Cease 5 on the new connection')
+  t.equal(b.state, 'Established')
+  t.equal(b.stats().connection?.remotePort, first.socket.localPort)
+})
