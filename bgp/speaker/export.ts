@@ -17,9 +17,10 @@
  *   dropped, RFC 4271 5 and 9.1.4); recorded arrival order and extended-length quirks are dropped so
  *   equal sets intern to one id.
  * - IPv4 unicast routes carry their next hop in NEXT_HOP (when it is IPv4); every other family in
- *   MP_REACH_NLRI, so `attrs.nextHop` is removed for them.
+ *   MP_REACH_NLRI, so `attrs.nextHop` is removed for them. IPv4 families with an IPv6 next hop go
+ *   only where RFC 8950 extended next hop was negotiated; a route without any next hop goes nowhere.
  */
-import { Family, type FamilyKey } from '../codec/afi.js'
+import { Afi, Family, familyAfi, type FamilyKey } from '../codec/afi.js'
 import { AsSegment, withoutConfed, type AsPath } from '../codec/as-path.js'
 import { forReadvertisement, Origin, type PathAttributes } from '../codec/attributes.js'
 import type { RouteAttributes } from '../rib/api.js'
@@ -45,6 +46,8 @@ export interface ExportTarget {
   readonly nextHopSelf: boolean
   /** Our next hop toward this peer for the family (text). */
   readonly selfNextHop: string
+  /** An IPv6 next hop may go with IPv4 NLRI (RFC 8950 extended next hop negotiated for the family). */
+  readonly ipv6NextHopForIpv4?: boolean
 }
 
 export const DEFAULT_LOCAL_PREF = 100
@@ -92,7 +95,10 @@ export function exportAttributes(src: RouteAttributes, from: ExportSource, to: E
     }
     if (to.nextHopSelf || nextHop === '') nextHop = to.selfNextHop
   }
-  if (nextHop === '' && to.family !== Family.RouteTarget) return null // nowhere to send traffic
+  if (nextHop === '') return null // nowhere to send traffic
+  // IPv4 NLRI with an IPv6 next hop needs RFC 8950 on the session; without it the peer could not
+  // even parse the UPDATE (RTC carries the speaker's address, IPv4 on our IPv4 sessions).
+  if (familyAfi(to.family) === Afi.Ipv4 && nextHop.includes(':') && to.ipv6NextHopForIpv4 !== true) return null
   if (to.family === Family.Ipv4Unicast) {
     const v4 = ipv4ToUint32(nextHop)
     if (v4 >= 0) a.nextHop = v4

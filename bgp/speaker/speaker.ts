@@ -972,6 +972,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       clusterId: this.clusterId,
       nextHopSelf: p.config.nextHopSelf === true,
       selfNextHop: v6 ? p.selfV6 : p.selfV4 !== '' ? p.selfV4 : p.selfV6,
+      ipv6NextHopForIpv4: p.negotiated?.extendedNextHop.some((e) => e.family === family && e.nextHopAfi === 2) === true,
     }
   }
 
