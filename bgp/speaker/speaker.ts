@@ -278,8 +278,15 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
         ...(gr.deferralTime !== undefined ? { deferralTime: gr.deferralTime } : {}),
       })
       this.gracefulRestart.on('phase', (e) => {
+        if (e.phase === 'selection') {
+          for (const p of this.peerMap.values()) {
+            // Our restart is over: OPENs from now on carry R = 0 (RFC 4724 4.1).
+            const gr = this.gracefulRestart
+            if (gr !== undefined) p.session.setGracefulRestart(gr.localCapability(p.config.families ?? [Family.Ipv4Unicast]))
+            this.scheduleFlush(p, true)
+          }
+        }
         this.emit('gr-phase', e)
-        if (e.phase === 'selection') for (const p of this.peerMap.values()) this.scheduleFlush(p, true)
       })
     }
     // 'best' events cost the RIB objects per change: forward them only while someone listens.

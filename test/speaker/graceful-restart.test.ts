@@ -96,4 +96,12 @@ t.test('restarting: no UPDATE before the peer\'s End-of-RIB', async (t) => {
   t.ok(best(rs, v4, '10.17.0.0/16'), 'the peer\'s route learned')
   t.match(phases, [{ phase: 'selection', reason: 'all-end-of-rib' }, { phase: 'done', reason: 'all-end-of-rib' }])
   await waitFor(() => a.peerStats(rs.address).families[0]?.endOfRibReceived === true, 3000, 'End-of-RIB from the restarting side')
+
+  // The restart is over: the next session's OPEN says so (R bit clear).
+  await rs.setPeerEnabled(a.address, false)
+  await waitFor(() => a.session(rs.address).state !== 'Established', 3000, 'the peer sees the session end')
+  await rs.setPeerEnabled(a.address, true)
+  await waitEstablished(a, rs.address)
+  t.equal(a.session(rs.address).stats().negotiated?.gracefulRestart?.restarting, false, 'R bit clear after the restart')
+  await waitBest(a, v4, '10.16.0.0/16')
 })
