@@ -86,6 +86,12 @@ export interface GracefulRestartOptions {
   readonly forwardingFamilies?: readonly FamilyKey[]
   /** Seconds we wait for End-of-RIB from every peer when restarting (RFC 4724 4.1 selection_deferral_timer). */
   readonly deferralTime?: number
+  /** Helper: upper bound on keeping a returned peer's stale routes until its End-of-RIB (s, default 360). */
+  readonly staleRoutesTime?: number
+  /** Advertise the N bit (RFC 8538; default true). */
+  readonly notification?: boolean
+  /** Helper role on (default true). */
+  readonly helper?: boolean
 }
 
 export interface SpeakerOptions {
@@ -164,6 +170,7 @@ export function validateSpeakerOptions(o: SpeakerOptions): void {
   if (gr !== undefined) {
     int('gracefulRestart.restartTime', gr.restartTime, 0, 4095)
     if (gr.deferralTime !== undefined) num('gracefulRestart.deferralTime', gr.deferralTime, 0, 3600)
+    if (gr.staleRoutesTime !== undefined) num('gracefulRestart.staleRoutesTime', gr.staleRoutesTime, 0, 3600)
     gr.forwardingFamilies?.forEach((f, i) => family(`gracefulRestart.forwardingFamilies[${i}]`, f))
   }
   if (o.writeBacklogLimit !== undefined) int('writeBacklogLimit', o.writeBacklogLimit, 4096, 2 ** 31 - 1)

@@ -276,6 +276,9 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
         restarting: gr.restarting === true,
         ...(gr.forwardingFamilies !== undefined ? { forwardingFamilies: gr.forwardingFamilies } : {}),
         ...(gr.deferralTime !== undefined ? { deferralTime: gr.deferralTime } : {}),
+        ...(gr.staleRoutesTime !== undefined ? { staleRoutesTime: gr.staleRoutesTime } : {}),
+        ...(gr.notification !== undefined ? { notification: gr.notification } : {}),
+        ...(gr.helper !== undefined ? { helper: gr.helper } : {}),
       })
       this.gracefulRestart.on('phase', (e) => {
         if (e.phase === 'selection') {
