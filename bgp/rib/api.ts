@@ -207,7 +207,9 @@ export interface RibApi {
   attributes(id: AttrId): RouteAttributes
   /** Interns an attribute set (export side: post-policy sets for Adj-RIB-Out), taking one reference. */
   intern(attrs: RouteAttributes): AttrId
-  /** Drops one reference taken by intern() (an Adj-RIB-Out entry replaced or withdrawn). */
+  /** Takes one more reference to a live set (an Adj-RIB-Out entry keeping what it sent). */
+  addRef(id: AttrId): void
+  /** Drops one reference taken by intern() or addRef() (an Adj-RIB-Out entry replaced or withdrawn). */
   release(id: AttrId): void
   counts(id: PeerId, family: FamilyKey): PrefixCounts
   /** Adj-RIB-In of a peer: every path, with pre- and post-policy attributes (post undefined = rejected). */

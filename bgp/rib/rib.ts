@@ -370,7 +370,11 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
     return this.store.intern(attrs)
   }
 
-  /** Drops a reference taken by intern() (Adj-RIB-Out entries that go away). */
+  addRef(id: AttrId): void {
+    this.store.addRef(id)
+  }
+
+  /** Drops a reference taken by intern() or addRef() (Adj-RIB-Out entries that go away). */
   release(id: AttrId): void {
     this.store.release(id)
   }
@@ -390,7 +394,7 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
     const t = this.tables.get(family)
     if (t === undefined) return
     t.forEachPath(id, (p) => {
-      const acc = t.pAttr[p] as number
+      const acc = t.acc(p)
       fn(t.pathRoute(p), this.store.get(t.pIn[p] as number), acc >= 0 ? this.store.get(acc) : undefined, ((t.pFlags[p] as number) & 1) !== 0)
     })
   }

@@ -109,17 +109,22 @@ export class Table implements RibTable {
   private pathTop = 0
   private freePaths: number[] = []
   pDest: Int32Array
-  pNext: Int32Array
+  /** Next path of the same destination + 1 (0 = none). */
+  pNext1: Int32Array
   pPeer: Uint16Array
   pId: Uint32Array
   pIn: Int32Array
-  pAttr: Int32Array
+  /** Accepted set: 0 = the received set (no policy, or the policy left it alone), -1 = rejected,
+   * k > 0 = set k - 1. The common case writes nothing, so those pages are never touched. */
+  private pAcc: Int32Array
   pFlags: Uint8Array
   pLabel: Uint32Array
 
   // Dirty destinations since the last commit.
   private dirty = new Int32Array(1024)
   private dirtyCount = 0
+  /** Destinations from here on were created since the last commit (implicitly dirty). */
+  private newFrom = 0
   readonly counters = new Counters()
 
   constructor(family: FamilyKey, store: AttributeStore, peers: PeerInfoTable, options: RibOptions) {
@@ -140,11 +145,11 @@ export class Table implements RibTable {
     this.slotMask = 2048 - 1
     this.pathCap = 1024
     this.pDest = new Int32Array(this.pathCap)
-    this.pNext = new Int32Array(this.pathCap)
+    this.pNext1 = new Int32Array(this.pathCap)
     this.pPeer = new Uint16Array(this.pathCap)
     this.pId = new Uint32Array(this.pathCap)
     this.pIn = new Int32Array(this.pathCap)
-    this.pAttr = new Int32Array(this.pathCap)
+    this.pAcc = new Int32Array(this.pathCap)
     this.pFlags = new Uint8Array(this.pathCap)
     this.pLabel = new Uint32Array(this.labeled ? this.pathCap : 0)
   }
@@ -302,9 +307,9 @@ export class Table implements RibTable {
   private growPaths(): void {
     const n = this.pathCap * 4
     this.pDest = grown(this.pDest, n)
-    this.pNext = grown(this.pNext, n)
+    this.pNext1 = grown(this.pNext1, n)
     this.pIn = grown(this.pIn, n)
-    this.pAttr = grown(this.pAttr, n)
+    this.pAcc = grown(this.pAcc, n)
     this.pPeer = grown(this.pPeer, n)
     this.pId = grown(this.pId, n)
     this.pFlags = grown(this.pFlags, n)
@@ -312,7 +317,25 @@ export class Table implements RibTable {
     this.pathCap = n
   }
 
+  /** Accepted attribute set of path p, or -1 when rejected. */
+  acc(p: number): AttrId {
+    const v = this.pAcc[p] as number
+    return v === 0 ? (this.pIn[p] as number) : v > 0 ? v - 1 : -1
+  }
+
+  private setAcc(p: number, id: AttrId): void {
+    this.pAcc[p] = id === this.pIn[p] ? 0 : id < 0 ? -1 : id + 1
+  }
+
+  /** The next path of the same destination, or -1. */
+  next(p: number): number {
+    return (this.pNext1[p] as number) - 1
+  }
+
   private markDirty(d: DestId): void {
+    // Destinations created since the last commit are all dirty by construction: a full-table load
+    // keeps no list at all.
+    if (d >= this.newFrom) return
     const f = this.destFlags[d] as number
     if ((f & DestDirty) !== 0) return
     this.destFlags[d] = f | DestDirty
@@ -327,10 +350,10 @@ export class Table implements RibTable {
   upsert(d: DestId, peer: PeerId, pathId: number, inId: AttrId, accId: AttrId, label: number): void {
     const store = this.store
     const c = this.counters
-    for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.pNext[p] as number) {
+    for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.next(p)) {
       if (this.pPeer[p] !== peer || this.pId[p] !== pathId) continue
       const oldIn = this.pIn[p] as number
-      const oldAcc = this.pAttr[p] as number
+      const oldAcc = this.acc(p)
       const flags = this.pFlags[p] as number
       const sameLabel = !this.labeled || this.pLabel[p] === label
       if (oldIn === inId && oldAcc === accId && sameLabel) {
@@ -354,7 +377,7 @@ export class Table implements RibTable {
       else if (oldAcc < 0 && accId >= 0) c.accepted[peer] = (c.accepted[peer] as number) + 1
       if ((flags & PathFlag.Stale) !== 0) c.stale[peer] = (c.stale[peer] as number) - 1
       this.pIn[p] = inId
-      this.pAttr[p] = accId
+      this.setAcc(p, accId)
       this.pFlags[p] = flags & ~PathFlag.Stale
       if (this.labeled) this.pLabel[p] = label
       if ((flags & (PathFlag.Best | PathFlag.Multipath)) !== 0) this.destFlags[d] = (this.destFlags[d] as number) | DestTouched
@@ -363,13 +386,12 @@ export class Table implements RibTable {
     }
     const p = this.newPath()
     this.pDest[p] = d
-    this.pNext[p] = (this.first1[d] as number) - 1
+    this.pNext1[p] = this.first1[d] as number
     this.first1[d] = p + 1
     this.pPeer[p] = peer
-    this.pId[p] = pathId
+    if (pathId !== 0) this.pId[p] = pathId // freed slots have 0: no write (and no page) without ADD-PATH
     this.pIn[p] = inId
-    this.pAttr[p] = accId
-    this.pFlags[p] = 0
+    this.setAcc(p, accId)
     if (this.labeled) this.pLabel[p] = label
     c.ensure(peer)
     c.received[peer] = (c.received[peer] as number) + 1
@@ -380,7 +402,7 @@ export class Table implements RibTable {
   /** Removes the path (peer, pathId) of `d`; false when there was none. */
   remove(d: DestId, peer: PeerId, pathId: number): boolean {
     let prev = -1
-    for (let p = ((this.first1[d] as number) - 1); p >= 0; prev = p, p = this.pNext[p] as number) {
+    for (let p = ((this.first1[d] as number) - 1); p >= 0; prev = p, p = this.next(p)) {
       if (this.pPeer[p] !== peer || this.pId[p] !== pathId) continue
       this.unlink(d, p, prev)
       return true
@@ -389,14 +411,14 @@ export class Table implements RibTable {
   }
 
   private unlink(d: DestId, p: number, prev: number): void {
-    const next = this.pNext[p] as number
+    const next = this.next(p)
     if (prev < 0) this.first1[d] = next + 1
-    else this.pNext[prev] = next
+    else this.pNext1[prev] = next + 1
     const peer = this.pPeer[p] as number
     const c = this.counters
     const flags = this.pFlags[p] as number
     c.received[peer] = (c.received[peer] as number) - 1
-    const acc = this.pAttr[p] as number
+    const acc = this.acc(p)
     if (acc >= 0) {
       c.accepted[peer] = (c.accepted[peer] as number) - 1
       this.store.release(acc)
@@ -413,7 +435,11 @@ export class Table implements RibTable {
       }
     }
     this.pDest[p] = -1
+    // A free slot is all zeros but for pDest, so a new path writes only what is not zero.
     this.pFlags[p] = 0
+    this.pNext1[p] = 0
+    this.pAcc[p] = 0
+    this.pId[p] = 0
     this.freePaths.push(p)
     this.markDirty(d)
   }
@@ -433,7 +459,7 @@ export class Table implements RibTable {
     for (let d = 0; d < this.destCount; d++) {
       let prev = -1
       for (let p = ((this.first1[d] as number) - 1); p >= 0; ) {
-        const next = this.pNext[p] as number
+        const next = this.next(p)
         if (this.pPeer[p] === peer && (flagMask === 0 || ((this.pFlags[p] as number) & flagMask) !== 0)) {
           this.unlink(d, p, prev)
           n++
@@ -465,13 +491,14 @@ export class Table implements RibTable {
 
   /** Makes best path run again on d at the next commit (a peer's router id or kind changed). */
   touch(d: DestId): void {
+    if (d >= this.newFrom) return
     this.destFlags[d] = (this.destFlags[d] as number) | DestTouched
     this.markDirty(d)
   }
 
   /** Sets the accepted attribute set of path p (policy re-applied); takes over the reference. */
   setAccepted(p: number, accId: AttrId): void {
-    const old = this.pAttr[p] as number
+    const old = this.acc(p)
     const peer = this.pPeer[p] as number
     if (old === accId) {
       if (accId >= 0) this.store.release(accId)
@@ -481,7 +508,7 @@ export class Table implements RibTable {
     const c = this.counters
     if (old >= 0 && accId < 0) c.accepted[peer] = (c.accepted[peer] as number) - 1
     else if (old < 0 && accId >= 0) c.accepted[peer] = (c.accepted[peer] as number) + 1
-    this.pAttr[p] = accId
+    this.setAcc(p, accId)
     const d = this.pDest[p] as number
     if (((this.pFlags[p] as number) & (PathFlag.Best | PathFlag.Multipath)) !== 0) this.destFlags[d] = (this.destFlags[d] as number) | DestTouched
     this.markDirty(d)
@@ -500,21 +527,24 @@ export class Table implements RibTable {
     let out = outRef.out
     let kinds = outRef.kinds
     let n = 0
+    const report = (d: DestId): void => {
+      if (n >= out.length) {
+        out = grown(out, out.length * 2)
+        kinds = grown(kinds, out.length)
+      }
+      kinds[n] = this.lastKind
+      out[n++] = d
+    }
     const flags = this.destFlags
     for (let i = 0; i < this.dirtyCount; i++) {
       const d = this.dirty[i] as number
       const f = flags[d] as number
       flags[d] = 0
-      if (this.decide(d, (f & DestTouched) !== 0, (f & DestBestGone) !== 0)) {
-        if (n >= out.length) {
-          out = grown(out, out.length * 2)
-          kinds = grown(kinds, out.length)
-        }
-        kinds[n] = this.lastKind
-        out[n++] = d
-      }
+      if (this.decide(d, (f & DestTouched) !== 0, (f & DestBestGone) !== 0)) report(d)
     }
     this.dirtyCount = 0
+    for (let d = this.newFrom; d < this.destCount; d++) if (this.decide(d, false, false)) report(d)
+    this.newFrom = this.destCount
     if (this.dirty.length > 65536) this.dirty = new Int32Array(1024)
     outRef.out = out
     outRef.kinds = kinds
@@ -522,7 +552,7 @@ export class Table implements RibTable {
   }
 
   get pending(): number {
-    return this.dirtyCount
+    return this.dirtyCount + this.destCount - this.newFrom
   }
 
   /** Best path and multipath set of d; true when what Loc-RIB shows changed. */
@@ -530,8 +560,8 @@ export class Table implements RibTable {
     const oldBest = gone ? -2 : (this.best1[d] as number) - 1
     let cand = this.cand
     let n = 0
-    for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.pNext[p] as number) {
-      if ((this.pAttr[p] as number) < 0) continue
+    for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.next(p)) {
+      if (this.acc(p) < 0) continue
       if (n >= cand.length) cand = this.cand = grown(cand, cand.length * 2)
       cand[n++] = p
     }
@@ -548,7 +578,7 @@ export class Table implements RibTable {
     // Apply flags; note whether the multipath set changed.
     let changed = touched || best !== oldBest
     const c = this.counters
-    for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.pNext[p] as number) {
+    for (let p = ((this.first1[d] as number) - 1); p >= 0; p = this.next(p)) {
       const old = this.pFlags[p] as number
       let nf = old & PathFlag.Stale
       if (p === best) nf |= PathFlag.Best | PathFlag.Multipath
@@ -586,34 +616,33 @@ export class Table implements RibTable {
   /** RFC 4271 9.1.2.2 a-e over cand[0..n); returns how many survive (compacted to the front). */
   private eliminate(cand: Int32Array, n: number): number {
     const s = this.store
-    const pAttr = this.pAttr
     const pPeer = this.pPeer
     // a. highest degree of preference (LOCAL_PREF).
     let max = 0
-    for (let i = 0; i < n; i++) max = Math.max(max, s.localPref[pAttr[cand[i] as number] as number] as number)
-    n = keep(cand, n, (p) => s.localPref[pAttr[p] as number] === max)
+    for (let i = 0; i < n; i++) max = Math.max(max, s.localPref[this.acc(cand[i] as number)] as number)
+    n = keep(cand, n, (p) => s.localPref[this.acc(p)] === max)
     if (n === 1) return 1
     // Locally originated routes before learned ones (as FRR, Junos).
     if (anyOf(cand, n, (p) => pPeer[p] === 0)) n = keep(cand, n, (p) => pPeer[p] === 0)
     // b. shortest AS_PATH.
     let min = Infinity
-    for (let i = 0; i < n; i++) min = Math.min(min, s.asPathLength[pAttr[cand[i] as number] as number] as number)
-    n = keep(cand, n, (p) => s.asPathLength[pAttr[p] as number] === min)
+    for (let i = 0; i < n; i++) min = Math.min(min, s.asPathLength[this.acc(cand[i] as number)] as number)
+    n = keep(cand, n, (p) => s.asPathLength[this.acc(p)] === min)
     if (n === 1) return 1
     // c. lowest ORIGIN.
     min = Infinity
-    for (let i = 0; i < n; i++) min = Math.min(min, s.origin[pAttr[cand[i] as number] as number] as number)
-    n = keep(cand, n, (p) => s.origin[pAttr[p] as number] === min)
+    for (let i = 0; i < n; i++) min = Math.min(min, s.origin[this.acc(cand[i] as number)] as number)
+    n = keep(cand, n, (p) => s.origin[this.acc(p)] === min)
     if (n === 1) return 1
     // d. MED, among routes from the same neighbouring AS (all routes with always-compare-med).
     const always = this.options.alwaysCompareMed === true
     const worst = this.options.missingMedWorst === true
     const med = (p: number): number => {
-      const a = pAttr[p] as number
+      const a = this.acc(p)
       return ((s.bits[a] as number) & AttrBits.HasMed) !== 0 ? (s.med[a] as number) : worst ? 0xffffffff : 0
     }
     const nbr = (p: number): number => {
-      const a = s.neighborAs[pAttr[p] as number] as number
+      const a = s.neighborAs[this.acc(p)] as number
       // An empty AS_PATH (a route from our own AS) has our AS as its neighbouring AS.
       return a === 0 ? this.options.localAs : a
     }
@@ -634,8 +663,8 @@ export class Table implements RibTable {
   /** 9.1.2.2 f-g: the best of equal candidates (the order also ranks the multipath set). */
   private before(p: number, q: number): boolean {
     const s = this.store
-    const a = this.pAttr[p] as number
-    const b = this.pAttr[q] as number
+    const a = this.acc(p)
+    const b = this.acc(q)
     const pp = this.pPeer[p] as number
     const qp = this.pPeer[q] as number
     const idP = ((s.bits[a] as number) & AttrBits.HasOriginatorId) !== 0 ? (s.originatorId[a] as number) : (this.peers.routerId[pp] as number)
@@ -667,13 +696,13 @@ export class Table implements RibTable {
     }
     const relax = this.options.multipath?.relaxAsPath === true
     const s = this.store
-    const bestPath = s.asPathKey[this.pAttr[best] as number]
+    const bestPath = s.asPathKey[this.acc(best)]
     const others: number[] = []
     for (let i = 0; i < n; i++) {
       const p = cand[i] as number
       if (p === best) continue
       // Without relax the AS_PATHs must be the same; with it equal length (already so after b).
-      if (!relax && s.asPathKey[this.pAttr[p] as number] !== bestPath) continue
+      if (!relax && s.asPathKey[this.acc(p)] !== bestPath) continue
       // Routes of different kinds (eBGP and iBGP) never share an ECMP set; e. made them one kind.
       others.push(p)
     }
@@ -691,7 +720,7 @@ export class Table implements RibTable {
 
   entry(p: number): RouteEntry {
     const peer = this.pPeer[p] as number
-    const acc = this.pAttr[p] as number
+    const acc = this.acc(p)
     const set = this.store.get(acc >= 0 ? acc : (this.pIn[p] as number))
     return {
       peer,
@@ -714,7 +743,7 @@ export class Table implements RibTable {
     const best = (this.best1[dest] ?? 0) - 1
     if (best < 0) return []
     const rest: number[] = []
-    for (let p = ((this.first1[dest] as number) - 1); p >= 0; p = this.pNext[p] as number) {
+    for (let p = ((this.first1[dest] as number) - 1); p >= 0; p = this.next(p)) {
       if (p !== best && ((this.pFlags[p] as number) & PathFlag.Multipath) !== 0) rest.push(p)
     }
     rest.sort((x, y) => (this.before(x, y) ? -1 : 1))
@@ -723,7 +752,7 @@ export class Table implements RibTable {
 
   bestAttrId(dest: DestId): AttrId {
     const p = (this.best1[dest] ?? 0) - 1
-    return p >= 0 ? (this.pAttr[p] as number) : -1
+    return p >= 0 ? (this.acc(p)) : -1
   }
 
   bestPeer(dest: DestId): PeerId {
@@ -787,7 +816,7 @@ export class Table implements RibTable {
     let p = bp
     if (pathId !== undefined) {
       p = -1
-      for (let q = ((this.first1[dest] as number) - 1); q >= 0; q = this.pNext[q] as number) if (this.pId[q] === pathId) p = q
+      for (let q = ((this.first1[dest] as number) - 1); q >= 0; q = this.next(q)) if (this.pId[q] === pathId) p = q
     }
     return {
       family: this.family,
