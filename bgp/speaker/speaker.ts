@@ -162,6 +162,8 @@ interface ExportCache {
 const OBJECT_CACHE_MAX = 65536
 /** Bound on source keys remembered per peer and family before the cache starts afresh. */
 const EXPORT_CACHE_MAX = 262144
+/** Seconds a peer's routes stay stale after its BoRR without an EoRR (RFC 7313 4.2). */
+const ERR_STALE_TIME = 360
 
 class Peer {
   readonly name: string
@@ -201,6 +203,8 @@ class Peer {
   writePauses = 0
   waitingDrain = false
   ingested = false
+  /** Enhanced route refresh (RFC 7313) received BoRR, waiting for EoRR, per family. */
+  readonly borrTimers = new Map<FamilyKey, NodeJS.Timeout>()
   /** Families disabled by RFC 7606 until the session restarts. */
   readonly disabled = new Set<FamilyKey>()
   /** Maximum-prefix state per family (bgp/policy's MaxPrefix: edge-triggered reports). */
@@ -640,6 +644,9 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     p.negotiated = undefined
     p.sink = undefined
     p.sinkCtx = undefined
+    // A refresh in progress ends with the session (its routes are withdrawn or kept by GR below).
+    for (const t of p.borrTimers.values()) clearTimeout(t)
+    p.borrTimers.clear()
     for (const o of p.out.values()) o.reset()
     p.out.clear()
     this.clearExportCache(p)
@@ -685,15 +692,19 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   private onRouteRefresh(p: Peer, rr: RouteRefreshMessage): void {
     const family = (rr.afi << 8) | rr.safi
     if (rr.subtype === RouteRefreshSubtype.BeginningOfRibRefresh) {
-      // RFC 7313 4: the peer re-sends its routes; what it does not re-send by EoRR goes.
+      // RFC 7313 4: the peer re-sends its routes; what it does not re-send by EoRR goes, or when
+      // no EoRR comes within the stale-path time (RFC 7313 4.2 leaves it local: GR's 360 s).
       this.commitNow()
       this.rib.markStale(p.id, family)
+      const old = p.borrTimers.get(family)
+      if (old !== undefined) clearTimeout(old)
+      const timer = setTimeout(() => this.endRibRefresh(p, family), ERR_STALE_TIME * 1000)
+      timer.unref()
+      p.borrTimers.set(family, timer)
       return
     }
     if (rr.subtype === RouteRefreshSubtype.EndOfRibRefresh) {
-      this.commitNow()
-      this.rib.sweepStale(p.id, family)
-      this.rib.commit()
+      this.endRibRefresh(p, family)
       return
     }
     const out = p.out.get(family)
@@ -705,6 +716,16 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     out.forEachAdvertised((d) => out.enqueue(d, true))
     // A refresh answers now, not after the MRAI (RFC 2918 does not subject it to the interval).
     this.scheduleFlush(p, true)
+  }
+
+  /** EoRR received (or its timer ran out): the peer's routes of the family still stale go. */
+  private endRibRefresh(p: Peer, family: FamilyKey): void {
+    const t = p.borrTimers.get(family)
+    if (t !== undefined) clearTimeout(t)
+    p.borrTimers.delete(family)
+    this.commitNow()
+    this.rib.sweepStale(p.id, family)
+    this.rib.commit()
   }
 
   // ---------------------------------------------------------------- ingest
@@ -1221,6 +1242,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   }
 
   private clearPeerTimers(p: Peer): void {
+    for (const t of p.borrTimers.values()) clearTimeout(t)
+    p.borrTimers.clear()
     for (const t of [p.flushTimer, p.rtcTimer, p.maxPrefixTimer]) if (t !== undefined) clearTimeout(t)
     if (p.flushImmediate !== undefined) clearImmediate(p.flushImmediate)
     p.flushTimer = p.rtcTimer = p.maxPrefixTimer = undefined

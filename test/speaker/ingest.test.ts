@@ -75,3 +75,36 @@ t.test('AFI/SAFI disable (RFC 7606) drops one family of one peer, the session st
   t.equal(best(sp, Family.Ipv6Unicast, '2001:db8:21::/48'), undefined, 'IPv6 ignored after the disable')
   t.equal(sp.peerStats('raw').families[1]?.received, 0)
 })
+
+t.test('enhanced route refresh received (RFC 7313): what the peer does not re-send between BoRR and EoRR goes', async (t) => {
+  const sp = new BgpSpeaker({ localAs: 65161, routerId: '10.6.1.1', listen: { address: '127.0.6.3', port: 0 } })
+  const port = await sp.start()
+  const families = [Family.Ipv4Unicast]
+  sp.addPeer({ name: 'raw', address: '127.0.6.4', asn: 65162, passive: true, families, holdTime: 9, enhancedRouteRefresh: true })
+  const listener = new BgpListener({ host: '127.0.6.4', port: 0 })
+  await listener.listen()
+  const raw = new Session(
+    { name: 'raw', localAs: 65162, localId: 0x0a060104, peerAs: 65161, peerAddress: '127.0.6.3', peerPort: port, localAddress: '127.0.6.4', holdTime: 9, families, connectRetryTime: 0.5, enhancedRouteRefresh: true },
+    { listener },
+  )
+  t.teardown(async () => {
+    await raw.destroy()
+    await sp.stop()
+    await listener.close()
+  })
+  raw.start()
+  await waitFor(() => raw.state === 'Established' && sp.session('raw').state === 'Established', 5000, 'Established')
+  const ctx = raw.negotiated?.context as CodecContext
+  t.equal(raw.negotiated?.enhancedRouteRefresh, true)
+  const attributes = { origin: 0, asPath: [{ type: 2 as const, asns: [65162] }], nextHop: 0xc0000201 }
+  raw.sendUpdate(encode({ type: 'update', withdrawn: [], attributes, nlri: [ipv4('10.50.0.0/16'), ipv4('10.51.0.0/16')] }, ctx))
+  await waitFor(() => sp.peerStats('raw').families[0]?.received === 2, 3000, 'two routes')
+  raw.sendRouteRefresh(Family.Ipv4Unicast, 1) // BoRR
+  raw.sendUpdate(encode({ type: 'update', withdrawn: [], attributes, nlri: [ipv4('10.50.0.0/16')] }, ctx))
+  await waitFor(() => sp.peerStats('raw').families[0]?.stale === 1, 3000, 'the one not re-sent is stale')
+  t.ok(best(sp, Family.Ipv4Unicast, '10.51.0.0/16')?.stale, 'kept (stale) until EoRR')
+  raw.sendRouteRefresh(Family.Ipv4Unicast, 2) // EoRR
+  await waitBest(sp, Family.Ipv4Unicast, '10.51.0.0/16', false)
+  t.equal(best(sp, Family.Ipv4Unicast, '10.50.0.0/16')?.stale, false, 're-sent route fresh')
+  t.equal(sp.peerStats('raw').families[0]?.received, 1)
+})
