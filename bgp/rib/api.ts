@@ -124,9 +124,11 @@ export interface RibOptions {
 }
 
 export interface RibEvents {
-  /** After commit(): best-path changes of one table (built only when someone listens). */
+  /** During commit(): best-path changes of one table, in chunks of at most 4,096 (built only when
+   * someone listens). */
   best: [FamilyKey, readonly BestChange[]]
-  /** After commit(): destinations whose best path or multipath set changed (cheap; for Adj-RIB-Out). */
+  /** During commit(): destinations whose best path or multipath set changed (cheap; for
+   * Adj-RIB-Out), in chunks of at most 4,096: the array is reused, read it before returning. */
   changed: [FamilyKey, Int32Array, number]
 }
 

@@ -136,7 +136,6 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
   private readonly tables = new Map<FamilyKey, Table>()
   private readonly policies = new Map<number, RoutePolicy>()
   private readonly sinks = new Set<PeerSink>()
-  private readonly changes = { out: new Int32Array(1024), kinds: new Uint8Array(1024) }
 
   constructor(options: RibOptions) {
     super()
@@ -326,30 +325,32 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
     for (const s of this.sinks) s.release()
     for (const t of this.tables.values()) {
       if (t.pending === 0) continue
-      const n = t.commit(this.changes)
-      if (n === 0) continue
-      const dests = this.changes.out
-      const kinds = this.changes.kinds
-      if (this.listenerCount('changed') > 0) this.emit('changed', t.family, dests, n)
-      if (this.listenerCount('best') > 0) {
-        const list: BestChange[] = []
-        for (let i = 0; i < n; i++) {
-          const d = dests[i] as number
-          const k = kinds[i] as number
-          const kind = k === ChangeKind.Add ? 'add' : k === ChangeKind.Replace ? 'replace' : 'withdraw'
-          const best = t.best(d)
-          list.push({
-            family: t.family,
-            dest: d,
-            prefix: t.prefixText(d),
-            kind,
-            ...(best === undefined ? {} : { best }),
-            multipath: best === undefined ? [] : t.multipath(d),
-          })
-        }
-        this.emit('best', t.family, list)
-      }
+      const changed = this.listenerCount('changed') > 0
+      const best = this.listenerCount('best') > 0
+      t.commit((dests, kinds, n) => {
+        if (changed) this.emit('changed', t.family, dests, n)
+        if (best) this.emit('best', t.family, this.bestChanges(t, dests, kinds, n))
+      })
     }
+  }
+
+  private bestChanges(t: Table, dests: Int32Array, kinds: Uint8Array, n: number): BestChange[] {
+    const list: BestChange[] = []
+    for (let i = 0; i < n; i++) {
+      const d = dests[i] as number
+      const k = kinds[i] as number
+      const kind = k === ChangeKind.Add ? 'add' : k === ChangeKind.Replace ? 'replace' : 'withdraw'
+      const best = t.best(d)
+      list.push({
+        family: t.family,
+        dest: d,
+        prefix: t.prefixText(d),
+        kind,
+        ...(best === undefined ? {} : { best }),
+        multipath: best === undefined ? [] : t.multipath(d),
+      })
+    }
+    return list
   }
 
   // ---- queries ----

@@ -384,14 +384,17 @@ export class Table implements RibTable {
       this.markDirty(d)
       return
     }
+    // A new path: its slot is all zeros but pDest, so zeros (no next path, path id 0, accepted =
+    // received) are not written and those pages are never touched in a plain full-table load.
     const p = this.newPath()
     this.pDest[p] = d
-    this.pNext1[p] = this.first1[d] as number
+    const first = this.first1[d] as number
+    if (first !== 0) this.pNext1[p] = first
     this.first1[d] = p + 1
     this.pPeer[p] = peer
-    if (pathId !== 0) this.pId[p] = pathId // freed slots have 0: no write (and no page) without ADD-PATH
+    if (pathId !== 0) this.pId[p] = pathId
     this.pIn[p] = inId
-    this.setAcc(p, accId)
+    if (accId !== inId) this.pAcc[p] = accId < 0 ? -1 : accId + 1
     if (this.labeled) this.pLabel[p] = label
     c.ensure(peer)
     c.received[peer] = (c.received[peer] as number) + 1
@@ -519,21 +522,28 @@ export class Table implements RibTable {
   private cand = new Int32Array(64)
   private lastKind: number = ChangeKind.Add
 
+  private readonly outDests = new Int32Array(4096)
+  private readonly outKinds = new Uint8Array(4096)
+
   /**
-   * Runs best path on every dirty destination; returns the number of destinations whose best path
-   * or multipath set changed, their ids in `out` (grown as needed; returned array may be new).
+   * Runs best path on every dirty destination and hands the ones whose best path or multipath set
+   * changed to `chunk`, at most 4,096 at a time in reused arrays (a full-table load does not build a
+   * million-entry list); returns how many changed. `chunk` may read the table; changes it makes to
+   * the table are picked up by this commit or the next.
    */
-  commit(outRef: { out: Int32Array; kinds: Uint8Array }): number {
-    let out = outRef.out
-    let kinds = outRef.kinds
+  commit(chunk: (dests: Int32Array, kinds: Uint8Array, n: number) => void): number {
+    const out = this.outDests
+    const kinds = this.outKinds
     let n = 0
+    let total = 0
     const report = (d: DestId): void => {
-      if (n >= out.length) {
-        out = grown(out, out.length * 2)
-        kinds = grown(kinds, out.length)
-      }
       kinds[n] = this.lastKind
       out[n++] = d
+      if (n === out.length) {
+        total += n
+        chunk(out, kinds, n)
+        n = 0
+      }
     }
     const flags = this.destFlags
     for (let i = 0; i < this.dirtyCount; i++) {
@@ -546,9 +556,11 @@ export class Table implements RibTable {
     for (let d = this.newFrom; d < this.destCount; d++) if (this.decide(d, false, false)) report(d)
     this.newFrom = this.destCount
     if (this.dirty.length > 65536) this.dirty = new Int32Array(1024)
-    outRef.out = out
-    outRef.kinds = kinds
-    return n
+    if (n > 0) {
+      total += n
+      chunk(out, kinds, n)
+    }
+    return total
   }
 
   get pending(): number {
