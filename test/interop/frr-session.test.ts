@@ -149,10 +149,13 @@ t.test('hold timer expires when bgpd freezes (SIGSTOP)', async (t) => {
 })
 
 t.test('both sides active: settles on one connection, collisions resolved by RFC 4271 6.8', async (t) => {
-  // We start first, while nothing listens on FRR's port yet (our SYN is refused, we wait in Active
-  // for the 1 s connect retry); bgpd then starts with the session active and connects to us. Whether
-  // the two connections meet at OPEN time is up to timing (in our runs bgpd's own connection came
-  // second and was refused once ours was Established); any collision seen must be resolved right.
+  // We start first, while nothing listens on FRR's port yet; bgpd then starts with the session
+  // active and connects to us too. Whether the two connections meet at OPEN time is up to timing:
+  // measured here, bgpd connects at start-up and then every ~1 s, but stops trying as soon as it has
+  // accepted our connection (even with DelayOpen on both sides), so in our runs the two never met
+  // and this checks that both-active settles on one connection. A collision, when one happens, must
+  // be resolved as RFC 4271 6.8 says (our collision logic itself is covered in
+  // test/session/loopback.test.ts and bgp/fsm's tests).
   const ourPort = await freePort(US)
   const frrPort = await freePort(FRR)
   const listener = new BgpListener({ host: US, port: ourPort })
