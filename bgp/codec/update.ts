@@ -63,6 +63,8 @@ export interface UpdateIssue {
   readonly attributeType: number
   /** What the NOTIFICATION data would carry (the attribute, or the missing type code). */
   readonly data: Uint8Array
+  /** With action `afi-safi-disable`: the family to disable (RFC 7606 5.3, 7.11). */
+  readonly family?: FamilyKey
 }
 
 export interface UpdateMessage {

@@ -47,7 +47,7 @@ import {
 } from '../codec/notification.js'
 import type { OpenMessage } from '../codec/open.js'
 import type { RouteRefreshMessage } from '../codec/route-refresh.js'
-import type { UpdateIssue, UpdateMessage } from '../codec/update.js'
+import { BgpFamilyError, type UpdateIssue, type UpdateMessage } from '../codec/update.js'
 import type { BgpListener } from './listener.js'
 import { normalizeAddress } from './listener.js'
 import { buildOpen, negotiate, summarizeNegotiated } from './negotiate.js'
@@ -515,6 +515,8 @@ export class Session extends EventEmitter<SessionEvents> {
           break
         case 'established':
           this.establishedAt = Date.now()
+          // The session's state says Established before listeners of 'established' run.
+          this.updateState([])
           if (c.negotiated !== undefined) this.emit('established', c.negotiated)
           break
         case 'down':
@@ -880,7 +882,8 @@ export class Session extends EventEmitter<SessionEvents> {
         return this.feed(c, { type: 'UpdateMsgErr', notification: e })
       }
       // RFC 7606 outcomes that keep the session: report them, keep going.
-      this.emit('update-issues', [{ kind: e.kind, code: e.code, subcode: e.subcode, action: e.action, attributeType: 0, data: e.data }])
+      const family = e instanceof BgpFamilyError ? { family: e.family } : {}
+      this.emit('update-issues', [{ kind: e.kind, code: e.code, subcode: e.subcode, action: e.action, attributeType: 0, data: e.data, ...family }])
     }
     this.feed(c, { type: 'UpdateMsg' })
   }

@@ -261,7 +261,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     this.routerId = parseRouterId('routerId', options.routerId)
     this.clusterId = options.clusterId === undefined ? this.routerId : parseRouterId('clusterId', options.clusterId)
     this.backlogLimit = options.writeBacklogLimit ?? DEFAULT_BACKLOG_LIMIT
-    this.rib = new Rib({ ...(options.rib ?? {}), localAs: this.localAs, routerId: this.routerId }) as SpeakerRib
+    this.rib = new Rib({ ...(options.rib ?? {}), localAs: this.localAs, routerId: this.routerId, clusterId: this.clusterId }) as SpeakerRib
     this.rib.on('changed', (family, dests, count) => this.onChanged(family, dests, count))
     const l = options.listen
     if (l instanceof BgpListener) {
@@ -401,7 +401,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     for (const [f, m] of maxPrefix) peer.maxPrefix.set(f, m)
     peer.refs = {
       acquire: (a) => {
-        this.rib.intern(this.rib.attributes(a))
+        this.rib.addRef(a)
       },
       release: (a) => {
         peer.attrBytes.delete(a)

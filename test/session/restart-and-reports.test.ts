@@ -3,7 +3,8 @@
  * R bit cleared after a restart, RFC 4724 3), Hard Reset wrapping of our Cease NOTIFICATIONs when
  * the N bit was exchanged (RFC 8538 5), and a restarted peer's new connection replacing a session
  * that still looked Established (RFC 4724 4.2). Our sessions over loopback; the restarted peer of
- * the last test is a hand-driven TCP client speaking real encoded messages.
+ * the last test is a hand-driven TCP client speaking real encoded messages. Also what listeners see:
+ * the state inside 'established', and the family named by an AFI/SAFI-disable report.
  */
 import t from 'tap'
 import net from 'node:net'
@@ -133,4 +134,46 @@ t.test('without graceful restart the new connection is refused (Cease 5) and the
   await waitFor(() => b.stats().lastNotificationSent?.subcode === 5, 5000, 'Cease 5 on the new connection')
   t.equal(b.state, 'Established')
   t.equal(b.stats().connection?.remotePort, first.socket.localPort)
+})
+
+t.test("listeners of 'established' see the session Established", async (t) => {
+  const p = await makePair({ holdTime: 9 })
+  t.teardown(() => p.close())
+  const seen: string[] = []
+  p.a.on('established', () => seen.push(`${p.a.state} ${p.a.stats().state}`))
+  p.b.start()
+  p.a.start()
+  await waitState(p.a, 'Established')
+  t.same(seen, ['Established Established'])
+})
+
+t.test('an UPDATE error that disables one family (RFC 7606 7.11) names the family in its report', async (t) => {
+  const p = await makePair({ holdTime: 9, families: [Family.Ipv4Unicast, Family.Ipv6Unicast] })
+  t.teardown(() => p.close())
+  const reports: { action: string; family?: number }[] = []
+  p.b.on('update-issues', (list) => reports.push(...list))
+  p.b.start()
+  p.a.start()
+  await waitState(p.a, 'Established')
+  await waitState(p.b, 'Established')
+  const ctx = p.a.negotiated?.context
+  if (ctx === undefined) throw new Error('no context')
+  const msg = encodeMessage(
+    {
+      type: 'update',
+      withdrawn: [],
+      attributes: { origin: 0, asPath: [{ type: 2, asns: [65001] }] },
+      mpReach: { family: Family.Ipv6Unicast, nextHop: [new Uint8Array(16).fill(1)], nlri: [{ family: Family.Ipv6Unicast, prefix: new Uint8Array(16).fill(0x20), length: 32 }] },
+      nlri: [],
+    },
+    ctx,
+  )
+  // AFI 2, SAFI 1, next-hop length 16: make the length 5, which no IPv6 next hop has.
+  const at = Buffer.from(msg).indexOf(Buffer.from([0, 2, 1, 16]))
+  t.ok(at > 0, 'found the MP_REACH header')
+  msg[at + 3] = 5
+  t.ok(p.a.sendUpdate(msg))
+  await waitFor(() => reports.length > 0, 5000, 'the report')
+  t.match(reports[0], { action: 'afi-safi-disable', family: Family.Ipv6Unicast })
+  t.equal(p.b.state, 'Established', 'the session stays up')
 })
