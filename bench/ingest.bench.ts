@@ -15,6 +15,7 @@
  *   INGEST_IPV4=N INGEST_VPNV4=N      other sizes (default 1000000 and 500000; 0 skips the row)
  *   INGEST_RECEIVERS=ours,bird,...    a subset of the columns
  *   INGEST_LABEL_PER_ROUTE=1          one more VPN row with a label per route (default: per attribute set)
+ *   INGEST_TIMEOUT_MS=300000          bound of one cell's ingest (a receiver still busy then fails the cell)
  *   INGEST_OURS=rib                   our receiver as a bare Session + Rib instead of the BgpSpeaker
  *   INGEST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"   extra node flags for our receiver
  */

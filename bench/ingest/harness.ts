@@ -20,7 +20,7 @@ import type { ChildProcess } from 'node:child_process'
 import { ChildChannel } from './channel.js'
 import { startDaemon, type DaemonHandle, type DaemonKind } from './daemons.js'
 import { NetPair } from './netns.js'
-import { CpuSampler, memStatus, minorFaults, ticksPerSecond } from './proc.js'
+import { CpuSampler, memStatus, minorFaults, QUIET_MS, ticksPerSecond } from './proc.js'
 import type { Scenario } from './scenario.js'
 
 export type ReceiverKind = 'ours' | DaemonKind
@@ -83,7 +83,8 @@ function exitWithin(p: ChildProcess, ms: number): Promise<void> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 export interface CellOptions {
-  /** Upper bound for the whole ingest (default 180 s). */
+  /** Upper bound for the whole ingest (default 300 s: GoBGP needs over 100 s for 1M routes on a
+   * crowded 2-core machine). */
   readonly timeoutMs?: number
   /** Called with progress lines (default none). */
   readonly log?: (line: string) => void
@@ -97,7 +98,7 @@ export interface CellOptions {
 }
 
 export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOptions = {}): Promise<CellResult> {
-  const timeoutMs = opts.timeoutMs ?? 180_000
+  const timeoutMs = opts.timeoutMs ?? Number(process.env.INGEST_TIMEOUT_MS ?? 300_000)
   const oursMode = opts.oursMode ?? (process.env.INGEST_OURS === 'rib' ? 'rib' : 'speaker')
   const profiling = receiver === 'ours' && (process.env.INGEST_NODE_ARGS ?? '').includes('prof')
   const log = opts.log ?? (() => undefined)
@@ -173,7 +174,17 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
           break
         }
       }
-      if (Date.now() > deadline) throw new Error(`${receiver} ${s.name}: still busy (or the stream not written) after ${timeoutMs} ms`)
+      if (Date.now() > deadline) {
+        const xs = sampler.samples
+        const lastS = xs[xs.length - 1]
+        const recent = xs.find((x) => lastS !== undefined && x.t >= lastS.t - QUIET_MS)
+        const used = lastS === undefined ? 0 : (lastS.ticks - (xs[0]?.ticks ?? 0)) / ticksPerSecond()
+        const busyNow = lastS === undefined || recent === undefined ? '?' : String(lastS.ticks - recent.ticks)
+        throw new Error(
+          `${receiver} ${s.name}: no busy-end within ${timeoutMs} ms (${written === undefined ? 'the injector has not written everything yet; ' : ''}` +
+            `${used.toFixed(1)} CPU-s used, ${busyNow} ticks in the last ${QUIET_MS} ms)`,
+        )
+      }
     }
     if (end === undefined) throw new Error('unreachable: no busy-end')
     // 4. measurements at busy-end, before any CLI call
