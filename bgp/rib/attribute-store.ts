@@ -200,8 +200,6 @@ export class AttributeStore {
     this.originatorId = grown(this.originatorId, n)
     this.clusterListLength = grown(this.clusterListLength, n)
     this.ownAs = grown(this.ownAs, n)
-    const f = new Float64Array(n)
-    f.set(this.ownAsFor)
-    this.ownAsFor = f
+    this.ownAsFor = grown(this.ownAsFor, n)
   }
 }

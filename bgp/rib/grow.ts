@@ -1,12 +1,34 @@
 /**
- * Growing the RIB's typed arrays: a bigger array of the same kind with the old contents copied in.
- * New arrays are zero-filled by the allocator and their untouched pages cost no memory, which is why
- * the tables encode "none" as 0 rather than filling with -1.
+ * Allocating and growing the RIB's typed arrays.
+ *
+ * New arrays are zero-filled and their untouched pages cost no memory, which is why the tables
+ * encode "none" as 0 rather than filling with -1. Arrays of a megabyte or more come from the native
+ * addon's huge-page buffers when it is built (native/src/huge_pages.c): a full table touches tens of
+ * megabytes, and on a virtual machine each 4 KiB page fault costs microseconds (measured here:
+ * touching 64 MiB took 265 ms in 4 KiB pages and 15 ms in 2 MiB pages). Without the addon they are
+ * ordinary typed arrays.
  */
-type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array
+import { nativeHugeBuffer } from '../session/native.js'
 
+type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
+type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }
+
+const HUGE_FROM = 1 << 20
+
+/** A zeroed array of `length` elements of the same kind as `like`. */
+export function allocated<T extends Grown>(like: T, length: number): T {
+  const C = like.constructor as unknown as GrownCtor<T>
+  const bytes = length * C.BYTES_PER_ELEMENT
+  if (bytes >= HUGE_FROM) {
+    const b = nativeHugeBuffer(bytes)
+    if (b !== undefined) return new C(b, 0, length)
+  }
+  return new C(length)
+}
+
+/** A bigger array of the same kind with the old contents copied in. */
 export function grown<T extends Grown>(a: T, length: number): T {
-  const b = new (a.constructor as new (n: number) => T)(length)
+  const b = allocated(a, length)
   b.set(a)
   return b
 }

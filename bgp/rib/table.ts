@@ -24,7 +24,7 @@ import { decodeNlri, families, nlriToString, rdToString, parseRd, type Nlri, typ
 import { ipv4Text, ipv6Text, parseIpv4, parseIpv6 } from './address-text.js'
 import type { AttrId, DestId, PeerId, RibOptions, RibTable, RouteEntry, RouteInfo } from './api.js'
 import { AttrBits, type AttributeStore } from './attribute-store.js'
-import { grown } from './grow.js'
+import { allocated, grown } from './grow.js'
 import type { PeerInfoTable } from './peers.js'
 
 export const PathFlag = { Stale: 1, Best: 2, Multipath: 4 } as const
@@ -60,6 +60,18 @@ function fmix(h: number): number {
   h ^= h >>> 13
   h = Math.imul(h, 0xc2b2ae35)
   return h ^ (h >>> 16)
+}
+
+/**
+ * Hash of an IPv4 prefix that keeps neighbours together: prefixes that differ only in the last three
+ * bits of their prefix number (10.0.0.0/24 ... 10.0.7.0/24) land in one run of eight slots, one cache
+ * line, while the rest of the number is mixed. Peers send tables in prefix order, so a full-table
+ * load touches a new cache line (and page) every eighth prefix instead of every prefix; prefixes in
+ * no order hash as well as before (the low bits are as random as the prefixes).
+ */
+function hash4(a: number, len: number): number {
+  const idx = len === 0 ? 0 : a >>> (32 - len)
+  return (fmix((idx >>> 3) ^ Math.imul(len + 1, 0x9e3779b1)) & ~7) | (idx & 7)
 }
 
 /** Per-peer counters of one table (grown with the peer table). */
@@ -204,7 +216,7 @@ export class Table implements RibTable {
 
   /** The destination of a numeric key; created when `create`; -1 when absent. */
   find(w0: number, w1: number, w2: number, w3: number, w4: number, w5: number, len: number, create: boolean): DestId {
-    const h = this.W === 1 ? fmix(w0 ^ Math.imul(len + 1, 0x9e3779b1)) : this.hash(w0, w1, w2, w3, w4, w5, len)
+    const h = this.W === 1 ? hash4(w0, len) : this.hash(w0, w1, w2, w3, w4, w5, len)
     const slots = this.slots
     const mask = this.slotMask
     // A slot is [hash, dest + 1]: probing compares hashes inside the slot array and reads a key only
@@ -279,7 +291,7 @@ export class Table implements RibTable {
   private rehash(): void {
     // Double: every slot gets touched (hashes scatter), so slack here is resident memory.
     const old = this.slots
-    const slots = new Int32Array(old.length * 2)
+    const slots = allocated(old, old.length * 2)
     const mask = slots.length / 2 - 1
     // The stored hashes make this a pass over the old slots with no key read.
     for (let j = 0; j < old.length; j += 2) {

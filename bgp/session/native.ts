@@ -1,6 +1,6 @@
 /**
  * Loader of the project's N-API addon (native/: TCP-MD5 per RFC 2385 and TTL set before connect()
- * for RFC 5082 GTSM), with typed wrappers. The addon is optional at run time: sessions that use
+ * for RFC 5082 GTSM; huge-page buffers for the RIB's tables), with typed wrappers. The addon is optional at run time: sessions that use
  * neither a TCP-MD5 password nor GTSM never load it, and those that do fail with a clear error when
  * it was not built (`npm run build:native`).
  */
@@ -26,6 +26,7 @@ export interface NativeConnectOptions {
 interface NativeModule {
   connect(opts: NativeConnectOptions): Promise<number>
   setMd5(fd: number, address: string, key: string): void
+  hugeBuffer?(bytes: number): ArrayBuffer
 }
 
 const require = createRequire(import.meta.url)
@@ -67,6 +68,16 @@ export function nativeConnect(opts: NativeConnectOptions): Promise<number> {
 /** Sets (or with '' removes) the TCP-MD5 key for a peer address on a socket, e.g. a listener. */
 export function setMd5Key(fd: number, address: string, key: string): void {
   native('TCP-MD5').setMd5(fd, address, key)
+}
+
+/**
+ * An ArrayBuffer of `bytes` zeroed bytes in memory advised to use transparent huge pages (the RIB's
+ * large tables: one fault per 2 MiB instead of per 4 KiB), or undefined without the addon (callers
+ * then allocate as usual).
+ */
+export function nativeHugeBuffer(bytes: number): ArrayBuffer | undefined {
+  const m = load()
+  return m?.hugeBuffer?.(bytes)
 }
 
 /** A socket's descriptor, as Node keeps it (libuv handle); -1 when it has none yet. */
