@@ -1,0 +1,51 @@
+/**
+ * The RIB's large arrays come from huge-page buffers of the native addon: zeroed, usable as typed
+ * arrays, backed by transparent huge pages where the kernel offers them (checked in
+ * /proc/self/smaps_rollup), and freed when collected.
+ */
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { allocated, grown } from '../../bgp/rib/grow.js'
+import { nativeAvailable, nativeHugeBuffer } from '../../bgp/session/native.js'
+
+/** Huge pages the kernel has handed out on faults, system-wide (/proc/vmstat thp_fault_alloc). */
+function thpFaults(): number {
+  const m = /^thp_fault_alloc (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'))
+  return Number(m?.[1] ?? 0)
+}
+
+t.test('huge buffers are zeroed, usable, and in huge pages where THP is on', async (t) => {
+  t.ok(nativeAvailable(), 'the addon is built (npm run build:native; CI builds it)')
+  const bytes = 8 << 20
+  const b = nativeHugeBuffer(bytes)
+  if (b === undefined) throw new Error('no hugeBuffer in the addon')
+  t.equal(b.byteLength, bytes)
+  const a = new Int32Array(b)
+  const before = thpFaults()
+  for (let i = 0; i < a.length; i += 1024) a[i] = i // first touch: writes, one per 4 KiB
+  const after = thpFaults()
+  let nonZero = 0
+  for (let i = 1; i < a.length; i += 1024) if (a[i] !== 0) nonZero++
+  t.equal(nonZero, 0, 'zeroed')
+  t.equal(a[4096], 4096)
+  const thp = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8')
+  if (/\[(always|madvise)\]/.test(thp)) t.ok(after - before >= 3, `THP is on (${thp.trim()}): 8 MiB written took ${after - before} huge-page faults`)
+  else t.equal(after - before, 0, 'THP is off: plain pages')
+  t.throws(() => nativeHugeBuffer(0), /positive/)
+})
+
+t.test('allocated/grown keep kind, length and contents, small or large', async (t) => {
+  for (const n of [16, 1 << 20]) {
+    const a = allocated(new Uint16Array(1), n)
+    t.ok(a instanceof Uint16Array)
+    t.equal(a.length, n)
+    a[n - 1] = 7
+    const g = grown(a, n * 2)
+    t.ok(g instanceof Uint16Array)
+    t.equal(g.length, n * 2)
+    t.equal(g[n - 1], 7)
+    t.equal(g[n], 0)
+  }
+  const f = grown(new Float64Array([1.5]), 1 << 18)
+  t.equal(f[0], 1.5)
+})
