@@ -8,12 +8,14 @@
  * touching 64 MiB took 265 ms in 4 KiB pages and 15 ms in 2 MiB pages). Without the addon they are
  * ordinary typed arrays.
  */
-import { nativeHugeBuffer } from '../session/native.js'
+import { nativeDiscardBuffer, nativeHugeBuffer } from '../session/native.js'
 
 type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
 type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }
 
 const HUGE_FROM = 1 << 20
+/** Buffers that came from nativeHugeBuffer (only those may be discarded). */
+const huge = new WeakSet<ArrayBufferLike>()
 
 /** A zeroed array of `length` elements of the same kind as `like`. */
 export function allocated<T extends Grown>(like: T, length: number): T {
@@ -21,14 +23,27 @@ export function allocated<T extends Grown>(like: T, length: number): T {
   const bytes = length * C.BYTES_PER_ELEMENT
   if (bytes >= HUGE_FROM) {
     const b = nativeHugeBuffer(bytes)
-    if (b !== undefined) return new C(b, 0, length)
+    if (b !== undefined) {
+      huge.add(b)
+      return new C(b, 0, length)
+    }
   }
   return new C(length)
 }
 
-/** A bigger array of the same kind with the old contents copied in. */
+/**
+ * A bigger array of the same kind with the old contents copied in. The old array must not be used
+ * afterwards: when it was a huge-page buffer its memory goes back to the system at once (it would
+ * otherwise stay resident until a collection), and it reads as zeros.
+ */
 export function grown<T extends Grown>(a: T, length: number): T {
   const b = allocated(a, length)
   b.set(a)
+  retire(a)
   return b
+}
+
+/** Gives back the memory of an array that was replaced (see grown). */
+export function retire(a: Grown): void {
+  if (huge.has(a.buffer)) nativeDiscardBuffer(a.buffer as ArrayBuffer)
 }

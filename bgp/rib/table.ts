@@ -24,7 +24,7 @@ import { decodeNlri, families, nlriToString, rdToString, parseRd, type Nlri, typ
 import { ipv4Text, ipv6Text, parseIpv4, parseIpv6 } from './address-text.js'
 import type { AttrId, DestId, PeerId, RibOptions, RibTable, RouteEntry, RouteInfo } from './api.js'
 import { AttrBits, type AttributeStore } from './attribute-store.js'
-import { allocated, grown } from './grow.js'
+import { allocated, grown, retire } from './grow.js'
 import type { PeerInfoTable } from './peers.js'
 
 export const PathFlag = { Stale: 1, Best: 2, Multipath: 4 } as const
@@ -304,6 +304,7 @@ export class Table implements RibTable {
       slots[2 * i + 1] = s
     }
     this.slots = slots
+    retire(old)
     this.slotMask = mask
   }
 

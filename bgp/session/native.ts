@@ -27,6 +27,7 @@ interface NativeModule {
   connect(opts: NativeConnectOptions): Promise<number>
   setMd5(fd: number, address: string, key: string): void
   hugeBuffer?(bytes: number): ArrayBuffer
+  discardBuffer?(buffer: ArrayBuffer): void
 }
 
 const require = createRequire(import.meta.url)
@@ -78,6 +79,14 @@ export function setMd5Key(fd: number, address: string, key: string): void {
 export function nativeHugeBuffer(bytes: number): ArrayBuffer | undefined {
   const m = load()
   return m?.hugeBuffer?.(bytes)
+}
+
+/**
+ * Returns the memory of a buffer from nativeHugeBuffer to the system now (the mapping stays and
+ * reads as zeros until the buffer is collected). For arrays a table has grown out of.
+ */
+export function nativeDiscardBuffer(buffer: ArrayBuffer): void {
+  load()?.discardBuffer?.(buffer)
 }
 
 /** A socket's descriptor, as Node keeps it (libuv handle); -1 when it has none yet. */

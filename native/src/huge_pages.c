@@ -72,3 +72,25 @@ napi_value js_huge_buffer(napi_env env, napi_callback_info info) {
   napi_adjust_external_memory(env, (int64_t)length, &ignored);
   return ab;
 }
+
+/*
+ * discardBuffer(arrayBuffer): gives the physical memory of a huge buffer back to the system at once
+ * (MADV_DONTNEED) while keeping the mapping: a table that grew into a new array no longer needs the
+ * old one, but V8 frees it only at some later collection. Reads of the old buffer would see zeros,
+ * never fault, so a forgotten view cannot crash the process.
+ */
+napi_value js_discard_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data = NULL;
+  size_t length = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "discardBuffer(arrayBuffer): an ArrayBuffer is required");
+    return NULL;
+  }
+  if (data != NULL && length > 0 && ((uintptr_t)data & (HUGE - 1)) == 0) {
+    madvise(data, (length + 4095) & ~(size_t)4095, MADV_DONTNEED);
+  }
+  return NULL;
+}

@@ -285,11 +285,14 @@ static napi_value js_set_md5(napi_env env, napi_callback_info info) {
 }
 
 napi_value js_huge_buffer(napi_env env, napi_callback_info info); /* huge_pages.c */
+napi_value js_discard_buffer(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   CHECK(env, napi_create_function(env, "hugeBuffer", NAPI_AUTO_LENGTH, js_huge_buffer, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "hugeBuffer", fn));
+  CHECK(env, napi_create_function(env, "discardBuffer", NAPI_AUTO_LENGTH, js_discard_buffer, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "discardBuffer", fn));
   CHECK(env, napi_create_function(env, "connect", NAPI_AUTO_LENGTH, js_connect, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "connect", fn));
   CHECK(env, napi_create_function(env, "setMd5", NAPI_AUTO_LENGTH, js_set_md5, NULL, &fn));
