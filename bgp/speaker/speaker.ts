@@ -890,9 +890,13 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
             this.copyWithdrawal(table, out, d)
             out.unset(d)
           }
-        } else {
+        } else if (table.bestPeer(d) !== p.id || out.advertisedAttr(d) >= 0) {
           out.enqueue(d)
         }
+        // else: the best path came from this very peer and it holds nothing of ours for the
+        // destination: a route never goes back to its source (eBGP: its AS is first in the path;
+        // iBGP and reflection: never to the originator), so there is nothing to send. Skipping it
+        // here keeps a full table from one peer out of that peer's Adj-RIB-Out queue entirely.
       }
       this.scheduleFlush(p, false)
     }
