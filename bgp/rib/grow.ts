@@ -2,18 +2,21 @@
  * Allocating and growing the RIB's typed arrays.
  *
  * New arrays are zero-filled and their untouched pages cost no memory, which is why the tables
- * encode "none" as 0 rather than filling with -1. Arrays of a megabyte or more come from the native
+ * encode "none" as 0 rather than filling with -1. Large arrays come from the native
  * addon's huge-page buffers when it is built (native/src/huge_pages.c): a full table touches tens of
  * megabytes, and on a virtual machine each 4 KiB page fault costs microseconds (measured here:
- * touching 64 MiB took 265 ms in 4 KiB pages and 15 ms in 2 MiB pages). Without the addon they are
- * ordinary typed arrays.
+ * touching 64 MiB took 265 ms in 4 KiB pages and 15 ms in 2 MiB pages). Only arrays of 8 MiB or more
+ * get them: a huge page is resident as a whole, so a smaller array's partly filled last page would
+ * cost more memory than its faults cost time (measured with bench/ingest: 1 MiB as the threshold
+ * made 500,000 VPN routes take 106 bytes each, 8 MiB 99). Without the addon they are ordinary
+ * typed arrays.
  */
 import { nativeDiscardBuffer, nativeHugeBuffer } from '../session/native.js'
 
 type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
 type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }
 
-const HUGE_FROM = 1 << 20
+const HUGE_FROM = 8 << 20
 /** Buffers that came from nativeHugeBuffer (only those may be discarded). */
 const huge = new WeakSet<ArrayBufferLike>()
 
