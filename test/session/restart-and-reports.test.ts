@@ -6,7 +6,7 @@
  * the last test is a hand-driven TCP client speaking real encoded messages. Also what listeners see:
  * the state inside 'established', and the family named by an AFI/SAFI-disable report.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import net from 'node:net'
 import { Family } from '../../bgp/codec/afi.js'
 import { Framer } from '../../bgp/codec/framer.js'
@@ -80,11 +80,30 @@ async function rawPeer(port: number, localAddress: string): Promise<{ socket: ne
   return { socket, established }
 }
 
-t.test('a restarted peer connecting again replaces the session that still looked Established', async (t) => {
+/**
+ * A passive session B (with or without graceful restart) and a raw peer established with it; the
+ * second connection from the same address is opened, and `check` looks at what B did.
+ */
+async function secondConnection(
+  t: Test,
+  withGr: boolean,
+  check: (b: Session, first: net.Socket, second: net.Socket, downs: { reason: string; detail?: string }[]) => Promise<void>,
+): Promise<void> {
   const listener = new BgpListener({ host: '127.0.0.2', port: 0 })
   const port = await listener.listen()
   const b = new Session(
-    { name: 'B', localAs: 65002, localId: 0x02020202, peerAs: 65001, peerAddress: '127.0.0.1', localAddress: '127.0.0.2', holdTime: 30, families: [Family.Ipv4Unicast], passive: true, gracefulRestart: gr(false) },
+    {
+      name: 'B',
+      localAs: 65002,
+      localId: 0x02020202,
+      peerAs: 65001,
+      peerAddress: '127.0.0.1',
+      localAddress: '127.0.0.2',
+      holdTime: 30,
+      families: [Family.Ipv4Unicast],
+      passive: true,
+      ...(withGr ? { gracefulRestart: gr(false) } : {}),
+    },
     { listener },
   )
   const downs: { reason: string; detail?: string }[] = []
@@ -103,37 +122,26 @@ t.test('a restarted peer connecting again replaces the session that still looked
   // The old connection stays open (the peer's host died without a FIN); a new one arrives.
   const second = await rawPeer(port, '127.0.0.1')
   sockets.push(second.socket)
-  await waitFor(() => downs.length > 0, 5000, 'the old session to end')
-  t.match(downs[0], { reason: 'tcp-closed', detail: /RFC 4724/ })
-  await second.established
-  await waitState(b, 'Established')
-  t.equal(b.stats().connection?.remotePort, second.socket.localPort, 'the new connection is the session now')
-  t.equal(b.stats().flaps, 1)
+  await check(b, first.socket, second.socket, downs)
+  if (withGr) await second.established
+}
+
+t.test('a restarted peer connecting again replaces the session that still looked Established', async (t) => {
+  await secondConnection(t, true, async (b, _first, second, downs) => {
+    await waitFor(() => downs.length > 0, 5000, 'the old session to end')
+    t.match(downs[0], { reason: 'tcp-closed', detail: /RFC 4724/ })
+    await waitFor(() => b.state === 'Established' && b.stats().connection?.remotePort === second.localPort, 5000, 'the new connection to be the session')
+    t.equal(b.stats().connection?.remotePort, second.localPort, 'the new connection is the session now')
+    t.equal(b.stats().flaps, 1)
+  })
 })
 
 t.test('without graceful restart the new connection is refused (Cease 5) and the session stays', async (t) => {
-  const listener = new BgpListener({ host: '127.0.0.2', port: 0 })
-  const port = await listener.listen()
-  const b = new Session(
-    { name: 'B', localAs: 65002, localId: 0x02020202, peerAs: 65001, peerAddress: '127.0.0.1', localAddress: '127.0.0.2', holdTime: 30, families: [Family.Ipv4Unicast], passive: true },
-    { listener },
-  )
-  const sockets: net.Socket[] = []
-  t.teardown(async () => {
-    for (const s of sockets) s.destroy()
-    await b.destroy()
-    await listener.close()
+  await secondConnection(t, false, async (b, first) => {
+    await waitFor(() => b.stats().lastNotificationSent?.subcode === 5, 5000, 'Cease 5 on the new connection')
+    t.equal(b.state, 'Established')
+    t.equal(b.stats().connection?.remotePort, first.localPort)
   })
-  b.start()
-  const first = await rawPeer(port, '127.0.0.1')
-  sockets.push(first.socket)
-  await first.established
-  await waitState(b, 'Established')
-  const second = await rawPeer(port, '127.0.0.1')
-  sockets.push(second.socket)
-  await waitFor(() => b.stats().lastNotificationSent?.subcode === 5, 5000, 'Cease 5 on the new connection')
-  t.equal(b.state, 'Established')
-  t.equal(b.stats().connection?.remotePort, first.socket.localPort)
 })
 
 t.test("listeners of 'established' see the session Established", async (t) => {
