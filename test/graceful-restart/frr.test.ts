@@ -11,12 +11,9 @@ import type { Test } from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Family } from '../../bgp/codec/afi.js'
-import { Session } from '../../bgp/session/index.js'
-import { Rib } from '../../bgp/rib/index.js'
-import { GracefulRestart } from '../../bgp/speaker/graceful-restart.js'
 import type { PeerFlushedEvent, PeerSweptEvent } from '../../bgp/speaker/graceful-restart.js'
 import { freePort, retry, run, spawnDaemon, tempDir, waitForPort, type Daemon } from '../interop/daemons.js'
-import { ribSink, waitFor, wire } from './harness.js'
+import { helperSide, waitFor } from './harness.js'
 
 const FRR = '127.0.0.81'
 const US = '127.0.0.82'
@@ -92,36 +89,19 @@ async function frr(t: Test): Promise<Frr> {
 t.test('FRR: hard reset flushes, a killed bgpd keeps its routes stale until its End-of-RIB', async (t) => {
   const f = await frr(t)
   await f.start(prefixes(150, 155))
-  const rib = new Rib({ localAs: 65001, routerId: 0x0a525252 })
-  const peerId = rib.addPeer({ address: FRR, asn: 65020, routerId: 0, ebgp: true, name: 'frr' })
-  const gr = new GracefulRestart(rib, { restartTime: 90, staleRoutesTime: 30 })
-  t.teardown(() => gr.close())
+  const { rib, peerId, gr, session, w, counts } = helperSide(t, {
+    name: 'frr',
+    localId: 0x0a525252,
+    localAddress: US,
+    peerAddress: FRR,
+    peerPort: f.port,
+    peerAs: 65020,
+    gr: { restartTime: 90, staleRoutesTime: 30 },
+  })
   const swept: PeerSweptEvent[] = []
   const flushed: PeerFlushedEvent[] = []
   gr.on('peer-swept', (e) => swept.push(e))
   gr.on('peer-flushed', (e) => flushed.push(e))
-  const session = new Session({
-    name: 'frr',
-    localAs: 65001,
-    localId: 0x0a525252,
-    peerAs: 65020,
-    peerAddress: FRR,
-    peerPort: f.port,
-    localAddress: US,
-    holdTime: 9,
-    families: [V4],
-    connectRetryTime: 0.5,
-    idleHoldTime: 0.1,
-    gracefulRestart: gr.localCapability([V4]),
-    updateSink: ribSink(rib, () => peerId),
-  })
-  t.teardown(() => session.destroy())
-  const w = wire(session, rib, gr, peerId)
-  session.on('established', () => session.sendEndOfRib(V4))
-  const counts = (): { received: number; stale: number } => {
-    const c = rib.counts(peerId, V4)
-    return { received: c.received, stale: c.stale }
-  }
   session.start()
   await waitFor(() => counts().received === 5 && w.eors.length === 1, 20_000, "FRR's 5 routes and End-of-RIB")
   const cap = w.negotiated?.gracefulRestart

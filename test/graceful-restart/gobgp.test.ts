@@ -20,13 +20,10 @@ import type { Test } from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Family } from '../../bgp/codec/afi.js'
-import { Session } from '../../bgp/session/index.js'
-import { Rib } from '../../bgp/rib/index.js'
-import { GracefulRestart } from '../../bgp/speaker/graceful-restart.js'
 import type { PeerStaleEvent, PeerSweptEvent } from '../../bgp/speaker/graceful-restart.js'
 import { freePort, retry, run, spawnDaemon, tempDir, type Daemon } from '../interop/daemons.js'
 import { BgpSpeaker, type PeerConfig } from '../../bgp/speaker/index.js'
-import { ribSink, startChild, startPeer, waitFor, wire, type PeerProcess } from './harness.js'
+import { helperSide, startChild, startPeer, waitFor, type PeerProcess } from './harness.js'
 
 const GOBGP = '127.0.0.71'
 const US = '127.0.0.72'
@@ -125,38 +122,19 @@ t.test('(a) we are the helper: gobgpd killed, its routes kept stale, swept after
   await g.start(false)
   for (const p of prefixes(100, 110)) g.cli(['global', 'rib', 'add', p, '-a', 'ipv4'])
 
-  const rib = new Rib({ localAs: 65001, routerId: 0x0a484848 })
-  const peerId = rib.addPeer({ address: GOBGP, asn: 65010, routerId: 0, ebgp: true, name: 'gobgp' })
-  const gr = new GracefulRestart(rib, { restartTime: 90, staleRoutesTime: 30 })
-  t.teardown(() => gr.close())
+  const { rib, peerId, gr, session, w, counts } = helperSide(t, {
+    name: 'gobgp',
+    localId: 0x0a484848,
+    localAddress: US,
+    peerAddress: GOBGP,
+    peerPort: g.port,
+    peerAs: 65010,
+    gr: { restartTime: 90, staleRoutesTime: 30 },
+  })
   const stale: PeerStaleEvent[] = []
   const swept: PeerSweptEvent[] = []
   gr.on('peer-stale', (e) => stale.push(e))
   gr.on('peer-swept', (e) => swept.push(e))
-  const session = new Session({
-    name: 'gobgp',
-    localAs: 65001,
-    localId: 0x0a484848,
-    peerAs: 65010,
-    peerAddress: GOBGP,
-    peerPort: g.port,
-    localAddress: US,
-    holdTime: 9,
-    families: [V4],
-    connectRetryTime: 0.5,
-    idleHoldTime: 0.1,
-    gracefulRestart: gr.localCapability([V4]),
-    updateSink: ribSink(rib, () => peerId),
-  })
-  t.teardown(() => session.destroy())
-  const w = wire(session, rib, gr, peerId)
-  // RFC 4724 4.2: the helper sends End-of-RIB after its initial update too (a restarting gobgpd
-  // waits for it before sending its own routes).
-  session.on('established', () => session.sendEndOfRib(V4))
-  const counts = (): { received: number; stale: number } => {
-    const c = rib.counts(peerId, V4)
-    return { received: c.received, stale: c.stale }
-  }
   session.start()
   await waitFor(() => counts().received === 10 && w.eors.length === 1, 15_000, "gobgpd's 10 routes and End-of-RIB")
   t.same(w.negotiated?.gracefulRestart?.restartTime, 30, "gobgpd's Restart Time")
@@ -305,34 +283,17 @@ t.test('(d) gobgpd resets the session with a bare Cease (N bit on): soft, routes
   const g = await gobgpd(t, { passive: true, restartTime: 30 })
   await g.start(false)
   for (const p of prefixes(160, 164)) g.cli(['global', 'rib', 'add', p, '-a', 'ipv4'])
-  const rib = new Rib({ localAs: 65001, routerId: 0x0a484850 })
-  const peerId = rib.addPeer({ address: GOBGP, asn: 65010, routerId: 0, ebgp: true, name: 'gobgp' })
-  const gr = new GracefulRestart(rib, { restartTime: 90 })
-  t.teardown(() => gr.close())
-  const swept: PeerSweptEvent[] = []
-  gr.on('peer-swept', (e) => swept.push(e))
-  const session = new Session({
+  const { peerId, gr, session, w, counts } = helperSide(t, {
     name: 'gobgp',
-    localAs: 65001,
     localId: 0x0a484850,
-    peerAs: 65010,
+    localAddress: US,
     peerAddress: GOBGP,
     peerPort: g.port,
-    localAddress: US,
-    holdTime: 9,
-    families: [V4],
-    connectRetryTime: 0.5,
-    idleHoldTime: 0.1,
-    gracefulRestart: gr.localCapability([V4]),
-    updateSink: ribSink(rib, () => peerId),
+    peerAs: 65010,
+    gr: { restartTime: 90 },
   })
-  t.teardown(() => session.destroy())
-  const w = wire(session, rib, gr, peerId)
-  session.on('established', () => session.sendEndOfRib(V4))
-  const counts = (): { received: number; stale: number } => {
-    const c = rib.counts(peerId, V4)
-    return { received: c.received, stale: c.stale }
-  }
+  const swept: PeerSweptEvent[] = []
+  gr.on('peer-swept', (e) => swept.push(e))
   session.start()
   await waitFor(() => counts().received === 4 && w.eors.length === 1, 15_000, "gobgpd's 4 routes")
   g.cli(['neighbor', US, 'reset'])

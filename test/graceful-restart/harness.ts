@@ -15,23 +15,16 @@ import { Session } from '../../bgp/session/index.js'
 import type { BgpListener } from '../../bgp/session/index.js'
 import type { PeerId, RibApi } from '../../bgp/rib/api.js'
 import { GracefulRestart, downCauseOf } from '../../bgp/speaker/graceful-restart.js'
+import type { GracefulRestartOptions } from '../../bgp/speaker/graceful-restart.js'
+import { Rib } from '../../bgp/rib/index.js'
+import { Family } from '../../bgp/codec/afi.js'
 import type { UpdateSink } from '../../bgp/codec/bulk.js'
+import { waitFor } from '../session/helpers.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
-export function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) return resolve()
-      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`))
-      setTimeout(tick, 20)
-    }
-    tick()
-  })
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+// The session tests' deadline helper, re-exported so the graceful-restart tests import from one place.
+export { waitFor }
 
 /** A Session of ours whose routes go into `rib` as peer `peer`, with `gr` told of everything. */
 export interface Wired {
@@ -76,6 +69,65 @@ export function ribSink(rib: RibApi, peer: () => PeerId): NonNullable<SessionCon
     decodeUpdateBulk(buf, offset, length, ctx, sink)
     rib.commit()
   }
+}
+
+/** Where our helper-side Session (AS 65001, IPv4 unicast) connects to a real daemon. */
+export interface DaemonPeer {
+  /** Session and RIB peer name. */
+  readonly name: string
+  readonly localId: number
+  readonly localAddress: string
+  readonly peerAddress: string
+  readonly peerPort: number
+  readonly peerAs: number
+  readonly gr: GracefulRestartOptions
+}
+
+/** A Rib, a GracefulRestart on it and a wired (not yet started) Session to a daemon. */
+export interface HelperSide {
+  readonly rib: Rib
+  readonly peerId: PeerId
+  readonly gr: GracefulRestart
+  readonly session: Session
+  readonly w: Wired
+  /** The daemon's IPv4 routes in our Rib: received, and of those stale. */
+  counts(): { received: number; stale: number }
+}
+
+/**
+ * We as the helper against a daemon: the Rib, GracefulRestart and Session the way the speaker wires
+ * them, all closed at teardown. RFC 4724 4.2: the helper sends End-of-RIB after its initial update
+ * too (a restarting gobgpd waits for it before sending its own routes).
+ */
+export function helperSide(t: { teardown(fn: () => void): void }, d: DaemonPeer): HelperSide {
+  const V4 = Family.Ipv4Unicast
+  const rib = new Rib({ localAs: 65001, routerId: d.localId })
+  const peerId = rib.addPeer({ address: d.peerAddress, asn: d.peerAs, routerId: 0, ebgp: true, name: d.name })
+  const gr = new GracefulRestart(rib, d.gr)
+  t.teardown(() => gr.close())
+  const session = new Session({
+    name: d.name,
+    localAs: 65001,
+    localId: d.localId,
+    peerAs: d.peerAs,
+    peerAddress: d.peerAddress,
+    peerPort: d.peerPort,
+    localAddress: d.localAddress,
+    holdTime: 9,
+    families: [V4],
+    connectRetryTime: 0.5,
+    idleHoldTime: 0.1,
+    gracefulRestart: gr.localCapability([V4]),
+    updateSink: ribSink(rib, () => peerId),
+  })
+  t.teardown(() => session.destroy())
+  const w = wire(session, rib, gr, peerId)
+  session.on('established', () => session.sendEndOfRib(V4))
+  const counts = (): { received: number; stale: number } => {
+    const c = rib.counts(peerId, V4)
+    return { received: c.received, stale: c.stale }
+  }
+  return { rib, peerId, gr, session, w, counts }
 }
 
 export function passiveSession(config: SessionConfig, listener: BgpListener): Session {
