@@ -33,12 +33,41 @@ const ip = (args: string[]): void => {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 })
 }
 
-function pidsOf(ns: string): number[] {
+/** Pids of the processes whose network namespace is `ns` (not counting this one). */
+export function netnsPids(ns: string): number[] {
   try {
     const out = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5000 })
     return out.split(/\s+/).filter(Boolean).map(Number).filter((n) => Number.isInteger(n) && n > 0 && n !== process.pid)
   } catch {
     return []
+  }
+}
+
+/**
+ * Kills what still runs inside namespace `ns` (SIGTERM, up to `graceMs` for it to exit, then
+ * SIGKILL) and deletes the namespace. Synchronous, because it may run in an exit hook; never throws.
+ * Shared with the interop tests (test/interop/netns.ts).
+ */
+export function killAndDeleteNetns(ns: string, graceMs: number): void {
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    const pids = netnsPids(ns)
+    if (pids.length === 0) break
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig)
+      } catch {
+        // already gone
+      }
+    }
+    if (sig === 'SIGTERM') {
+      const until = Date.now() + graceMs
+      while (Date.now() < until && netnsPids(ns).length > 0) execFileSync('sleep', ['0.05'])
+    }
+  }
+  try {
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 10_000 })
+  } catch {
+    // not created or already deleted
   }
 }
 
@@ -82,28 +111,7 @@ export class NetPair {
   destroy(): void {
     if (this.destroyed) return
     this.destroyed = true
-    for (const ns of [this.injectorNs, this.receiverNs]) {
-      for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
-        const pids = pidsOf(ns)
-        if (pids.length === 0) break
-        for (const pid of pids) {
-          try {
-            process.kill(pid, sig)
-          } catch {
-            // already gone
-          }
-        }
-        if (sig === 'SIGTERM') {
-          const until = Date.now() + 1000
-          while (Date.now() < until && pidsOf(ns).length > 0) execFileSync('sleep', ['0.05'])
-        }
-      }
-      try {
-        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 10_000 })
-      } catch {
-        // not created or already deleted
-      }
-    }
+    for (const ns of [this.injectorNs, this.receiverNs]) killAndDeleteNetns(ns, 1000)
     live.delete(this)
   }
 }

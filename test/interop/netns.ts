@@ -8,6 +8,7 @@
  * namespace is) and deletes the namespace; it runs on success, failure and on SIGINT/SIGTERM.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { killAndDeleteNetns, netnsPids } from '../../bench/ingest/netns.js'
 
 let counter = 0
 const live = new Set<string>()
@@ -44,39 +45,13 @@ export function createNetns(prefix: string, extraLoopback: string[] = []): strin
   return name
 }
 
-/** Pids of the processes whose network namespace is `name`. */
-export function netnsPids(name: string): number[] {
-  try {
-    const out = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8' })
-    return out.split(/\s+/).filter(Boolean).map(Number).filter(n => Number.isInteger(n) && n > 0 && n !== process.pid)
-  } catch {
-    return []
-  }
-}
+// Pids and the kill-then-delete step are the ingest benchmark's (one implementation for both).
+export { netnsPids }
 
 /** Kills what still runs inside the namespace (TERM, then KILL), then deletes it. Never throws. */
 export function destroyNetns(name: string): void {
-  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
-    const pids = netnsPids(name)
-    if (pids.length === 0) break
-    for (const pid of pids) {
-      try {
-        process.kill(pid, sig)
-      } catch {
-        // already gone
-      }
-    }
-    if (sig === 'SIGTERM') {
-      // give daemons a moment to exit cleanly (synchronous wait: cleanup may run in an exit hook)
-      const until = Date.now() + 500
-      while (Date.now() < until && netnsPids(name).length > 0) execFileSync('sleep', ['0.05'])
-    }
-  }
-  try {
-    execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' })
-  } catch {
-    // already deleted
-  }
+  // give daemons a moment to exit cleanly
+  killAndDeleteNetns(name, 500)
   live.delete(name)
 }
 
