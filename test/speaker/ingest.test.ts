@@ -4,13 +4,32 @@
  * session and the other families stay; a peer's routes arrive in the RIB with one commit per batch.
  */
 import t from 'tap'
+import type { Test } from 'tap'
 import { Family } from '../../bgp/codec/afi.js'
 import { HEADER_LENGTH, MessageType, writeHeader } from '../../bgp/codec/header.js'
 import { encodeUpdate, updateEncodingLength, type UpdateMessage } from '../../bgp/codec/update.js'
 import type { CodecContext } from '../../bgp/codec/context.js'
 import { BgpSpeaker } from '../../bgp/speaker/index.js'
-import { BgpListener, Session } from '../../bgp/session/index.js'
+import { BgpListener, Session, type SessionConfig } from '../../bgp/session/index.js'
 import { best, ipv4, ipv6, sleep, waitBest, waitFor } from './helpers.js'
+
+/**
+ * Our bare Session 'raw' (listening too, at config.localAddress) connected to the speaker's peer
+ * 'raw', once both sides are Established; it, its listener and the speaker are closed at teardown.
+ */
+async function rawPeer(t: Test, sp: BgpSpeaker, config: SessionConfig & { localAddress: string }): Promise<Session> {
+  const listener = new BgpListener({ host: config.localAddress, port: 0 })
+  await listener.listen()
+  const raw = new Session(config, { listener })
+  t.teardown(async () => {
+    await raw.destroy()
+    await sp.stop()
+    await listener.close()
+  })
+  raw.start()
+  await waitFor(() => raw.state === 'Established' && sp.session('raw').state === 'Established', 5000, 'Established')
+  return raw
+}
 
 function encode(msg: UpdateMessage, ctx: CodecContext): Uint8Array {
   const b = new Uint8Array(updateEncodingLength(msg, ctx))
@@ -40,19 +59,7 @@ t.test('AFI/SAFI disable (RFC 7606) drops one family of one peer, the session st
   sp.on('error', (e) => errors.push(e.message))
   const families = [Family.Ipv4Unicast, Family.Ipv6Unicast]
   sp.addPeer({ name: 'raw', address: '127.0.6.2', asn: 65152, passive: true, families, holdTime: 9 })
-  const listener = new BgpListener({ host: '127.0.6.2', port: 0 })
-  await listener.listen()
-  const raw = new Session(
-    { name: 'raw', localAs: 65152, localId: 0x0a060002, peerAs: 65151, peerAddress: '127.0.6.1', peerPort: port, localAddress: '127.0.6.2', holdTime: 9, families, connectRetryTime: 0.5 },
-    { listener },
-  )
-  t.teardown(async () => {
-    await raw.destroy()
-    await sp.stop()
-    await listener.close()
-  })
-  raw.start()
-  await waitFor(() => raw.state === 'Established' && sp.session('raw').state === 'Established', 5000, 'Established')
+  const raw = await rawPeer(t, sp, { name: 'raw', localAs: 65152, localId: 0x0a060002, peerAs: 65151, peerAddress: '127.0.6.1', peerPort: port, localAddress: '127.0.6.2', holdTime: 9, families, connectRetryTime: 0.5 })
   const ctx = raw.negotiated?.context as CodecContext
   const attributes = { origin: 0, asPath: [{ type: 2 as const, asns: [65152] }] }
   raw.sendUpdate(encode({ type: 'update', withdrawn: [], attributes: { ...attributes, nextHop: 0xc0000201 }, nlri: [ipv4('10.20.0.0/16')] }, ctx))
@@ -81,19 +88,7 @@ t.test('enhanced route refresh received (RFC 7313): what the peer does not re-se
   const port = await sp.start()
   const families = [Family.Ipv4Unicast]
   sp.addPeer({ name: 'raw', address: '127.0.6.4', asn: 65162, passive: true, families, holdTime: 9, enhancedRouteRefresh: true })
-  const listener = new BgpListener({ host: '127.0.6.4', port: 0 })
-  await listener.listen()
-  const raw = new Session(
-    { name: 'raw', localAs: 65162, localId: 0x0a060104, peerAs: 65161, peerAddress: '127.0.6.3', peerPort: port, localAddress: '127.0.6.4', holdTime: 9, families, connectRetryTime: 0.5, enhancedRouteRefresh: true },
-    { listener },
-  )
-  t.teardown(async () => {
-    await raw.destroy()
-    await sp.stop()
-    await listener.close()
-  })
-  raw.start()
-  await waitFor(() => raw.state === 'Established' && sp.session('raw').state === 'Established', 5000, 'Established')
+  const raw = await rawPeer(t, sp, { name: 'raw', localAs: 65162, localId: 0x0a060104, peerAs: 65161, peerAddress: '127.0.6.3', peerPort: port, localAddress: '127.0.6.4', holdTime: 9, families, connectRetryTime: 0.5, enhancedRouteRefresh: true })
   const ctx = raw.negotiated?.context as CodecContext
   t.equal(raw.negotiated?.enhancedRouteRefresh, true)
   const attributes = { origin: 0, asPath: [{ type: 2 as const, asns: [65162] }], nextHop: 0xc0000201 }
