@@ -17,14 +17,19 @@ type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
 type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }
 
 const HUGE_FROM = 8 << 20
+const HUGE_SCATTERED_FROM = 2 << 20
 /** Buffers that came from nativeHugeBuffer (only those may be discarded). */
 const huge = new WeakSet<ArrayBufferLike>()
 
-/** A zeroed array of `length` elements of the same kind as `like`. */
-export function allocated<T extends Grown>(like: T, length: number): T {
+/**
+ * A zeroed array of `length` elements of the same kind as `like`. `scattered`: the array will be
+ * written all over at once (a hash table), so every page becomes resident anyway and huge pages
+ * cost no memory even for smaller arrays.
+ */
+export function allocated<T extends Grown>(like: T, length: number, scattered = false): T {
   const C = like.constructor as unknown as GrownCtor<T>
   const bytes = length * C.BYTES_PER_ELEMENT
-  if (bytes >= HUGE_FROM) {
+  if (bytes >= (scattered ? HUGE_SCATTERED_FROM : HUGE_FROM)) {
     const b = nativeHugeBuffer(bytes)
     if (b !== undefined) {
       huge.add(b)

@@ -3,6 +3,9 @@
  * export policy. Pure functions over PathAttributes (no RIB, no sockets).
  *
  * - Never back to the peer it came from (the caller checks, it knows the peer ids).
+ * - Well-known communities (RFC 1997), on the route as we hold it: NO_ADVERTISE goes to no peer,
+ *   NO_EXPORT and NO_EXPORT_SUBCONFED to no eBGP peer (we run no confederation). An export policy
+ *   that adds them sends them on for the receiver to honour.
  * - iBGP to iBGP: not re-advertised (RFC 4271 9.2), except by route reflection (RFC 4456 6): from a
  *   client to everyone, from a non-client to clients. Reflected routes get ORIGINATOR_ID (the
  *   source's BGP identifier, unless present) and our cluster id prepended to CLUSTER_LIST; a route
@@ -52,6 +55,11 @@ export interface ExportTarget {
 
 export const DEFAULT_LOCAL_PREF = 100
 
+/** Well-known communities (RFC 1997). */
+export const NO_EXPORT = 0xffffff01
+export const NO_ADVERTISE = 0xffffff02
+export const NO_EXPORT_SUBCONFED = 0xffffff03
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /** AS_PATH with `asn` prepended (into the leading AS_SEQUENCE when it has room, RFC 4271 5.1.2). */
@@ -71,6 +79,11 @@ export function mayReflect(from: ExportSource, to: ExportTarget): boolean {
 
 /** The attribute set to advertise, or null when the rules forbid advertising the route. */
 export function exportAttributes(src: RouteAttributes, from: ExportSource, to: ExportTarget): RouteAttributes | null {
+  const communities = src.attrs.communities
+  if (communities !== undefined && communities.length > 0) {
+    if (communities.includes(NO_ADVERTISE)) return null
+    if (to.ebgp && (communities.includes(NO_EXPORT) || communities.includes(NO_EXPORT_SUBCONFED))) return null
+  }
   const ibgpToIbgp = !from.local && !from.ebgp && !to.ebgp
   if (ibgpToIbgp && !mayReflect(from, to)) return null
   const a: Mutable<PathAttributes> = { ...forReadvertisement(src.attrs) }

@@ -71,3 +71,13 @@ t.test('unknown attributes and impossible next hops', async (t) => {
   t.equal(exportAttributes({ attrs: {}, nextHop: '2001:db8::1' }, ebgpFrom, { ...toI, ipv6NextHopForIpv4: true })?.nextHop, '2001:db8::1')
   t.equal(exportAttributes({ attrs: {}, nextHop: '' }, localFrom, { ...toE, selfNextHop: '' }), null, 'no next hop at all: not sent')
 })
+
+t.test('well-known communities (RFC 1997): NO_ADVERTISE nowhere, NO_EXPORT and NO_EXPORT_SUBCONFED not to eBGP', async (t) => {
+  const withCommunity = (c: number) => ({ attrs: { origin: 0, asPath: [{ type: AsSegment.Sequence, asns: [65001] }], communities: [(65001 << 16) + 1, c] }, nextHop: '10.0.0.1' })
+  t.equal(exportAttributes(withCommunity(0xffffff02), ebgpFrom, toI), null, 'NO_ADVERTISE: not to iBGP')
+  t.equal(exportAttributes(withCommunity(0xffffff02), ebgpFrom, toE), null, 'NO_ADVERTISE: not to eBGP')
+  t.equal(exportAttributes(withCommunity(0xffffff01), ebgpFrom, toE), null, 'NO_EXPORT: not to eBGP')
+  t.same(exportAttributes(withCommunity(0xffffff01), ebgpFrom, toI)?.attrs.communities, [(65001 << 16) + 1, 0xffffff01], 'NO_EXPORT: to iBGP, kept')
+  t.equal(exportAttributes(withCommunity(0xffffff03), ebgpFrom, toE), null, 'NO_EXPORT_SUBCONFED: not to eBGP')
+  t.ok(exportAttributes(withCommunity((65001 << 16) + 2), ebgpFrom, toE), 'other communities: exported')
+})
