@@ -12,7 +12,7 @@
 import t from 'tap'
 import { Family } from '../../bgp/codec/index.js'
 import { startFrr, frrOriginate } from './peers.js'
-import { OurSide, extTexts, type TestRoute } from './our-peer.js'
+import { OurSide, extTexts, startOurSide, type TestRoute } from './our-peer.js'
 import { sleep, waitFor } from '../session/helpers.js'
 
 const FRR = '127.1.2.1'
@@ -59,15 +59,16 @@ t.test('FRR and our speaker exchange IPv4, IPv6 and VPNv4 routes', async (t) => 
     { name: 'frr-routes', address: FRR, asn: FRR_AS, routerId: '10.2.2.1', holdTime: 9, neighbor: { address: US, asn: OUR_AS, families: ['ipv4', 'ipv6', 'vpnv4'] } },
     [` neighbor ${INJECTOR} remote-as ${INJ_AS}`, ` neighbor ${INJECTOR} passive`, ' address-family ipv4 vpn', `  neighbor ${INJECTOR} activate`, ' exit-address-family'],
   )
-  const us = new OurSide({
-    localAs: OUR_AS,
-    routerId: '10.2.2.2',
-    peer: { address: FRR, port: frr.port, asn: FRR_AS, localAddress: US, holdTime: 9, families: [Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn] },
-  })
-  t.teardown(() => us.stop())
-  us.announce(OURS)
-  await us.start()
-  await waitFor(() => us.session.state === 'Established', 10_000, 'session to FRR')
+  const us = await startOurSide(
+    t,
+    {
+      localAs: OUR_AS,
+      routerId: '10.2.2.2',
+      peer: { address: FRR, port: frr.port, asn: FRR_AS, localAddress: US, holdTime: 9, families: [Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn] },
+    },
+    OURS,
+    'FRR',
+  )
   t.same([...(us.stats().session.negotiated?.families ?? [])].sort(), ['ipv4-unicast', 'ipv6-unicast', 'l3vpn-ipv4-unicast'], 'three families negotiated')
 
   const frrPath = (show: string): FrrPath | undefined => {
@@ -195,11 +196,7 @@ t.test('iBGP, 4-octet AS: a VPNv4 route each way', async (t) => {
     { name: 'frr-ibgp', address: FRR, asn: AS, routerId: '10.2.2.1', holdTime: 9, neighbor: { address: US, asn: AS, families: ['vpnv4'] } },
   )
   frr.vtysh('configure terminal', ...origin.routeMaps, `router bgp ${AS}`, ...origin.router)
-  const us = new OurSide({ localAs: AS, routerId: '10.2.2.2', peer: { address: FRR, port: frr.port, asn: AS, localAddress: US, holdTime: 9, families: [Family.Ipv4Vpn] } })
-  t.teardown(() => us.stop())
-  us.announce([ours])
-  await us.start()
-  await waitFor(() => us.session.state === 'Established', 10_000, 'iBGP session to FRR')
+  const us = await startOurSide(t, { localAs: AS, routerId: '10.2.2.2', peer: { address: FRR, port: frr.port, asn: AS, localAddress: US, holdTime: 9, families: [Family.Ipv4Vpn] } }, [ours], 'FRR (iBGP)')
   t.equal(us.stats().session.negotiated?.ebgp, false)
   t.equal(us.stats().session.negotiated?.as4, true)
   await waitFor(() => us.get('vpnv4', theirs.prefix, theirs.rd)?.attrs.localPref === 300, 10_000, "FRR's iBGP route with its LOCAL_PREF")

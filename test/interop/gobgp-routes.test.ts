@@ -7,9 +7,10 @@
  * is covered with FRR and ExaBGP (gobgpd's `softresetin` sends none); we ask and gobgpd re-sends.
  */
 import t from 'tap'
+import type { Test } from 'tap'
 import { Family } from '../../bgp/codec/index.js'
 import { startGobgp, gobgpRouteArgs, type GobgpPeer } from './peers.js'
-import { OurSide, extTexts, type TestRoute } from './our-peer.js'
+import { extTexts, startOurSide, type TestFamily, type TestRoute } from './our-peer.js'
 import { parseExtCommunity } from '../../bgp/codec/index.js'
 import { sleep, waitFor } from '../session/helpers.js'
 
@@ -17,6 +18,10 @@ const GOBGP = '127.1.4.1'
 const US = '127.1.4.2'
 const GOBGP_AS = 65400
 const OUR_AS = 65004
+
+/** gobgpd at GOBGP with us (US, OUR_AS) as its one neighbor, in `families`. */
+const gobgpd = (t: Test, name: string, families: TestFamily[]): Promise<GobgpPeer> =>
+  startGobgp(t, { name, address: GOBGP, asn: GOBGP_AS, routerId: '10.4.4.1', holdTime: 9, neighbor: { address: US, asn: OUR_AS, families } })
 
 const OURS: TestRoute[] = [
   { family: 'ipv4', prefix: '10.4.1.0/24', nextHop: '192.0.2.41', med: 41 },
@@ -50,24 +55,18 @@ const rib = (gobgp: GobgpPeer, family: string): GoPath[] => Object.values(gobgp.
 const fromUs = (gobgp: GobgpPeer, family: string): GoPath[] => rib(gobgp, family).filter((p) => p['neighbor-ip'] === US)
 
 t.test('gobgpd and our speaker: IPv4, IPv6, VPNv4 both ways', async (t) => {
-  const gobgp = await startGobgp(t, {
-    name: 'gobgp-routes',
-    address: GOBGP,
-    asn: GOBGP_AS,
-    routerId: '10.4.4.1',
-    holdTime: 9,
-    neighbor: { address: US, asn: OUR_AS, families: ['ipv4', 'ipv6', 'vpnv4'] },
-  })
+  const gobgp = await gobgpd(t, 'gobgp-routes', ['ipv4', 'ipv6', 'vpnv4'])
   for (const r of THEIRS) gobgp.cli(gobgpRouteArgs(r))
-  const us = new OurSide({
-    localAs: OUR_AS,
-    routerId: '10.4.4.2',
-    peer: { address: GOBGP, port: gobgp.port, asn: GOBGP_AS, localAddress: US, holdTime: 9, families: [Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn] },
-  })
-  t.teardown(() => us.stop())
-  us.announce(OURS)
-  await us.start()
-  await waitFor(() => us.session.state === 'Established', 10_000, 'session to gobgpd')
+  const us = await startOurSide(
+    t,
+    {
+      localAs: OUR_AS,
+      routerId: '10.4.4.2',
+      peer: { address: GOBGP, port: gobgp.port, asn: GOBGP_AS, localAddress: US, holdTime: 9, families: [Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn] },
+    },
+    OURS,
+    'gobgpd',
+  )
 
   await t.test('ours in gobgpd, attribute by attribute', async (t) => {
     await waitFor(() => fromUs(gobgp, 'ipv4').length > 0 && fromUs(gobgp, 'ipv6').length > 0 && fromUs(gobgp, 'vpnv4').length > 0, 10_000, 'gobgpd to learn our routes')
@@ -135,29 +134,25 @@ t.test('gobgpd and our speaker: IPv4, IPv6, VPNv4 both ways', async (t) => {
 })
 
 t.test('route-target constraint (RFC 4684) with gobgpd', async (t) => {
-  const gobgp = await startGobgp(t, {
-    name: 'gobgp-rtc',
-    address: GOBGP,
-    asn: GOBGP_AS,
-    routerId: '10.4.4.1',
-    holdTime: 9,
-    neighbor: { address: US, asn: OUR_AS, families: ['vpnv4', 'rtc'] },
-  })
+  const gobgp = await gobgpd(t, 'gobgp-rtc', ['vpnv4', 'rtc'])
   for (const r of THEIRS) if (r.family === 'vpnv4') gobgp.cli(gobgpRouteArgs(r))
   // gobgpd's membership: a VRF importing our route target makes it originate that RTC route
   gobgp.cli(['vrf', 'add', 'v1', 'rd', '65400:100', 'rt', 'import', '65004:41'])
-  const us = new OurSide({
-    localAs: OUR_AS,
-    routerId: '10.4.4.2',
-    importRouteTargets: ['rt:65400:1'],
-    // gobgpd 3.10 sends no End-of-RIB for rtc: do not wait the default 60 s before sending VPN routes
-    peer: { address: GOBGP, port: gobgp.port, asn: GOBGP_AS, localAddress: US, holdTime: 9, families: [Family.Ipv4Vpn, Family.RouteTarget], rtcEndOfRibTimeout: 1 },
-  })
-  t.teardown(() => us.stop())
-  us.announce(OURS.filter((r) => r.family === 'vpnv4'))
-  us.announce([{ family: 'vpnv4', prefix: '172.16.49.0/24', rd: '65004:49', label: 4049, nextHop: '192.0.2.41', extCommunities: ['rt:65004:49'] }])
-  await us.start()
-  await waitFor(() => us.session.state === 'Established', 10_000, 'session to gobgpd')
+  const us = await startOurSide(
+    t,
+    {
+      localAs: OUR_AS,
+      routerId: '10.4.4.2',
+      importRouteTargets: ['rt:65400:1'],
+      // gobgpd 3.10 sends no End-of-RIB for rtc: do not wait the default 60 s before sending VPN routes
+      peer: { address: GOBGP, port: gobgp.port, asn: GOBGP_AS, localAddress: US, holdTime: 9, families: [Family.Ipv4Vpn, Family.RouteTarget], rtcEndOfRibTimeout: 1 },
+    },
+    [
+      ...OURS.filter((r) => r.family === 'vpnv4'),
+      { family: 'vpnv4', prefix: '172.16.49.0/24', rd: '65004:49', label: 4049, nextHop: '192.0.2.41', extCommunities: ['rt:65004:49'] },
+    ],
+    'gobgpd',
+  )
   await waitFor(() => us.learned('vpnv4').length > 0, 10_000, 'VPN routes from gobgpd')
   await sleep(500)
   t.same(us.learned('vpnv4'), ['65400:51:172.16.51.0/24'], 'gobgpd sent only the route with rt:65400:1, our membership')

@@ -21,6 +21,7 @@ import {
 } from '../../bgp/codec/index.js'
 import type { RouteEntry } from '../../bgp/rib/api.js'
 import { ipv4Text, parsePrefix } from './ip-text.js'
+import { waitFor } from '../session/helpers.js'
 
 export type TestFamily = 'ipv4' | 'ipv6' | 'vpnv4' | 'vpnv6' | 'rtc'
 
@@ -170,3 +171,15 @@ export class OurSide {
   }
 }
 
+/**
+ * An OurSide announcing `routes` from the start, Established with the daemon (`what` names it in
+ * the timeout error) within 10 s, and stopped at teardown.
+ */
+export async function startOurSide(t: { teardown(fn: () => unknown): void }, o: OurSideOptions, routes: readonly TestRoute[], what: string): Promise<OurSide> {
+  const us = new OurSide(o)
+  t.teardown(() => us.stop())
+  us.announce(routes)
+  await us.start()
+  await waitFor(() => us.session.state === 'Established', 10_000, `session to ${what}`)
+  return us
+}
