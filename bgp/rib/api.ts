@@ -44,6 +44,9 @@ export interface RibPeer {
   readonly ebgp: boolean
   /** For logs and events. */
   readonly name?: string
+  /** eBGP: routes whose AS_PATH does not start with the peer's AS are not used (RFC 4271 6.3,
+   * RFC 7606 7.2); default true, false for route servers. */
+  readonly enforceFirstAs?: boolean
 }
 
 /** An attribute set as the rest of the program sees it. */
@@ -136,7 +139,8 @@ export interface RibEvents {
 export interface PrefixCounts {
   /** Paths in Adj-RIB-In (pre-policy). */
   readonly received: number
-  /** Of those, accepted: not looping (our AS, ORIGINATOR_ID, CLUSTER_LIST) and let in by import policy. */
+  /** Of those, accepted: not looping (our AS, ORIGINATOR_ID, CLUSTER_LIST), starting with the AS of
+   * an eBGP peer, and let in by import policy. */
   readonly accepted: number
   /** Of those, best (or in the multipath set) in Loc-RIB. */
   readonly active: number

@@ -225,7 +225,12 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
     if (peer === LOCAL_PEER) return false
     const s = this.store
     if (s.ownAsCount(inId, this.options.localAs) > (this.options.allowOwnAs ?? 0)) return true
-    if (this.peerTable.ebgp[peer] === 1) return false
+    if (this.peerTable.ebgp[peer] === 1) {
+      // RFC 4271 6.3 / RFC 7606 7.2: from an external peer the leftmost AS must be the peer's
+      // (unless it is a route server, which does not add its AS): else treat as withdrawn.
+      const peerInfo = this.peerTable.peers[peer]
+      return peerInfo?.enforceFirstAs !== false && s.neighborAs[inId] !== this.peerTable.asn[peer]
+    }
     const a = s.get(inId).attrs
     if (a.originatorId !== undefined && a.originatorId === this.options.routerId >>> 0) return true
     const cluster = (this.options.clusterId ?? this.options.routerId) >>> 0

@@ -63,7 +63,8 @@ t.test('locally originated routes win over learned ones of equal LOCAL_PREF', as
 t.test('b. shortest AS_PATH; an AS_SET counts as one; confederation segments count zero', async (t) => {
   const { r, ids } = setup({}, [ebgpPeer(1), ebgpPeer(2)], [base({ asPath: seq(65001, 2, 3) }), base({ asPath: [{ type: 2, asns: [65001] }, { type: 1, asns: [7, 8, 9, 10] }] })])
   t.equal(bestPeer(r), ids[1], 'AS_SET of four counts as one: 2 < 3')
-  const c = setup({}, [ebgpPeer(1), ebgpPeer(2)], [base({ asPath: [{ type: 3, asns: [1, 2, 3] }, { type: 2, asns: [65001, 5] }] }), base({ asPath: seq(65001, 5, 6) })])
+  // Confederation segments come from iBGP (confederation) peers; an eBGP peer's path starts with its AS.
+  const c = setup({}, [ibgpPeer(1), ibgpPeer(2)], [base({ asPath: [{ type: 3, asns: [1, 2, 3] }, { type: 2, asns: [65001, 5] }] }), base({ asPath: seq(65001, 5, 6) })])
   t.equal(bestPeer(c.r), c.ids[0], 'confed sequence counts zero: 2 < 3')
 })
 

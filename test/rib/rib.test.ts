@@ -302,3 +302,17 @@ t.test('loops are kept in Adj-RIB-In but never used: own AS, ORIGINATOR_ID, CLUS
   allow.commit()
   t.equal(allow.counts(p, Family.Ipv4Unicast).accepted, 1, 'allowOwnAs 1 admits one occurrence, not two')
 })
+
+t.test('eBGP routes must start with the peer AS (RFC 4271 6.3, RFC 7606 7.2) unless it is a route server', async (t) => {
+  const r = new Rib({ localAs: 65000, routerId: 1 })
+  const p = r.addPeer({ address: '192.0.2.1', asn: 65001, routerId: 2, ebgp: true })
+  const rs = r.addPeer({ address: '192.0.2.9', asn: 65009, routerId: 9, ebgp: true, enforceFirstAs: false })
+  const n = (x: number): Nlri => ({ family: Family.Ipv4Unicast, prefix: new Uint8Array([10, 8, x, 0]), length: 24 })
+  r.announce(p, n(1), { attrs: { origin: 0, asPath: [{ type: 2, asns: [65001, 7] }] }, nextHop: '192.0.2.1' })
+  r.announce(p, n(2), { attrs: { origin: 0, asPath: [{ type: 2, asns: [65002, 7] }] }, nextHop: '192.0.2.1' })
+  r.announce(p, n(3), { attrs: { origin: 0, asPath: [] }, nextHop: '192.0.2.1' })
+  r.announce(rs, n(4), { attrs: { origin: 0, asPath: [{ type: 2, asns: [65002, 7] }] }, nextHop: '192.0.2.9' })
+  r.commit()
+  t.same(r.counts(p, Family.Ipv4Unicast), { received: 3, accepted: 1, active: 1, stale: 0 }, 'another first AS, or none, is not used')
+  t.equal(r.counts(rs, Family.Ipv4Unicast).accepted, 1, 'a route server passes paths without its own AS')
+})
