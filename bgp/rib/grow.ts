@@ -8,8 +8,9 @@
  * touching 64 MiB took 265 ms in 4 KiB pages and 15 ms in 2 MiB pages). Only arrays of 8 MiB or more
  * get them: a huge page is resident as a whole, so a smaller array's partly filled last page would
  * cost more memory than its faults cost time (measured with bench/ingest: 1 MiB as the threshold
- * made 500,000 VPN routes take 106 bytes each, 8 MiB 99). Without the addon they are ordinary
- * typed arrays.
+ * made 500,000 VPN routes take 106 bytes each, 8 MiB 99); and many small huge pages cost time too
+ * (2 MiB for the hash slots made a 1M-route load 30 % slower than 8 MiB). Without the addon they are
+ * ordinary typed arrays.
  */
 import { nativeDiscardBuffer, nativeHugeBuffer } from '../session/native.js'
 
@@ -17,19 +18,14 @@ type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
 type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }
 
 const HUGE_FROM = 8 << 20
-const HUGE_SCATTERED_FROM = 2 << 20
 /** Buffers that came from nativeHugeBuffer (only those may be discarded). */
 const huge = new WeakSet<ArrayBufferLike>()
 
-/**
- * A zeroed array of `length` elements of the same kind as `like`. `scattered`: the array will be
- * written all over at once (a hash table), so every page becomes resident anyway and huge pages
- * cost no memory even for smaller arrays.
- */
-export function allocated<T extends Grown>(like: T, length: number, scattered = false): T {
+/** A zeroed array of `length` elements of the same kind as `like`. */
+export function allocated<T extends Grown>(like: T, length: number): T {
   const C = like.constructor as unknown as GrownCtor<T>
   const bytes = length * C.BYTES_PER_ELEMENT
-  if (bytes >= (scattered ? HUGE_SCATTERED_FROM : HUGE_FROM)) {
+  if (bytes >= HUGE_FROM) {
     const b = nativeHugeBuffer(bytes)
     if (b !== undefined) {
       huge.add(b)

@@ -291,7 +291,7 @@ export class Table implements RibTable {
   private rehash(): void {
     // Double: every slot gets touched (hashes scatter), so slack here is resident memory.
     const old = this.slots
-    const slots = allocated(old, old.length * 2, true)
+    const slots = allocated(old, old.length * 2)
     const mask = slots.length / 2 - 1
     // The stored hashes make this a pass over the old slots with no key read.
     for (let j = 0; j < old.length; j += 2) {
