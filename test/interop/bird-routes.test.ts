@@ -1,7 +1,9 @@
 /**
  * Routes between our BgpSpeaker and BIRD 2 (eBGP, loopback high ports), checked in `birdc show
  * route all` and in our RIB: IPv4 and IPv6 unicast and VPNv4 with a route target and the RFC 9012
- * encapsulation community (MPLSoUDP, tunnel type 13) both ways; withdrawals both ways. BIRD's
+ * encapsulation community (MPLSoUDP, tunnel type 13) both ways; route refresh both ways (we ask and
+ * BIRD re-sends; `birdc reload in` makes BIRD ask and we answer from Adj-RIB-Out); withdrawals both
+ * ways. BIRD's
  * routes are static device routes on "lo" (a static route is exported only once its next hop
  * resolves), so BIRD advertises itself as next hop (eBGP).
  */
@@ -62,6 +64,22 @@ t.test('BIRD and our speaker exchange IPv4, IPv6 and VPNv4 routes', async (t) =>
     t.equal(vpn?.label, 3, 'VPNv4: label (implicit null)')
     t.same(extTexts(vpn?.attrs ?? {}), ['rt:65500:52', 'encap:13'], 'VPNv4: route target and encapsulation MPLSoUDP')
     t.same(vpn?.attrs.asPath, [{ type: 2, asns: [65500] }], 'VPNv4: AS_PATH')
+  })
+
+  await t.test('route refresh both ways', async (t) => {
+    const before = us.stats().session
+    t.ok(us.refresh('ipv4'), 'ROUTE-REFRESH sent (BIRD advertised the capability)')
+    await waitFor(() => us.stats().session.messagesIn.update > before.messagesIn.update, 5000, 'BIRD to re-send')
+    t.equal(us.stats().session.messagesOut.routeRefresh, before.messagesOut.routeRefresh + 1)
+    t.same(us.learned('ipv4'), ['10.5.2.0/24'], 'routes unchanged after the refresh')
+    const out0 = us.stats().session.messagesOut.update
+    const rr0 = us.stats().session.messagesIn.routeRefresh
+    bird.birdc('reload in peer1') // BIRD asks us with ROUTE-REFRESH (the peer supports it)
+    await waitFor(() => us.stats().session.messagesIn.routeRefresh > rr0, 5000, 'ROUTE-REFRESH from BIRD')
+    await waitFor(() => us.stats().session.messagesOut.update > out0, 5000, 'our answer from Adj-RIB-Out')
+    t.match(bird.birdc('show route 10.5.1.0/24 all'), /BGP\.next_hop: 192\.0\.2\.51/, 'BIRD still has our route')
+    t.equal(us.session.state, 'Established')
+    t.equal(us.stats().session.flaps, 0, 'no session reset')
   })
 
   await t.test('withdrawals both ways', async (t) => {
