@@ -84,10 +84,6 @@ export class AttributeStore {
     return s
   }
 
-  has(id: AttrId): boolean {
-    return this.sets[id] !== undefined
-  }
-
   /**
    * Interns the wire form: attribute section [start, end) of `attrs` (from the bulk decoder, no
    * MP attributes) and the next-hop field. Returns the id with one reference taken.

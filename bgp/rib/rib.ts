@@ -171,10 +171,6 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
     return id
   }
 
-  peer(id: PeerId): RibPeer {
-    return this.peerTable.get(id)
-  }
-
   removePeer(id: PeerId): void {
     if (id === LOCAL_PEER) throw new RangeError('rib: the local peer cannot be removed')
     this.peerTable.get(id)

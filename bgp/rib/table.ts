@@ -19,9 +19,9 @@
  *   or router id, shortest CLUSTER_LIST, lowest peer address, lowest path id. The ECMP set is the
  *   best plus survivors with an equal AS_PATH (equal length only with relax), up to the maximum.
  */
-import { Family, familyAfi, type FamilyKey } from '../codec/afi.js'
+import { Family, type FamilyKey } from '../codec/afi.js'
 import { decodeNlri, families, nlriToString, rdToString, parseRd, type Nlri, type RouteDistinguisher } from '../codec/nlri.js'
-import { ipv4Text, ipv6Text, parseIpv4, parseIpv6 } from './address-text.js'
+import { ipv4Text, ipv6Text, parseIpv4, parseIpv6, wordMask } from './address-text.js'
 import type { AttrId, DestId, PeerId, RibOptions, RibTable, RouteEntry, RouteInfo } from './api.js'
 import { AttrBits, type AttributeStore } from './attribute-store.js'
 import { allocated, grown, retire } from './grow.js'
@@ -169,16 +169,6 @@ export class Table implements RibTable {
   /** Destinations with a best path. */
   get size(): number {
     return this.bestCount
-  }
-
-  /** Destinations ever created (the upper bound of DestId + 1). */
-  get destinations(): number {
-    return this.destCount
-  }
-
-  /** Path slots in use. */
-  get paths(): number {
-    return this.pathTop - this.freePaths.length
   }
 
   // ---- destinations ----
@@ -790,15 +780,6 @@ export class Table implements RibTable {
     return p >= 0 && this.labeled ? (this.pLabel[p] as number) : -1
   }
 
-  /** The best path index of dest (-1 none), for the RIB's own use. */
-  bestIndex(dest: DestId): number {
-    return (this.best1[dest] ?? 0) - 1
-  }
-
-  firstPath(dest: DestId): number {
-    return (this.first1[dest] ?? 0) - 1
-  }
-
   rd(dest: DestId): RouteDistinguisher | undefined {
     if (this.kind === 'vpnv4' || this.kind === 'vpnv6') {
       const o = dest * this.W
@@ -869,17 +850,9 @@ export class Table implements RibTable {
 
   /** RouteInfo of path p (policy evaluation of one path). */
   pathRoute(p: number): RouteInfo {
-    const d = this.pDest[p] as number
-    return {
-      family: this.family,
-      prefix: this.prefixText(d),
-      address: this.addressBytes(d),
-      length: this.lens[d] as number,
-      ...(this.labeled ? { label: this.pLabel[p] as number } : {}),
-      pathId: this.pId[p] as number,
-      peer: this.pPeer[p] as number,
-    }
+    return this.routeOf(this.pDest[p] as number, this.pPeer[p] as number, this.pId[p] as number, this.labeled ? (this.pLabel[p] as number) : 0)
   }
+
 
   lookup(prefix: string): DestId {
     const k = parsePrefixKey(this.kind, prefix)
@@ -1014,9 +987,7 @@ function writeRdWords(rd: RouteDistinguisher, b: Uint8Array, p: number): void {
 
 function maskWords(w: Uint32Array, off: number, words: number, len: number): void {
   for (let i = 0; i < words; i++) {
-    const bits = len - i * 32
-    const m = bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0
-    w[off + i] = ((w[off + i] as number) & m) >>> 0
+    w[off + i] = ((w[off + i] as number) & wordMask(len - i * 32)) >>> 0
   }
 }
 
@@ -1063,8 +1034,4 @@ export function parsePrefixKey(kind: TableKind, text: string): [number, number, 
   for (let i = off; i < 6; i++) out[i] = w[i] as number
   out[6] = len
   return out
-}
-
-export function familyIsIpv6(family: FamilyKey): boolean {
-  return familyAfi(family) === 2
 }
