@@ -10,7 +10,7 @@
 import t from 'tap'
 import { Family } from '../../bgp/codec/index.js'
 import { startBird, birdOriginate } from './peers.js'
-import { OurSide, extTexts, type TestRoute } from './our-peer.js'
+import { OurSide, extTexts, refreshBothWays, type TestRoute } from './our-peer.js'
 import { waitFor } from '../session/helpers.js'
 
 const BIRD = '127.1.5.1'
@@ -67,16 +67,8 @@ t.test('BIRD and our speaker exchange IPv4, IPv6 and VPNv4 routes', async (t) =>
   })
 
   await t.test('route refresh both ways', async (t) => {
-    const before = us.stats().session
-    t.ok(us.refresh('ipv4'), 'ROUTE-REFRESH sent (BIRD advertised the capability)')
-    await waitFor(() => us.stats().session.messagesIn.update > before.messagesIn.update, 5000, 'BIRD to re-send')
-    t.equal(us.stats().session.messagesOut.routeRefresh, before.messagesOut.routeRefresh + 1)
-    t.same(us.learned('ipv4'), ['10.5.2.0/24'], 'routes unchanged after the refresh')
-    const out0 = us.stats().session.messagesOut.update
-    const rr0 = us.stats().session.messagesIn.routeRefresh
-    bird.birdc('reload in peer1') // BIRD asks us with ROUTE-REFRESH (the peer supports it)
-    await waitFor(() => us.stats().session.messagesIn.routeRefresh > rr0, 5000, 'ROUTE-REFRESH from BIRD')
-    await waitFor(() => us.stats().session.messagesOut.update > out0, 5000, 'our answer from Adj-RIB-Out')
+    // `reload in` makes BIRD ask us with ROUTE-REFRESH (we advertised the capability).
+    await refreshBothWays(t, us, 'ipv4', ['10.5.2.0/24'], () => bird.birdc('reload in peer1'))
     t.match(bird.birdc('show route 10.5.1.0/24 all'), /BGP\.next_hop: 192\.0\.2\.51/, 'BIRD still has our route')
     t.equal(us.session.state, 'Established')
     t.equal(us.stats().session.flaps, 0, 'no session reset')

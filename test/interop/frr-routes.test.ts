@@ -12,7 +12,7 @@
 import t from 'tap'
 import { Family } from '../../bgp/codec/index.js'
 import { startFrr, frrOriginate } from './peers.js'
-import { OurSide, extTexts, startOurSide, type TestRoute } from './our-peer.js'
+import { OurSide, extTexts, refreshBothWays, startOurSide, type TestRoute } from './our-peer.js'
 import { sleep, waitFor } from '../session/helpers.js'
 
 const FRR = '127.1.2.1'
@@ -142,16 +142,7 @@ t.test('FRR and our speaker exchange IPv4, IPv6 and VPNv4 routes', async (t) => 
   })
 
   await t.test('route refresh both ways', async (t) => {
-    const before = us.stats().session
-    t.ok(us.refresh('vpnv4'), 'ROUTE-REFRESH sent (FRR advertised the capability)')
-    await waitFor(() => us.stats().session.messagesIn.update > before.messagesIn.update, 5000, 'FRR to re-send')
-    t.equal(us.stats().session.messagesOut.routeRefresh, before.messagesOut.routeRefresh + 1)
-    t.same(us.learned('vpnv4'), ['65200:22:172.16.22.0/24'], 'routes unchanged after the refresh')
-    const out0 = us.stats().session.messagesOut.update
-    const rr0 = us.stats().session.messagesIn.routeRefresh
-    frr.vtysh(`clear bgp ipv4 unicast ${US} soft in`)
-    await waitFor(() => us.stats().session.messagesIn.routeRefresh > rr0, 5000, 'ROUTE-REFRESH from FRR')
-    await waitFor(() => us.stats().session.messagesOut.update > out0, 5000, 'our answer from Adj-RIB-Out')
+    await refreshBothWays(t, us, 'vpnv4', ['65200:22:172.16.22.0/24'], () => frr.vtysh(`clear bgp ipv4 unicast ${US} soft in`))
     await sleep(300)
     t.equal(frrPath('show bgp ipv4 unicast 10.2.1.0/24')?.nexthops?.[0]?.ip, '192.0.2.21', 'FRR still has our route')
     t.equal(us.session.state, 'Established')

@@ -22,6 +22,7 @@ import {
 import type { RouteEntry } from '../../bgp/rib/api.js'
 import { ipv4Text, parsePrefix } from './ip-text.js'
 import { waitFor } from '../session/helpers.js'
+import type { Test } from 'tap'
 
 export type TestFamily = 'ipv4' | 'ipv6' | 'vpnv4' | 'vpnv6' | 'rtc'
 
@@ -182,4 +183,28 @@ export async function startOurSide(t: { teardown(fn: () => unknown): void }, o: 
   await us.start()
   await waitFor(() => us.session.state === 'Established', 10_000, `session to ${what}`)
   return us
+}
+
+/**
+ * Route refresh both ways (RFC 2918) with a daemon: we send ROUTE-REFRESH for `family` and it re-sends
+ * (our routes of that family stay `expected`), then `askPeer` makes the daemon ask us and we answer
+ * from Adj-RIB-Out. The caller checks afterwards that the daemon still holds our routes.
+ */
+export async function refreshBothWays(
+  t: Test,
+  us: OurSide,
+  family: TestFamily,
+  expected: readonly string[],
+  askPeer: () => void,
+): Promise<void> {
+  const before = us.stats().session
+  t.ok(us.refresh(family), 'ROUTE-REFRESH sent (the daemon advertised the capability)')
+  await waitFor(() => us.stats().session.messagesIn.update > before.messagesIn.update, 5000, 'the daemon to re-send')
+  t.equal(us.stats().session.messagesOut.routeRefresh, before.messagesOut.routeRefresh + 1)
+  t.same(us.learned(family), expected, 'routes unchanged after the refresh')
+  const out0 = us.stats().session.messagesOut.update
+  const rr0 = us.stats().session.messagesIn.routeRefresh
+  askPeer()
+  await waitFor(() => us.stats().session.messagesIn.routeRefresh > rr0, 5000, 'ROUTE-REFRESH from the daemon')
+  await waitFor(() => us.stats().session.messagesOut.update > out0, 5000, 'our answer from Adj-RIB-Out')
 }
