@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "gsi_native",
-      "sources": ["src/tcp_md5.c", "src/huge_pages.c"],
+      "sources": ["src/bgp_socket.c", "src/huge_pages.c", "src/netlink.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "defines": ["NAPI_VERSION=8"]
     }

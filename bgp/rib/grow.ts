@@ -12,7 +12,7 @@
  * (2 MiB for the hash slots made a 1M-route load 30 % slower than 8 MiB). Without the addon they are
  * ordinary typed arrays.
  */
-import { nativeDiscardBuffer, nativeHugeBuffer } from '../session/native.js'
+import { nativeDiscardBuffer, nativeHugeBuffer } from '../../native/index.js'
 
 type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
 type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }

@@ -13,7 +13,7 @@
  * costs non-GTSM peers nothing; each session then sets its own TTL on its accepted socket.
  */
 import net from 'node:net'
-import { setMd5Key, socketFd } from './native.js'
+import { setMd5Key, socketFd } from '../../native/index.js'
 import { setListenerTtl } from './socket-options.js'
 
 /** What a session offers the listener. */

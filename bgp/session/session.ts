@@ -53,7 +53,7 @@ import { normalizeAddress } from './listener.js'
 import { buildOpen, negotiate, summarizeNegotiated } from './negotiate.js'
 import type { LocalCapabilities, Negotiated, NegotiatedSummary } from './negotiate.js'
 import { applyTtlPolicy, getMinTtl, getTtl, gtsmMinTtl } from './socket-options.js'
-import { nativeConnect } from './native.js'
+import { nativeConnect } from '../../native/index.js'
 import { closeSync } from 'node:fs'
 
 export interface SessionConfig extends LocalCapabilities {

@@ -1,6 +1,6 @@
 /**
- * The rtnetlink / generic netlink client: socket I/O over the `netlink` package's RawNetlinkSocket
- * (one datagram socket, our own message encoding), in the caller's network namespace.
+ * The rtnetlink / generic netlink client: socket I/O over our NetlinkSocket (socket.ts: one datagram
+ * socket from the native addon, our own message encoding), in the caller's network namespace.
  *
  * Batching, the performance core: requests are encoded back to back into one buffer and sent with one
  * sendmsg per chunk (up to `chunkMessages` requests). Requests carry no NLM_F_ACK; the kernel still
@@ -14,10 +14,9 @@
  * socket at a time). Interface names are resolved to indexes from a link table the client keeps,
  * refreshed when a name is unknown; a request that fails with ENODEV after a refresh is retried once.
  */
-import { RawNetlinkSocket } from 'netlink'
 import { NlWriter, readMessages, type NlMessage } from './codec.js'
 import { AF, NETLINK_GENERIC, NETLINK_ROUTE, NLMSG, NLM_F, RTM, RTNLGRP, RTPROT_GSI } from './constants.js'
-import { SOL_SOCKET, SO_RCVBUFFORCE, setNetlinkOption } from './sockopt.js'
+import { NetlinkSocket } from './socket.js'
 import { LINK_KIND_MODULE, NetlinkError, type RequestContext } from './errors.js'
 import {
   decodeAddress, decodeFamilyId, decodeLink, decodeMplsRoute, decodeRoute, encodeAddress, encodeChangeLink,
@@ -60,7 +59,7 @@ const MAX_SEQ = 0x7fffffff
 
 /** A netlink socket of one protocol with request/response matching. Internal to the client. */
 class Channel {
-  private readonly sock: RawNetlinkSocket
+  private readonly sock: NetlinkSocket
   private seq = 1 + Math.floor(Math.random() * 0x10000)
   private exchange: Exchange | undefined
   private chunk: Chunk | undefined
@@ -69,16 +68,10 @@ class Channel {
   closed = false
 
   constructor(protocol: number, recvBufferSize: number) {
-    this.sock = new RawNetlinkSocket(protocol)
-    if (!setNetlinkOption(this.sock, SOL_SOCKET, SO_RCVBUFFORCE, recvBufferSize)) {
-      try { this.sock.setRecvBufferSize(recvBufferSize) } catch { /* capped by rmem_max: keep the default */ }
-    }
-    try { this.sock.setSendBufferSize(1024 * 1024) } catch { /* idem */ }
-    this.sock.on('message', msg => {
-      // An exception escaping into the native callback aborts the process: never let one through.
+    this.sock = new NetlinkSocket(protocol, { recvBufferSize, sendBufferSize: 1024 * 1024 }, msg => {
+      // An exception escaping into the native callback would be an uncaught exception: fail the request.
       try { this.receive(msg) } catch (e) { this.fail(e instanceof Error ? e : new Error(String(e))) }
-    })
-    this.sock.on('error', err => this.fail(err))
+    }, err => this.fail(err))
     this.sock.unref() // a client that is not waiting for anything does not keep the process alive
   }
 
@@ -127,10 +120,9 @@ class Channel {
     c?.done(err)
   }
 
-  private send(buf: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.sock.send(buf, {}, err => (err ? reject(err) : resolve()))
-    })
+  /** The kernel handles a request inside sendto(): sending is synchronous, the answers come as datagrams. */
+  private send(buf: Uint8Array): void {
+    this.sock.send(buf)
   }
 
   /** Sends one request (already in the writer at `seq`) and collects replies until ACK/DONE. */
@@ -140,7 +132,7 @@ class Channel {
     })
     this.sock.ref()
     try {
-      await this.send(Buffer.from(this.writer.bytes()))
+      this.send(this.writer.bytes())
       await done
     } finally {
       this.exchange = undefined
@@ -159,7 +151,7 @@ class Channel {
     })
     this.sock.ref()
     try {
-      await this.send(this.writer.bytes())
+      this.send(this.writer.bytes())
       await done
     } finally {
       this.chunk = undefined

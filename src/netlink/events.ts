@@ -2,13 +2,12 @@
  * Kernel event subscription: rtnetlink multicast groups (RTNLGRP_LINK, IPV4/IPV6_ROUTE, MPLS_ROUTE,
  * IPV4/IPV6_IFADDR) on a socket of their own, decoded into events ("link went down", "route
  * deleted"). Offered as a callback subscription and as an async iterator. Under a burst larger than
- * the receive buffer (8 MiB) the kernel drops events (NETLINK_NO_ENOBUFS, see sockopt.ts): a
+ * the receive buffer (8 MiB) the kernel drops events (NETLINK_NO_ENOBUFS, see socket.ts): a
  * consumer that must not miss a change also resyncs from a dump now and then.
  */
-import { RawNetlinkSocket } from 'netlink'
 import { readMessages } from './codec.js'
 import { NETLINK_ROUTE, RTM, RTNLGRP } from './constants.js'
-import { NETLINK_NO_ENOBUFS, SOL_NETLINK, SOL_SOCKET, SO_RCVBUFFORCE, setNetlinkOption } from './sockopt.js'
+import { NetlinkSocket } from './socket.js'
 import {
   decodeAddress, decodeLink, decodeMplsRoute, decodeRoute,
   type AddressInfo, type LinkInfo, type MplsRouteInfo, type RouteInfo,
@@ -58,32 +57,25 @@ export function decodeEvent(type: number, payload: Buffer): NetlinkEvent | undef
 export function watchKernel(
   groups: readonly EventGroup[], onEvent: (ev: NetlinkEvent) => void, onError: (err: Error) => void = () => undefined,
 ): () => void {
-  const sock = new RawNetlinkSocket(NETLINK_ROUTE)
-  if (!setNetlinkOption(sock, SOL_SOCKET, SO_RCVBUFFORCE, 8 * 1024 * 1024)) {
-    try { sock.setRecvBufferSize(8 * 1024 * 1024) } catch { /* capped by rmem_max */ }
-  }
-  // Overflow must not reach the native ENOBUFS path (it aborts the process): lose events instead.
-  if (!setNetlinkOption(sock, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1)) {
-    sock.close()
-    throw new Error('watch: cannot set NETLINK_NO_ENOBUFS on the event socket (is the sockopt package built?)')
-  }
+  const ids: number[] = []
   for (const g of groups) {
-    const ids = GROUPS[g]
-    if (!ids) { sock.close(); throw new Error(`watch: unknown event group "${String(g)}" (one of ${Object.keys(GROUPS).join(', ')})`) }
-    for (const id of ids) sock.addMembership(id)
+    const known = GROUPS[g]
+    if (!known) throw new Error(`watch: unknown event group "${String(g)}" (one of ${Object.keys(GROUPS).join(', ')})`)
+    ids.push(...known)
   }
-  sock.on('message', (datagram: Buffer) => {
-    // An exception escaping into the native callback aborts the process: report it instead.
+  const report = (err: Error): void => { try { onError(err) } catch { /* the caller's handler threw: nowhere to report */ } }
+  // Overflow loses events (NETLINK_NO_ENOBUFS) rather than failing reads: consumers resync.
+  const sock = new NetlinkSocket(NETLINK_ROUTE, { recvBufferSize: 8 * 1024 * 1024, noEnobufs: true, groups: ids }, (datagram) => {
+    // An exception escaping into the native callback would be an uncaught exception: report it instead.
     try {
       for (const m of readMessages(datagram)) {
         const ev = decodeEvent(m.type, m.payload)
         if (ev) onEvent(ev)
       }
     } catch (e) {
-      onError(e instanceof Error ? e : new Error(String(e)))
+      report(e instanceof Error ? e : new Error(String(e)))
     }
-  })
-  sock.on('error', err => { try { onError(err) } catch { /* the caller's handler threw: nowhere to report */ } })
+  }, report)
   let closed = false
   return () => { if (!closed) { closed = true; sock.close() } }
 }

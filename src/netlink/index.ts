@@ -1,6 +1,6 @@
 /**
  * gsi-router's netlink layer: rtnetlink (RFC 3549; linux/rtnetlink.h) and generic netlink (fou) over
- * the `netlink` package's raw socket, with our own message encoding. Everything works in the calling
+ * our own netlink socket (socket.ts, from the native addon), with our own message encoding. Everything works in the calling
  * process's network namespace.
  *
  * API summary

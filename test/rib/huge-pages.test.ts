@@ -6,7 +6,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { allocated, grown } from '../../bgp/rib/grow.js'
-import { nativeAvailable, nativeHugeBuffer } from '../../bgp/session/native.js'
+import { nativeAvailable, nativeHugeBuffer } from '../../native/index.js'
 
 /** Huge pages the kernel has handed out on faults, system-wide (/proc/vmstat thp_fault_alloc). */
 function thpFaults(): number {

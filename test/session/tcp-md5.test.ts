@@ -12,7 +12,7 @@ import { createRequire } from 'node:module'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Session } from '../../bgp/session/index.js'
-import { nativeAvailable, nativeConnect } from '../../bgp/session/native.js'
+import { nativeAvailable, nativeConnect } from '../../native/index.js'
 import { makePair, sleep, waitState } from './helpers.js'
 import { freePort, retry, run, spawnDaemon, tempDir } from '../interop/daemons.js'
 

@@ -1,15 +1,23 @@
 /*
- * gsi_native: the socket work Node's net API cannot do for BGP (Linux only).
+ * gsi_native: the socket work Node's net API cannot do for BGP (Linux only), and the addon's entry
+ * point (init, at the end, registers every function of every source file).
  *
  * - RFC 2385 TCP-MD5 (TCP_MD5SIG): the key must be on the socket before the SYN leaves for an
  *   outgoing connection, and on the listening socket for incoming ones (per peer address).
  * - RFC 5082 GTSM / multihop TTL on the very first packet: IP_TTL/IP_MINTTL (or the IPv6 hop
  *   options) set before connect(), so that a peer enforcing a minimum TTL accepts our SYN.
+ * - SO_BINDTODEVICE before bind()/connect(): a session to the Transit Gateway runs inside the
+ *   gateway's VRF, so its socket must route through the VRF device (the kernel then uses the VRF's
+ *   table for the SYN and everything after). A listener bound to a device accepts only connections
+ *   that arrive through it; it must be bound before bind() so that listeners on the same port in
+ *   other VRFs do not conflict.
  *
  * connect(opts) creates the socket, sets the options, binds the local address if given, and
  * connects (blocking, on a libuv worker thread, bounded by SO_SNDTIMEO); it resolves with a
  * connected non-blocking descriptor for `new net.Socket({ fd })`, or rejects with an Error whose
- * `code` is the errno name (ECONNREFUSED, ETIMEDOUT, ...).
+ * `code` is the errno name (ECONNREFUSED, ETIMEDOUT, ENODEV, ...).
+ * listen(opts) returns a bound, listening, non-blocking descriptor for `net.Server.listen({ fd })`.
+ * boundDevice(fd) reads SO_BINDTODEVICE back ('' when unbound).
  * setMd5(fd, address, key) sets or (empty key) removes a peer's key on an existing socket, e.g.
  * the listener's descriptor.
  */
@@ -19,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +110,7 @@ typedef struct {
   int ttl;
   int minttl;
   int timeout_ms;
+  char device[IFNAMSIZ];
   int fd;
   int err;
   const char *step;
@@ -121,6 +131,9 @@ static void connect_execute(napi_env env, void *data) {
   }
   int e = set_ttl(fd, family, j->ttl, j->minttl);
   if (e) { j->err = e; j->step = "setsockopt(TTL)"; close(fd); return; }
+  if (j->device[0] && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, j->device, (socklen_t)strlen(j->device)) < 0) {
+    j->err = errno; j->step = "setsockopt(SO_BINDTODEVICE)"; close(fd); return;
+  }
   if (j->has_local) {
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&j->local, j->local_len) < 0) { j->err = errno; j->step = "bind"; close(fd); return; }
@@ -142,7 +155,7 @@ static void connect_execute(napi_env env, void *data) {
   j->err = 0;
 }
 
-static napi_value errno_error(napi_env env, int err, const char *step) {
+napi_value errno_error(napi_env env, int err, const char *step) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s", step, strerror(err));
   napi_value code, message, error;
@@ -236,6 +249,11 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "connect: md5Key must be a string of at most 80 bytes (TCP_MD5SIG_MAXKEYLEN)");
     return NULL;
   }
+  if (get_string(env, argv[0], "bindDevice", j->device, sizeof j->device, NULL) < 0) {
+    free(j);
+    napi_throw_range_error(env, NULL, "connect: bindDevice must be a device name of at most 15 bytes (IFNAMSIZ)");
+    return NULL;
+  }
   j->ttl = get_int(env, argv[0], "ttl", 0);
   j->minttl = get_int(env, argv[0], "minTtl", 0);
   j->timeout_ms = get_int(env, argv[0], "timeoutMs", 30000);
@@ -245,6 +263,65 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
   CHECK(env, napi_create_async_work(env, NULL, name, connect_execute, connect_complete, j, &j->work));
   CHECK(env, napi_queue_async_work(env, j->work));
   return promise;
+}
+
+/* listen({ address?, port, bindDevice?, backlog? }): a listening non-blocking descriptor, or throws. */
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) { napi_throw_type_error(env, NULL, "listen(options): options required"); return NULL; }
+  char addr[64] = "::";
+  if (get_string(env, argv[0], "address", addr, sizeof addr, NULL) < 0) {
+    napi_throw_type_error(env, NULL, "listen: address must be an IPv4 or IPv6 address");
+    return NULL;
+  }
+  int port = get_int(env, argv[0], "port", -1);
+  if (port < 0 || port > 65535) { napi_throw_range_error(env, NULL, "listen: port must be an integer 0..65535"); return NULL; }
+  struct sockaddr_storage ss;
+  socklen_t len;
+  if (parse_addr(addr, port, &ss, &len) != 0) { napi_throw_type_error(env, NULL, "listen: address must be an IPv4 or IPv6 address"); return NULL; }
+  char device[IFNAMSIZ] = "";
+  if (get_string(env, argv[0], "bindDevice", device, sizeof device, NULL) < 0) {
+    napi_throw_range_error(env, NULL, "listen: bindDevice must be a device name of at most 15 bytes (IFNAMSIZ)");
+    return NULL;
+  }
+  int backlog = get_int(env, argv[0], "backlog", 511);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_TCP);
+  if (fd < 0) { napi_throw(env, errno_error(env, errno, "socket")); return NULL; }
+  int one = 1, zero = 0;
+  const char *step = NULL;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) step = "setsockopt(SO_REUSEADDR)";
+  /* '::' accepts IPv4 peers too (as v4-mapped addresses), as Node's own listeners do. */
+  else if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0) step = "setsockopt(IPV6_V6ONLY)";
+  else if (device[0] && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)strlen(device)) < 0) step = "setsockopt(SO_BINDTODEVICE)";
+  else if (bind(fd, (struct sockaddr *)&ss, len) < 0) step = "bind";
+  else if (listen(fd, backlog) < 0) step = "listen";
+  if (step) {
+    int e = errno;
+    close(fd);
+    napi_throw(env, errno_error(env, e, step));
+    return NULL;
+  }
+  napi_value result;
+  CHECK(env, napi_create_int32(env, fd, &result));
+  return result;
+}
+
+/* boundDevice(fd): the SO_BINDTODEVICE name, '' when the socket is not bound to a device. */
+static napi_value js_bound_device(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) { napi_throw_type_error(env, NULL, "boundDevice: fd must be a descriptor"); return NULL; }
+  char device[IFNAMSIZ + 1] = "";
+  socklen_t len = IFNAMSIZ;
+  if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, &len) < 0) { napi_throw(env, errno_error(env, errno, "getsockopt(SO_BINDTODEVICE)")); return NULL; }
+  device[len < IFNAMSIZ ? len : IFNAMSIZ] = 0;
+  napi_value result;
+  CHECK(env, napi_create_string_utf8(env, device, NAPI_AUTO_LENGTH, &result));
+  return result;
 }
 
 /* setMd5(fd, address, key): key '' removes it. Throws an Error with the errno name as code. */
@@ -286,6 +363,7 @@ static napi_value js_set_md5(napi_env env, napi_callback_info info) {
 
 napi_value js_huge_buffer(napi_env env, napi_callback_info info); /* huge_pages.c */
 napi_value js_discard_buffer(napi_env env, napi_callback_info info);
+napi_status define_netlink_socket(napi_env env, napi_value *cls); /* netlink.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
@@ -297,6 +375,12 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_set_named_property(env, exports, "connect", fn));
   CHECK(env, napi_create_function(env, "setMd5", NAPI_AUTO_LENGTH, js_set_md5, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "setMd5", fn));
+  CHECK(env, napi_create_function(env, "listen", NAPI_AUTO_LENGTH, js_listen, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "listen", fn));
+  CHECK(env, napi_create_function(env, "boundDevice", NAPI_AUTO_LENGTH, js_bound_device, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "boundDevice", fn));
+  CHECK(env, define_netlink_socket(env, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "NetlinkSocket", fn));
   return exports;
 }
 
