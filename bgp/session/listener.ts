@@ -11,10 +11,15 @@
  * The listening socket sends with TTL 255: the SYN-ACK leaves before any session can set its own
  * TTL on the accepted socket, and a GTSM peer (RFC 5082) drops a SYN-ACK below 255. A high TTL
  * costs non-GTSM peers nothing; each session then sets its own TTL on its accepted socket.
+ *
+ * `bindDevice` (SO_BINDTODEVICE, through the native addon): the listener accepts only connections
+ * that arrive through that device, e.g. the gateway VRF for the TGW sessions. The native addon makes
+ * the socket and binds the device before bind(), so listeners on the same port in different VRFs
+ * coexist; Node then serves the descriptor. Accepted sockets inherit the device.
  */
 import net from 'node:net'
-import { setMd5Key, socketFd } from '../../native/index.js'
-import { setListenerTtl } from './socket-options.js'
+import { nativeListen, setMd5Key, socketFd } from '../../native/index.js'
+import { deviceNameProblem, setListenerTtl } from './socket-options.js'
 
 /** What a session offers the listener. */
 export interface IncomingHandler {
@@ -34,6 +39,8 @@ export interface ListenerOptions {
   readonly host?: string
   /** Default 179. Tests use high ports. */
   readonly port?: number
+  /** Accept only connections arriving through this device (SO_BINDTODEVICE; a VRF). */
+  readonly bindDevice?: string
 }
 
 export class BgpListener {
@@ -44,6 +51,10 @@ export class BgpListener {
   private readonly md5Keys = new Map<string, string>()
 
   constructor(readonly options: ListenerOptions = {}) {
+    if (options.bindDevice !== undefined) {
+      const problem = deviceNameProblem(options.bindDevice)
+      if (problem !== undefined) throw new RangeError(`listener bindDevice: ${problem}`)
+    }
     this.server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket))
   }
 
@@ -52,9 +63,23 @@ export class BgpListener {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       this.server.once('error', onError)
-      const opts: net.ListenOptions = { port: this.options.port ?? 179 }
-      if (this.options.host !== undefined) opts.host = this.options.host
-      this.server.listen(opts, () => {
+      const port = this.options.port ?? 179
+      let target: net.ListenOptions | { fd: number }
+      if (this.options.bindDevice !== undefined) {
+        try {
+          target = {
+            fd: nativeListen({ port, bindDevice: this.options.bindDevice, ...(this.options.host !== undefined ? { address: this.options.host } : {}) }),
+          }
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException
+          reject(Object.assign(new Error(`listener on device ${this.options.bindDevice} port ${port}: ${err.message}`, { cause: e }), { code: err.code }))
+          return
+        }
+      } else {
+        target = { port }
+        if (this.options.host !== undefined) target.host = this.options.host
+      }
+      this.server.listen(target, () => {
         this.server.off('error', onError)
         try {
           setListenerTtl(this.server, 255)

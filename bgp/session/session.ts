@@ -52,8 +52,8 @@ import type { BgpListener } from './listener.js'
 import { normalizeAddress } from './listener.js'
 import { buildOpen, negotiate, summarizeNegotiated } from './negotiate.js'
 import type { LocalCapabilities, Negotiated, NegotiatedSummary } from './negotiate.js'
-import { applyTtlPolicy, getMinTtl, getTtl, gtsmMinTtl } from './socket-options.js'
-import { nativeConnect } from '../../native/index.js'
+import { applyTtlPolicy, deviceNameProblem, getMinTtl, getTtl, gtsmMinTtl } from './socket-options.js'
+import { boundDevice, nativeAvailable, nativeConnect, socketFd } from '../../native/index.js'
 import { closeSync } from 'node:fs'
 
 export interface SessionConfig extends LocalCapabilities {
@@ -75,6 +75,12 @@ export interface SessionConfig extends LocalCapabilities {
   readonly gtsmHops?: number
   /** RFC 2385 TCP-MD5 password (at most 80 bytes); needs the native addon. */
   readonly md5Password?: string
+  /**
+   * Bind outgoing connections to this device (SO_BINDTODEVICE, before connect(); needs the native
+   * addon): a session to the TGW runs inside the gateway VRF, so its SYN must be routed by the VRF's
+   * table. Incoming connections come bound through a listener with the same `bindDevice`.
+   */
+  readonly bindDevice?: string
   readonly minHoldTime?: number
   readonly allowHoldTimeZero?: boolean
   readonly keepaliveTime?: number
@@ -128,6 +134,8 @@ export interface SessionStats {
     /** TTL we send and the minimum we accept, read back from the kernel (getsockopt). */
     readonly ttl: number
     readonly minTtl: number
+    /** The device the socket is bound to (SO_BINDTODEVICE read back); '' when none or unknown. */
+    readonly device: string
   }
   /** Connections closed by collision resolution. */
   readonly collisions: number
@@ -238,6 +246,10 @@ export class Session extends EventEmitter<SessionEvents> {
     this.conns = [new Connection(initialFsmState(this.fsmConfig), 'outgoing')]
     if (config.md5Password !== undefined && Buffer.byteLength(config.md5Password) > 80) {
       throw new RangeError('md5Password: at most 80 bytes (TCP_MD5SIG_MAXKEYLEN)')
+    }
+    if (config.bindDevice !== undefined) {
+      const problem = deviceNameProblem(config.bindDevice)
+      if (problem !== undefined) throw new RangeError(`bindDevice: ${problem}`)
     }
     this.listener = options.listener
     this.listener?.register(this)
@@ -368,6 +380,7 @@ export class Session extends EventEmitter<SessionEvents> {
               remotePort: sock.remotePort ?? 0,
               ttl: safe(() => getTtl(sock)),
               minTtl: safe(() => getMinTtl(sock)),
+              device: socketDevice(sock),
             },
           }
         : {}),
@@ -619,7 +632,9 @@ export class Session extends EventEmitter<SessionEvents> {
 
   private connect(c: Connection): void {
     this.drop(c)
-    if (this.config.md5Password !== undefined || this.config.gtsmHops !== undefined) return this.connectNative(c)
+    if (this.config.md5Password !== undefined || this.config.gtsmHops !== undefined || this.config.bindDevice !== undefined) {
+      return this.connectNative(c)
+    }
     const opts: net.NetConnectOpts = { host: this.config.peerAddress, port: this.config.peerPort ?? 179, noDelay: true }
     if (this.config.localAddress !== undefined) opts.localAddress = this.config.localAddress
     if (this.config.localPort !== undefined) opts.localPort = this.config.localPort
@@ -634,8 +649,8 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Outgoing connection through the native addon: TCP-MD5 key and GTSM TTL are on the socket before
-   * the SYN leaves (Node's net API only gives a descriptor after connect()).
+   * Outgoing connection through the native addon: TCP-MD5 key, GTSM TTL and the bound device are on
+   * the socket before the SYN leaves (Node's net API only gives a descriptor after connect()).
    */
   private connectNative(c: Connection): void {
     const id = ++c.attempt
@@ -648,6 +663,7 @@ export class Session extends EventEmitter<SessionEvents> {
       ...(this.config.localPort !== undefined ? { localPort: this.config.localPort } : {}),
       ...(this.config.md5Password !== undefined ? { md5Key: this.config.md5Password } : {}),
       ...(gtsm !== undefined ? { ttl: 255, minTtl: gtsmMinTtl(gtsm) } : {}),
+      ...(this.config.bindDevice !== undefined ? { bindDevice: this.config.bindDevice } : {}),
       timeoutMs: Math.max(1000, Math.round(this.fsmConfig.connectRetryTime * 1000)),
     }).then(
       (fd) => {
@@ -903,6 +919,14 @@ export class Session extends EventEmitter<SessionEvents> {
       this.emit('route-refresh', rr)
     }
   }
+}
+
+/** SO_BINDTODEVICE of a session's socket, read back; '' without the addon or on failure. */
+function socketDevice(sock: net.Socket): string {
+  if (!nativeAvailable()) return ''
+  const fd = socketFd(sock)
+  if (fd < 0) return ''
+  try { return boundDevice(fd) } catch { return '' }
 }
 
 function safe(f: () => number): number {

@@ -77,6 +77,17 @@ export function gtsmMinTtl(hops: number): number {
   return 256 - hops
 }
 
+/**
+ * Why a device name cannot be bound (SO_BINDTODEVICE), or undefined when it can: the kernel's
+ * rules for interface names (1..15 bytes, IFNAMSIZ, no '/', ':' or white space, not '.' or '..').
+ */
+export function deviceNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string' || name.length === 0) return 'must be a non-empty device name'
+  if (Buffer.byteLength(name) > 15) return `"${name}" is longer than 15 bytes (IFNAMSIZ)`
+  if (name === '.' || name === '..' || /[/:\s]/.test(name)) return `"${name}" is not a valid device name (no '/', ':' or white space)`
+  return undefined
+}
+
 /** Applies the session's TTL policy to a connected socket: GTSM when configured, else `ttl` if set. */
 export function applyTtlPolicy(socket: Socket, policy: { ttl?: number | undefined; gtsmHops?: number | undefined }): void {
   if (policy.gtsmHops !== undefined) {

@@ -19,6 +19,7 @@ import { families as familyTable } from '../codec/nlri.js'
 import type { ExtendedCommunity } from '../codec/ext-communities.js'
 import type { RibOptions, RoutePolicy } from '../rib/api.js'
 import type { BgpListener } from '../session/listener.js'
+import { deviceNameProblem } from '../session/socket-options.js'
 import type { MaxPrefixOptions } from '../policy/max-prefix.js'
 
 /** Maximum prefixes from a peer in one family (bgp/policy's MaxPrefix options): `limit` accepted
@@ -46,6 +47,8 @@ export interface PeerConfig {
   readonly gtsmHops?: number
   /** TCP-MD5 (RFC 2385). */
   readonly md5Password?: string
+  /** Device (the gateway VRF) outgoing connections are bound to (SO_BINDTODEVICE); listen with the same. */
+  readonly bindDevice?: string
   /** Proposed hold time (s): 0 or 3..65535. Default 90. */
   readonly holdTime?: number
   readonly keepaliveTime?: number
@@ -100,7 +103,7 @@ export interface SpeakerOptions {
   readonly routerId: string | number
   /** Listening socket: address/port to bind (port 0 = ephemeral), or a listener the caller owns;
    * absent: no listener (active peers only, no passive peers). */
-  readonly listen?: { readonly address?: string; readonly port?: number } | BgpListener
+  readonly listen?: { readonly address?: string; readonly port?: number; readonly bindDevice?: string } | BgpListener
   readonly rib?: Omit<RibOptions, 'localAs' | 'routerId'>
   readonly gracefulRestart?: GracefulRestartOptions
   /** Route reflector cluster id (default the router id). */
@@ -176,8 +179,10 @@ export function validateSpeakerOptions(o: SpeakerOptions): void {
   if (o.writeBacklogLimit !== undefined) int('writeBacklogLimit', o.writeBacklogLimit, 4096, 2 ** 31 - 1)
   const l = o.listen
   if (l !== undefined && !('listen' in l && typeof l.listen === 'function')) {
-    const a = l as { address?: string; port?: number }
+    const a = l as { address?: string; port?: number; bindDevice?: string }
     if (a.address !== undefined) ip('listen.address', a.address)
+    const problem = a.bindDevice !== undefined ? deviceNameProblem(a.bindDevice) : undefined
+    if (problem !== undefined) throw new ConfigError('listen.bindDevice', problem)
     if (a.port !== undefined) int('listen.port', a.port, 0, 65535)
   }
 }
@@ -197,6 +202,10 @@ export function validatePeerConfig(c: PeerConfig, localAs: number): void {
   if (c.gtsmHops !== undefined) int(at('gtsmHops'), c.gtsmHops, 1, 254)
   if (c.md5Password !== undefined && (typeof c.md5Password !== 'string' || Buffer.byteLength(c.md5Password) > 80 || c.md5Password.length === 0)) {
     throw new ConfigError(at('md5Password'), 'must be 1..80 bytes')
+  }
+  if (c.bindDevice !== undefined) {
+    const problem = deviceNameProblem(c.bindDevice)
+    if (problem !== undefined) throw new ConfigError(at('bindDevice'), problem)
   }
   if (c.holdTime !== undefined && c.holdTime !== 0) int(at('holdTime'), c.holdTime, 3, 65535)
   if (c.keepaliveTime !== undefined) int(at('keepaliveTime'), c.keepaliveTime, 1, 21845)

@@ -268,7 +268,11 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       this.listener = l
       this.ownListener = false
     } else if (l !== undefined) {
-      this.listener = new BgpListener({ ...(l.address !== undefined ? { host: l.address } : {}), port: l.port ?? 179 })
+      this.listener = new BgpListener({
+        ...(l.address !== undefined ? { host: l.address } : {}),
+        ...(l.bindDevice !== undefined ? { bindDevice: l.bindDevice } : {}),
+        port: l.port ?? 179,
+      })
       this.ownListener = true
     } else {
       this.ownListener = false
@@ -382,6 +386,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       ...(config.ttl !== undefined ? { ttl: config.ttl } : {}),
       ...(config.gtsmHops !== undefined ? { gtsmHops: config.gtsmHops } : {}),
       ...(config.md5Password !== undefined ? { md5Password: config.md5Password } : {}),
+      ...(config.bindDevice !== undefined ? { bindDevice: config.bindDevice } : {}),
       ...(config.keepaliveTime !== undefined ? { keepaliveTime: config.keepaliveTime } : {}),
       ...(config.idleHoldTime !== undefined ? { idleHoldTime: config.idleHoldTime } : {}),
       ...(config.addPath !== undefined ? { addPath: config.addPath } : {}),

@@ -92,9 +92,23 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   if (status < 0) {
-    call_back(s, s->on_error, errno_error(env, -status, "poll"));
-    napi_close_handle_scope(env, scope);
-    return;
+    /*
+     * libuv reports POLLERR as UV_EBADF and stops the handle. On a netlink socket POLLERR means a
+     * pending socket error, ENOBUFS after an overflow: take it (SO_ERROR clears it), report it, and
+     * poll again; what was queued before the overflow is still there to read.
+     */
+    int pending = 0;
+    socklen_t len = sizeof pending;
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &pending, &len) < 0 || pending == 0) {
+      call_back(s, s->on_error, errno_error(env, -status, "poll"));
+      napi_close_handle_scope(env, scope);
+      return;
+    }
+    call_back(s, s->on_error, errno_error(env, pending, "recvmsg"));
+    if (!s->open || uv_poll_start(s->poll, UV_READABLE, on_readable) != 0) {
+      napi_close_handle_scope(env, scope);
+      return;
+    }
   }
   for (int i = 0; i < READS_PER_POLL && s->open; i++) {
     ssize_t size;

@@ -3,7 +3,7 @@
  * own sessions over loopback (127.0.0.1 and 127.0.0.2, listener on an ephemeral port).
  */
 import { BgpListener, Session } from '../../bgp/session/index.js'
-import type { SessionConfig } from '../../bgp/session/index.js'
+import type { ListenerOptions, SessionConfig } from '../../bgp/session/index.js'
 import type { State } from '../../bgp/fsm/index.js'
 
 export function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -40,9 +40,9 @@ export async function makePair(
   common: Partial<SessionConfig>,
   a: Partial<SessionConfig> = {},
   b: Partial<SessionConfig> = {},
-  opts: { bothActive?: boolean } = {},
+  opts: { bothActive?: boolean; listenerB?: Partial<ListenerOptions> } = {},
 ): Promise<Pair> {
-  const listenerB = new BgpListener({ host: '127.0.0.2', port: 0 })
+  const listenerB = new BgpListener({ host: '127.0.0.2', port: 0, ...opts.listenerB })
   const portB = await listenerB.listen()
   let listenerA: BgpListener | undefined
   let portA = 1
