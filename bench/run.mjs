@@ -6,6 +6,9 @@
  */
 import { readdirSync, existsSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
+import { ensureNode22 } from '../scripts/node22.mjs'
+
+await ensureNode22()
 
 const dir = 'dist/bench'
 const filters = process.argv.slice(2)

@@ -6,9 +6,14 @@
  * one line counts every test of every suite:
  * `N passed, N failed, N skipped`. Exit status is non-zero if any test failed, any suite crashed, or
  * a suite that should have run did not (a VM that does not boot is a failure, never a skip).
+ * Everything runs on Node 22: started with an older Node, this script re-runs itself under the one
+ * scripts/setup.sh installed (scripts/node22.mjs), and its children find that Node first in PATH.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
+import { ensureNode22 } from './node22.mjs'
+
+await ensureNode22()
 
 const suites = [
   { name: 'host', cmd: 'npx', args: ['tap', '--reporter=tap', '--exclude=test/kernel/**', ...process.argv.slice(2)] },

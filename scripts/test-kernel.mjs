@@ -15,7 +15,11 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { ensureNode22 } from './node22.mjs'
 import { repoRoot, runInVm } from './vm/run.mjs'
+
+// The VM runs the Node that runs this script (its binary is on the host root the VM mounts): Node 22.
+await ensureNode22()
 
 const timeoutSec = Number(process.env.GSI_KERNEL_TIMEOUT ?? 1200)
 

@@ -11,7 +11,9 @@
  * which loads the data-plane modules, runs the job in the same directory as here and powers off.
  * The job's stdout and stderr come back on two serial ports wired to this process's stdout and
  * stderr, as they are produced; the kernel console goes to .vm/run-* /console.log. Exit status: the
- * job's; 124 when the VM timed out, 125 when it did not boot (never a silent skip).
+ * job's; 124 when the VM timed out, 125 when it did not boot (never a silent skip). The job finds
+ * the Node that runs this script first in PATH (Node 22: scripts/node22.mjs), since the VM sees the
+ * same binary over 9p.
  * TCG, not KVM: KVM hangs on these machines (see ARCHITECTURE.md, "Testing on a real kernel").
  * One vCPU by default (GSI_VM_CPUS or --cpus to change): measured on a 2-core host, the kernel
  * netlink test file took 88 s with 1 vCPU and 132 s with 2 (multi-threaded TCG costs more than it
@@ -23,6 +25,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildInitramfs } from './initramfs.mjs'
+import { ensureNode22 } from '../node22.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const repoRoot = resolve(here, '..', '..')
@@ -62,6 +65,7 @@ export async function runInVm({
   const allEnv = { ...passed, ...env }
   writeFileSync(join(runDir, 'job.sh'), [
     ...Object.entries(allEnv).map(([k, v]) => `export ${k}=${q(v)}`),
+    `export PATH=${q(dirname(process.execPath))}:"$PATH"`,
     `cd ${q(cwd)} || exit 126`,
     // tap (and other tools) keep caches in ./.tap: give them a tmpfs there, the root is read-only.
     `[ -d .tap ] && mount -t tmpfs tap .tap`,
@@ -150,5 +154,6 @@ async function main(argv) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await ensureNode22()
   await main(process.argv.slice(2))
 }
