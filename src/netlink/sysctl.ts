@@ -3,6 +3,10 @@
  * (Documentation/networking/mpls-sysctl.rst, ip-sysctl.rst): net.mpls.platform_labels (size of the
  * label table; 0 drops all MPLS), net.mpls.conf.<dev>.input (accept MPLS on a device), and
  * net.ipv4.conf.<dev>.rp_filter (strict reverse-path filtering drops asymmetric tunnel traffic).
+ *
+ * In Kubernetes these writes need a privileged container: /proc/sys is mounted read-only (EROFS) in
+ * any other, and per-device settings cannot be made ahead of time by an init container because the
+ * tunnels appear at run time. The errors say so (deploy/daemonset.yaml explains the decision).
  */
 import { readFile, writeFile } from 'node:fs/promises'
 
@@ -20,8 +24,13 @@ async function write(path: string, value: string, what: string, module?: string)
     if (code === 'ENOENT') {
       throw new Error(`cannot set ${what}: ${path} does not exist${module ? `; load kernel module ${module} (modprobe ${module}) or check the device name` : '; check the device name'}`)
     }
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new Error(`cannot set ${what}: permission denied writing ${path} (${code}); run as root in this network namespace`)
+    if (code === 'EROFS') {
+      throw new Error(`cannot set ${what}: ${path} is read-only (EROFS): /proc/sys is mounted read-only in an unprivileged container, ` +
+        'whatever its capabilities; gsi-routerd must run privileged (securityContext.privileged: true, as in deploy/daemonset.yaml)')
+    }
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new Error(`cannot set ${what}: permission denied writing ${path} (${code}); gsi-routerd must run as root, ` +
+        'and in Kubernetes privileged (securityContext.privileged: true, as in deploy/daemonset.yaml)')
     }
     throw new Error(`cannot set ${what} (${path}): ${(e as Error).message}`)
   }
