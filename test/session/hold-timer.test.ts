@@ -68,6 +68,11 @@ for (const check of [true, false]) {
     s.start()
     await waitState(s, 'Established')
     await sleep(200)
+    // Block from the check phase (a setImmediate), so that the expired hold timer is due before the
+    // next poll under every libuv: Node 22's libuv runs timers after poll and check in each turn, so
+    // a block inside a timer callback would let the poll read the waiting keepalives first, and the
+    // control (input check off) could not show an expiry. Node 20's ran timers first in each turn.
+    await new Promise<void>((resolve) => setImmediate(resolve))
     busy(4500)
     await sleep(300)
     if (check) {
