@@ -8,7 +8,9 @@
  * The work is in test/interop/capture-fixtures.ts (TypeScript, loaded through tsx).
  */
 import { register } from 'tsx/esm/api'
+import { ensureNode22 } from './node22.mjs'
 
+await ensureNode22()
 register()
 const { main } = await import('../test/interop/capture-fixtures.ts')
 try {

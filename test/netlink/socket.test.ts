@@ -5,8 +5,8 @@
  *
  * - 2,000 acknowledged NOOPs in one datagram overflow a minimal receive buffer: without
  *   NETLINK_NO_ENOBUFS the next read reports ENOBUFS, which reaches onError (the process lives on,
- *   where the `netlink` package aborted it) and the socket keeps working; with the option set the
- *   kernel drops the overflow silently, and the socket keeps working too.
+ *   never an abort) and the socket keeps working; with the option set the kernel drops the overflow
+ *   silently, and the socket keeps working too.
  * - Acknowledgements are addressed to the port id the socket reports; a closed socket refuses to send.
  */
 import t from 'tap'

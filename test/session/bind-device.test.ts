@@ -6,12 +6,15 @@
  * with ENODEV; bad names are refused with the field named.
  * Between two network namespaces the test creates (a veth pair, 192.0.2.1 and 192.0.2.2): a session
  * bound to its veth reaches a listener bound to the other end; the same session bound to `lo` sends
- * its SYN out `lo` and never reaches the peer; a listener bound to `lo` does not take a connection that arrives on the
- * veth (the SYN is refused). The VRF case itself runs in the VM with the daemon.
+ * its SYN out `lo` and never reaches the peer; a listener bound to `lo` does not take a connection
+ * that arrives on the veth (the SYN is refused).
+ * Through BgpSpeaker: `listen.bindDevice` and `PeerConfig.bindDevice` reach the sockets.
+ * The VRF case itself runs in the VM with the daemon.
  */
 import t from 'tap'
 import { BgpListener, Session } from '../../bgp/session/index.js'
 import { validatePeerConfig } from '../../bgp/speaker/config.js'
+import { BgpSpeaker } from '../../bgp/speaker/index.js'
 import { boundDevice, nativeAvailable, nativeListen, socketFd } from '../../native/index.js'
 import { createNetns, NsWorker, vethPair } from '../kernel/lib/index.js'
 import { makePair, waitFor, waitState } from './helpers.js'
@@ -103,4 +106,18 @@ t.test('between two namespaces over a veth pair', async t => {
   t.not(refused.state, 'Established', 'a listener bound to lo does not take a connection arriving on the veth')
   t.equal(refused.error, 'ECONNREFUSED', 'no socket matches the SYN on bdvb: reset')
   t.equal((await wb.call<{ state: string }>(scenarios, 'passive', 1791)).state, 'Active', 'the passive session behind it never saw a connection')
+})
+
+t.test('BgpSpeaker: listen.bindDevice and PeerConfig.bindDevice reach the sockets', async t => {
+  const b = new BgpSpeaker({ localAs: 65002, routerId: '2.2.2.2', listen: { address: '127.0.0.6', port: 0, bindDevice: 'lo' } })
+  const port = await b.start()
+  t.teardown(() => b.stop())
+  b.addPeer({ name: 'a', address: '127.0.0.5', asn: 65001, passive: true, holdTime: 9 })
+  const a = new BgpSpeaker({ localAs: 65001, routerId: '1.1.1.1' })
+  await a.start()
+  t.teardown(() => a.stop())
+  a.addPeer({ name: 'b', address: '127.0.0.6', port, asn: 65002, localAddress: '127.0.0.5', bindDevice: 'lo', holdTime: 9, connectRetryTime: 1 })
+  await waitFor(() => a.peerStats('b').session.state === 'Established' && b.peerStats('a').session.state === 'Established', 10000, 'both speakers Established')
+  t.equal(a.peerStats('b').session.connection?.device, 'lo', 'the peer\'s outgoing socket is bound to lo')
+  t.equal(b.peerStats('a').session.connection?.device, 'lo', 'the speaker\'s listener gave its accepted socket lo')
 })
