@@ -202,5 +202,9 @@ export async function handle(view: DaemonView, method: string, params: Params = 
       const previous = view.setLogLevel(level)
       return { level, previous }
     }
+    case 'shutdown': {
+      if (view.shutdown === undefined) throw new ApiError(ErrorCode.InvalidParams, 'shutdown: this daemon cannot be shut down through the API')
+      return await view.shutdown()
+    }
   }
 }

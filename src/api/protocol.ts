@@ -24,6 +24,7 @@ export const METHODS = [
   'show.gateway',
   'clear.bgp.neighbor',
   'set.log-level',
+  'shutdown',
 ] as const
 export type Method = (typeof METHODS)[number]
 

@@ -170,6 +170,9 @@ export interface DaemonView {
   clearNeighbor(peer: string, soft: boolean): Promise<ClearResult>
   /** Returns the previous level. */
   setLogLevel(level: string): string
+  /** Stop for good (`gsi-routerd --shutdown`): Cease to every peer, routes withdrawn, kernel state
+   * removed. Answers before the daemon goes. */
+  shutdown?: (() => Promise<{ readonly stopping: boolean }>) | undefined
 }
 
 /** Log levels the daemon (pino) takes. */

@@ -26,6 +26,13 @@ import { parseExtCommunity } from '../../bgp/codec/ext-communities.js'
 import { BgpListener } from '../../bgp/session/listener.js'
 import { BgpSpeaker } from '../../bgp/speaker/speaker.js'
 import type { DaemonConfig } from '../config/model.js'
+import { Gateway, RecordingFib, type GatewayOptions, type GatewayStatus } from '../gateway/index.js'
+import { tunnelSpec } from '../../mplsoudp/index.js'
+import { greLinkName, reconcileGre, type ConnectPeer as GreConnectPeer, type GreResult } from '../../gre/index.js'
+import { FibWriter, NetlinkKernel, cleanup, vrfName, type CleanupReport } from '../fib/index.js'
+import type { DesiredRoute, FibCounters, FibState, GatewayTable } from '../fib/index.js'
+import type { State } from '../../bgp/fsm/types.js'
+
 import { daemonPeers, planPeers, type DaemonPeer, type Side } from './peers.js'
 
 /** The subset of pino the daemon uses (pino loggers satisfy it). */
@@ -141,11 +148,6 @@ export class PeerSet extends EventEmitter {
 
 // ---------------------------------------------------------------- the daemon
 
-import { reconcileGre, type ConnectPeer as GreConnectPeer, type GreResult } from '../../gre/index.js'
-import { FibWriter, NetlinkKernel, cleanup, vrfName, type CleanupReport } from '../fib/index.js'
-import type { DesiredRoute, FibCounters, FibState, GatewayTable } from '../fib/index.js'
-import type { State } from '../../bgp/fsm/types.js'
-
 /** The FIB as the gateway logic drives it: the FibWriter in the kernel data plane, a recorder without. */
 export interface FibPort {
   setTables(tables: readonly GatewayTable[]): void
@@ -157,24 +159,71 @@ export interface FibPort {
   counters(): Readonly<FibCounters>
 }
 
-/** What the runtime needs of the gateway logic (src/gateway). */
-export interface GatewayPort {
-  /** New exposed route targets / CIDRs / options: re-evaluated without touching sessions. */
-  reconfigure(c: DaemonConfig): void
-  /** Withdraws everything we originate on both sides (for a withdrawing shutdown). */
-  withdrawAll(): void
-  status(): unknown
-  close(): void
+/**
+ * The FIB of `dataplane: none`: the gateway's routes computed and kept (src/gateway's RecordingFib),
+ * shown by gsictl in the FIB writer's terms (tables, tunnels the routes would need), nothing programmed.
+ */
+export class ComputedFib extends RecordingFib implements FibPort {
+  private readonly local: string
+  constructor(localAddress: string) {
+    super()
+    this.local = localAddress
+  }
+
+  override state(): FibState & ReturnType<RecordingFib['state']> {
+    const s = super.state()
+    const refs = new Map<string, number>()
+    for (const r of this.routes()) for (const h of r.nexthops) if (h.kind === 'mpls') refs.set(h.vrouter, (refs.get(h.vrouter) ?? 0) + 1)
+    return {
+      ...s, installedRoutes: 0,
+      tables: s.tables.map((t) => ({ table: t.table, label: t.label, vrf: vrfName(t.table) })),
+      tunnels: [...refs].map(([vrouter, routes]) => ({ name: tunnelSpec(vrouter, this.local).name, vrouter, routes })),
+    }
+  }
+
+  counters(): Readonly<FibCounters> {
+    const s = super.state()
+    return {
+      routesAdded: 0, routesReplaced: 0, routesDeleted: 0, labelRoutesAdded: 0, labelRoutesReplaced: 0, labelRoutesDeleted: 0, tunnelsCreated: 0,
+      tunnelsDeleted: 0, routesAdopted: 0, driftRepairs: 0, errors: 0, syncs: s.flushes, lastSyncAt: 0, lastSyncDurationMs: 0, lastError: '',
+    }
+  }
 }
 
-export type GatewayFactory = (c: DaemonConfig, speakers: { cn2: BgpSpeaker; tgw: BgpSpeaker }, fib: FibPort, log: DaemonLogger) => GatewayPort
-export type FibRecorderFactory = (c: DaemonConfig) => FibPort
+/** The gateway logic (src/gateway) for a configuration, attached to the speakers and the FIB. */
+export function gatewayOptions(c: DaemonConfig, log: DaemonLogger): GatewayOptions {
+  return {
+    routerId: c.routerId,
+    rdIndex: c.routeDistinguisherIndex,
+    nodeAddress: c.nodeAddress,
+    exposedRouteTargets: c.exposed.routeTargets,
+    exposedCidrs: c.exposed.cidrs,
+    table: { table: c.gatewayTable.table, label: c.gatewayTable.label },
+    connectPeers: c.tgw.connectPeers.map((cp) => ({ link: greLinkName(cp.id), peers: cp.bgpPeerAddresses.filter((a) => !a.includes(':')) })),
+    advertiseMoreSpecifics: c.advertiseMoreSpecifics,
+    maxPrefixesAdvertised: c.tgw.maxPrefixesAdvertised,
+    tgwRoutesWarning: c.tgw.maxPrefixesReceived,
+    // Graceful restart keeps a side's routes stale for the peer's restart time and then until its
+    // End-of-RIB (bounded by staleRoutesTime): past that, a side with no session counts as lost.
+    cn2LostAfter: c.gracefulRestart.staleRoutesTime,
+    tgwLostAfter: c.gracefulRestart.staleRoutesTime,
+    log,
+  }
+}
+
+export function createGateway(c: DaemonConfig, speakers: { cn2: BgpSpeaker; tgw: BgpSpeaker }, fib: FibPort, log: DaemonLogger): Gateway {
+  const gw = new Gateway(speakers.cn2, speakers.tgw, fib, gatewayOptions(c, log))
+  gw.on('quota', (e) => log.warn({ limit: e.limit, candidates: e.candidates, refused: e.refused, newlyRefused: e.newlyRefused.slice(0, 20) }, 'TGW quota: prefixes beyond the limit are not advertised'))
+  gw.on('tgw-routes-warning', (e) => log.warn({ ...e }, 'more routes from the Transit Gateway than its quota allows'))
+  gw.on('failover', (e) => log.warn({ ...e }, e.side === 'cn2' ? (e.lost ? 'every control-node session lost: aggregates withdrawn from the TGW' : 'control nodes back: aggregates advertised again') : (e.lost ? 'every TGW session lost: VPN routes withdrawn from CN2' : 'TGW back: VPN routes advertised again')))
+  gw.on('error', (e) => log.error({ err: e }, 'gateway error'))
+  gw.start()
+  return gw
+}
 
 export interface DaemonOptions {
   readonly config: DaemonConfig
   readonly log: DaemonLogger
-  readonly createGateway: GatewayFactory
-  readonly createRecorder: FibRecorderFactory
   /** Resolves the control nodes' TCP-MD5 password (file or Secret); absent source -> undefined. */
   readonly md5?: (c: DaemonConfig) => Promise<string | undefined>
 }
@@ -210,7 +259,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
   fib!: FibPort
   private writer: FibWriter | undefined
   private kernel: NetlinkKernel | undefined
-  gateway!: GatewayPort
+  gateway!: Gateway
   gre: GreResult | undefined
   restarting = false
   private fibReady = false
@@ -237,14 +286,14 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
       this.restarting = writer.counters().routesAdopted > 0
       await this.applyGre()
     } else {
-      this.fib = this.o.createRecorder(c)
+      this.fib = new ComputedFib(c.nodeAddress)
       this.fib.setTables([{ table: c.gatewayTable.table, label: c.gatewayTable.label }])
     }
     this.speakers = createSpeakers(c, this.restarting)
     this.peerSet = new PeerSet(this.speakers, this.log)
     this.wireSpeakerLogs('cn2', this.speakers.cn2)
     this.wireSpeakerLogs('tgw', this.speakers.tgw)
-    this.gateway = this.o.createGateway(c, this.speakers, this.fib, this.log.child({ part: 'gateway' }))
+    this.gateway = createGateway(c, this.speakers, this.fib, this.log.child({ part: 'gateway' }))
     for (const l of this.speakers.listeners) await l.listen()
     await this.speakers.cn2.start()
     await this.speakers.tgw.start()
@@ -318,13 +367,28 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     this.config = next
     if (next.dataplane === 'kernel') await this.applyGre()
     if (JSON.stringify(prev.exposed.routeTargets) !== JSON.stringify(next.exposed.routeTargets)) this.speakers.cn2.setImportRouteTargets(importRouteTargets(next))
-    this.gateway.reconfigure(next)
+    this.reconfigureGateway(prev, next)
     const done = await this.peerSet.apply(PeerSet.wanted(next, await this.o.md5?.(next)))
     this.reloads.ok++
     const r: ReloadResult = { ok: true, ...done, message: `configuration applied: ${done.added.length} peers added, ${done.removed.length} removed, ${done.reset.length} reset` }
     this.log.info({ ...done }, r.message)
     this.emit('reload', r)
     return r
+  }
+
+  /** Exposure, quota and RD changes go to the gateway logic; sessions are not touched. */
+  private reconfigureGateway(prev: DaemonConfig, next: DaemonConfig): void {
+    const keyOf = (c: DaemonConfig): string => JSON.stringify([c.exposed, c.advertiseMoreSpecifics, c.tgw.maxPrefixesAdvertised, c.tgw.maxPrefixesReceived, c.routeDistinguisherIndex, c.tgw.connectPeers.map((cp) => [cp.id, cp.bgpPeerAddresses])])
+    if (keyOf(prev) === keyOf(next)) return
+    this.gateway.reconfigure(gatewayOptions(next, this.log.child({ part: 'gateway' })))
+  }
+
+  peerList(): readonly DaemonPeer[] {
+    return this.peerSet.peers
+  }
+
+  gatewayStatus(): GatewayStatus {
+    return this.gateway.status()
   }
 
   sessions(): SessionSnapshot[] {
@@ -372,12 +436,11 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
       this.writer?.stop()
       return undefined
     }
-    this.gateway.withdrawAll()
-    // let the withdrawals leave (MRAI toward the TGW is 1 s) before the Cease
-    await new Promise((r) => setTimeout(r, 1500))
+    // The Cease goes out as a Hard Reset where the N bit was exchanged (RFC 8538), so peers flush
+    // our routes at once rather than keep them stale.
     await Promise.all([this.speakers.cn2.stop(message), this.speakers.tgw.stop(message)])
     for (const l of this.speakers.listeners) await l.close()
-    this.gateway.close()
+    this.gateway.stop()
     this.writer?.stop()
     let report: CleanupReport | undefined
     if (this.kernel !== undefined) {
