@@ -124,6 +124,8 @@ function resolveConnectPeer(p: Problems, raw: DaemonConfigInput['tgw']['connectP
   })
   // Only say the IPv4 block is missing when none was written (a malformed one has its own problem).
   if (idx.v4 < 0 && !c.insideCidrBlocks.some(t => t.includes('.'))) p.add(`${at}.insideCidrBlocks`, 'an IPv4 inside /29 of 169.254.0.0/16 is required')
+  // GRE's own rules need parsed addresses; the ASN problems below do not stop them.
+  const unparsed = p.list.length > before || tgwAddress === undefined || idx.v4 < 0
   const peerAsn = c.peerAsn ?? ctx.localAsn
   if (!isAmazonSideAsn(c.transitGatewayAsn)) p.add(`${at}.transitGatewayAsn`, `${c.transitGatewayAsn} is not an Amazon-side ASN (64512-65534 or 4200000000-4294967294)`)
   if (peerAsn === c.transitGatewayAsn) {
@@ -131,7 +133,7 @@ function resolveConnectPeer(p: Problems, raw: DaemonConfigInput['tgw']['connectP
   }
   const mtu = c.mtu ?? DEFAULTS.tgw.mtu
   const ttl = c.ttl ?? DEFAULTS.tgw.ttl
-  if (p.list.length > before || tgwAddress === undefined || idx.v4 < 0) return undefined
+  if (unparsed) return undefined
   const v4 = c.insideCidrBlocks[idx.v4]!
   const v6 = idx.v6 >= 0 ? c.insideCidrBlocks[idx.v6] : undefined
   let spec
@@ -144,6 +146,7 @@ function resolveConnectPeer(p: Problems, raw: DaemonConfigInput['tgw']['connectP
     if (path !== 'nodeAddress' || ctx.nodeAddress !== undefined) p.add(path, e.message.slice(e.field.length + 2))
     return undefined
   }
+  if (p.list.length > before) return undefined
   // GRE's addresses carry their length (169.254.6.1/29); the model keeps bare addresses.
   const localInsideAddresses = spec.addresses.map(a => a.slice(0, a.indexOf('/')))
   const insideCidrBlocks = v6 === undefined ? [v4] : [v4, v6]
