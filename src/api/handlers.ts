@@ -8,6 +8,7 @@
 import net from 'node:net'
 import { Family, familyName } from '../../bgp/codec/afi.js'
 import { parseRd } from '../../bgp/codec/nlri.js'
+import { parseAddress } from '../fib/prefix.js'
 import { ApiError, ErrorCode, METHODS, type Method } from './protocol.js'
 import {
   DEFAULT_ROUTE_PAGE,
@@ -85,15 +86,12 @@ function normalize(address: string): string {
   const a = address.trim().toLowerCase()
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a)
   if (m) return m[1] as string
-  if (net.isIPv6(a)) {
-    // Canonical text through the URL parser (it compresses zeros the RFC 5952 way).
-    try {
-      return new URL(`http://[${a}]/`).hostname.slice(1, -1)
-    } catch {
-      return a
-    }
+  if (!net.isIPv6(a)) return a
+  try {
+    return parseAddress(a, 'address').text
+  } catch {
+    return a // a zone index ('fe80::1%eth0'): compared as written
   }
-  return a
 }
 
 type Params = Readonly<Record<string, unknown>>

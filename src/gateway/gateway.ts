@@ -44,7 +44,7 @@ import { LOCAL_PEER, type BestChange, type RouteAttributes, type RouteEntry } fr
 import type { PeerStateEvent } from '../../bgp/speaker/index.js'
 import { checkLabel, checkTable } from '../fib/diff.js'
 import type { GreNextHop, MplsNextHop, NextHop } from '../fib/types.js'
-import { contains, GatewayConfigError, ipv4NextHop, orderKey, parsePrefix, unicastNlri, vpnNlri, vpnPrefixStart, type ParsedPrefix } from './prefix.js'
+import { containsScanned, GatewayConfigError, ipv4NextHop, orderKey, parsePrefix, scanned, scannedOrderKey, scanPrefix, unicastNlri, vpnNlri, vpnPrefixStart, type ParsedPrefix } from './prefix.js'
 import { QuotaGuard, type QuotaSink } from './quota.js'
 import type { Cn2SpeakerPort, FibPort, GatewayEvents, GatewayLogger, GatewayOptions, GatewayStatus, QuotaReport, SpeakerPort } from './types.js'
 
@@ -55,6 +55,8 @@ export const DEFAULT_LOST_AFTER = 360
 /** Attributes of every route toward the TGW: identical on every instance. */
 const TGW_ATTRS: RouteAttributes = Object.freeze({ attrs: Object.freeze({ origin: 0, asPath: [] }), nextHop: '' })
 const NO_AGGREGATES: readonly number[] = []
+/** Shared one-element index arrays: most prefixes lie in exactly one exposed CIDR. */
+const ONE_AGGREGATE: readonly (readonly number[])[] = Array.from({ length: 256 }, (_, i) => Object.freeze([i]))
 
 /** An exposed CIDR and how many imported prefixes lie inside it. */
 interface Aggregate {
@@ -275,14 +277,14 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
   }
 
   private addPrefix(text: string): ImportedPrefix {
-    const parsed = parsePrefix(text, true)
-    let aggs: number[] | undefined
+    if (!scanPrefix(text, 0)) throw new RangeError(`"${text}" is not a prefix`)
+    let aggs: readonly number[] = NO_AGGREGATES
     let equalsAggregate = false
     for (let i = 0; i < this.aggregates.length; i++) {
       const a = this.aggregates[i] as Aggregate
-      if (!contains(a.prefix, parsed)) continue
-      ;(aggs ??= []).push(i)
-      if (a.prefix.length === parsed.length) equalsAggregate = true
+      if (!containsScanned(a.prefix)) continue
+      aggs = aggs.length === 0 ? (ONE_AGGREGATE[i] ?? [i]) : [...aggs, i]
+      if (a.prefix.length === scanned.length) equalsAggregate = true
       if (a.inside++ === 0) {
         this.aggregatesActive++
         this.candidates.set(a.key, a.prefix.text)
@@ -290,13 +292,13 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
       }
     }
     let msKey = ''
-    if (this.moreSpecifics && aggs !== undefined && !equalsAggregate) {
-      msKey = orderKey('m', parsed)
-      this.candidates.set(msKey, parsed.text)
+    if (this.moreSpecifics && aggs.length > 0 && !equalsAggregate) {
+      msKey = scannedOrderKey('m')
+      this.candidates.set(msKey, text)
       this.quotaGuard.add(msKey)
     }
-    const p: ImportedPrefix = { text: parsed.text, routes: [], aggregates: aggs ?? NO_AGGREGATES, moreSpecificKey: msKey }
-    this.prefixes.set(parsed.text, p)
+    const p: ImportedPrefix = { text, routes: [], aggregates: aggs, moreSpecificKey: msKey }
+    this.prefixes.set(text, p)
     return p
   }
 

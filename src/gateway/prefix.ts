@@ -79,6 +79,73 @@ export function orderKey(tier: 'a' | 'm', p: ParsedPrefix): string {
   return s + (p.length + 1000).toString().slice(1)
 }
 
+/** Words of the last scanPrefix(); valid until the next call (no allocation per route). */
+export const scanned = { family: 4 as 4 | 6, length: 0, words: new Uint32Array(4) }
+
+/**
+ * Parses the canonical prefix text the RIB writes, from `start`, into `scanned` without allocating
+ * (IPv4: digits and dots by hand; IPv6 through the RIB's parser). Returns false when it is not a prefix.
+ */
+export function scanPrefix(text: string, start: number): boolean {
+  const w = scanned.words
+  const slash = text.indexOf('/', start)
+  if (slash < 0) return false
+  const length = Number(text.slice(slash + 1))
+  if (text.indexOf(':', start) >= 0 && text.indexOf(':', start) < slash) {
+    let v: number[]
+    try {
+      v = parseIpv6(text.slice(start, slash))
+    } catch {
+      return false
+    }
+    if (!(length >= 0 && length <= 128)) return false
+    for (let i = 0; i < 4; i++) w[i] = ((v[i] as number) & wordMaskOf(length - 32 * i)) >>> 0
+    scanned.family = 6
+    scanned.length = length
+    return true
+  }
+  let a = 0
+  let octet = 0
+  let dots = 0
+  for (let i = start; i < slash; i++) {
+    const ch = text.charCodeAt(i)
+    if (ch === 46) {
+      a = a * 256 + octet
+      octet = 0
+      dots++
+    } else if (ch >= 48 && ch <= 57) {
+      octet = octet * 10 + (ch - 48)
+      if (octet > 255) return false
+    } else return false
+  }
+  if (dots !== 3 || !(length >= 0 && length <= 32)) return false
+  w[0] = ((a * 256 + octet) & wordMaskOf(length)) >>> 0
+  w[1] = w[2] = w[3] = 0
+  scanned.family = 4
+  scanned.length = length
+  return true
+}
+
+/** Whether `outer` contains the prefix last scanned (scanPrefix). */
+export function containsScanned(outer: ParsedPrefix): boolean {
+  if (outer.family !== scanned.family || scanned.length < outer.length) return false
+  const w = scanned.words
+  for (let i = 0; i < outer.words.length; i++) {
+    const m = wordMaskOf(outer.length - 32 * i)
+    if (m === 0) break
+    if (((w[i] as number) & m) >>> 0 !== outer.words[i]) return false
+  }
+  return true
+}
+
+/** orderKey of the prefix last scanned. */
+export function scannedOrderKey(tier: 'a' | 'm'): string {
+  let s = tier + (scanned.family === 4 ? '4' : '6')
+  const n = scanned.family === 4 ? 1 : 4
+  for (let i = 0; i < n; i++) s += ((scanned.words[i] as number) + 0x100000000).toString(16).slice(1)
+  return s + (scanned.length + 1000).toString().slice(1)
+}
+
 /** Index just past the route distinguisher of a VPN route's text (`64512:7:10.0.0.0/24`,
  * `10.0.0.1:5:2001:db8::/64`, `type3:1:2:...`): the RD has one colon, or two after `typeN`. */
 export function vpnPrefixStart(text: string): number {

@@ -15,6 +15,9 @@
  * key may enter, which keeps the invariant.
  */
 
+/** Newly refused keys reported per batch at most (a full table over the quota refuses ~everything). */
+const FRESH_MAX = 1000
+
 /** Told of every change in the admitted set, synchronously. */
 export interface QuotaSink {
   admit(key: string): void
@@ -35,7 +38,7 @@ export class QuotaGuard {
   private readonly admittedSet = new Set<string>()
   private readonly refused = new Set<string>()
   private refusals = 0
-  /** Keys refused since the last settle() (for the report). */
+  /** Keys refused since the last settle() (for the report; the first FRESH_MAX only). */
   private fresh: string[] = []
 
   constructor(readonly limit: number, private readonly sink: QuotaSink) {
@@ -80,7 +83,7 @@ export class QuotaGuard {
   }
 
   /** Fills the holes left by removals with the smallest refused keys; returns the keys refused since
-   * the last call that are still refused. */
+   * the last call that are still refused (at most the first 1,000). */
   settle(): string[] {
     const room = this.limit - this.admitted.length
     if (room > 0 && this.refused.size > 0) {
@@ -128,7 +131,7 @@ export class QuotaGuard {
   private refuse(key: string): void {
     this.refused.add(key)
     this.refusals++
-    this.fresh.push(key)
+    if (this.fresh.length < FRESH_MAX) this.fresh.push(key)
   }
 
   private insertionPoint(key: string): number {

@@ -21,7 +21,8 @@ export interface RecordingFibState {
 
 export class RecordingFib implements FibPort {
   private tables = new Map<number, GatewayTable>()
-  private readonly desired = new Map<string, DesiredRoute>()
+  /** Desired routes per table, by prefix text. */
+  private readonly desired = new Map<number, Map<string, DesiredRoute>>()
   private ready = false
   private writes = 0
   private flushes = 0
@@ -34,26 +35,29 @@ export class RecordingFib implements FibPort {
       if (next.has(t.table)) throw new RouteError(`tables[${i}].table`, `table ${t.table} is listed twice`)
       next.set(t.table, { table: t.table, label: t.label })
     })
-    for (const r of this.desired.values()) {
-      if (!next.has(r.table)) throw new RouteError('tables', `table ${r.table} still has desired routes (${r.prefix}): delete them first`)
+    for (const [table, routes] of this.desired) {
+      const first = routes.values().next()
+      if (!next.has(table) && !first.done) throw new RouteError('tables', `table ${table} still has desired routes (${first.value.prefix}): delete them first`)
     }
+    for (const t of next.keys()) if (!this.desired.has(t)) this.desired.set(t, new Map())
     this.tables = next
   }
 
   setRoute(route: DesiredRoute): void {
-    if (!this.tables.has(route.table)) throw new RouteError(`route ${route.prefix}: table`, `table ${route.table} is not a gateway table (setTables first)`)
+    const routes = this.tables.has(route.table) ? this.desired.get(route.table) : undefined
+    if (routes === undefined) throw new RouteError(`route ${route.prefix}: table`, `table ${route.table} is not a gateway table (setTables first)`)
     if (route.nexthops.length === 0) throw new RouteError(`route ${route.prefix} (table ${route.table}): nexthops`, 'at least one next hop is required')
-    this.desired.set(`${route.table} ${route.prefix}`, route)
+    routes.set(route.prefix, route)
     this.writes++
   }
 
   deleteRoute(table: number, prefix: string): boolean {
     this.writes++
-    return this.desired.delete(`${table} ${prefix}`)
+    return this.desired.get(table)?.delete(prefix) ?? false
   }
 
   replaceAll(routes: Iterable<DesiredRoute>): void {
-    this.desired.clear()
+    for (const m of this.desired.values()) m.clear()
     for (const r of routes) this.setRoute(r)
   }
 
@@ -67,15 +71,21 @@ export class RecordingFib implements FibPort {
 
   /** One desired route, or undefined. */
   route(table: number, prefix: string): DesiredRoute | undefined {
-    return this.desired.get(`${table} ${prefix}`)
+    return this.desired.get(table)?.get(prefix)
   }
 
   /** Every desired route, ordered by table then prefix text. */
   routes(): DesiredRoute[] {
-    return [...this.desired.values()].sort((a, b) => a.table - b.table || (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0))
+    return [...this.desired.values()].flatMap((m) => [...m.values()]).sort((a, b) => a.table - b.table || (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0))
+  }
+
+  get size(): number {
+    let n = 0
+    for (const m of this.desired.values()) n += m.size
+    return n
   }
 
   state(): RecordingFibState {
-    return { ready: this.ready, desiredRoutes: this.desired.size, tables: [...this.tables.values()], writes: this.writes, flushes: this.flushes }
+    return { ready: this.ready, desiredRoutes: this.size, tables: [...this.tables.values()], writes: this.writes, flushes: this.flushes }
   }
 }

@@ -204,6 +204,8 @@ export class DaemonMetrics {
 
   /** The exposition text (what /metrics serves). */
   metrics(): Promise<string> {
+    // A scrape right after another in the same turn must not see the previous snapshot.
+    this.snap = undefined
     return this.registry.metrics()
   }
 
@@ -211,7 +213,8 @@ export class DaemonMetrics {
     return this.registry.contentType
   }
 
-  /** One view snapshot per scrape: every collect() of a scrape runs in the same turn. */
+  /** One view snapshot per scrape: prom-client starts every collect() of a scrape in the same turn,
+   * so the snapshot lives until the next turn (or the next metrics() call). */
   private snapshot(): Snapshot {
     if (this.snap === undefined) {
       const v = this.view
