@@ -26,7 +26,8 @@ import { parseExtCommunity } from '../../bgp/codec/ext-communities.js'
 import { BgpListener } from '../../bgp/session/listener.js'
 import { BgpSpeaker } from '../../bgp/speaker/speaker.js'
 import type { DaemonConfig } from '../config/model.js'
-import { Gateway, RecordingFib, type GatewayOptions, type GatewayStatus } from '../gateway/index.js'
+import { RecordingFib, type GatewayOptions, type GatewayStatus } from '../gateway/index.js'
+import { GatewayHost, type GatewayEventSink } from './gateway-host.js'
 import { tunnelSpec } from '../../mplsoudp/index.js'
 import { greLinkName, reconcileGre, type ConnectPeer as GreConnectPeer, type GreResult } from '../../gre/index.js'
 import { FibWriter, NetlinkKernel, cleanup, vrfName, type CleanupReport } from '../fib/index.js'
@@ -211,14 +212,16 @@ export function gatewayOptions(c: DaemonConfig, log: DaemonLogger): GatewayOptio
   }
 }
 
-export function createGateway(c: DaemonConfig, speakers: { cn2: BgpSpeaker; tgw: BgpSpeaker }, fib: FibPort, log: DaemonLogger): Gateway {
-  const gw = new Gateway(speakers.cn2, speakers.tgw, fib, gatewayOptions(c, log))
-  gw.on('quota', (e) => log.warn({ limit: e.limit, candidates: e.candidates, refused: e.refused, newlyRefused: e.newlyRefused.slice(0, 20) }, 'TGW quota: prefixes beyond the limit are not advertised'))
-  gw.on('tgw-routes-warning', (e) => log.warn({ ...e }, 'more routes from the Transit Gateway than its quota allows'))
-  gw.on('failover', (e) => log.warn({ ...e }, e.side === 'cn2' ? (e.lost ? 'every control-node session lost: aggregates withdrawn from the TGW' : 'control nodes back: aggregates advertised again') : (e.lost ? 'every TGW session lost: VPN routes withdrawn from CN2' : 'TGW back: VPN routes advertised again')))
-  gw.on('error', (e) => log.error({ err: e }, 'gateway error'))
-  gw.start()
-  return gw
+/** Logs what the gateway logic reports (attached to every gateway the host builds). */
+export function gatewayLogSink(log: DaemonLogger): GatewayEventSink {
+  return {
+    attach: (gw) => {
+      gw.on('quota', (e) => log.warn({ limit: e.limit, candidates: e.candidates, refused: e.refused, newlyRefused: e.newlyRefused.slice(0, 20) }, 'TGW quota: prefixes beyond the limit are not advertised'))
+      gw.on('tgw-routes-warning', (e) => log.warn({ ...e }, 'more routes from the Transit Gateway than its quota allows'))
+      gw.on('failover', (e) => log.warn({ ...e }, e.side === 'cn2' ? (e.lost ? 'every control-node session lost: aggregates withdrawn from the TGW' : 'control nodes back: aggregates advertised again') : (e.lost ? 'every TGW session lost: VPN routes withdrawn from CN2' : 'TGW back: VPN routes advertised again')))
+      gw.on('error', (e) => log.error({ err: e }, 'gateway error'))
+    },
+  }
 }
 
 export interface DaemonOptions {
@@ -259,7 +262,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
   fib!: FibPort
   private writer: FibWriter | undefined
   private kernel: NetlinkKernel | undefined
-  gateway!: Gateway
+  gateway!: GatewayHost
   gre: GreResult | undefined
   restarting = false
   private fibReady = false
@@ -293,7 +296,8 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     this.peerSet = new PeerSet(this.speakers, this.log)
     this.wireSpeakerLogs('cn2', this.speakers.cn2)
     this.wireSpeakerLogs('tgw', this.speakers.tgw)
-    this.gateway = createGateway(c, this.speakers, this.fib, this.log.child({ part: 'gateway' }))
+    const glog = this.log.child({ part: 'gateway' })
+    this.gateway = new GatewayHost(this.speakers, this.fib, gatewayOptions(c, glog), gatewayLogSink(glog))
     for (const l of this.speakers.listeners) await l.listen()
     await this.speakers.cn2.start()
     await this.speakers.tgw.start()
@@ -364,10 +368,18 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
       this.emit('reload', r)
       return r
     }
+    try {
+      this.reconfigureGateway(prev, next)
+    } catch (e) {
+      this.reloads.rejected++
+      const r: ReloadResult = { ok: false, added: [], removed: [], reset: [], message: `${(e as Error).message}; running configuration kept` }
+      this.log.error({ err: e }, r.message)
+      this.emit('reload', r)
+      return r
+    }
     this.config = next
     if (next.dataplane === 'kernel') await this.applyGre()
     if (JSON.stringify(prev.exposed.routeTargets) !== JSON.stringify(next.exposed.routeTargets)) this.speakers.cn2.setImportRouteTargets(importRouteTargets(next))
-    this.reconfigureGateway(prev, next)
     const done = await this.peerSet.apply(PeerSet.wanted(next, await this.o.md5?.(next)))
     this.reloads.ok++
     const r: ReloadResult = { ok: true, ...done, message: `configuration applied: ${done.added.length} peers added, ${done.removed.length} removed, ${done.reset.length} reset` }

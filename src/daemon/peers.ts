@@ -82,7 +82,7 @@ export function connectPeerPeers(c: DaemonConfig, cp: ConnectPeerConfig): Daemon
       ...(v6Local !== undefined ? { localIpv6NextHop: v6Local } : {}),
       // AWS: 5,000 routes from a Connect peer; above it we warn and keep the session (the TGW would
       // not send more than its quota anyway)
-      maxPrefix: { [Family.Ipv4Unicast]: { limit: c.tgw.maxPrefixesReceived, warningOnly: true }, [Family.Ipv6Unicast]: { limit: c.tgw.maxPrefixesReceived, warningOnly: true } },
+      maxPrefix: Object.fromEntries(families.map((f) => [f, { limit: c.tgw.maxPrefixesReceived, warningOnly: true }])),
       ...bind,
     },
   }))

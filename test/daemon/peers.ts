@@ -164,42 +164,55 @@ export interface TgwPath {
   readonly nextHop: string
 }
 
-/** BIRD as the TGW: for each node, protocols `n<i>a` (from .2) and `n<i>b` (from .3). */
+/**
+ * BIRD as the TGW. AWS gives each Connect peer two BGP peers (.2 and .3) that both talk to our .1;
+ * BIRD holds one session per neighbour address (an object lock on the remote address and port), so
+ * the TGW is two BIRD processes in its namespace: `a` speaks from every .2, `b` from every .3, each
+ * bound strictly to its own addresses. Protocols are named `n<i>a` / `n<i>b`. Only `a` writes the
+ * TGW's kernel (ECMP over every instance, `merge paths`), so the two never fight over a route.
+ */
 export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: number; vpcCidrs: string[]; holdTime?: number; restartTime?: number; vpcDevice?: string; kernel?: boolean }): Promise<Tgw> {
   const asn = o.asn ?? 64512
   const hold = o.holdTime ?? 9
   const dir = mkdtempSync(join(tmpdir(), 'gsid-tgw-'))
-  const ctl = join(dir, 'bird.ctl')
+  const sides = ['a', 'b'] as const
+  const ctl = (side: string): string => join(dir, `bird-${side}.ctl`)
   const write = (extraStatic: string[]): void => {
-    const L = [
-      'router id 169.254.255.1;', `log "${join(dir, 'bird.log')}" all;`, 'protocol device {}',
-      'protocol static vpc4 { ipv4; ' + o.vpcCidrs.filter(c => !c.includes(':')).map(c => `route ${c} ${o.vpcDevice !== undefined ? `via "${o.vpcDevice}"` : 'blackhole'};`).join(' ') + ' ' + extraStatic.join(' ') + ' }',
-    ]
-    // the TGW forwards: its kernel gets the gateways' routes, ECMP across every instance
-    if (o.kernel === true) L.push('protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }')
-    for (const n of topo.nodes) {
-      for (const [side, addr] of [['a', n.tgwPeers[0]], ['b', n.tgwPeers[1]]] as const) {
-        L.push(`protocol bgp n${n.index}${side} {`, `  local ${addr} as ${asn};`, `  neighbor ${n.insideLocal} as ${o.peerAsn};`,
-          '  multihop 2;', `  hold time ${hold}; keepalive time ${Math.max(1, Math.floor(hold / 3))}; connect retry time 1; connect delay time 1;`,
+    sides.forEach((side, k) => {
+      const L = [
+        `router id 169.254.255.${k + 1};`, `log "${join(dir, `bird-${side}.log`)}" all;`, 'protocol device {}',
+        // the inside /29s in BIRD's table, so the gateways' next hops (.1) resolve
+        'protocol direct { ipv4; }',
+        'protocol static vpc4 { ipv4; ' + o.vpcCidrs.filter(c => !c.includes(':')).map(c => `route ${c} ${o.vpcDevice !== undefined ? `via "${o.vpcDevice}"` : 'blackhole'};`).join(' ') + ' ' + extraStatic.join(' ') + ' }',
+      ]
+      // the TGW forwards: its kernel gets the gateways' routes, ECMP across every instance
+      if (o.kernel === true && side === 'a') L.push('protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }')
+      for (const n of topo.nodes) {
+        L.push(`protocol bgp n${n.index}${side} {`, `  local ${n.tgwPeers[k]} as ${asn};`, `  neighbor ${n.insideLocal} as ${o.peerAsn};`,
+          '  multihop 2; strict bind on;', `  hold time ${hold}; keepalive time ${Math.max(1, Math.floor(hold / 3))}; connect retry time 1; connect delay time 1;`,
           `  graceful restart on;${o.restartTime !== undefined ? ` graceful restart time ${o.restartTime};` : ''}`,
           '  ipv4 { import all; export where proto = "vpc4"; };', '}')
       }
-    }
-    writeFileSync(join(dir, 'bird.conf'), L.join('\n') + '\n')
+      writeFileSync(join(dir, `bird-${side}.conf`), L.join('\n') + '\n')
+    })
   }
   write([])
-  const p = startIn(topo, topo.tgw, 'bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')], dir)
-  const birdc = (cmd: string): string => topo.exec(topo.tgw, 'birdc', ['-s', ctl, cmd])
-  await waitUntil('bird', 10_000, () => { birdc('show status'); return true })
+  const procs = sides.map((side) => startIn(topo, topo.tgw, 'bird', ['-f', '-c', join(dir, `bird-${side}.conf`), '-s', ctl(side), '-P', join(dir, `bird-${side}.pid`)], dir))
+  const birdcOf = (side: string, cmd: string): string => topo.exec(topo.tgw, 'birdc', ['-s', ctl(side), cmd])
+  for (const side of sides) await waitUntil(`bird ${side}`, 10_000, () => { birdcOf(side, 'show status'); return true })
   return {
-    ...p, asn, birdc,
-    configure: (extra) => { write(extra); birdc('configure') },
-    paths: (prefix) => parseBirdRoutes(birdc(`show route for ${prefix} all`), prefix),
+    proc: (procs[0] as Proc).proc, dir, asn,
+    stop: async () => { for (const p of procs) await p.stop() },
+    birdc: (cmd) => sides.map((side) => birdcOf(side, cmd)).join('\n'),
+    configure: (extra) => { write(extra); for (const side of sides) birdcOf(side, 'configure') },
+    paths: (prefix) => sides.flatMap((side) => parseBirdRoutes(birdcOf(side, `show route for ${prefix} all`), prefix)),
     sessions: () => {
       const m = new Map<string, string>()
-      for (const line of birdc('show protocols').split('\n')) {
-        const f = line.trim().split(/\s+/)
-        if (f[1] === 'BGP') m.set(f[0] as string, f[5] ?? f[3] ?? '')
+      for (const side of sides) {
+        for (const line of birdcOf(side, 'show protocols').split('\n')) {
+          const f = line.trim().split(/\s+/)
+          if (f[1] === 'BGP') m.set(f[0] as string, f[5] ?? f[3] ?? '')
+        }
       }
       return m
     },
@@ -212,7 +225,7 @@ export function parseBirdRoutes(text: string, prefix: string): TgwPath[] {
   let cur: { from: string; asPath: string; origin: string; med?: string; nextHop: string } | undefined
   for (const raw of text.split('\n')) {
     const line = raw.replace(/^\d{4}-/, '')
-    const head = /^(\S+)?\s+(unicast|blackhole)\s+\[(\S+)\s/.exec(line)
+    const head = /^(\S+)?\s+(unicast|blackhole|unreachable)\s+\[(\S+)\s/.exec(line)
     if (head && (head[1] === undefined || head[1] === prefix || head[1].startsWith(prefix))) {
       if (cur) out.push(cur)
       cur = { from: head[3] as string, asPath: '', origin: '', nextHop: '' }
