@@ -11,7 +11,7 @@
 
 /** Where the daemon listens unless told otherwise. The directory is created 0700, the socket 0600. */
 export const DEFAULT_SOCKET_DIR = '/run/gsi-router'
-export const DEFAULT_SOCKET_PATH = `${DEFAULT_SOCKET_DIR}/api.sock`
+export const DEFAULT_SOCKET_PATH = `${DEFAULT_SOCKET_DIR}/gsi-routerd.sock`
 
 export const METHODS = [
   'status',

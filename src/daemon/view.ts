@@ -123,13 +123,15 @@ export class RuntimeView implements DaemonView {
   }
 
   tunnels(): TunnelsView {
-    const gre = this.d.gre?.links ?? this.d.config.tgw.connectPeers.map((cp) => ({
-      peerId: cp.id, name: greLinkName(cp.id), state: 'none' as const, inSync: true, addresses: [...cp.localInsideAddresses],
-      mtu: cp.mtu, local: this.d.config.nodeAddress, remote: cp.transitGatewayAddress,
+    // dataplane none: no link exists; the report says so (state missing) with what would be built
+    const gre: TunnelsView['gre'] = this.d.gre?.links ?? this.d.config.tgw.connectPeers.map((cp) => ({
+      peerId: cp.id, name: greLinkName(cp.id), state: 'missing' as const, inSync: false,
+      addresses: cp.localInsideAddresses.map((a, i) => `${a}/${(cp.insideCidrBlocks[i] ?? '/29').split('/')[1] ?? ''}`),
+      tgwPeers: [...cp.bgpPeerAddresses], mtu: null, local: this.d.config.nodeAddress, remote: cp.transitGatewayAddress,
     }))
     const st = this.d.fib.state()
     return {
-      gre: gre as TunnelsView['gre'],
+      gre,
       mplsoudp: st.tunnels.map((t) => ({ name: t.name, vrouter: t.vrouter, routes: t.routes, state: this.d.config.dataplane === 'none' ? 'missing' : 'up' })),
     }
   }
