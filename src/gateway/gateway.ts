@@ -311,8 +311,10 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
       return
     }
     this.prefixes.delete(p.text)
-    this.fib.deleteRoute(this.table, p.text)
-    this.fibDirty = true
+    if (!this.tgwRoutes.has(p.text)) {
+      this.fib.deleteRoute(this.table, p.text)
+      this.fibDirty = true
+    }
     if (p.moreSpecificKey !== '') {
       this.quotaGuard.remove(p.moreSpecificKey)
       this.candidates.delete(p.moreSpecificKey)
@@ -327,8 +329,11 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     }
   }
 
-  /** The prefix's kernel route: ECMP over every vRouter of every RD holding it. */
+  /** The prefix's kernel route: ECMP over every vRouter of every RD holding it. A TGW route for the
+   * same prefix wins: another gateway instance's re-originated VPC routes reach us through the control
+   * nodes too, and the VPC is reached through our own GRE links, not through that instance. */
   private writePrefix(p: ImportedPrefix): void {
+    if (this.tgwRoutes.has(p.text)) return
     let nexthops: readonly NextHop[]
     if (p.routes.length === 1) nexthops = (p.routes[0] as ImportedRoute).hops
     else {
@@ -377,8 +382,12 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     if (hops === null) {
       if (prev === undefined) return
       this.tgwRoutes.delete(c.prefix)
-      this.fib.deleteRoute(this.table, c.prefix)
-      this.fibDirty = true
+      const imported = this.prefixes.get(c.prefix)
+      if (imported !== undefined) this.writePrefix(imported)
+      else {
+        this.fib.deleteRoute(this.table, c.prefix)
+        this.fibDirty = true
+      }
       if (!this.tgwLost) this.withdrawVpn(prev)
       return
     }

@@ -123,6 +123,22 @@ t.test('TGW -> CN2: re-originated VPN routes (RD, route targets, label, next hop
   t.equal(g.status().reoriginatedVpnRoutes, 1)
 })
 
+t.test('a VPC prefix learned from the TGW wins the kernel route over the same prefix imported from CN2', async (t) => {
+  const { g, cn2, tgw, fib } = make()
+  t.teardown(() => g.stop())
+  // Another gateway instance's re-originated VPC route, reflected by the control nodes.
+  cn2.best(Family.Ipv4Vpn, [vpn('10.9.0.6:1:172.31.0.0/16', [['10.9.0.6', 30]], [RT])])
+  t.same(fib.route(100, '172.31.0.0/16')?.nexthops, [{ kind: 'mpls', vrouter: '10.9.0.6', label: 30 }], 'alone, it is a route like any other')
+  tgw.best(Family.Ipv4Unicast, [unicast('172.31.0.0/16', ['169.254.6.2'])])
+  t.same(fib.route(100, '172.31.0.0/16')?.nexthops, [{ kind: 'gre', link: 'gsig0', gateway: '169.254.6.2' }], 'our own TGW route wins')
+  cn2.best(Family.Ipv4Vpn, [vpn('10.9.0.6:1:172.31.0.0/16', [['10.9.0.7', 30]], [RT], 'replace')])
+  t.same(fib.route(100, '172.31.0.0/16')?.nexthops, [{ kind: 'gre', link: 'gsig0', gateway: '169.254.6.2' }], 'and keeps winning over changes of the other')
+  tgw.best(Family.Ipv4Unicast, [unicast('172.31.0.0/16', [], 'withdraw')])
+  t.same(fib.route(100, '172.31.0.0/16')?.nexthops, [{ kind: 'mpls', vrouter: '10.9.0.7', label: 30 }], 'TGW route gone: the imported one is back')
+  cn2.best(Family.Ipv4Vpn, [vpn('10.9.0.6:1:172.31.0.0/16', [], [], 'withdraw')])
+  t.equal(fib.route(100, '172.31.0.0/16'), undefined)
+})
+
 t.test('more than the warning threshold of TGW routes is reported once', async (t) => {
   const { g, tgw } = make({ tgwRoutesWarning: 3 })
   t.teardown(() => g.stop())
