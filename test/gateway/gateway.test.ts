@@ -10,8 +10,13 @@ import t from 'tap'
 import { Family } from '../../bgp/codec/afi.js'
 import { extCommunityToString } from '../../bgp/codec/ext-communities.js'
 import { labelValue, rdToString } from '../../bgp/codec/nlri.js'
-import { Gateway, RecordingFib, type GatewayOptions, type QuotaEvent, type FailoverEvent } from '../../src/gateway/index.js'
+import type { BgpSpeaker } from '../../bgp/speaker/index.js'
+import type { FibWriter } from '../../src/fib/index.js'
+import { Gateway, RecordingFib, type Cn2SpeakerPort, type FibPort, type GatewayOptions, type QuotaEvent, type FailoverEvent, type SpeakerPort } from '../../src/gateway/index.js'
 import { PortSpeaker, unicast, vpn } from './helpers.js'
+
+// The ports are slices of the real parts: these fail to compile if BgpSpeaker or FibWriter drift away.
+export const portsFit = (s: BgpSpeaker, w: FibWriter): [Cn2SpeakerPort, SpeakerPort, FibPort] => [s, s, w]
 
 const RT = 'target:64512:8000001'
 const OTHER = 'target:64512:8000002'
