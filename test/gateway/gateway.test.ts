@@ -144,6 +144,28 @@ t.test('a VPC prefix learned from the TGW wins the kernel route over the same pr
   t.equal(fib.route(100, '172.31.0.0/16'), undefined)
 })
 
+t.test('a route the FIB refuses is reported and counted, not thrown into the speaker', async (t) => {
+  class PickyFib extends RecordingFib {
+    override setRoute(r: Parameters<RecordingFib['setRoute']>[0]): void {
+      if (r.prefix === '10.244.6.6/32') throw new RangeError(`route ${r.prefix}: refused`)
+      super.setRoute(r)
+    }
+  }
+  const cn2 = new PortSpeaker(64512)
+  const g = new Gateway(cn2, new PortSpeaker(65100), new PickyFib(), base)
+  g.start()
+  t.teardown(() => g.stop())
+  const errors: string[] = []
+  g.on('error', (e) => errors.push(e.message))
+  cn2.best(Family.Ipv4Vpn, [
+    vpn('192.0.2.11:1:10.244.6.6/32', [['192.0.2.11', 25]], [RT]),
+    vpn('192.0.2.11:1:10.244.6.7/32', [['192.0.2.11', 26]], [RT]),
+    vpn('192.0.2.11:1:10.244.6.8/32', [['192.0.2.11', 3]], [RT]),
+  ])
+  t.same(errors, ['route 10.244.6.6/32: refused'])
+  t.match(g.status(), { fibRefused: 1, importedRoutes: 2, unusableRoutes: 1 }, 'label 3 (reserved) is no usable pod route; the refused one still counts as imported')
+})
+
 t.test('more than the warning threshold of TGW routes is reported once', async (t) => {
   const { g, tgw } = make({ tgwRoutesWarning: 3 })
   t.teardown(() => g.stop())
