@@ -42,7 +42,7 @@ t.test('pod and VPC routes, ECMP both ways, the label into the VRF, nothing in t
   t.equal(c.errors, 0, c.lastError)
   t.match(table(), /10\.244\.1\.5 [^\n]*\n\s+nexthop\s+encap mpls\s+301\s+dev gsim0a000201 weight 1[^\n]*\n\s+nexthop\s+encap mpls\s+302\s+dev gsim0a000202 weight 1/, 'toward the pod: MPLSoUDP ECMP over both vRouters')
   t.match(table(), /172\.31\.0\.0\/16 [^\n]*\n\s+nexthop via 169\.254\.6\.2 dev va weight 1[^\n]*\n\s+nexthop via 169\.254\.6\.3 dev va weight 1/, 'toward the VPC: ECMP over both TGW sessions')
-  t.match(table('-6'), /fd00:244::5 encap mpls\s+303 via fe80::1 dev gsim0a000201/, 'IPv6 pod route through the vRouter\'s IPv4 tunnel')
+  t.match(table('-6'), /fd00:244::5\s+encap mpls\s+303 dev gsim0a000201 /, 'IPv6 pod route through the vRouter\'s IPv4 tunnel (single path: no fe80::1 gateway)')
   t.match(sh(`ip -n ${ns} -f mpls route show`), /30 dev gsiv100/, 'the gateway table\'s label pops into its VRF')
   t.equal(sh(`ip -n ${ns} route show table main`), mainBefore, 'the main table is untouched')
   t.match(await gw('status'), { importedRoutes: 3, importedPrefixes: 2, tgwRoutes: 1, fibRefused: 0, tgwAdvertised: ['10.244.0.0/16', 'fd00:244::/48'] })
