@@ -115,6 +115,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
   private aggregatesActive = 0
   private reoriginated = 0
   private unusable = 0
+  private fibRefused = 0
   private tgwWarned = false
   private fibDirty = false
 
@@ -311,8 +312,10 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
       return
     }
     this.prefixes.delete(p.text)
-    this.fib.deleteRoute(this.table, p.text)
-    this.fibDirty = true
+    if (!this.tgwRoutes.has(p.text)) {
+      this.fib.deleteRoute(this.table, p.text)
+      this.fibDirty = true
+    }
     if (p.moreSpecificKey !== '') {
       this.quotaGuard.remove(p.moreSpecificKey)
       this.candidates.delete(p.moreSpecificKey)
@@ -327,8 +330,11 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     }
   }
 
-  /** The prefix's kernel route: ECMP over every vRouter of every RD holding it. */
+  /** The prefix's kernel route: ECMP over every vRouter of every RD holding it. A TGW route for the
+   * same prefix wins: another gateway instance's re-originated VPC routes reach us through the control
+   * nodes too, and the VPC is reached through our own GRE links, not through that instance. */
   private writePrefix(p: ImportedPrefix): void {
+    if (this.tgwRoutes.has(p.text)) return
     let nexthops: readonly NextHop[]
     if (p.routes.length === 1) nexthops = (p.routes[0] as ImportedRoute).hops
     else {
@@ -336,7 +342,19 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
       for (const r of p.routes) for (const h of r.hops) seen.set(`${h.vrouter}/${h.label}`, h)
       nexthops = [...seen.keys()].sort().map((k) => seen.get(k) as MplsNextHop)
     }
-    this.fib.setRoute({ table: this.table, prefix: p.text, nexthops })
+    this.setFibRoute(p.text, nexthops)
+  }
+
+  /** One gateway table route. The FIB validates what it is given (labels, addresses); a route it
+   * refuses is reported and counted, never thrown into the speaker that emitted the change. */
+  private setFibRoute(prefix: string, nexthops: readonly NextHop[]): void {
+    try {
+      this.fib.setRoute({ table: this.table, prefix, nexthops })
+    } catch (e) {
+      this.fibRefused++
+      if (this.fibRefused <= 10 || this.fibRefused % 1000 === 0) this.emitError(e)
+      return
+    }
     this.fibDirty = true
   }
 
@@ -377,13 +395,16 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     if (hops === null) {
       if (prev === undefined) return
       this.tgwRoutes.delete(c.prefix)
-      this.fib.deleteRoute(this.table, c.prefix)
-      this.fibDirty = true
+      const imported = this.prefixes.get(c.prefix)
+      if (imported !== undefined) this.writePrefix(imported)
+      else {
+        this.fib.deleteRoute(this.table, c.prefix)
+        this.fibDirty = true
+      }
       if (!this.tgwLost) this.withdrawVpn(prev)
       return
     }
-    this.fib.setRoute({ table: this.table, prefix: c.prefix, nexthops: hops })
-    this.fibDirty = true
+    this.setFibRoute(c.prefix, hops)
     if (prev !== undefined) {
       prev.hops = hops
       return
@@ -494,7 +515,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
   private emitError(e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e))
     if (this.listenerCount('error') > 0) this.emit('error', err)
-    else this.log?.warn({ err: err.message }, 'gateway: FIB flush failed')
+    else this.log?.warn({ err: err.message }, 'gateway: FIB error')
   }
 
   // ---------------------------------------------------------------- status
@@ -521,6 +542,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
       tgwRoutes: this.tgwRoutes.size,
       reoriginatedVpnRoutes: this.reoriginated,
       unusableRoutes: this.unusable,
+      fibRefused: this.fibRefused,
       cn2Lost: this.cn2Lost,
       tgwLost: this.tgwLost,
     }
@@ -538,7 +560,8 @@ function mplsHops(multipath: readonly RouteEntry[]): MplsNextHop[] | null {
   let out: MplsNextHop[] | null = null
   for (const e of multipath) {
     const vrouter = ipv4NextHop(e.nextHop)
-    if (vrouter === '' || e.label === undefined) continue
+    // Labels 0-15 are reserved (RFC 3032): no vRouter assigns one to a pod route.
+    if (vrouter === '' || e.label === undefined || e.label < 16) continue
     if (out !== null && out.some((h) => h.vrouter === vrouter && h.label === e.label)) continue
     ;(out ??= []).push({ kind: 'mpls', vrouter, label: e.label })
   }

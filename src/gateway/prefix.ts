@@ -58,17 +58,6 @@ function prefixText(family: 4 | 6, w: readonly number[], length: number): string
   return family === 4 ? `${ipv4Text(w[0] as number)}/${length}` : `${ipv6Text(w[0] as number, w[1] as number, w[2] as number, w[3] as number)}/${length}`
 }
 
-/** Whether `outer` contains `inner` (same family, inner at least as long, same leading bits). */
-export function contains(outer: ParsedPrefix, inner: ParsedPrefix): boolean {
-  if (outer.family !== inner.family || inner.length < outer.length) return false
-  for (let i = 0; i < outer.words.length; i++) {
-    const m = wordMaskOf(outer.length - 32 * i)
-    if (m === 0) break
-    if (((inner.words[i] as number) & m) >>> 0 !== outer.words[i]) return false
-  }
-  return true
-}
-
 /**
  * A key whose string order is (tier, family, address, length): `tier` first (the quota guard puts
  * aggregates before more-specifics), IPv4 before IPv6, addresses as fixed-width hex, then length.

@@ -130,8 +130,10 @@ export interface GatewayStatus {
   readonly quota: QuotaReport
   readonly tgwRoutes: number
   readonly reoriginatedVpnRoutes: number
-  /** VPN routes not imported because no next hop was an IPv4 vRouter address with a label. */
+  /** VPN route changes not imported because no path named an IPv4 vRouter with a usable label. */
   readonly unusableRoutes: number
+  /** Gateway table routes the FIB refused (see the 'error' events). */
+  readonly fibRefused: number
   readonly cn2Lost: boolean
   readonly tgwLost: boolean
 }

@@ -10,8 +10,13 @@ import t from 'tap'
 import { Family } from '../../bgp/codec/afi.js'
 import { extCommunityToString } from '../../bgp/codec/ext-communities.js'
 import { labelValue, rdToString } from '../../bgp/codec/nlri.js'
-import { Gateway, RecordingFib, type GatewayOptions, type QuotaEvent, type FailoverEvent } from '../../src/gateway/index.js'
+import type { BgpSpeaker } from '../../bgp/speaker/index.js'
+import type { FibWriter } from '../../src/fib/index.js'
+import { Gateway, RecordingFib, type Cn2SpeakerPort, type FibPort, type GatewayOptions, type QuotaEvent, type FailoverEvent, type SpeakerPort } from '../../src/gateway/index.js'
 import { PortSpeaker, unicast, vpn } from './helpers.js'
+
+// The ports are slices of the real parts: these fail to compile if BgpSpeaker or FibWriter drift away.
+export const portsFit = (s: BgpSpeaker, w: FibWriter): [Cn2SpeakerPort, SpeakerPort, FibPort] => [s, s, w]
 
 const RT = 'target:64512:8000001'
 const OTHER = 'target:64512:8000002'
@@ -121,6 +126,44 @@ t.test('TGW -> CN2: re-originated VPN routes (RD, route targets, label, next hop
   t.notOk(cn2.originated.has('10.9.0.5:7:172.31.0.0/16 label 30'), 'withdrawn with the TGW route')
   t.equal(fib.route(100, '172.31.0.0/16'), undefined)
   t.equal(g.status().reoriginatedVpnRoutes, 1)
+})
+
+t.test('a VPC prefix learned from the TGW wins the kernel route over the same prefix imported from CN2', async (t) => {
+  const { g, cn2, tgw, fib } = make()
+  t.teardown(() => g.stop())
+  // Another gateway instance's re-originated VPC route, reflected by the control nodes.
+  cn2.best(Family.Ipv4Vpn, [vpn('10.9.0.6:1:172.31.0.0/16', [['10.9.0.6', 30]], [RT])])
+  t.same(fib.route(100, '172.31.0.0/16')?.nexthops, [{ kind: 'mpls', vrouter: '10.9.0.6', label: 30 }], 'alone, it is a route like any other')
+  tgw.best(Family.Ipv4Unicast, [unicast('172.31.0.0/16', ['169.254.6.2'])])
+  t.same(fib.route(100, '172.31.0.0/16')?.nexthops, [{ kind: 'gre', link: 'gsig0', gateway: '169.254.6.2' }], 'our own TGW route wins')
+  cn2.best(Family.Ipv4Vpn, [vpn('10.9.0.6:1:172.31.0.0/16', [['10.9.0.7', 30]], [RT], 'replace')])
+  t.same(fib.route(100, '172.31.0.0/16')?.nexthops, [{ kind: 'gre', link: 'gsig0', gateway: '169.254.6.2' }], 'and keeps winning over changes of the other')
+  tgw.best(Family.Ipv4Unicast, [unicast('172.31.0.0/16', [], 'withdraw')])
+  t.same(fib.route(100, '172.31.0.0/16')?.nexthops, [{ kind: 'mpls', vrouter: '10.9.0.7', label: 30 }], 'TGW route gone: the imported one is back')
+  cn2.best(Family.Ipv4Vpn, [vpn('10.9.0.6:1:172.31.0.0/16', [], [], 'withdraw')])
+  t.equal(fib.route(100, '172.31.0.0/16'), undefined)
+})
+
+t.test('a route the FIB refuses is reported and counted, not thrown into the speaker', async (t) => {
+  class PickyFib extends RecordingFib {
+    override setRoute(r: Parameters<RecordingFib['setRoute']>[0]): void {
+      if (r.prefix === '10.244.6.6/32') throw new RangeError(`route ${r.prefix}: refused`)
+      super.setRoute(r)
+    }
+  }
+  const cn2 = new PortSpeaker(64512)
+  const g = new Gateway(cn2, new PortSpeaker(65100), new PickyFib(), base)
+  g.start()
+  t.teardown(() => g.stop())
+  const errors: string[] = []
+  g.on('error', (e) => errors.push(e.message))
+  cn2.best(Family.Ipv4Vpn, [
+    vpn('192.0.2.11:1:10.244.6.6/32', [['192.0.2.11', 25]], [RT]),
+    vpn('192.0.2.11:1:10.244.6.7/32', [['192.0.2.11', 26]], [RT]),
+    vpn('192.0.2.11:1:10.244.6.8/32', [['192.0.2.11', 3]], [RT]),
+  ])
+  t.same(errors, ['route 10.244.6.6/32: refused'])
+  t.match(g.status(), { fibRefused: 1, importedRoutes: 2, unusableRoutes: 1 }, 'label 3 (reserved) is no usable pod route; the refused one still counts as imported')
 })
 
 t.test('more than the warning threshold of TGW routes is reported once', async (t) => {
