@@ -212,12 +212,11 @@ export function gatewayOptions(c: DaemonConfig, log: DaemonLogger): GatewayOptio
   }
 }
 
-/** Logs what the gateway logic reports (attached to every gateway the host builds). */
+/** Logs the gateway's failover transitions and errors (attached to every gateway the host builds). */
 export function gatewayLogSink(log: DaemonLogger): GatewayEventSink {
   return {
     attach: (gw) => {
-      gw.on('quota', (e) => log.warn({ limit: e.limit, candidates: e.candidates, refused: e.refused, newlyRefused: e.newlyRefused.slice(0, 20) }, 'TGW quota: prefixes beyond the limit are not advertised'))
-      gw.on('tgw-routes-warning', (e) => log.warn({ ...e }, 'more routes from the Transit Gateway than its quota allows'))
+      // quota and TGW route-count warnings are logged by the gateway itself
       gw.on('failover', (e) => log.warn({ ...e }, e.side === 'cn2' ? (e.lost ? 'every control-node session lost: aggregates withdrawn from the TGW' : 'control nodes back: aggregates advertised again') : (e.lost ? 'every TGW session lost: VPN routes withdrawn from CN2' : 'TGW back: VPN routes advertised again')))
       gw.on('error', (e) => log.error({ err: e }, 'gateway error'))
     },

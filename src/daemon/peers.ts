@@ -16,6 +16,7 @@
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import type { PeerConfig } from '../../bgp/speaker/config.js'
 import type { ConnectPeerConfig, DaemonConfig } from '../config/model.js'
+import { localRoutesOnly } from '../gateway/policy.js'
 
 /** Seconds between connection attempts: a gateway must recover its sessions quickly. */
 const CONNECT_RETRY = 5
@@ -55,6 +56,8 @@ export function controlNodePeers(c: DaemonConfig, md5Password?: string): DaemonP
       // vRouters must tunnel toward this node, whatever the route's origin (the TGW's routes carry
       // the TGW inside address as next hop)
       nextHopSelf: true,
+      // only what the gateway re-originates goes to CN2 (the RTC memberships are ours too)
+      exportPolicy: Object.fromEntries(families.map((f) => [f, localRoutesOnly])),
       ...(md5Password !== undefined ? { md5Password } : {}),
     },
   }))
@@ -80,6 +83,13 @@ export function connectPeerPeers(c: DaemonConfig, cp: ConnectPeerConfig): Daemon
       holdTime: c.tgw.holdTime,
       connectRetryTime: CONNECT_RETRY,
       ...(v6Local !== undefined ? { localIpv6NextHop: v6Local } : {}),
+      // Only the gateway's aggregates go to the TGW: eBGP would otherwise pass one TGW session's
+      // routes to the other (RFC 4271 allows it), spending the TGW's 1,000-route quota behind the
+      // quota guard's back.
+      exportPolicy: Object.fromEntries(families.map((f) => [f, localRoutesOnly])),
+      // No MRAI toward the TGW: a pod route's change reaches the TGW at once (the gateway already
+      // batches per RIB commit); the RFC's 30 s, or even 1 s, would dominate convergence.
+      minimumAdvertisementInterval: 0,
       // AWS: 5,000 routes from a Connect peer; above it we warn and keep the session (the TGW would
       // not send more than its quota anyway)
       maxPrefix: Object.fromEntries(families.map((f) => [f, { limit: c.tgw.maxPrefixesReceived, warningOnly: true }])),

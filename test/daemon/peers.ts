@@ -153,6 +153,8 @@ export interface Tgw extends Proc {
   paths(prefix: string): TgwPath[]
   /** Protocol name -> BIRD state ("Established", "Active", ...). */
   sessions(): Map<string, string>
+  /** birdc on the instance that runs protocol `n<i>a` or `n<i>b`. */
+  birdcFor(protocol: string, cmd: string): string
   configure(extraStatic: string[]): void
 }
 
@@ -198,14 +200,25 @@ export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: numbe
   }
   write([])
   const procs = sides.map((side) => startIn(topo, topo.tgw, 'bird', ['-f', '-c', join(dir, `bird-${side}.conf`), '-s', ctl(side), '-P', join(dir, `bird-${side}.pid`)], dir))
-  const birdcOf = (side: string, cmd: string): string => topo.exec(topo.tgw, 'birdc', ['-s', ctl(side), cmd])
+  // birdc exits non-zero for "Network not found" and unknown protocols: the text is the answer
+  const birdcOf = (side: string, cmd: string): string => {
+    try {
+      return topo.exec(topo.tgw, 'birdc', ['-s', ctl(side), cmd])
+    } catch (e) {
+      const out = String((e as { stdout?: string }).stdout ?? '')
+      if (/BIRD [\d.]+ ready/.test(out)) return out
+      throw e
+    }
+  }
   for (const side of sides) await waitUntil(`bird ${side}`, 10_000, () => { birdcOf(side, 'show status'); return true })
   return {
     proc: (procs[0] as Proc).proc, dir, asn,
     stop: async () => { for (const p of procs) await p.stop() },
     birdc: (cmd) => sides.map((side) => birdcOf(side, cmd)).join('\n'),
+    birdcFor: (protocol, cmd) => birdcOf(protocol.endsWith('a') ? 'a' : 'b', cmd),
     configure: (extra) => { write(extra); for (const side of sides) birdcOf(side, 'configure') },
-    paths: (prefix) => sides.flatMap((side) => parseBirdRoutes(birdcOf(side, `show route for ${prefix} all`), prefix)),
+    // `show route PREFIX` is an exact match (`show route for` would answer with a covering route)
+    paths: (prefix) => sides.flatMap((side) => parseBirdRoutes(birdcOf(side, `show route ${prefix} all`), prefix)),
     sessions: () => {
       const m = new Map<string, string>()
       for (const side of sides) {
