@@ -167,6 +167,17 @@ export class AdjRibOut {
     this.advertised--
   }
 
+  /** Attribute set id last sent for dest, or -1. */
+  attrOf(dest: DestId): number {
+    return dest < this.adv.length ? (this.adv[dest] as number) - 1 : -1
+  }
+
+  /** Label last sent for dest (labeled families), or undefined. */
+  labelOf(dest: DestId): number | undefined {
+    if (this.label === undefined || dest >= this.label.length || this.label[dest] === 0) return undefined
+    return (this.label[dest] as number) - 1
+  }
+
   /** Calls fn for every advertised destination. */
   forEachAdvertised(fn: (dest: DestId) => void): void {
     const a = this.adv

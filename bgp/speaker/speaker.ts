@@ -528,6 +528,23 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     return [...this.peerMap.keys()].map((n) => this.peerStats(n))
   }
 
+  /**
+   * What the peer was last sent in a family (its Adj-RIB-Out, RFC 4271 3.2): prefix text, the
+   * attributes as sent (post export policy) and the label for VPN families. For gsictl; walks the table.
+   */
+  advertised(name: string, family: FamilyKey, fn: (prefix: string, attrs: RouteAttributes, label: number | undefined) => void): void {
+    const p = this.peer(name)
+    const out = p.out.get(family)
+    if (out === undefined) return
+    const table = this.rib.table(family)
+    out.forEachAdvertised((d) => {
+      const id = out.attrOf(d)
+      if (id < 0) return
+      const label = out.labelOf(d)
+      fn(table.prefixText(d), this.rib.attributes(id), label)
+    })
+  }
+
   peerStats(name: string): PeerStats {
     const p = this.peer(name)
     const fams: FamilyStats[] = []

@@ -1,25 +1,10 @@
 #!/usr/bin/env node
 /**
- * gsictl: the gsi-router operator CLI: show bgp summary | neighbor | route, show tunnels.
- * Entry point: the only place that reads argv and exits.
+ * gsictl: the gsi-router operator CLI (show bgp summary | neighbor | route, show tunnels | fib |
+ * config | gateway, clear bgp neighbor, set log-level), talking to gsi-routerd over its local socket.
+ * Entry point: the only place that reads argv and the environment and sets the exit status; the
+ * command itself is src/cli/gsictl.ts.
  */
-import { version } from '../version.js'
+import { runGsictl } from '../cli/gsictl.js'
 
-const usage = `usage: gsictl [--help] [--version]
-
-the gsi-router operator CLI: show bgp summary | neighbor | route, show tunnels`
-
-function main(argv: string[]): number {
-  if (argv.includes('--version') || argv.includes('-V')) {
-    process.stdout.write(`gsictl ${version}\n`)
-    return 0
-  }
-  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(usage + '\n')
-    return 0
-  }
-  process.stderr.write(`gsictl: unknown arguments: ${argv.join(' ')}\n${usage}\n`)
-  return 2
-}
-
-process.exitCode = main(process.argv.slice(2))
+process.exitCode = await runGsictl(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env })

@@ -2,6 +2,7 @@
  * Helpers for speaker tests: two BgpSpeakers over loopback (A on 127.0.0.1, B on 127.0.0.2, both
  * listening on ephemeral ports, A connecting), prefixes as NLRI objects, waiting with deadlines.
  */
+import net from 'node:net'
 import { BgpSpeaker, type PeerConfig, type SpeakerOptions } from '../../bgp/speaker/index.js'
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import type { Nlri, RouteDistinguisher } from '../../bgp/codec/nlri.js'
@@ -119,4 +120,33 @@ export function link(
 
 export function waitEstablished(x: BgpSpeaker, name: string, timeoutMs = 5000): Promise<void> {
   return waitFor(() => x.session(name).state === 'Established', timeoutMs, `${name} Established`)
+}
+
+/** A TCP relay on `listenHost` toward target, connecting from `sourceHost`: `reset()` cuts every
+ * connection with RST (a peer dying without NOTIFICATION, as graceful restart expects); `close()`
+ * also stops accepting, so the peer stays away. */
+export async function relay(listenHost: string, sourceHost: string, targetHost: string, targetPort: number): Promise<{ port: number; reset(): void; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((down) => {
+    const up = net.connect({ host: targetHost, port: targetPort, localAddress: sourceHost })
+    for (const s of [down, up]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => sockets.delete(s))
+    }
+    down.pipe(up)
+    up.pipe(down)
+  })
+  await new Promise<void>((r) => server.listen(0, listenHost, () => r()))
+  const reset = (): void => {
+    for (const s of sockets) s.resetAndDestroy()
+  }
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    reset,
+    close() {
+      reset()
+      return new Promise((r) => server.close(() => r()))
+    },
+  }
 }

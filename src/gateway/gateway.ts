@@ -1,0 +1,574 @@
+/**
+ * The gateway logic between CN2 and the AWS Transit Gateway: two BGP speakers and the gateway table.
+ *
+ * CN2 -> TGW. The CN2 speaker's best VPN routes (inet-vpn / inet6-vpn, RFC 4364 / RFC 4659) that
+ * carry an exposed route target are imported into the gateway table, keyed by their IP prefix (the
+ * same pod prefix may come under several RDs, one per vRouter). Toward the TGW speaker each exposed
+ * CIDR is originated as an aggregate while at least one imported prefix lies inside it, optionally
+ * with the imported prefixes themselves, all with the same attributes on every instance (ORIGIN IGP,
+ * empty AS_PATH which the speaker turns into [our AS] toward eBGP, no MED, no communities, next hop
+ * self) so the TGW spreads traffic over every instance. The quota guard (quota.ts) caps what is
+ * advertised, deterministically.
+ *
+ * TGW -> CN2. The TGW speaker's best IPv4/IPv6 unicast routes (the VPC CIDRs) are re-originated on
+ * the CN2 speaker as VPN routes: RD `<routerId>:<rdIndex>` (type 1), the exposed route targets, one
+ * label (the gateway table's, so vRouters' packets pop into its VRF), next hop this node, and the
+ * encapsulation extended community udp (RFC 9012, tunnel type 13) so vRouters use MPLS over UDP
+ * (RFC 7510). The AS_PATH is empty, not the TGW's: the TGW's default ASN 64512 is CN2's default AS,
+ * and control nodes would drop routes carrying it as loops.
+ *
+ * Kernel. Through the FIB port: per imported prefix a gateway table route with MPLS next hops (the
+ * vRouter and the label the control node gave), ECMP over every vRouter holding it; per TGW prefix
+ * one via the GRE link of the session(s) that taught it (gateway = that TGW address), ECMP over both
+ * sessions and over Connect peers. The table's label route is the FIB's own (setTables).
+ *
+ * Failover. Both directions follow the RIBs: when a side's sessions drop without graceful restart its
+ * routes leave the RIB and what depended on them is withdrawn. Graceful restart keeps them (stale)
+ * up to the peer's restart time plus the stale time; so when every session of a side has been down
+ * for `cn2LostAfter` / `tgwLostAfter` seconds the side counts as lost and its dependants are
+ * withdrawn until a session is back.
+ *
+ * Our own originated routes come back through the same speakers' `best` events (peer LOCAL_PEER)
+ * and are ignored. Listeners must be attached (start()) before the speakers learn routes: the speakers
+ * build `best` events only while someone listens.
+ *
+ * Hot path: per change a few map operations and, for new prefixes, one parse; no closure or promise
+ * per route; the FIB is flushed once per batch of changes.
+ */
+import { EventEmitter } from 'node:events'
+import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
+import type { PathAttributes } from '../../bgp/codec/attributes.js'
+import { encapsulation, extCommunityToString, parseExtCommunity, TunnelType, type ExtendedCommunity } from '../../bgp/codec/ext-communities.js'
+import { parseRd, type Nlri, type RouteDistinguisher } from '../../bgp/codec/nlri.js'
+import { LOCAL_PEER, type BestChange, type RouteAttributes, type RouteEntry } from '../../bgp/rib/index.js'
+import type { PeerStateEvent } from '../../bgp/speaker/index.js'
+import { checkLabel, checkTable } from '../fib/diff.js'
+import type { GreNextHop, MplsNextHop, NextHop } from '../fib/types.js'
+import { containsScanned, GatewayConfigError, ipv4NextHop, orderKey, parsePrefix, scanned, scannedOrderKey, scanPrefix, unicastNlri, vpnNlri, vpnPrefixStart, type ParsedPrefix } from './prefix.js'
+import { QuotaGuard, type QuotaSink } from './quota.js'
+import type { Cn2SpeakerPort, FibPort, GatewayEvents, GatewayLogger, GatewayOptions, GatewayStatus, QuotaReport, SpeakerPort } from './types.js'
+
+export const DEFAULT_MAX_PREFIXES_ADVERTISED = 1000
+export const DEFAULT_TGW_ROUTES_WARNING = 5000
+export const DEFAULT_LOST_AFTER = 360
+
+/** Attributes of every route toward the TGW: identical on every instance. */
+const TGW_ATTRS: RouteAttributes = Object.freeze({ attrs: Object.freeze({ origin: 0, asPath: [] }), nextHop: '' })
+const NO_AGGREGATES: readonly number[] = []
+/** Shared one-element index arrays: most prefixes lie in exactly one exposed CIDR. */
+const ONE_AGGREGATE: readonly (readonly number[])[] = Array.from({ length: 256 }, (_, i) => Object.freeze([i]))
+
+/** An exposed CIDR and how many imported prefixes lie inside it. */
+interface Aggregate {
+  readonly prefix: ParsedPrefix
+  readonly key: string
+  inside: number
+}
+
+/** One IP prefix of the gateway table, imported under one or more RDs. */
+interface ImportedPrefix {
+  readonly text: string
+  /** The VPN routes (RD:prefix) holding it; usually one. */
+  readonly routes: ImportedRoute[]
+  /** Indexes of the exposed CIDRs it lies inside. */
+  readonly aggregates: readonly number[]
+  /** Quota key when advertised as a more-specific, else ''. */
+  readonly moreSpecificKey: string
+}
+
+interface ImportedRoute {
+  readonly prefix: ImportedPrefix
+  hops: readonly MplsNextHop[]
+}
+
+interface TgwRoute {
+  readonly parsed: ParsedPrefix
+  hops: readonly GreNextHop[]
+}
+
+export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
+  readonly rd: RouteDistinguisher
+  readonly routeTargets: readonly ExtendedCommunity[]
+  private readonly rtKeys: ReadonlySet<string>
+  private readonly table: number
+  private readonly label: number
+  private readonly aggregates: readonly Aggregate[]
+  /** Quota key -> prefix text of every candidate toward the TGW. */
+  private readonly candidates = new Map<string, string>()
+  private readonly quotaGuard: QuotaGuard
+  /** Quota keys currently originated on the TGW speaker. */
+  private readonly advertised = new Set<string>()
+  private readonly linkOf = new Map<string, string>()
+  private readonly vpnAttrs: RouteAttributes
+  private readonly vpnAttrs6: RouteAttributes
+  private readonly moreSpecifics: boolean
+  private readonly tgwWarning: number
+  private readonly cn2LostAfterMs: number
+  private readonly tgwLostAfterMs: number
+  private readonly log: GatewayLogger | undefined
+
+  private readonly imported = new Map<string, ImportedRoute>()
+  private readonly prefixes = new Map<string, ImportedPrefix>()
+  private readonly tgwRoutes = new Map<string, TgwRoute>()
+  /** Exposed-route-target verdict per interned attribute object. */
+  private readonly exposedCache = new WeakMap<PathAttributes, boolean>()
+  private aggregatesActive = 0
+  private reoriginated = 0
+  private unusable = 0
+  private fibRefused = 0
+  private tgwWarned = false
+  private fibDirty = false
+
+  private readonly cn2Up = new Set<string>()
+  private readonly tgwUp = new Set<string>()
+  private cn2LostTimer: NodeJS.Timeout | undefined
+  private tgwLostTimer: NodeJS.Timeout | undefined
+  private cn2Lost = false
+  private tgwLost = false
+  private started = false
+
+  // Bound once: the speakers' listeners.
+  private readonly onCn2Best = (family: FamilyKey, changes: readonly BestChange[]): void => this.cn2Changes(family, changes)
+  private readonly onTgwBest = (family: FamilyKey, changes: readonly BestChange[]): void => this.tgwChanges(family, changes)
+  private readonly onCn2State = (e: PeerStateEvent): void => this.peerState('cn2', e)
+  private readonly onTgwState = (e: PeerStateEvent): void => this.peerState('tgw', e)
+
+  constructor(
+    private readonly cn2: Cn2SpeakerPort,
+    private readonly tgw: SpeakerPort,
+    private readonly fib: FibPort,
+    options: GatewayOptions,
+  ) {
+    super()
+    const o = options
+    let rd: RouteDistinguisher
+    try {
+      rd = parseRd(`${o.routerId}:${o.rdIndex ?? 1}`)
+    } catch (e) {
+      throw new GatewayConfigError(o.rdIndex !== undefined ? 'rdIndex' : 'routerId', (e as Error).message)
+    }
+    if (rd.type !== 1) throw new GatewayConfigError('routerId', `"${o.routerId}" is not an IPv4 address (the RD is <routerId>:<rdIndex>, type 1)`)
+    this.rd = rd
+    if (ipv4NextHop(o.nodeAddress) !== o.nodeAddress) throw new GatewayConfigError('nodeAddress', `"${o.nodeAddress}" is not an IPv4 address`)
+    if (o.exposedRouteTargets.length === 0) throw new GatewayConfigError('exposedRouteTargets', 'at least one route target is required')
+    this.routeTargets = o.exposedRouteTargets.map((rt, i) => {
+      let c: ExtendedCommunity
+      try {
+        c = typeof rt === 'string' ? parseExtCommunity(rt) : rt
+      } catch (e) {
+        throw new GatewayConfigError(`exposedRouteTargets[${i}]`, (e as Error).message)
+      }
+      if (c.kind !== 'route-target') throw new GatewayConfigError(`exposedRouteTargets[${i}]`, `${extCommunityToString(c)} is not a route target`)
+      return c
+    })
+    this.rtKeys = new Set(this.routeTargets.map(extCommunityToString))
+    const aggs: Aggregate[] = []
+    o.exposedCidrs.forEach((text, i) => {
+      let p: ParsedPrefix
+      try {
+        p = parsePrefix(text)
+      } catch (e) {
+        throw new GatewayConfigError(`exposedCidrs[${i}]`, (e as Error).message)
+      }
+      if (aggs.some((a) => a.prefix.text === p.text)) throw new GatewayConfigError(`exposedCidrs[${i}]`, `${p.text} is listed twice`)
+      aggs.push({ prefix: p, key: orderKey('a', p), inside: 0 })
+    })
+    this.aggregates = aggs
+    try {
+      checkTable(o.table.table, 'table.table')
+      checkLabel(o.table.label, 'table.label')
+    } catch (e) {
+      throw new GatewayConfigError('table', (e as Error).message)
+    }
+    this.table = o.table.table
+    this.label = o.table.label
+    o.connectPeers.forEach((cp, i) => {
+      if (typeof cp.link !== 'string' || cp.link === '') throw new GatewayConfigError(`connectPeers[${i}].link`, 'a GRE link name is required')
+      cp.peers.forEach((addr, j) => {
+        if (this.linkOf.has(addr)) throw new GatewayConfigError(`connectPeers[${i}].peers[${j}]`, `${addr} is already a peer of link ${this.linkOf.get(addr)}`)
+        this.linkOf.set(addr, cp.link)
+      })
+    })
+    const limit = o.maxPrefixesAdvertised ?? DEFAULT_MAX_PREFIXES_ADVERTISED
+    if (!Number.isInteger(limit) || limit < 0 || limit > DEFAULT_MAX_PREFIXES_ADVERTISED) {
+      throw new GatewayConfigError('maxPrefixesAdvertised', `${limit} is not an integer 0..${DEFAULT_MAX_PREFIXES_ADVERTISED} (the TGW accepts at most 1,000 routes per Connect peer)`)
+    }
+    this.quotaGuard = new QuotaGuard(limit, this)
+    this.moreSpecifics = o.advertiseMoreSpecifics === true
+    this.tgwWarning = positive(o.tgwRoutesWarning ?? DEFAULT_TGW_ROUTES_WARNING, 'tgwRoutesWarning')
+    this.cn2LostAfterMs = positive(o.cn2LostAfter ?? DEFAULT_LOST_AFTER, 'cn2LostAfter') * 1000
+    this.tgwLostAfterMs = positive(o.tgwLostAfter ?? DEFAULT_LOST_AFTER, 'tgwLostAfter') * 1000
+    this.log = o.log
+    const ext = Object.freeze([...this.routeTargets, encapsulation(TunnelType.udp)])
+    const attrs = Object.freeze({ origin: 0, asPath: [], extCommunities: ext })
+    this.vpnAttrs = Object.freeze({ attrs, nextHop: o.nodeAddress })
+    // VPN-IPv6 routes carry an IPv4 next hop as IPv4-mapped IPv6 (RFC 4659 3.2.1.1).
+    this.vpnAttrs6 = Object.freeze({ attrs, nextHop: `::ffff:${o.nodeAddress}` })
+  }
+
+  /** Attaches to both speakers, advertises our route-target memberships and sets the gateway table. */
+  start(): void {
+    if (this.started) throw new Error('gateway already started')
+    this.started = true
+    this.fib.setTables([{ table: this.table, label: this.label }])
+    this.cn2.setImportRouteTargets(this.routeTargets)
+    for (const p of this.cn2.peers()) if (p.session.state === 'Established') this.cn2Up.add(p.name)
+    for (const p of this.tgw.peers()) if (p.session.state === 'Established') this.tgwUp.add(p.name)
+    this.cn2.on('best', this.onCn2Best)
+    this.cn2.on('peer-state', this.onCn2State)
+    this.tgw.on('best', this.onTgwBest)
+    this.tgw.on('peer-state', this.onTgwState)
+    if (this.cn2Up.size === 0) this.armLost('cn2')
+    if (this.tgwUp.size === 0) this.armLost('tgw')
+  }
+
+  /** Detaches and stops the timers; originated and kernel routes stay (the daemon decides: a hitless
+   * restart keeps them, a shutdown withdraws through the speakers and the FIB cleanup). */
+  stop(): void {
+    this.cn2.off('best', this.onCn2Best)
+    this.cn2.off('peer-state', this.onCn2State)
+    this.tgw.off('best', this.onTgwBest)
+    this.tgw.off('peer-state', this.onTgwState)
+    clearTimeout(this.cn2LostTimer)
+    clearTimeout(this.tgwLostTimer)
+    this.cn2LostTimer = this.tgwLostTimer = undefined
+  }
+
+  // ---------------------------------------------------------------- CN2 -> gateway table -> TGW
+
+  private cn2Changes(family: FamilyKey, changes: readonly BestChange[]): void {
+    if (family !== Family.Ipv4Vpn && family !== Family.Ipv6Vpn) return
+    for (let i = 0; i < changes.length; i++) this.cn2Change(changes[i] as BestChange)
+    this.settle()
+  }
+
+  private cn2Change(c: BestChange): void {
+    const prev = this.imported.get(c.prefix)
+    const best = c.best
+    let hops: readonly MplsNextHop[] | null = null
+    if (c.kind !== 'withdraw' && best !== undefined && best.peer !== LOCAL_PEER && this.exposed(best.attrs)) {
+      hops = mplsHops(c.multipath)
+      if (hops === null && prev === undefined) this.unusable++
+    }
+    if (hops === null) {
+      if (prev !== undefined) this.dropImported(c.prefix, prev)
+      return
+    }
+    if (prev !== undefined) {
+      prev.hops = hops
+      this.writePrefix(prev.prefix)
+      return
+    }
+    const ipText = c.prefix.slice(vpnPrefixStart(c.prefix))
+    let p = this.prefixes.get(ipText)
+    if (p === undefined) p = this.addPrefix(ipText)
+    const r: ImportedRoute = { prefix: p, hops }
+    p.routes.push(r)
+    this.imported.set(c.prefix, r)
+    this.writePrefix(p)
+  }
+
+  private exposed(attrs: PathAttributes): boolean {
+    const known = this.exposedCache.get(attrs)
+    if (known !== undefined) return known
+    let yes = false
+    for (const c of attrs.extCommunities ?? []) if (c.kind === 'route-target' && this.rtKeys.has(extCommunityToString(c))) yes = true
+    this.exposedCache.set(attrs, yes)
+    return yes
+  }
+
+  private addPrefix(text: string): ImportedPrefix {
+    if (!scanPrefix(text, 0)) throw new RangeError(`"${text}" is not a prefix`)
+    let aggs: readonly number[] = NO_AGGREGATES
+    let equalsAggregate = false
+    for (let i = 0; i < this.aggregates.length; i++) {
+      const a = this.aggregates[i] as Aggregate
+      if (!containsScanned(a.prefix)) continue
+      aggs = aggs.length === 0 ? (ONE_AGGREGATE[i] ?? [i]) : [...aggs, i]
+      if (a.prefix.length === scanned.length) equalsAggregate = true
+      if (a.inside++ === 0) {
+        this.aggregatesActive++
+        this.candidates.set(a.key, a.prefix.text)
+        this.quotaGuard.add(a.key)
+      }
+    }
+    let msKey = ''
+    if (this.moreSpecifics && aggs.length > 0 && !equalsAggregate) {
+      msKey = scannedOrderKey('m')
+      this.candidates.set(msKey, text)
+      this.quotaGuard.add(msKey)
+    }
+    const p: ImportedPrefix = { text, routes: [], aggregates: aggs, moreSpecificKey: msKey }
+    this.prefixes.set(text, p)
+    return p
+  }
+
+  private dropImported(vpnKey: string, r: ImportedRoute): void {
+    this.imported.delete(vpnKey)
+    const p = r.prefix
+    p.routes.splice(p.routes.indexOf(r), 1)
+    if (p.routes.length > 0) {
+      this.writePrefix(p)
+      return
+    }
+    this.prefixes.delete(p.text)
+    if (!this.tgwRoutes.has(p.text)) {
+      this.fib.deleteRoute(this.table, p.text)
+      this.fibDirty = true
+    }
+    if (p.moreSpecificKey !== '') {
+      this.quotaGuard.remove(p.moreSpecificKey)
+      this.candidates.delete(p.moreSpecificKey)
+    }
+    for (const i of p.aggregates) {
+      const a = this.aggregates[i] as Aggregate
+      if (--a.inside === 0) {
+        this.aggregatesActive--
+        this.quotaGuard.remove(a.key)
+        this.candidates.delete(a.key)
+      }
+    }
+  }
+
+  /** The prefix's kernel route: ECMP over every vRouter of every RD holding it. A TGW route for the
+   * same prefix wins: another gateway instance's re-originated VPC routes reach us through the control
+   * nodes too, and the VPC is reached through our own GRE links, not through that instance. */
+  private writePrefix(p: ImportedPrefix): void {
+    if (this.tgwRoutes.has(p.text)) return
+    let nexthops: readonly NextHop[]
+    if (p.routes.length === 1) nexthops = (p.routes[0] as ImportedRoute).hops
+    else {
+      const seen = new Map<string, MplsNextHop>()
+      for (const r of p.routes) for (const h of r.hops) seen.set(`${h.vrouter}/${h.label}`, h)
+      nexthops = [...seen.keys()].sort().map((k) => seen.get(k) as MplsNextHop)
+    }
+    this.setFibRoute(p.text, nexthops)
+  }
+
+  /** One gateway table route. The FIB validates what it is given (labels, addresses); a route it
+   * refuses is reported and counted, never thrown into the speaker that emitted the change. */
+  private setFibRoute(prefix: string, nexthops: readonly NextHop[]): void {
+    try {
+      this.fib.setRoute({ table: this.table, prefix, nexthops })
+    } catch (e) {
+      this.fibRefused++
+      if (this.fibRefused <= 10 || this.fibRefused % 1000 === 0) this.emitError(e)
+      return
+    }
+    this.fibDirty = true
+  }
+
+  /** QuotaSink: a candidate enters the advertised set. */
+  admit(key: string): void {
+    if (this.cn2Lost) return
+    this.advertised.add(key)
+    this.tgw.originate(this.tgwNlri(key), TGW_ATTRS)
+  }
+
+  /** QuotaSink: a candidate leaves the advertised set. */
+  evict(key: string): void {
+    if (!this.advertised.delete(key)) return
+    this.tgw.withdrawOriginated(this.tgwNlri(key))
+  }
+
+  private tgwNlri(key: string): Nlri {
+    return unicastNlri(parsePrefix(this.candidates.get(key) as string))
+  }
+
+  // ---------------------------------------------------------------- TGW -> gateway table -> CN2
+
+  private tgwChanges(family: FamilyKey, changes: readonly BestChange[]): void {
+    if (family !== Family.Ipv4Unicast && family !== Family.Ipv6Unicast) return
+    for (let i = 0; i < changes.length; i++) this.tgwChange(changes[i] as BestChange)
+    if (this.tgwRoutes.size > this.tgwWarning && !this.tgwWarned) {
+      this.tgwWarned = true
+      this.log?.warn({ count: this.tgwRoutes.size, threshold: this.tgwWarning }, 'gateway: more routes from the TGW than expected (AWS sends at most 5,000)')
+      this.emit('tgw-routes-warning', { count: this.tgwRoutes.size, threshold: this.tgwWarning })
+    } else if (this.tgwRoutes.size <= this.tgwWarning) this.tgwWarned = false
+    this.settle()
+  }
+
+  private tgwChange(c: BestChange): void {
+    const prev = this.tgwRoutes.get(c.prefix)
+    const best = c.best
+    const hops = c.kind === 'withdraw' || best === undefined || best.peer === LOCAL_PEER ? null : this.greHops(c.multipath, c.prefix.includes(':'))
+    if (hops === null) {
+      if (prev === undefined) return
+      this.tgwRoutes.delete(c.prefix)
+      const imported = this.prefixes.get(c.prefix)
+      if (imported !== undefined) this.writePrefix(imported)
+      else {
+        this.fib.deleteRoute(this.table, c.prefix)
+        this.fibDirty = true
+      }
+      if (!this.tgwLost) this.withdrawVpn(prev)
+      return
+    }
+    this.setFibRoute(c.prefix, hops)
+    if (prev !== undefined) {
+      prev.hops = hops
+      return
+    }
+    const r: TgwRoute = { parsed: parsePrefix(c.prefix, true), hops }
+    this.tgwRoutes.set(c.prefix, r)
+    if (!this.tgwLost) this.originateVpn(r)
+  }
+
+  /** GRE next hops of a TGW route: one per session in the multipath set, via its Connect peer's link. */
+  private greHops(multipath: readonly RouteEntry[], v6: boolean): GreNextHop[] | null {
+    const out: GreNextHop[] = []
+    for (const e of multipath) {
+      const link = this.linkOf.get(e.peerAddress)
+      if (link === undefined) continue
+      // IPv4 routes: the session's address (.2/.3). IPv6 routes: the next hop the TGW sent (its /125
+      // address); one without a global IPv6 next hop cannot be forwarded.
+      const nh = e.nextHop.includes(',') ? e.nextHop.slice(0, e.nextHop.indexOf(',')) : e.nextHop
+      const gateway = v6 ? (nh.includes(':') && !nh.startsWith('::ffff:') ? nh : '') : e.peerAddress
+      if (gateway === '') continue
+      out.push({ kind: 'gre', link, gateway })
+    }
+    return out.length > 0 ? out : null
+  }
+
+  private originateVpn(r: TgwRoute): void {
+    this.cn2.originate(vpnNlri(r.parsed, this.rd, this.label), r.parsed.family === 4 ? this.vpnAttrs : this.vpnAttrs6)
+    this.reoriginated++
+  }
+
+  private withdrawVpn(r: TgwRoute): void {
+    this.cn2.withdrawOriginated(vpnNlri(r.parsed, this.rd, this.label))
+    this.reoriginated--
+  }
+
+  // ---------------------------------------------------------------- batches, failover
+
+  /** End of a batch: fill the quota's holes, report refusals, write the FIB. */
+  private settle(): void {
+    const fresh = this.quotaGuard.settle()
+    if (fresh.length > 0) {
+      const s = this.quotaGuard.status()
+      const newlyRefused = fresh.map((k) => this.candidates.get(k) as string)
+      this.log?.warn({ limit: s.limit, candidates: s.candidates, refused: s.refused, newlyRefused: newlyRefused.slice(0, 20) }, 'gateway: TGW quota reached, prefixes refused')
+      this.emit('quota', { limit: s.limit, candidates: s.candidates, advertised: this.advertised.size, refused: s.refused, newlyRefused })
+    }
+    if (this.fibDirty) {
+      this.fibDirty = false
+      this.fib.flush().catch((e: unknown) => this.emitError(e))
+    }
+  }
+
+  private peerState(side: 'cn2' | 'tgw', e: PeerStateEvent): void {
+    const up = side === 'cn2' ? this.cn2Up : this.tgwUp
+    if (e.to === 'Established') {
+      up.add(e.peer)
+      this.disarmLost(side)
+      if (side === 'cn2' ? this.cn2Lost : this.tgwLost) this.setLost(side, false)
+    } else if (e.from === 'Established' && up.delete(e.peer) && up.size === 0) {
+      this.armLost(side)
+    }
+  }
+
+  private armLost(side: 'cn2' | 'tgw'): void {
+    this.disarmLost(side)
+    const ms = side === 'cn2' ? this.cn2LostAfterMs : this.tgwLostAfterMs
+    const t = setTimeout(() => this.setLost(side, true), ms)
+    t.unref()
+    if (side === 'cn2') this.cn2LostTimer = t
+    else this.tgwLostTimer = t
+  }
+
+  private disarmLost(side: 'cn2' | 'tgw'): void {
+    if (side === 'cn2') {
+      clearTimeout(this.cn2LostTimer)
+      this.cn2LostTimer = undefined
+    } else {
+      clearTimeout(this.tgwLostTimer)
+      this.tgwLostTimer = undefined
+    }
+  }
+
+  /** A side lost (every session down beyond its time) or back: withdraw or restore what depends on it. */
+  private setLost(side: 'cn2' | 'tgw', lost: boolean): void {
+    if (side === 'cn2') {
+      this.cn2LostTimer = undefined
+      if (this.cn2Lost === lost) return
+      this.cn2Lost = lost
+      if (lost) {
+        for (const k of this.advertised) this.tgw.withdrawOriginated(this.tgwNlri(k))
+        this.advertised.clear()
+      } else {
+        for (const k of this.quotaGuard.admittedKeys()) this.admit(k)
+      }
+    } else {
+      this.tgwLostTimer = undefined
+      if (this.tgwLost === lost) return
+      this.tgwLost = lost
+      for (const r of this.tgwRoutes.values()) {
+        if (lost) this.withdrawVpn(r)
+        else this.originateVpn(r)
+      }
+    }
+    this.log?.[lost ? 'warn' : 'info']({ side }, lost ? `gateway: every ${side} session lost, withdrawing what depends on it` : `gateway: ${side} back, advertising again`)
+    this.emit('failover', { side, lost })
+  }
+
+  private emitError(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e))
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+    else this.log?.warn({ err: err.message }, 'gateway: FIB error')
+  }
+
+  // ---------------------------------------------------------------- status
+
+  quota(): QuotaReport {
+    const s = this.quotaGuard.status()
+    return {
+      limit: s.limit,
+      candidates: s.candidates,
+      advertised: this.advertised.size,
+      refused: s.refused,
+      refusedPrefixes: this.quotaGuard.refusedKeys(1000).map((k) => this.candidates.get(k) as string),
+      refusals: s.refusals,
+    }
+  }
+
+  status(): GatewayStatus {
+    return {
+      importedRoutes: this.imported.size,
+      importedPrefixes: this.prefixes.size,
+      aggregatesActive: this.aggregatesActive,
+      advertisedToTgw: this.advertised.size,
+      quota: this.quota(),
+      tgwRoutes: this.tgwRoutes.size,
+      reoriginatedVpnRoutes: this.reoriginated,
+      unusableRoutes: this.unusable,
+      fibRefused: this.fibRefused,
+      cn2Lost: this.cn2Lost,
+      tgwLost: this.tgwLost,
+    }
+  }
+
+  /** Prefixes advertised to the TGW, in the quota guard's order. */
+  advertisedPrefixes(): string[] {
+    return [...this.advertised].sort().map((k) => this.candidates.get(k) as string)
+  }
+}
+
+/** MPLS next hops of an imported route: one per path of its multipath set with an IPv4 vRouter
+ * address and a label, de-duplicated; null when none is usable. */
+function mplsHops(multipath: readonly RouteEntry[]): MplsNextHop[] | null {
+  let out: MplsNextHop[] | null = null
+  for (const e of multipath) {
+    const vrouter = ipv4NextHop(e.nextHop)
+    // Labels 0-15 are reserved (RFC 3032): no vRouter assigns one to a pod route.
+    if (vrouter === '' || e.label === undefined || e.label < 16) continue
+    if (out !== null && out.some((h) => h.vrouter === vrouter && h.label === e.label)) continue
+    ;(out ??= []).push({ kind: 'mpls', vrouter, label: e.label })
+  }
+  return out
+}
+
+function positive(v: number, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new GatewayConfigError(field, `${v} is not a non-negative number`)
+  return v
+}

@@ -1,0 +1,260 @@
+/**
+ * The real daemons around gsi-routerd in the daemon tests, each inside its namespace of a Topology:
+ * - a CN2 control node played by gobgpd (iBGP, inet-vpn / inet6-vpn / route-target, graceful restart),
+ *   originating pod routes as VPNv4 with RD, label, route target and encapsulation udp, as a control
+ *   node reflects vRouter routes; checked through its own CLI (`gobgp -j`);
+ * - the Transit Gateway's two BGP speakers per Connect peer played by BIRD (eBGP from the inside .2
+ *   and .3, AS 64512 by default like a TGW), originating VPC CIDRs; checked through `birdc`.
+ */
+import { writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ChildProcess, SpawnOptions } from 'node:child_process'
+
+/** Where the peers run: the control node's and the TGW's namespaces, and the gateway nodes. */
+export interface PeerHost {
+  readonly cn2: string
+  readonly tgw: string
+  readonly nodes: readonly {
+    readonly index: number
+    /** The node's address toward the control node (its BGP source). */
+    readonly address: string
+    /** The control node's address on the node's side (gobgpd's local address for that neighbour). */
+    readonly controlNode: string
+    /** The node's inside address (.1) and the TGW's two (.2, .3). */
+    readonly insideLocal: string
+    readonly tgwPeers: readonly [string, string]
+  }[]
+  spawn(ns: string, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess
+  exec(ns: string, cmd: string, args: string[], timeoutMs?: number): string
+}
+type Topology = PeerHost
+
+export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+
+export async function waitUntil<T>(what: string, timeoutMs: number, f: () => T | undefined | false): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = f()
+      if (v !== undefined && v !== false) return v
+    } catch (e) {
+      last = e
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`)
+    await sleep(200)
+  }
+}
+
+interface Proc {
+  readonly proc: ChildProcess
+  readonly dir: string
+  stop(): Promise<void>
+}
+
+function startIn(topo: Topology, ns: string, cmd: string, args: string[], dir: string): Proc {
+  const proc = topo.spawn(ns, cmd, args, { stdio: 'ignore', cwd: dir })
+  return {
+    proc, dir,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const done = new Promise<void>(r => proc.once('exit', () => r()))
+        proc.kill('SIGKILL')
+        await done
+      }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+// ---------------------------------------------------------------- CN2 control node (gobgpd)
+
+export interface PodRoute {
+  readonly prefix: string
+  readonly rd: string
+  readonly label: number
+  readonly rt: string
+  /** The vRouter holding the pod. */
+  readonly vrouter: string
+}
+
+export interface ControlNode extends Proc {
+  readonly asn: number
+  cli(args: string[]): string
+  json<T = unknown>(args: string[]): T
+  addPod(r: PodRoute): void
+  delPod(r: PodRoute): void
+  /** gobgpd's VPNv4 (or VPNv6) Adj-RIB-In from one node, as its JSON. */
+  received(node: string, family?: 'vpnv4' | 'vpnv6'): GobgpDest[]
+  neighborState(node: string): string
+}
+
+export interface GobgpPath {
+  nlri: { prefix: string; rd?: { admin?: number | string; assigned?: number } & Record<string, unknown>; labels?: { labels?: number[] } & Record<string, unknown> } & Record<string, unknown>
+  attrs: ({ type: number } & Record<string, unknown>)[]
+  'source-id'?: string
+  'neighbor-ip'?: string
+  stale?: boolean
+}
+export interface GobgpDest { prefix?: string; paths?: GobgpPath[] }
+
+export async function startControlNode(topo: Topology, o: { asn?: number; holdTime?: number; gracefulRestart?: boolean; restartTime?: number } = {}): Promise<ControlNode> {
+  const asn = o.asn ?? 64512
+  const hold = o.holdTime ?? 9
+  const dir = mkdtempSync(join(tmpdir(), 'gsid-cn2-'))
+  const L = [
+    '[global.config]', `  as = ${asn}`, '  router-id = "198.18.0.1"', '  port = 179',
+  ]
+  for (const n of topo.nodes) {
+    L.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = "${n.address}"`, `    peer-as = ${asn}`,
+      '  [neighbors.timers.config]', `    hold-time = ${hold}`, `    keepalive-interval = ${Math.max(1, Math.floor(hold / 3))}`, '    connect-retry = 1',
+      '  [neighbors.transport.config]', `    local-address = "${n.controlNode}"`,
+      // a control node reflects vRouter routes to its BGP peers; here it reflects between gateways too
+      '  [neighbors.route-reflector.config]', '    route-reflector-client = true', '    route-reflector-cluster-id = "198.18.0.1"')
+    if (o.gracefulRestart !== false) L.push('  [neighbors.graceful-restart.config]', '    enabled = true', `    restart-time = ${o.restartTime ?? 30}`)
+    for (const f of ['l3vpn-ipv4-unicast', 'l3vpn-ipv6-unicast', 'rtc']) {
+      L.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${f}"`)
+      if (o.gracefulRestart !== false) L.push('    [neighbors.afi-safis.mp-graceful-restart.config]', '      enabled = true')
+    }
+  }
+  writeFileSync(join(dir, 'gobgpd.toml'), L.join('\n') + '\n')
+  const p = startIn(topo, topo.cn2, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-l', 'warn', '-p', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'], dir)
+  const cli = (args: string[]): string => topo.exec(topo.cn2, 'gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args])
+  const json = <T>(args: string[]): T => JSON.parse(cli([...args, '-j']) || 'null') as T
+  await waitUntil('gobgpd API', 10_000, () => { cli(['global']); return true })
+  const fam = (prefix: string): string => prefix.includes(':') ? 'vpnv6' : 'vpnv4'
+  const podArgs = (r: PodRoute): string[] => [r.prefix, 'label', String(r.label), 'rd', r.rd, 'rt', r.rt.replace(/^target:/, ''), 'encap', 'mpls-in-udp', 'nexthop', r.vrouter]
+  return {
+    ...p, asn, cli, json,
+    addPod: (r) => { cli(['global', 'rib', '-a', fam(r.prefix), 'add', ...podArgs(r)]) },
+    delPod: (r) => { cli(['global', 'rib', '-a', fam(r.prefix), 'del', ...podArgs(r)]) },
+    received: (node, family = 'vpnv4') => {
+      const v = json<Record<string, GobgpPath[]> | GobgpDest[] | null>(['neighbor', node, 'adj-in', '-a', family])
+      if (v === null) return []
+      if (Array.isArray(v)) return v
+      return Object.entries(v).map(([prefix, paths]) => ({ prefix, paths }))
+    },
+    neighborState: (node) => {
+      const v = json<{ state?: { session_state?: number | string } }>(['neighbor', node])
+      const s = v.state?.session_state
+      // gobgp -j gives the FSM state as a number (6 = established) or a name depending on version
+      return s === 6 || s === 'established' ? 'established' : String(s)
+    },
+  }
+}
+
+// ---------------------------------------------------------------- the TGW's BGP (BIRD)
+
+export interface Tgw extends Proc {
+  readonly asn: number
+  birdc(cmd: string): string
+  /** BIRD's routes for `prefix` in master4/master6 with all attributes, one entry per path. */
+  paths(prefix: string): TgwPath[]
+  /** Protocol name -> BIRD state ("Established", "Active", ...). */
+  sessions(): Map<string, string>
+  /** birdc on the instance that runs protocol `n<i>a` or `n<i>b`. */
+  birdcFor(protocol: string, cmd: string): string
+  configure(extraStatic: string[]): void
+}
+
+export interface TgwPath {
+  readonly from: string
+  readonly asPath: string
+  readonly origin: string
+  readonly med?: string
+  readonly nextHop: string
+}
+
+/**
+ * BIRD as the TGW. AWS gives each Connect peer two BGP peers (.2 and .3) that both talk to our .1;
+ * BIRD holds one session per neighbour address (an object lock on the remote address and port), so
+ * the TGW is two BIRD processes in its namespace: `a` speaks from every .2, `b` from every .3, each
+ * bound strictly to its own addresses. Protocols are named `n<i>a` / `n<i>b`. Only `a` writes the
+ * TGW's kernel (ECMP over every instance, `merge paths`), so the two never fight over a route.
+ */
+export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: number; vpcCidrs: string[]; holdTime?: number; restartTime?: number; vpcDevice?: string; kernel?: boolean }): Promise<Tgw> {
+  const asn = o.asn ?? 64512
+  const hold = o.holdTime ?? 9
+  const dir = mkdtempSync(join(tmpdir(), 'gsid-tgw-'))
+  const sides = ['a', 'b'] as const
+  const ctl = (side: string): string => join(dir, `bird-${side}.ctl`)
+  const write = (extraStatic: string[]): void => {
+    sides.forEach((side, k) => {
+      const L = [
+        `router id 169.254.255.${k + 1};`, `log "${join(dir, `bird-${side}.log`)}" all;`, 'protocol device {}',
+        // the inside /29s in BIRD's table, so the gateways' next hops (.1) resolve
+        'protocol direct { ipv4; }',
+        'protocol static vpc4 { ipv4; ' + o.vpcCidrs.filter(c => !c.includes(':')).map(c => `route ${c} ${o.vpcDevice !== undefined ? `via "${o.vpcDevice}"` : 'blackhole'};`).join(' ') + ' ' + extraStatic.join(' ') + ' }',
+      ]
+      // the TGW forwards: its kernel gets the gateways' routes, ECMP across every instance
+      if (o.kernel === true && side === 'a') L.push('protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }')
+      for (const n of topo.nodes) {
+        L.push(`protocol bgp n${n.index}${side} {`, `  local ${n.tgwPeers[k]} as ${asn};`, `  neighbor ${n.insideLocal} as ${o.peerAsn};`,
+          '  multihop 2; strict bind on;', `  hold time ${hold}; keepalive time ${Math.max(1, Math.floor(hold / 3))}; connect retry time 1; connect delay time 1;`,
+          `  graceful restart on;${o.restartTime !== undefined ? ` graceful restart time ${o.restartTime};` : ''}`,
+          '  ipv4 { import all; export where proto = "vpc4"; };', '}')
+      }
+      writeFileSync(join(dir, `bird-${side}.conf`), L.join('\n') + '\n')
+    })
+  }
+  write([])
+  const procs = sides.map((side) => startIn(topo, topo.tgw, 'bird', ['-f', '-c', join(dir, `bird-${side}.conf`), '-s', ctl(side), '-P', join(dir, `bird-${side}.pid`)], dir))
+  // birdc exits non-zero for "Network not found" and unknown protocols: the text is the answer
+  const birdcOf = (side: string, cmd: string): string => {
+    try {
+      return topo.exec(topo.tgw, 'birdc', ['-s', ctl(side), cmd])
+    } catch (e) {
+      const out = String((e as { stdout?: string }).stdout ?? '')
+      if (/BIRD [\d.]+ ready/.test(out)) return out
+      throw e
+    }
+  }
+  for (const side of sides) await waitUntil(`bird ${side}`, 10_000, () => { birdcOf(side, 'show status'); return true })
+  return {
+    proc: (procs[0] as Proc).proc, dir, asn,
+    stop: async () => { for (const p of procs) await p.stop() },
+    birdc: (cmd) => sides.map((side) => birdcOf(side, cmd)).join('\n'),
+    birdcFor: (protocol, cmd) => birdcOf(protocol.endsWith('a') ? 'a' : 'b', cmd),
+    configure: (extra) => { write(extra); for (const side of sides) birdcOf(side, 'configure') },
+    // `show route PREFIX` is an exact match (`show route for` would answer with a covering route)
+    paths: (prefix) => sides.flatMap((side) => parseBirdRoutes(birdcOf(side, `show route ${prefix} all`), prefix)),
+    sessions: () => {
+      const m = new Map<string, string>()
+      for (const side of sides) {
+        for (const line of birdcOf(side, 'show protocols').split('\n')) {
+          const f = line.trim().split(/\s+/)
+          if (f[1] === 'BGP') m.set(f[0] as string, f[5] ?? f[3] ?? '')
+        }
+      }
+      return m
+    },
+  }
+}
+
+/** Parses `birdc show route for X all` into one entry per path (BIRD 2.0 text). */
+export function parseBirdRoutes(text: string, prefix: string): TgwPath[] {
+  const out: TgwPath[] = []
+  let cur: { from: string; asPath: string; origin: string; med?: string; nextHop: string } | undefined
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/^\d{4}-/, '')
+    const head = /^(\S+)?\s+(unicast|blackhole|unreachable)\s+\[(\S+)\s/.exec(line)
+    if (head && (head[1] === undefined || head[1] === prefix || head[1].startsWith(prefix))) {
+      if (cur) out.push(cur)
+      cur = { from: head[3] as string, asPath: '', origin: '', nextHop: '' }
+      continue
+    }
+    if (!cur) continue
+    let m: RegExpExecArray | null
+    if ((m = /BGP\.as_path:\s*(.*)$/.exec(line))) cur.asPath = (m[1] as string).trim()
+    else if ((m = /BGP\.origin:\s*(\S+)/.exec(line))) cur.origin = m[1] as string
+    else if ((m = /BGP\.med:\s*(\S+)/.exec(line))) cur.med = m[1] as string
+    else if ((m = /BGP\.next_hop:\s*(\S+)/.exec(line))) cur.nextHop = m[1] as string
+  }
+  if (cur) out.push(cur)
+  return out
+}
+
+export function readText(path: string): string {
+  try { return readFileSync(path, 'utf8') } catch { return '' }
+}
