@@ -4,15 +4,17 @@
  * ('received': as received, with the post-policy attributes when accepted, marked rejected when not),
  * filtered by family, prefix (exact) or address (every prefix containing it), and RD, in pages.
  *
- * Cost: a page walks its family's table once (forEachBest or the peer's path list: a few ms per
- * million destinations, no object per skipped route) and builds objects only for the routes it
- * returns; the cursor is the family and the number of matching paths already returned, so a page
- * never holds more than `limit` routes whatever the table's size. The 'advertised' view needs the
+ * Cost: a page builds objects only for the routes it returns. Unfiltered, it walks the table's
+ * destination ids from the cursor (a compare per skipped destination); an exact prefix of a unicast
+ * table (or of a VPN table with an RD) is one hash lookup; other filters read each destination's
+ * numbers (about 1 µs per destination here: a quarter of a second for 300,000). A page never holds
+ * more than `limit` paths (a destination is not split, unless alone it exceeds the limit); pages of
+ * a table that changes meanwhile are best effort (a new destination may take a freed lower id). The 'advertised' view needs the
  * speaker's Adj-RIB-Out, which the RIB does not hold: the runtime answers it.
  */
-import { familyName, type FamilyKey } from '../../bgp/codec/afi.js'
+import { Family, familyAfi, familyName, type FamilyKey } from '../../bgp/codec/afi.js'
 import { parseRd, rdToString } from '../../bgp/codec/nlri.js'
-import { LOCAL_PEER, type PeerId, type RibApi, type RouteEntry, type RouteInfo } from '../../bgp/rib/api.js'
+import { LOCAL_PEER, type DestId, type PeerId, type RibApi, type RouteEntry, type RouteInfo } from '../../bgp/rib/api.js'
 import { parseAddress, parsePrefix, prefixContains, type Prefix } from '../fib/prefix.js'
 import { ApiError, ErrorCode } from './protocol.js'
 import { DEFAULT_ROUTE_PAGE, routeView, type FamilyCount, type RoutePage, type RouteQuery, type RouteView } from './view.js'
@@ -44,13 +46,19 @@ function matches(m: PrefixMatch | undefined, info: RouteInfo): boolean {
   return prefixContains(route, m.prefix)
 }
 
-function parseCursor(after: string | undefined, families: readonly FamilyKey[]): { family: number; skip: number } {
-  if (after === undefined) return { family: 0, skip: 0 }
-  const m = /^(\d+):(\d+)$/.exec(after)
-  const family = m ? families.indexOf(Number(m[1])) : -1
+/** 'b:FAMILY:DEST' resumes the Loc-RIB at destination id DEST (ids ascend in table order);
+ * 'r:FAMILY:N' resumes a peer's Adj-RIB-In after its first N matching paths. */
+function parseCursor(after: string | undefined, families: readonly FamilyKey[], kind: 'b' | 'r'): { family: number; at: number } {
+  if (after === undefined) return { family: 0, at: 0 }
+  const m = /^([br]):(\d+):(\d+)$/.exec(after)
+  const family = m && m[1] === kind ? families.indexOf(Number(m[2])) : -1
   if (!m || family < 0) throw new ApiError(ErrorCode.InvalidParams, `params.after: ${JSON.stringify(after)} is not a cursor this listing returned`)
-  return { family, skip: Number(m[2]) }
+  return { family, at: Number(m[3]) }
 }
+
+/** Families whose tables find a prefix text by hash (lookup), rather than by a scan. */
+const HASHED: ReadonlySet<FamilyKey> = new Set([Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn, Family.Ipv6Vpn])
+const VPN: ReadonlySet<FamilyKey> = new Set([Family.Ipv4Vpn, Family.Ipv6Vpn])
 
 export function ribRoutes(src: RibRouteSource, q: RouteQuery): RoutePage {
   const which = q.view ?? 'best'
@@ -68,7 +76,7 @@ export function ribRoutes(src: RibRouteSource, q: RouteQuery): RoutePage {
   const match = q.prefix !== undefined ? prefixMatch(q.prefix) : undefined
   const rdPrefix = q.rd !== undefined ? `${rdToString(parseRd(q.rd))}:` : undefined
   const limit = q.limit ?? DEFAULT_ROUTE_PAGE
-  const cursor = parseCursor(q.after, families)
+  const cursor = parseCursor(q.after, families, peerId === undefined ? 'b' : 'r')
 
   const routes: RouteView[] = []
   const counts: FamilyCount[] = []
@@ -81,34 +89,52 @@ export function ribRoutes(src: RibRouteSource, q: RouteQuery): RoutePage {
       ? { family: name, destinations: src.rib.counts(peerId, family).received, paths: src.rib.counts(peerId, family).received }
       : { family: name, destinations: table.size, paths: [LOCAL_PEER, ...peers.map(p => p.id)].reduce((n, id) => n + src.rib.counts(id, family).accepted, 0) })
     if (fi < cursor.family || next !== undefined) continue
-    let seen = 0
-    const skip = fi === cursor.family ? cursor.skip : 0
-    /** Counts a matching path; true when it belongs on this page. */
-    const take = (): boolean => {
-      seen++
-      if (seen <= skip) return false
-      if (routes.length >= limit) {
-        next ??= `${family}:${seen - 1}`
-        return false
-      }
-      return true
-    }
+    if (rdPrefix !== undefined && !VPN.has(family)) continue // only VPN routes have an RD
+    const from = fi === cursor.family ? cursor.at : 0
     const wanted = (info: RouteInfo): boolean => (rdPrefix === undefined || info.prefix.startsWith(rdPrefix)) && matches(match, info)
     if (peerId === undefined) {
-      table.forEachBest(dest => {
-        if (next !== undefined) return
-        const info = table.route(dest)
-        if (!wanted(info)) return
+      // Only a filter needs the route's numbers; an unfiltered walk skips by destination id alone.
+      const filtered = match !== undefined || rdPrefix !== undefined
+      const visit = (dest: DestId): void => {
+        if (next !== undefined || dest < from) return
+        let prefix: string | undefined
+        if (filtered) {
+          const info = table.route(dest)
+          if (!wanted(info)) return
+          prefix = info.prefix
+        }
         const set: RouteEntry[] = table.multipath(dest)
-        set.forEach((e, i) => {
-          if (take()) routes.push(routeView(name, info.prefix, e, { best: i === 0, multipath: set.length > 1, peerName: names.get(e.peer) ?? String(e.peer) }))
-        })
-      })
+        // A destination is never split across pages.
+        if (routes.length > 0 && routes.length + set.length > limit) {
+          next = `b:${family}:${last + 1}`
+          return
+        }
+        prefix ??= table.prefixText(dest)
+        set.forEach((e, i) => routes.push(routeView(name, prefix as string, e, { best: i === 0, multipath: set.length > 1, peerName: names.get(e.peer) ?? String(e.peer) })))
+        last = dest
+      }
+      let last = -1
+      // One exact prefix of a hashed table: a lookup, not a walk (with an RD for VPN tables).
+      const exact = match?.exact === true && HASHED.has(family) && (match.prefix.family === 4) === (familyAfi(family) === 1) && (!VPN.has(family) || rdPrefix !== undefined)
+      // (an RD filter reaches here only for VPN tables)
+      if (exact) {
+        const dest = table.lookup(`${rdPrefix ?? ''}${match.prefix.text}`)
+        if (dest >= 0 && table.bestPeer(dest) >= 0) visit(dest)
+      } else {
+        table.forEachBest(visit)
+      }
     } else {
       const peerName = names.get(peerId) ?? String(peerId)
       const address = peers.find(p => p.id === peerId)?.address ?? ''
+      let seen = 0
       src.rib.adjRibIn(peerId, family, (info, received, accepted, stale) => {
-        if (next !== undefined || !wanted(info) || !take()) return
+        if (next !== undefined || !wanted(info)) return
+        seen++
+        if (seen <= from) return
+        if (routes.length >= limit) {
+          next = `r:${family}:${seen - 1}`
+          return
+        }
         const entry: RouteEntry = {
           peer: peerId as PeerId, peerAddress: address, pathId: info.pathId, attrId: -1, nextHop: (accepted ?? received).nextHop,
           attrs: (accepted ?? received).attrs, stale, ...(info.label !== undefined ? { label: info.label } : {}),

@@ -69,6 +69,9 @@ t.test('filters: family, exact prefix, containing address, RD', async t => {
   t.same(ribRoutes(src, { prefix: '10.1.2.9' }).routes.map(key), ['10.1.0.0/16 tgw-a best', '10.1.0.0/16 tgw-b', '10.1.2.0/24 tgw-a best'], 'every prefix containing the address')
   t.same(ribRoutes(src, { prefix: '10.1.0.0/16' }).routes.map(key), ['10.1.0.0/16 tgw-a best', '10.1.0.0/16 tgw-b'])
   t.same(ribRoutes(src, { family: 'ipv6-unicast' }).routes, [])
+  t.same(ribRoutes(src, { prefix: '10.1.2.0/23' }).routes, [], 'an exact prefix that is not there (host bits cleared: 10.1.2.0/23)')
+  t.same(ribRoutes(src, { prefix: '10.244.1.0/24', rd: '64512:7' }).routes.map(key), ['64512:7:10.244.1.0/24 cn2-1 best'], 'VPN prefix with RD: one lookup')
+  t.same(ribRoutes(src, { prefix: '10.244.1.0/24', rd: '64512:8' }).routes, [])
 })
 
 t.test('Adj-RIB-In of a peer: pre-policy, rejected marked, best where it won', async t => {
@@ -80,9 +83,19 @@ t.test('Adj-RIB-In of a peer: pre-policy, rejected marked, best where it won', a
   t.same(a.families, [{ family: 'ipv4-unicast', destinations: 5, paths: 5 }])
   t.throws(() => ribRoutes(src, { view: 'received', peer: '192.0.2.1' }), { code: 'not-found' })
   t.throws(() => ribRoutes(src, { view: 'advertised', peer: 'tgw-a' }), { code: 'unsupported' })
+  const paged: string[] = []
+  let after: string | undefined
+  do {
+    const p = ribRoutes(src, { view: 'received', peer: 'tgw-a', limit: 2, ...(after !== undefined ? { after } : {}) })
+    t.ok(p.routes.length <= 2)
+    paged.push(...p.routes.map(r => r.prefix))
+    after = p.next
+  } while (after !== undefined && paged.length < 20)
+  t.same(paged, ['10.0.0.0/16', '10.1.0.0/16', '10.2.0.0/16', '10.3.0.0/16', '10.1.2.0/24'], 'received pages too')
+  t.throws(() => ribRoutes(src, { view: 'received', peer: 'tgw-a', after: `b:${Family.Ipv4Unicast}:0` }), { code: 'invalid-params' }, 'a Loc-RIB cursor is not an Adj-RIB-In cursor')
 })
 
-t.test('pages: never above the limit, together every path exactly once, across families', async t => {
+t.test('pages: at most the limit, whole destinations, together every path exactly once, across families', async t => {
   const { src } = setup()
   const whole = ribRoutes(src, {}).routes.map(key)
   for (const limit of [1, 2, 3, 5, 7]) {
@@ -91,7 +104,9 @@ t.test('pages: never above the limit, together every path exactly once, across f
     let pages = 0
     do {
       const page = ribRoutes(src, { limit, ...(after !== undefined ? { after } : {}) })
-      t.ok(page.routes.length <= limit)
+      // A destination is never split: the 2-path ECMP one alone makes a page of 2 when the limit is 1.
+      t.ok(page.routes.length <= Math.max(limit, 2), `page of ${page.routes.length}`)
+      t.ok(page.routes.length > 0)
       got.push(...page.routes.map(key))
       after = page.next
       pages++
