@@ -8,7 +8,7 @@
  * destination ids from the cursor (a compare per skipped destination); an exact prefix of a unicast
  * table (or of a VPN table with an RD) is one hash lookup; other filters read each destination's
  * numbers (0.9 to 3.8 µs per destination measured here: up to a second for 300,000 on a
- * loaded machine, so the CLI asks for an exact prefix or an RD where it can). A page never holds
+ * loaded machine). A page never holds
  * more than `limit` paths (a destination is not split, unless alone it exceeds the limit); pages of
  * a table that changes meanwhile are best effort (a new destination may take a freed lower id). The 'advertised' view needs the
  * speaker's Adj-RIB-Out, which the RIB does not hold: the runtime answers it.
