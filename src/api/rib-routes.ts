@@ -16,6 +16,7 @@
 import { Family, familyAfi, familyName, type FamilyKey } from '../../bgp/codec/afi.js'
 import { parseRd, rdToString } from '../../bgp/codec/nlri.js'
 import { LOCAL_PEER, type DestId, type PeerId, type RibApi, type RouteEntry, type RouteInfo } from '../../bgp/rib/api.js'
+import type { BgpSpeaker } from '../../bgp/speaker/speaker.js'
 import { parseAddress, parsePrefix, prefixContains, type Prefix } from '../fib/prefix.js'
 import { ApiError, ErrorCode } from './protocol.js'
 import { DEFAULT_ROUTE_PAGE, routeView, type FamilyCount, type RoutePage, type RouteQuery, type RouteView } from './view.js'
@@ -146,4 +147,12 @@ export function ribRoutes(src: RibRouteSource, q: RouteQuery): RoutePage {
     }
   }
   return { families: counts, routes, ...(next !== undefined ? { next } : {}) }
+}
+
+/** The RibRouteSource of a BgpSpeaker: its RIB and its configured peers (no session stats read). */
+export function speakerRouteSource(speaker: Pick<BgpSpeaker, 'rib' | 'peerNames' | 'peerId' | 'session'>): RibRouteSource {
+  return {
+    rib: speaker.rib,
+    peers: () => speaker.peerNames().map(name => ({ id: speaker.peerId(name), name, address: speaker.session(name).config.peerAddress })),
+  }
 }

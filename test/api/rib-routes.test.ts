@@ -10,7 +10,8 @@ import type { AsPath } from '../../bgp/codec/as-path.js'
 import { routeTarget, encapsulation } from '../../bgp/codec/ext-communities.js'
 import { labelEntry, type Nlri } from '../../bgp/codec/nlri.js'
 import { Rib } from '../../bgp/rib/index.js'
-import { ribRoutes, type RibRouteSource } from '../../src/api/rib-routes.js'
+import { BgpSpeaker } from '../../bgp/speaker/index.js'
+import { ribRoutes, speakerRouteSource, type RibRouteSource } from '../../src/api/rib-routes.js'
 import { ApiError, type RouteView } from '../../src/api/index.js'
 import { formatRoutes } from '../../src/cli/format.js'
 
@@ -135,4 +136,18 @@ IPv4 Unicast (ipv4-unicast):
           AS path: 64513 I
         > to 169.254.6.3
 `)
+})
+
+t.test('over a real BgpSpeaker: originated routes and configured peers', async t => {
+  const speaker = new BgpSpeaker({ localAs: 64512, routerId: '10.0.0.5' })
+  t.teardown(() => speaker.stop())
+  speaker.addPeer({ name: 'tgw-a', address: '127.0.0.1', asn: 64513, port: 1, families: [Family.Ipv4Unicast] })
+  speaker.originate(v4(244, 0, 16), { attrs: { origin: 0, asPath: [] }, nextHop: '' })
+  await new Promise(r => setImmediate(r))
+  speaker.rib.commit()
+  const src = speakerRouteSource(speaker)
+  t.same(src.peers().map(p => [p.name, p.address]), [['tgw-a', '127.0.0.1']])
+  const page = ribRoutes(src, {})
+  t.same(page.routes.map(key), ['10.244.0.0/16 local best'])
+  t.same(ribRoutes(src, { view: 'received', peer: 'tgw-a' }).routes, [], 'the peer never connected: nothing received')
 })
