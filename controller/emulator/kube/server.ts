@@ -11,8 +11,9 @@
  * delete (with finalizers: sets deletionTimestamp and waits for them to be removed), the status
  * subresource (spec and status written separately; generation moves only with spec), namespaces
  * (deleting one deletes its contents), owner-reference garbage collection (background), core Nodes,
- * Namespaces, Events and Secrets (stringData folded into base64 data), coordination.k8s.io/v1 Leases, and custom resources from CRD manifests
- * (apiextensions.k8s.io/v1), validated by their OpenAPI v3 schemas (see schema.ts; CEL by hand).
+ * Namespaces, Events and Secrets (stringData folded into base64 data), coordination.k8s.io/v1 Leases,
+ * and custom resources from CRD manifests (apiextensions.k8s.io/v1), validated by their OpenAPI v3
+ * schemas (see schema.ts; CEL by hand).
  *
  * Error bodies are metav1.Status objects with the real reasons and codes (NotFound 404,
  * AlreadyExists 409, Conflict 409, Invalid 422, Expired/Gone 410, UnsupportedMediaType 415).
