@@ -219,6 +219,17 @@ export interface ConnectedPeerSpec {
   exposedCidrs: string[]
   /** GRE link MTU: 8500 - 24 (TGW carries 8500 bytes, GRE over IPv4 costs 24). */
   mtu: number
+  /**
+   * The CN2 control nodes the daemon peers with (inet-vpn, inet6-vpn, route-target), from CN2
+   * BGPRouter objects with routerType control-node. Optional: absent, the daemon's base config says.
+   */
+  controlNodes?: ControlNodeRef[]
+}
+
+/** One CN2 control node: its BGP address and AS (CN2 default 64512). */
+export interface ControlNodeRef {
+  address: string
+  asn: number
 }
 
 /** BGP FSM states (RFC 4271 section 8.2.2), as the daemon reports them. */

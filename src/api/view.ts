@@ -51,7 +51,8 @@ export interface DaemonStatus {
 export interface RouteQuery {
   /** Canonical family name as familyName() writes it ('ipv4-unicast', 'l3vpn-ipv4-unicast', ...). */
   readonly family?: string
-  /** A prefix ('10.0.0.0/24') or an address (longest match); VPN prefixes without their RD. */
+  /** A prefix ('10.0.0.0/24', exact) or an address (every prefix containing it); VPN prefixes
+   * without their RD. */
   readonly prefix?: string
   /** Route distinguisher ('64512:7', '10.0.0.5:1'): VPN families only. */
   readonly rd?: string

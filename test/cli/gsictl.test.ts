@@ -118,13 +118,13 @@ IPv4 VPN (l3vpn-ipv4-unicast):
     + [BGP] from 10.0.0.10 (cn2-1), localpref 100
           AS path: I
         > to 10.0.1.3, label 18
-          Extended communities: target:64512:7 encap:udp
+          Extended communities: rt:64512:7 encap:udp
 
 64512:8:10.244.2.0/24
     +S[BGP] from 10.0.0.10 (cn2-1), localpref 100
           AS path: ?
         > to 10.0.1.4, label 19
-          Extended communities: target:64512:8
+          Extended communities: rt:64512:8
 `)
   const rd = await ctl('show', 'bgp', 'route', 'vpnv4', '--rd', '64512:8')
   t.same(rd.out.match(/^64512:\S+$/gm), ['64512:8:10.244.2.0/24'])
@@ -150,7 +150,7 @@ t.test('show bgp route received-from / advertised-to a peer', async t => {
   t.same(rcvd.out.match(/^\d\S+\/\d+$/gm), ['10.1.0.0/16', '10.2.0.0/16'])
   const adv = await ctl('sh', 'bgp', 'ro', 'adv', 'cn2-1')
   t.match(adv.out, /^Routes advertised to cn2-1\n/)
-  t.match(adv.out, /^10\.0\.0\.5:1:10\.1\.0\.0\/16\n {4}\+ \[BGP\] from 10\.0\.0\.10 \(cn2-1\), localpref 100\n {10}AS path: I\n {8}> to 10\.0\.0\.5, label 100\n {10}Extended communities: target:64512:7 encap:udp$/m)
+  t.match(adv.out, /^10\.0\.0\.5:1:10\.1\.0\.0\/16\n {4}\+ \[BGP\] from 10\.0\.0\.10 \(cn2-1\), localpref 100\n {10}AS path: I\n {8}> to 10\.0\.0\.5, label 100\n {10}Extended communities: rt:64512:7 encap:udp$/m)
   const unknown = await ctl('show', 'bgp', 'route', 'received-from', '192.0.2.7')
   t.equal(unknown.code, 1)
   t.match(unknown.err, /^gsictl: params\.peer: no neighbor "192\.0\.2\.7"/)

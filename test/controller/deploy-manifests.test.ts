@@ -23,7 +23,10 @@ type Doc = Record<string, unknown> & { apiVersion: string; kind: string; metadat
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap(f => statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)])
 }
-const yamlFiles = files(DEPLOY).filter(f => /\.ya?ml$/.test(f))
+// gsi-routerd's own config file is not a Kubernetes manifest: checked by gsi-routerd's loader
+// (test/config/check-config.test.ts), not here.
+const DAEMON_CONFIGS = new Set(['examples/gsi-routerd.yaml'])
+const yamlFiles = files(DEPLOY).filter(f => /\.ya?ml$/.test(f) && !DAEMON_CONFIGS.has(relative(DEPLOY, f)))
 const docs: { file: string; doc: Doc }[] = []
 for (const f of yamlFiles) {
   for (const d of parseAllDocuments(readFileSync(f, 'utf8'))) {

@@ -75,9 +75,9 @@ export function fakeRoutes(): RouteView[] {
     { ...base, family: 'ipv4-unicast', prefix: '10.1.0.0/16', best: true, multipath: true, peer: 'tgw-a', peerAddress: '169.254.6.2', nextHop: '169.254.6.2', origin: 'IGP', asPath: '64513', med: 0 },
     { ...base, family: 'ipv4-unicast', prefix: '10.2.0.0/16', best: true, peer: 'tgw-a', peerAddress: '169.254.6.2', nextHop: '169.254.6.2', origin: 'IGP', asPath: '64513 65010', communities: ['64513:100'] },
     { ...base, family: 'ipv4-unicast', prefix: '10.244.0.0/16', best: true, peer: 'local', peerAddress: '', nextHop: '', origin: 'IGP', asPath: '' },
-    { ...base, family: 'l3vpn-ipv4-unicast', prefix: '64512:7:10.244.1.0/24', best: true, peer: 'cn2-1', peerAddress: '10.0.0.10', nextHop: '10.0.1.2', label: 17, origin: 'IGP', asPath: '', localPref: 100, extCommunities: ['target:64512:7', 'encap:udp'] },
-    { ...base, family: 'l3vpn-ipv4-unicast', prefix: '64512:7:10.244.2.0/24', best: true, peer: 'cn2-1', peerAddress: '10.0.0.10', nextHop: '10.0.1.3', label: 18, origin: 'IGP', asPath: '', localPref: 100, extCommunities: ['target:64512:7', 'encap:udp'] },
-    { ...base, family: 'l3vpn-ipv4-unicast', prefix: '64512:8:10.244.2.0/24', best: true, peer: 'cn2-1', peerAddress: '10.0.0.10', nextHop: '10.0.1.4', label: 19, origin: 'Incomplete', asPath: '', localPref: 100, extCommunities: ['target:64512:8'], stale: true },
+    { ...base, family: 'l3vpn-ipv4-unicast', prefix: '64512:7:10.244.1.0/24', best: true, peer: 'cn2-1', peerAddress: '10.0.0.10', nextHop: '10.0.1.2', label: 17, origin: 'IGP', asPath: '', localPref: 100, extCommunities: ['rt:64512:7', 'encap:udp'] },
+    { ...base, family: 'l3vpn-ipv4-unicast', prefix: '64512:7:10.244.2.0/24', best: true, peer: 'cn2-1', peerAddress: '10.0.0.10', nextHop: '10.0.1.3', label: 18, origin: 'IGP', asPath: '', localPref: 100, extCommunities: ['rt:64512:7', 'encap:udp'] },
+    { ...base, family: 'l3vpn-ipv4-unicast', prefix: '64512:8:10.244.2.0/24', best: true, peer: 'cn2-1', peerAddress: '10.0.0.10', nextHop: '10.0.1.4', label: 19, origin: 'Incomplete', asPath: '', localPref: 100, extCommunities: ['rt:64512:8'], stale: true },
   ]
 }
 
@@ -85,7 +85,7 @@ export function fakeRoutes(): RouteView[] {
 export function fakeAdvertised(): Map<string, RouteView[]> {
   return new Map([
     ['169.254.6.2', [{ ...base, family: 'ipv4-unicast', prefix: '10.244.0.0/16', best: true, peer: 'tgw-a', peerAddress: '169.254.6.2', nextHop: '169.254.6.1', origin: 'IGP', asPath: '64512' }]],
-    ['10.0.0.10', [{ ...base, family: 'l3vpn-ipv4-unicast', prefix: '10.0.0.5:1:10.1.0.0/16', best: true, peer: 'cn2-1', peerAddress: '10.0.0.10', nextHop: '10.0.0.5', label: 100, origin: 'IGP', asPath: '', localPref: 100, extCommunities: ['target:64512:7', 'encap:udp'] }]],
+    ['10.0.0.10', [{ ...base, family: 'l3vpn-ipv4-unicast', prefix: '10.0.0.5:1:10.1.0.0/16', best: true, peer: 'cn2-1', peerAddress: '10.0.0.10', nextHop: '10.0.0.5', label: 100, origin: 'IGP', asPath: '', localPref: 100, extCommunities: ['rt:64512:7', 'encap:udp'] }]],
   ])
 }
 

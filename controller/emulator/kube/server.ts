@@ -11,8 +11,9 @@
  * delete (with finalizers: sets deletionTimestamp and waits for them to be removed), the status
  * subresource (spec and status written separately; generation moves only with spec), namespaces
  * (deleting one deletes its contents), owner-reference garbage collection (background), core Nodes,
- * Namespaces and Events, coordination.k8s.io/v1 Leases, and custom resources from CRD manifests
- * (apiextensions.k8s.io/v1), validated by their OpenAPI v3 schemas (see schema.ts; CEL by hand).
+ * Namespaces, Events and Secrets (stringData folded into base64 data), coordination.k8s.io/v1 Leases,
+ * and custom resources from CRD manifests (apiextensions.k8s.io/v1), validated by their OpenAPI v3
+ * schemas (see schema.ts; CEL by hand).
  *
  * Error bodies are metav1.Status objects with the real reasons and codes (NotFound 404,
  * AlreadyExists 409, Conflict 409, Invalid 422, Expired/Gone 410, UnsupportedMediaType 415).
@@ -87,6 +88,7 @@ const BUILTINS: ResourceType[] = [
   { group: '', version: 'v1', plural: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, statusSubresource: true, shortNames: ['ns'] },
   { group: '', version: 'v1', plural: 'nodes', singular: 'node', kind: 'Node', namespaced: false, statusSubresource: true, shortNames: ['no'] },
   { group: '', version: 'v1', plural: 'events', singular: 'event', kind: 'Event', namespaced: true, statusSubresource: false, shortNames: ['ev'] },
+  { group: '', version: 'v1', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, statusSubresource: false },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', kind: 'Lease', namespaced: true, statusSubresource: false },
 ]
 
@@ -362,6 +364,7 @@ export class KubeEmulator {
       causes.push({ field: 'metadata.name', reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'` })
     }
     if (type.schema) causes.push(...type.schema.check(obj))
+    if (type.group === '' && type.plural === 'secrets') causes.push(...secretCauses(obj))
     if (causes.length > 0) {
       const gk = type.group ? `${type.kind}.${type.group}` : type.kind
       throw new ApiError(422, 'Invalid', `${gk} "${name}" is invalid: ${causes.map(c => `${c.field}: ${c.message}`).join(', ')}`,
@@ -634,6 +637,24 @@ function send(res: ServerResponse, code: number, body: unknown): void {
   const text = JSON.stringify(body)
   res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
   res.end(text)
+}
+
+/**
+ * core/v1 Secret as kube-apiserver stores it: `stringData` is write-only, merged over `data` as
+ * base64 and dropped; `data` values must be base64, keys `[-._a-zA-Z0-9]+`. Mutates `obj`.
+ */
+function secretCauses(obj: Obj): Cause[] {
+  const causes: Cause[] = []
+  const data = (obj.data ?? {}) as Record<string, unknown>
+  const stringData = (obj.stringData ?? {}) as Record<string, unknown>
+  for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(String(v), 'utf8').toString('base64')
+  delete obj.stringData
+  for (const [k, v] of Object.entries(data)) {
+    if (!/^[-._a-zA-Z0-9]+$/.test(k)) causes.push({ field: `data[${k}]`, reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(k)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'` })
+    else if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0) causes.push({ field: `data[${k}]`, reason: 'FieldValueInvalid', message: 'Invalid value: illegal base64 data' })
+  }
+  if (Object.keys(data).length > 0) obj.data = data
+  return causes
 }
 
 function status(e: ApiError): unknown {
