@@ -32,7 +32,7 @@ export function fakePeers(): PeerView[] {
           addPath: [], extendedMessage: false, extendedNextHop: [], routeRefresh: true, enhancedRouteRefresh: false,
           gracefulRestart: { restartTime: 120, restarting: false, notification: true, families: [{ family: 'ipv4-unicast', forwarding: true }] },
         },
-        connection: { direction: 'outgoing', localAddress: '169.254.6.1', localPort: 41234, remotePort: 179, ttl: 2, minTtl: 0 },
+        connection: { direction: 'outgoing', localAddress: '169.254.6.1', localPort: 41234, remotePort: 179, ttl: 2, minTtl: 0, device: '' },
         lastError: { reason: 'hold-timer-expired', at: NOW - 3_800_000 },
         lastNotificationSent: { code: 4, subcode: 0, description: 'Hold Timer Expired', at: NOW - 3_800_000 },
       }),
@@ -57,7 +57,7 @@ export function fakePeers(): PeerView[] {
           holdTime: 90, keepaliveTime: 30, peerAs: 64512, peerId: '10.0.0.10', ebgp: false, as4: true, families: ['l3vpn-ipv4-unicast', 'l3vpn-ipv6-unicast', 'rtc'],
           addPath: [], extendedMessage: false, extendedNextHop: [], routeRefresh: true, enhancedRouteRefresh: true,
         },
-        connection: { direction: 'incoming', localAddress: '10.0.0.5', localPort: 179, remotePort: 50001, ttl: 64, minTtl: 0 },
+        connection: { direction: 'incoming', localAddress: '10.0.0.5', localPort: 179, remotePort: 50001, ttl: 64, minTtl: 0, device: '' },
       }),
       families: [
         { family: 'l3vpn-ipv4-unicast', received: 3, accepted: 3, active: 3, stale: 0, advertised: 2, endOfRibReceived: true, endOfRibSent: true },
