@@ -16,11 +16,18 @@ import { GatewayDaemon } from '../daemon/daemon.js'
 import { RuntimeView } from '../daemon/view.js'
 import { cleanup, NetlinkKernel } from '../fib/index.js'
 import { serveHttp } from '../http/index.js'
-import { runCommandLine } from '../lib/args.js'
+import { runCommandLine, UsageError } from '../lib/args.js'
+import { readFile } from 'node:fs/promises'
+import { parse } from 'yaml'
+import { KubeConnection, makeKubeConfig, type KubeConnectOptions } from '../../controller/k8s/index.js'
+import { DaemonStatusWriter, KubeConfigSource, readMd5Key, type KubeBaseConfig, type KubeConfigUpdate } from '../config/kube.js'
 import { DaemonMetrics } from '../metrics/index.js'
 import { version } from '../version.js'
 
 const usage = `usage: gsi-routerd --config FILE        run with a configuration file (SIGHUP reloads it)
+       gsi-routerd [--base FILE] [--in-cluster | --kubeconfig FILE | --server URL]
+                                        Kubernetes mode (NODE_NAME set, as the DaemonSet does): run this
+                                        node's ConnectedPeer objects, write their status.daemon
        gsi-routerd --check-config FILE  validate a configuration file: exit 0, or 1 with one line per problem
        gsi-routerd --cleanup            remove everything gsi-routerd put in the kernel (stop the daemon first)
        gsi-routerd --shutdown [--socket PATH]
@@ -33,6 +40,12 @@ the gsi-router node daemon: BGP to the CN2 control nodes and the AWS Transit Gat
       --check-config FILE  validate FILE and exit
       --cleanup            remove our kernel state (routes of protocol 201, gsig*/gsim*/gsiv* links, fou 6635)
       --shutdown           stop the running daemon, withdrawing everything
+      --base FILE          Kubernetes mode: what the ConnectedPeer does not carry (gateway table, timers,
+                           listeners, MD5 key source...): the file's fields, all optional
+      --in-cluster         Kubernetes mode: the pod's service account (default when NODE_NAME is set
+                           and no other source is given)
+      --kubeconfig FILE    Kubernetes mode: a kubeconfig file
+      --server URL         Kubernetes mode: a bare API server URL (the lab's emulator)
       --socket PATH        the running daemon's API socket (default: the config's api.socket, else
                            /run/gsi-router/gsi-routerd.sock)
   -h, --help               this text
@@ -44,6 +57,10 @@ const options = {
   cleanup: { type: 'boolean' },
   shutdown: { type: 'boolean' },
   socket: { type: 'string' },
+  base: { type: 'string' },
+  'in-cluster': { type: 'boolean' },
+  kubeconfig: { type: 'string' },
+  server: { type: 'string' },
 } as const
 
 const DEFAULT_SOCKET = '/run/gsi-router/gsi-routerd.sock'
@@ -94,15 +111,35 @@ async function runCleanup(): Promise<number> {
   }
 }
 
-async function run(configPath: string): Promise<number> {
-  let loaded
-  try {
-    loaded = await loadConfigFile(configPath)
-  } catch (e) {
-    process.stderr.write(`gsi-routerd: ${(e as Error).message}\n`)
-    return 1
+/** Where the configuration comes from: a file (SIGHUP reloads it) or this node's ConnectedPeers. */
+type Source =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'kube'; readonly nodeName: string; readonly base?: string; readonly connect: KubeConnectOptions }
+
+async function run(source: Source): Promise<number> {
+  let first: { config: DaemonConfig; warnings: readonly string[] }
+  let kube: { conn: KubeConnection; src: KubeConfigSource; status: DaemonStatusWriter } | undefined
+  const bootLog = pino({ base: { daemon: 'gsi-routerd' } })
+  if (source.kind === 'file') {
+    try {
+      first = await loadConfigFile(source.path)
+    } catch (e) {
+      process.stderr.write(`gsi-routerd: ${(e as Error).message}\n`)
+      return 1
+    }
+  } else {
+    let base: KubeBaseConfig = {}
+    if (source.base !== undefined) base = parse(await readFile(source.base, 'utf8')) as KubeBaseConfig
+    const conn = new KubeConnection(makeKubeConfig(source.connect))
+    const src = new KubeConfigSource({ conn, nodeName: source.nodeName, base, log: bootLog.child({ part: 'kubernetes' }) })
+    const ready = new Promise<KubeConfigUpdate>((resolve) => src.once('config', resolve))
+    src.on('invalid', (e) => bootLog.error({ problems: e.lines }, 'ConnectedPeer objects do not make a valid configuration: the running one stays'))
+    await src.start()
+    bootLog.info({ node: source.nodeName }, 'watching this node\'s ConnectedPeer objects')
+    first = await ready
+    kube = { conn, src, status: new DaemonStatusWriter({ conn, log: bootLog.child({ part: 'status' }), intervalMs: 5000 }) }
   }
-  let config: DaemonConfig = loaded.config
+  let config: DaemonConfig = first.config
   // Every child logger (one per peer, per part) is remembered so `gsictl set log-level` reaches them
   // all: a pino child keeps the level it was created with.
   const children = new Set<pino.Logger>()
@@ -110,15 +147,10 @@ async function run(configPath: string): Promise<number> {
     level: config.log.level, base: { daemon: 'gsi-routerd', ...(config.nodeName !== undefined ? { node: config.nodeName } : {}) },
     onChild: (child) => { children.add(child) },
   })
-  for (const w of loaded.warnings) log.warn({ config: configPath }, String(w))
+  for (const w of first.warnings) log.warn({ source: source.kind }, String(w))
   const daemon = new GatewayDaemon({
     config, log,
-    md5: async (c) => {
-      const m = c.controlNodes.md5
-      if (m === undefined) return undefined
-      if ('file' in m) return (await import('node:fs/promises')).readFile(m.file, 'utf8').then((t) => t.replace(/\r?\n$/, ''))
-      throw new Error(`controlNodes.md5.secretRef: Secrets are read in Kubernetes mode only; with --config use controlNodes.md5.file`)
-    },
+    md5: (c) => readMd5Key(c.controlNodes.md5, kube !== undefined ? { conn: kube.conn, namespace: process.env.POD_NAMESPACE ?? 'gsi-router' } : {}),
   })
   const levels = { get: () => log.level, set: (l: string) => { for (const x of [log, ...children]) x.level = l as Level } }
   const view = new RuntimeView(daemon, levels, async () => {
@@ -133,6 +165,12 @@ async function run(configPath: string): Promise<number> {
   const stop = (mode: 'graceful' | 'withdraw', why: string): Promise<number> => {
     stopping ??= (async () => {
       log.info({ why, mode }, 'shutting down')
+      if (kube !== undefined) {
+        kube.src.stop()
+        reportStatus()
+        await kube.status.flush().catch(() => undefined)
+        kube.status.stop()
+      }
       await daemon.stop(mode, mode === 'withdraw' ? `gsi-routerd on ${config.nodeName ?? config.nodeAddress} shut down by the operator` : undefined)
       await api.close()
       await http.close()
@@ -140,26 +178,60 @@ async function run(configPath: string): Promise<number> {
     })()
     return stopping
   }
-  const api = await ApiServer.start({
-    path: config.api.socket, view,
-    onError: (err, method) => log.error({ err, method }, 'API request failed'),
-  })
+  const api = await ApiServer.start({ path: config.api.socket, view, onError: (err, method) => log.error({ err, method }, 'API request failed') })
   log.info({ http: `${config.http.address}:${http.port}`, api: config.api.socket }, 'serving /metrics, /healthz, /readyz and the local API')
   const exit = (code: number): void => {
     log.flush()
     process.exit(code)
   }
+  const apply = async (next: DaemonConfig, what: string): Promise<void> => {
+    const r = await daemon.reload(next)
+    if (r.ok) config = next
+    else log.error({ source: what }, r.message)
+  }
+  /** status.daemon of every ConnectedPeer: the GRE link and both TGW sessions of its Connect peer. */
+  const reportStatus = (): void => {
+    if (kube === undefined) return
+    const objects = kube.src.current?.objects ?? []
+    const sessions = daemon.sessions()
+    for (const ref of objects) {
+      const cp = config.tgw.connectPeers[ref.connectPeer]
+      if (cp === undefined) continue
+      const link = daemon.gre?.links.find((l) => l.peerId === cp.id)
+      kube.status.report(ref.namespace, ref.name, {
+        observedGeneration: ref.generation,
+        ...(process.env.POD_NAME !== undefined ? { podName: process.env.POD_NAME } : {}),
+        ...(config.dataplane === 'kernel' ? { greLinkUp: link?.state === 'up' } : {}),
+        sessions: sessions.filter((x) => x.connectPeer === cp.id).map((x) => ({
+          peerAddress: x.address, state: x.state, since: new Date(x.since).toISOString(),
+          prefixesReceived: x.prefixesReceived, prefixesAdvertised: x.prefixesAdvertised,
+          ...(x.lastError !== undefined ? { lastError: x.lastError } : {}),
+        })),
+      })
+    }
+  }
+  if (kube !== undefined) {
+    const k = kube
+    k.src.on('config', (u) => { void apply(u.config, 'kubernetes').then(reportStatus) })
+    k.src.on('invalid', () => { metrics.configReloaded('rejected') })
+    daemon.on('ready', reportStatus)
+    setInterval(reportStatus, 5000).unref()
+    reportStatus()
+  }
   process.on('SIGHUP', () => {
+    if (source.kind !== 'file') {
+      log.info({}, 'SIGHUP: in Kubernetes mode the configuration follows the ConnectedPeer objects; nothing to re-read')
+      return
+    }
     void (async () => {
       try {
-        const next = await loadConfigFile(configPath)
-        for (const w of next.warnings) log.warn({ config: configPath }, String(w))
-        const r = await daemon.reload(next.config)
-        if (r.ok) config = next.config
+        const next = await loadConfigFile(source.path)
+        for (const w of next.warnings) log.warn({ config: source.path }, String(w))
+        await apply(next.config, source.path)
       } catch (e) {
         metrics.configReloaded('rejected')
         daemon.reloads.rejected++
-        log.error({ config: configPath, problems: e instanceof ConfigError ? e.lines : [(e as Error).message] }, 'configuration refused: the running configuration stays')
+        log.error({ config: source.path, problems: e instanceof ConfigError ? e.lines : [(e as Error).message] }, 'configuration refused: the running configuration stays')
       }
     })()
   })
@@ -177,10 +249,15 @@ const code = await runCommandLine({ program: 'gsi-routerd', usage, options, vers
     if (socket === undefined && v.config !== undefined) socket = (await loadConfigFile(v.config)).config.api.socket
     return shutdownRunning(socket ?? DEFAULT_SOCKET)
   }
-  if (v.config === undefined) {
-    process.stderr.write(`gsi-routerd: --config FILE is required (or run in Kubernetes with NODE_NAME set: not yet)\n${usage}\n`)
+  if (v.config !== undefined) return run({ kind: 'file', path: v.config })
+  const nodeName = process.env.NODE_NAME
+  if (nodeName === undefined || nodeName === '') {
+    process.stderr.write(`gsi-routerd: give --config FILE, or set NODE_NAME (the DaemonSet does, from the downward API) to run this node's ConnectedPeers\n${usage}\n`)
     return 2
   }
-  return run(v.config)
+  const chosen = [v['in-cluster'] === true, v.kubeconfig !== undefined, v.server !== undefined].filter(Boolean).length
+  if (chosen > 1) throw new UsageError('--in-cluster, --kubeconfig and --server are exclusive')
+  const connect: KubeConnectOptions = v.server !== undefined ? { server: v.server } : v.kubeconfig !== undefined ? { kubeconfig: v.kubeconfig } : { inCluster: true }
+  return run({ kind: 'kube', nodeName, connect, ...(v.base !== undefined ? { base: v.base } : {}) })
 })
 process.exitCode = code

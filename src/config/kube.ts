@@ -154,10 +154,16 @@ export class KubeConfigSource extends EventEmitter<KubeConfigSourceEvents> {
 
   private rebuild(): void {
     const objects = this.informer.list().filter(o => !o.metadata.deletionTimestamp)
-    const base = this.opts.base ?? {}
+    let base = this.opts.base ?? {}
     if (objects.length === 0 && base.nodeAddress === undefined) {
-      this.opts.log.info({ node: this.opts.nodeName }, 'no ConnectedPeer for this node yet; waiting')
-      return
+      if (this.current === undefined) {
+        this.opts.log.info({ node: this.opts.nodeName }, 'no ConnectedPeer for this node yet; waiting')
+        return
+      }
+      // The last ConnectedPeer went (node no longer active, TransitGateway deleted): the running daemon
+      // must drop its Connect peers (GRE links, TGW sessions), so the model goes on without them, at
+      // the node address it had.
+      base = { ...base, nodeAddress: this.current.config.nodeAddress }
     }
     const { input, objects: refs } = connectedPeersToInput(objects, base, this.opts.nodeName)
     let update: KubeConfigUpdate
