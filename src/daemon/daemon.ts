@@ -21,11 +21,13 @@
  * Entry points (src/bin/gsi-routerd.ts) own argv, signals and exit; this module owns no process state.
  */
 import { EventEmitter } from 'node:events'
+import { readFile } from 'node:fs/promises'
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import { parseExtCommunity } from '../../bgp/codec/ext-communities.js'
 import { BgpListener } from '../../bgp/session/listener.js'
 import { BgpSpeaker } from '../../bgp/speaker/speaker.js'
 import type { DaemonConfig } from '../config/model.js'
+import { setSysctl } from '../netlink/sysctl.js'
 import { RecordingFib, type GatewayOptions, type GatewayStatus } from '../gateway/index.js'
 import { GatewayHost, type GatewayEventSink } from './gateway-host.js'
 import { tunnelSpec } from '../../mplsoudp/index.js'
@@ -279,6 +281,12 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
   async start(): Promise<void> {
     const c = this.config
     if (c.dataplane === 'kernel') {
+      // A gateway forwards: between the GRE link and the MPLSoUDP tunnels (EKS nodes usually have
+      // this on already; we only ever turn it on, never off).
+      if ((await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim() !== '1') {
+        await setSysctl(['net', 'ipv4', 'ip_forward'], 1)
+        this.log.info({ sysctl: 'net.ipv4.ip_forward', value: 1 }, 'IPv4 forwarding turned on')
+      }
       this.kernel = new NetlinkKernel()
       const writer = new FibWriter({ kernel: this.kernel, localAddress: c.nodeAddress, log: this.log.child({ part: 'fib' }) })
       writer.setTables([{ table: c.gatewayTable.table, label: c.gatewayTable.label }])

@@ -1,0 +1,185 @@
+// The whole gateway on a real kernel: two nodes running the real gsi-routerd (dataplane kernel: GRE
+// link in the gateway VRF, TGW sessions bound to the VRF, fou + mplsip tunnels, MPLS label into the
+// VRF), a TGW (kernel GRE, BIRD with ECMP into its kernel), a CN2 control node (gobgpd) and two
+// vRouters with pods terminating MPLSoUDP in the kernel (test/kernel/lib/gateway-net.ts).
+// Pings VPC host <-> pod both ways, ECMP at the TGW, an instance lost, a SIGTERM restart and a kill -9
+// restart under a continuous ping with zero loss, the nodes' main tables untouched.
+import t from 'tap'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { stringify } from 'yaml'
+import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from '../daemon/peers.js'
+import { CONTROL_NODE, EXPOSED_CIDR, GATEWAY_LABEL, GATEWAY_TABLE, GatewayNet, GSI_ASN, ROUTE_TARGET, TGW_ASN, TGW_GRE_ADDRESS, VPC_CIDR, VPC_HOST, type GwNode } from './lib/gateway-net.js'
+
+t.setTimeout(1_500_000)
+const ROOT = resolve(new URL('../..', import.meta.url).pathname)
+const net = new GatewayNet(`${process.pid % 1000}`, 2)
+const work = mkdtempSync(join(tmpdir(), 'gsi-dp-'))
+let cn: ControlNode | undefined
+let tgw: Tgw | undefined
+
+class Node {
+  proc: ChildProcess | undefined
+  readonly config: string
+  readonly log: string
+  constructor(readonly g: GwNode) {
+    this.config = join(work, `node${g.index}.yaml`)
+    this.log = join(work, `node${g.index}.log`)
+    writeFileSync(this.config, stringify({
+      nodeName: `node${g.index}`, nodeAddress: g.address, dataplane: 'kernel',
+      gatewayTable: { table: GATEWAY_TABLE, label: GATEWAY_LABEL, labelRange: [GATEWAY_LABEL, GATEWAY_LABEL + 99] },
+      exposed: { routeTargets: [ROUTE_TARGET], cidrs: [EXPOSED_CIDR] },
+      tgw: { localAsn: GSI_ASN, holdTime: 9, connectPeers: [{ id: `cp-node${g.index}`, transitGatewayAddress: TGW_GRE_ADDRESS, insideCidrBlocks: [g.insideCidr], transitGatewayAsn: TGW_ASN }] },
+      controlNodes: { peers: [{ address: CONTROL_NODE, asn: 64512 }], holdTime: 9 },
+      gracefulRestart: { restartTime: 60, staleRoutesTime: 60, deferralTime: 30 },
+      http: { address: '127.0.0.1', port: 9478 },
+      api: { socket: join(work, `node${g.index}.sock`) },
+      log: { level: 'info' },
+    }))
+  }
+
+  start(): void {
+    const p = spawn('ip', ['netns', 'exec', this.g.ns, process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/gsi-routerd.ts'), '--config', this.config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const append = (d: Buffer): void => { writeFileSync(this.log, d, { flag: 'a' }) }
+    p.stdout.on('data', append)
+    p.stderr.on('data', append)
+    this.proc = p
+  }
+
+  async stop(sig: NodeJS.Signals): Promise<void> {
+    const p = this.proc
+    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return
+    const done = new Promise<void>((r) => p.once('exit', () => r()))
+    p.kill(sig)
+    await done
+  }
+
+  text(): string {
+    try { return readFileSync(this.log, 'utf8') } catch { return '' }
+  }
+
+  established(): number {
+    return this.text().split('\n').filter((l) => l.includes('"session established"')).length
+  }
+}
+
+const nodes = net.nodes.map((g) => new Node(g))
+const mainTable = (g: GwNode): string => net.exec(g.ns, 'ip route show table main; ip -6 route show table main')
+
+t.teardown(async () => {
+  for (const n of nodes) await n.stop('SIGKILL')
+  await cn?.stop()
+  await tgw?.stop()
+  if (!t.passing()) for (const n of nodes) t.comment(`---- ${n.g.ns}\n${n.text().split('\n').slice(-40).join('\n')}`)
+  net.destroy()
+  rmSync(work, { recursive: true, force: true })
+})
+
+const podRoute = (j: number): { prefix: string; rd: string; label: number; rt: string; vrouter: string } =>
+  ({ prefix: `10.244.${j}.0/24`, rd: `64512:${j}`, label: 300 + j, rt: ROUTE_TARGET, vrouter: `10.0.2.${j}` })
+
+let mainBefore: string[] = []
+
+t.test('topology and peers', async (t) => {
+  net.build()
+  mainBefore = net.nodes.map(mainTable)
+  cn = await startControlNode(net.peerHost(), { restartTime: 60 })
+  tgw = await startTgw(net.peerHost(), { peerAsn: GSI_ASN, vpcCidrs: [VPC_CIDR], vpcDevice: 'vpc', kernel: true, restartTime: 120 })
+  cn.addPod(podRoute(1))
+  cn.addPod(podRoute(2))
+  t.equal(net.ping(net.vpc, '10.244.1.10', 1), 0, 'no path before the gateways run (the test can fail)')
+})
+
+t.test('two gateways come up: GRE in the VRF, sessions bound to it, routes in the kernel', async (t) => {
+  for (const n of nodes) n.start()
+  await waitUntil('every BGP session Established', 240_000, () => {
+    const s = tgw!.sessions()
+    return ['n1a', 'n1b', 'n2a', 'n2b'].every((p) => s.get(p) === 'Established') && nodes.every((n) => n.established() >= 3)
+  })
+  for (const n of nodes) {
+    const links = net.exec(n.g.ns, 'ip -d link show')
+    t.match(links, /gsig[0-9a-f]{8}@NONE: [^\n]*master gsiv1000/, `${n.g.ns}: GRE link enslaved to the gateway VRF`)
+    t.notMatch(net.exec(n.g.ns, 'ip route show table main'), /169\.254\./, `${n.g.ns}: the main table holds no route to 169.254.x (the sessions live in the VRF)`)
+  }
+  const table = await waitUntil('gateway table routes', 60_000, () => {
+    const r = net.exec(net.nodes[0]!.ns, `ip route show table ${GATEWAY_TABLE} proto 201`)
+    return r.includes('10.244.1.0/24') && r.includes('10.0.5.0/24') ? r : undefined
+  })
+  t.match(table, /10\.244\.1\.0\/24 +encap mpls +301 dev gsim0a000201/, 'pod route: push the control node\'s label, MPLSoUDP toward vr1')
+  t.match(table, /10\.0\.5\.0\/24[^\n]*\n?[^\n]*via 169\.254\.6\.[23]/, 'VPC route via the TGW inside address over GRE')
+  t.match(net.exec(net.nodes[0]!.ns, 'ip -f mpls route show'), new RegExp(`${GATEWAY_LABEL} dev gsiv${GATEWAY_TABLE}`), 'the gateway label pops into the VRF')
+  const tgwRoute = await waitUntil('ECMP at the TGW', 60_000, () => {
+    const r = net.exec(net.tgw, `ip route show ${EXPOSED_CIDR}`)
+    return (r.match(/nexthop/g) ?? []).length === 2 ? r : undefined
+  })
+  t.match(tgwRoute, /nexthop via 169\.254\.6\.1 dev g1[\s\S]*nexthop via 169\.254\.7\.1 dev g2/, 'the TGW kernel route has both instances as ECMP next hops')
+  // vRouters send toward the gateways the control node has the VPC route from (their agent's job)
+  const from = await waitUntil('the VPC route at the control node from both gateways', 60_000, () => {
+    const rib = cn!.json<Record<string, unknown[]> | null>(['global', 'rib', '-a', 'vpnv4']) ?? {}
+    const gws = net.nodes.filter((g) => rib[`${g.address}:1:${VPC_CIDR}`] !== undefined).map((g) => g.address)
+    return gws.length === 2 ? gws : undefined
+  })
+  net.setVrouterGateways(from)
+})
+
+t.test('VPC host <-> pod, both ways, through GRE and MPLS over UDP', async (t) => {
+  t.equal(net.ping(net.vpc, '10.244.1.10', 3), 3, 'VPC host -> pod1 (vr1)')
+  t.equal(net.ping(net.vpc, '10.244.2.10', 3), 3, 'VPC host -> pod2 (vr2)')
+  t.equal(net.ping(net.vrouters[0]!.podNs, VPC_HOST, 3), 3, 'pod1 -> VPC host')
+  t.equal(net.ping(net.vrouters[1]!.podNs, VPC_HOST, 3), 3, 'pod2 -> VPC host')
+})
+
+t.test('a SIGTERM restart under a continuous ping loses nothing', async (t) => {
+  const n = nodes[0]!
+  const before = n.established()
+  const pinger = spawn('ip', ['netns', 'exec', net.vpc, 'busybox', 'ping', '-c', '60', '-i', '0.2', '-W', '1', '10.244.1.10'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  let out = ''
+  pinger.stdout.on('data', (d) => { out += d })
+  await sleep(2000)
+  await n.stop('SIGTERM')
+  t.match(n.text(), /kernel state and peers' stale routes kept/, 'stopped gracefully')
+  n.start()
+  await waitUntil('sessions back after the restart', 240_000, () => n.established() >= before + 3)
+  await new Promise<void>((r) => pinger.once('exit', () => r()))
+  const m = /(\d+) packets transmitted, (\d+) packets received/.exec(out)
+  t.ok(m, 'ping finished')
+  t.equal(m?.[2], m?.[1], `zero lost (${m?.[0] ?? out.slice(-200)})`)
+  t.match(n.text(), /"restarting":true/, 'came back as restarting (adopted kernel routes, R bit)')
+})
+
+t.test('kill -9 and restart within the restart time: zero lost', async (t) => {
+  const n = nodes[1]!
+  const before = n.established()
+  const pinger = spawn('ip', ['netns', 'exec', net.vpc, 'busybox', 'ping', '-c', '60', '-i', '0.2', '-W', '1', '10.244.2.10'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  let out = ''
+  pinger.stdout.on('data', (d) => { out += d })
+  await sleep(2000)
+  await n.stop('SIGKILL')
+  n.start()
+  await waitUntil('sessions back after kill -9', 240_000, () => n.established() >= before + 3)
+  await new Promise<void>((r) => pinger.once('exit', () => r()))
+  const m = /(\d+) packets transmitted, (\d+) packets received/.exec(out)
+  t.equal(m?.[2], m?.[1], `zero lost (${m?.[0] ?? out.slice(-200)})`)
+})
+
+t.test('the nodes\' main tables were never touched', async (t) => {
+  net.nodes.forEach((g, i) => t.equal(mainTable(g), mainBefore[i], `${g.ns}: main table as the node had it`))
+})
+
+t.test('an instance lost: traffic continues through the other', async (t) => {
+  const n = nodes[0]!
+  await n.stop('SIGKILL')
+  // the node itself goes: its links down, so neither the TGW nor the control node reaches it
+  net.exec(n.g.ns, 'ip link set ut down; ip link set uf down')
+  await waitUntil('the TGW route through the lost instance gone', 120_000, () => !net.exec(net.tgw, `ip route show ${EXPOSED_CIDR}`).includes('169.254.6.1'))
+  const from = await waitUntil('the control node drops the lost gateway', 120_000, () => {
+    const rib = cn!.json<Record<string, unknown[]> | null>(['global', 'rib', '-a', 'vpnv4']) ?? {}
+    return rib[`${net.nodes[0]!.address}:1:${VPC_CIDR}`] === undefined ? net.nodes.filter((g) => rib[`${g.address}:1:${VPC_CIDR}`] !== undefined).map((g) => g.address) : undefined
+  })
+  net.setVrouterGateways(from)
+  t.equal(net.ping(net.vpc, '10.244.1.10', 3), 3, 'VPC host -> pod1 through the remaining instance')
+  t.equal(net.ping(net.vrouters[0]!.podNs, VPC_HOST, 3), 3, 'pod1 -> VPC host through the remaining instance')
+})
+
