@@ -12,7 +12,7 @@
  * The job's stdout and stderr come back on two serial ports wired to this process's stdout and
  * stderr, as they are produced; the kernel console goes to .vm/run-* /console.log. Exit status: the
  * job's; 124 when the VM timed out, 125 when it did not boot (never a silent skip).
- * TCG, not KVM: KVM hangs on these machines (see ARCHITECTURE.md, "Testing on a real kernel").
+ * TCG, not KVM: KVM hangs on these machines (see docs/architecture.md, "Testing on a real kernel").
  * One vCPU by default (GSI_VM_CPUS or --cpus to change): measured on a 2-core host, the kernel
  * netlink test file took 88 s with 1 vCPU and 132 s with 2 (multi-threaded TCG costs more than it
  * gains there); boot plus `node -e 1` took 20 s and 34 s.
