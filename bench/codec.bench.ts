@@ -1,5 +1,5 @@
 /**
- * UPDATE codec throughput on one core (PERFORMANCE.md): streams of packed UPDATEs (at most 4,096
+ * UPDATE codec throughput on one core (docs/benchmarks.md): streams of packed UPDATEs (at most 4,096
  * bytes, a new attribute set every 1,000 prefixes) for 1,000,000 IPv4 unicast prefixes and
  * 1,000,000 VPN-IPv4 routes (RD, label, route target, encapsulation community).
  *

@@ -1,5 +1,5 @@
 /**
- * Route ingest from one peer over TCP (issue 3, PERFORMANCE.md): 1,000,000 IPv4 unicast routes and
+ * Route ingest from one peer over TCP (issue 3, docs/benchmarks.md): 1,000,000 IPv4 unicast routes and
  * 500,000 VPN-IPv4 routes (RD, label, route target, RFC 9012 encapsulation community) sent by an
  * injector as pre-built packed UPDATEs (max 4,096 bytes, a new attribute set every 1,000 prefixes)
  * over a veth pair between two network namespaces, to gsi-router (bgp/session + bgp/rib) and, in

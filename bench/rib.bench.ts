@@ -1,6 +1,6 @@
 /**
  * RIB ingest in one process, without sockets (the end-to-end figure with TCP and the other daemons
- * is ingest.bench.ts): packed UPDATEs as PERFORMANCE.md builds them (at most 4,096 bytes, a new
+ * is ingest.bench.ts): packed UPDATEs as docs/benchmarks.md describes them (at most 4,096 bytes, a new
  * attribute set every 1,000 prefixes) for 1,000,000 IPv4 unicast and 500,000 VPN-IPv4 routes (RD,
  * label, route target, encapsulation), decoded by the bulk path into a Rib with one peer and
  * committed (best path run on every destination).

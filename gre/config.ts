@@ -1,6 +1,6 @@
 /**
  * TGW Connect peers as the GRE side of the kernel needs them (AWS Transit Gateway guide,
- * "tgw-connect"; DOMAIN.md section 2): validate a peer's addresses and inside CIDRs, and derive the
+ * "tgw-connect"; docs/domain.md section 2): validate a peer's addresses and inside CIDRs, and derive the
  * GRE link we want for it: a deterministic name, outer local (this node) and remote (the TGW's GRE
  * address), TTL, MTU (8,500 bytes that the TGW carries minus 24 of GRE over IPv4 = 8476), no key,
  * and the appliance's inside addresses (the first host of the /29 and of the optional /125).

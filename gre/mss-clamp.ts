@@ -1,5 +1,5 @@
 /**
- * TCP MSS clamping on the tunnels (DOMAIN.md section 2: the TGW carries 8,500 bytes and sends no
+ * TCP MSS clamping on the tunnels (docs/domain.md section 2: the TGW carries 8,500 bytes and sends no
  * ICMP "fragmentation needed", so path MTU discovery cannot work through it; SYNs must carry an MSS
  * that fits). Done with nftables: one table of ours, `inet gsi_router`, whose forward chain sets the
  * MSS option of SYNs leaving a GRE link (`gsig*`) or an MPLSoUDP tunnel (`gsim*`) to the route's

@@ -1,5 +1,5 @@
 /**
- * MPLS over UDP toward the vRouters, the kernel way (RFC 7510; DOMAIN.md section 4): one ipip tunnel
+ * MPLS over UDP toward the vRouters, the kernel way (RFC 7510; docs/domain.md section 4): one ipip tunnel
  * in mplsip mode (IFLA_IPTUN_PROTO 137) with fou encapsulation (source port from the flow hash,
  * destination 6635) per remote vRouter. A tunnel exists while at least one route uses it: `TunnelRefs`
  * counts the next hops that reference each vRouter, so the FIB writer creates a tunnel before the

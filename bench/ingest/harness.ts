@@ -1,5 +1,5 @@
 /**
- * One cell of the ingest benchmark (PERFORMANCE.md's method): a receiver (ours or a daemon) in one
+ * One cell of the ingest benchmark (the method of docs/benchmarks.md): a receiver (ours or a daemon) in one
  * network namespace, the injector in another, a veth pair between them.
  *
  *   1. start the receiver; start the injector, which builds every UPDATE before it connects;

@@ -1,5 +1,5 @@
 /**
- * Process measurements from /proc (proc(5)), as PERFORMANCE.md defines them for the ingest
+ * Process measurements from /proc (proc(5)), as docs/benchmarks.md defines them for the ingest
  * benchmark, the same for every receiver (ours and the daemons):
  *
  * - CPU: utime + stime of /proc/<pid>/stat (all threads of the process, in clock ticks, 10 ms on

@@ -1,5 +1,5 @@
 /**
- * The two ingest scenarios of PERFORMANCE.md and issue 3 (bench/ingest.bench.ts): 1,000,000 IPv4
+ * The two ingest scenarios of docs/benchmarks.md and issue 3 (bench/ingest.bench.ts): 1,000,000 IPv4
  * unicast routes and 500,000 VPN-IPv4 routes (RFC 4364: RD, one label, route target, and the RFC 9012
  * encapsulation extended community, tunnel type 13 = MPLS over UDP), encoded once by the injector
  * as packed UPDATEs (bgp/codec/bulk.ts encodeUpdatesBulk, at most 4,096 bytes each) with a new
@@ -26,7 +26,7 @@ export const INJECTOR_ADDRESS = '198.18.0.1'
 export const RECEIVER_ADDRESS = '198.18.0.2'
 export const INJECTOR_AS = 64512
 export const RECEIVER_AS = 64600
-/** Prefixes per attribute set (PERFORMANCE.md). */
+/** Prefixes per attribute set (docs/benchmarks.md). */
 export const PER_SET = 1000
 
 /** VPN labels: one per attribute set (the routes of a set share their label), or one per route. */

@@ -1,5 +1,5 @@
 /**
- * The bulk UPDATE path (PERFORMANCE.md): decode packed UPDATEs into numbers handed to a sink, and
+ * The bulk UPDATE path (docs/benchmarks.md): decode packed UPDATEs into numbers handed to a sink, and
  * build packed UPDATEs from one attribute section and many prefixes, with no object per prefix.
  *
  * Decoding (`decodeUpdateBulk`) runs the same first pass as the object decoder (`scanUpdate` in

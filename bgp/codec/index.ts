@@ -2,7 +2,7 @@
  * The BGP wire codec's public face: every message, capability, attribute, family and helper, pure
  * (no I/O, logging or metrics). Other parts import from here, not from the modules.
  *
- * Conventions (dns-packet style triplets, see STYLE.md):
+ * Conventions (dns-packet style triplets, see docs/architecture.md "Conventions"):
  * - Message codecs work on whole messages, header included: `encodeX(value, buf, offset): bytes
  *   written`, `decodeX(buf, offset, length[, ctx])`, `xEncodingLength(value[, ctx])`. Decoders expect
  *   a header already checked (by Framer or decodeMessage) and throw BgpError, never anything else.

@@ -1,5 +1,5 @@
 /**
- * Interned attribute sets (PERFORMANCE.md): every distinct (path attributes, next hop) pair is stored
+ * Interned attribute sets (docs/benchmarks.md): every distinct (path attributes, next hop) pair is stored
  * once and routes refer to it by a small integer. A million routes sharing a thousand sets store a
  * thousand.
  *

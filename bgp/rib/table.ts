@@ -3,7 +3,7 @@
  *
  * - Destinations: the prefix key as W uint32 words (IPv4 1, VPN-IPv4 3 = RD high, RD low, address,
  *   IPv6 4, VPN-IPv6 6) plus a length byte, found through an open-addressing hash table (linear
- *   probing, a slot holds the key's hash and dest+1) — no string per prefix, no object per route (PERFORMANCE.md). Other
+ *   probing, a slot holds the key's hash and dest+1) — no string per prefix, no object per route (docs/benchmarks.md). Other
  *   families (RTC, labeled unicast) are few and keyed by their NLRI bytes in a Map.
  *   Destinations are never freed: an id given out in a `changed` event may be queued by Adj-RIB-Out
  *   and must not come to mean another prefix. An emptied destination is reused when its prefix

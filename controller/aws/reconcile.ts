@@ -4,7 +4,7 @@
  * routes, the gsi-sg security group) and reports what it sees as AwsObserved; and tears it down in
  * reverse order when the object is deleted.
  *
- * Shape (client-go style, STYLE.md): observe (Describe calls) -> plan (a pure function of desired +
+ * Shape (client-go style, docs/architecture.md "Conventions"): observe (Describe calls) -> plan (a pure function of desired +
  * snapshot -> actions + observed) -> execute (one EC2 call per action) -> repeat a few passes until
  * the plan holds no action; anything still pending becomes `requeueAfterMs` (never a sleep).
  *

@@ -7,7 +7,7 @@
  * AWS facts behind the fields: AWS Transit Gateway guide "tgw-connect" and the EC2 API reference
  * (CreateTransitGateway, CreateTransitGatewayVpcAttachment, CreateTransitGatewayConnect,
  * CreateTransitGatewayConnectPeer, CreateRoute, CreateSecurityGroup); see
- * /work/shared/design/DOMAIN.md section 2.
+ * docs/domain.md section 2.
  */
 
 /** Who owns the AWS resources: the TransitGateway custom resource. Written into tags. */

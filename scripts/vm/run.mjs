@@ -14,7 +14,7 @@
  * job's; 124 when the VM timed out, 125 when it did not boot (never a silent skip). The job finds
  * the Node that runs this script first in PATH (Node 22: scripts/node22.mjs), since the VM sees the
  * same binary over 9p.
- * TCG, not KVM: KVM hangs on these machines (see ARCHITECTURE.md, "Testing on a real kernel").
+ * TCG, not KVM: KVM hangs on these machines (see docs/architecture.md, "Testing on a real kernel").
  * One vCPU by default (GSI_VM_CPUS or --cpus to change): measured on a 2-core host, the kernel
  * netlink test file took 88 s with 1 vCPU and 132 s with 2 (multi-threaded TCG costs more than it
  * gains there); boot plus `node -e 1` took 20 s and 34 s.

@@ -10,12 +10,10 @@
  * active replica; losing it ends the process (exit 1) so it restarts clean, as client-go's do.
  */
 import { hostname } from 'node:os'
-import { pino, type Level } from 'pino'
+import type { Level } from 'pino'
 import { version } from '../version.js'
-import { ControllerReplica } from '../../controller/controller.js'
-import { ControllerMetrics, serveMetrics } from '../../controller/metrics.js'
-import { KubeConnection, makeKubeConfig } from '../../controller/k8s/index.js'
-import { createEc2Api, type Ec2Api } from '../../controller/aws/ec2.js'
+import { numberOption, runCommandLine, UsageError, type CommandLine, type OptionSpecs, type OptionValues } from '../lib/args.js'
+import type { Ec2Api } from '../../controller/aws/ec2.js'
 
 const usage = `usage: gsi-controller [options]
 
@@ -40,7 +38,34 @@ Observability:
   --metrics-port N             /metrics, /healthz, /readyz (default 9477; 0 = off)   env GSI_METRICS_PORT
   --metrics-host ADDR          (default 0.0.0.0)
   --log-level LEVEL            trace|debug|info|warn|error (default info)     env GSI_LOG_LEVEL
-  --help, --version`
+  --help, --version
+
+Usage errors exit 2; a failure after start exits 1.`
+
+const commandLine = {
+  program: 'gsi-controller',
+  usage,
+  version,
+  options: {
+    'in-cluster': { type: 'boolean' },
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    server: { type: 'string' },
+    namespace: { type: 'string' },
+    'lease-namespace': { type: 'string' },
+    'lease-name': { type: 'string', default: 'gsi-controller' },
+    identity: { type: 'string' },
+    'lease-duration': { type: 'string', default: '15' },
+    'renew-deadline': { type: 'string', default: '10' },
+    'retry-period': { type: 'string', default: '2' },
+    workers: { type: 'string', default: '2' },
+    resync: { type: 'string', default: '300' },
+    'aws-endpoint': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string', default: '0.0.0.0' },
+    'log-level': { type: 'string' },
+  },
+} as const satisfies CommandLine<OptionSpecs>
 
 interface Flags {
   inCluster: boolean
@@ -62,71 +87,55 @@ interface Flags {
   logLevel: Level
 }
 
-class UsageError extends Error {}
+const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal']
 
-function parse(argv: string[], env: NodeJS.ProcessEnv): Flags {
+/** The flags, with the environment filling what the command line leaves out. */
+function flagsOf(v: OptionValues<typeof commandLine.options>, env: NodeJS.ProcessEnv): Flags {
+  const seconds = (flag: string, text: string, min: number, max: number): number => numberOption(flag, text, { min, max, integer: false })
+  const metricsPort = v['metrics-port'] !== undefined
+    ? numberOption('--metrics-port', v['metrics-port'], { min: 0, max: 65535 })
+    : env.GSI_METRICS_PORT ? numberOption('GSI_METRICS_PORT', env.GSI_METRICS_PORT, { min: 0, max: 65535 }) : 9477
+  const logLevel = v['log-level'] ?? env.GSI_LOG_LEVEL ?? 'info'
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new UsageError(`${v['log-level'] !== undefined ? '--log-level' : 'GSI_LOG_LEVEL'}: unknown level "${logLevel}" (one of ${LOG_LEVELS.join(', ')})`)
+  }
   const f: Flags = {
-    inCluster: false,
-    leaseNamespace: env.POD_NAMESPACE || 'default',
-    leaseName: 'gsi-controller',
-    identity: env.POD_NAME || `${hostname()}-${process.pid}`,
-    leaseDurationS: 15, renewDeadlineS: 10, retryPeriodS: 2,
-    workers: 2, resyncS: 300,
-    metricsPort: env.GSI_METRICS_PORT ? Number(env.GSI_METRICS_PORT) : 9477,
-    metricsHost: '0.0.0.0',
-    logLevel: (env.GSI_LOG_LEVEL as Level | undefined) ?? 'info',
+    inCluster: v['in-cluster'] === true,
+    leaseNamespace: v['lease-namespace'] ?? (env.POD_NAMESPACE || 'default'),
+    leaseName: v['lease-name'],
+    identity: v.identity ?? (env.POD_NAME || `${hostname()}-${process.pid}`),
+    leaseDurationS: seconds('--lease-duration', v['lease-duration'], 0.1, 3600),
+    renewDeadlineS: seconds('--renew-deadline', v['renew-deadline'], 0.05, 3600),
+    retryPeriodS: seconds('--retry-period', v['retry-period'], 0.01, 3600),
+    workers: numberOption('--workers', v.workers, { min: 1, max: 64 }),
+    resyncS: seconds('--resync', v.resync, 1, 86400),
+    metricsPort,
+    metricsHost: v['metrics-host'],
+    logLevel: logLevel as Level,
   }
-  if (env.GSI_WATCH_NAMESPACE) f.namespace = env.GSI_WATCH_NAMESPACE
-  if (env.GSI_AWS_ENDPOINT) f.awsEndpoint = env.GSI_AWS_ENDPOINT
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i]!
-    let inline: string | undefined
-    const eq = a.indexOf('=')
-    if (a.startsWith('--') && eq > 0) { inline = a.slice(eq + 1); a = a.slice(0, eq) }
-    const val = (): string => {
-      const v = inline ?? argv[++i]
-      if (v === undefined || v === '') throw new UsageError(`${a} needs a value`)
-      return v
-    }
-    const num = (min: number, max: number): number => {
-      const s = val()
-      const n = Number(s)
-      if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${a}: "${s}" is not a number in ${min}..${max}`)
-      return n
-    }
-    switch (a) {
-      case '--in-cluster': f.inCluster = true; break
-      case '--kubeconfig': f.kubeconfig = val(); break
-      case '--context': f.context = val(); break
-      case '--server': f.server = val(); break
-      case '--namespace': f.namespace = val(); break
-      case '--lease-namespace': f.leaseNamespace = val(); break
-      case '--lease-name': f.leaseName = val(); break
-      case '--identity': f.identity = val(); break
-      case '--lease-duration': f.leaseDurationS = num(0.1, 3600); break
-      case '--renew-deadline': f.renewDeadlineS = num(0.05, 3600); break
-      case '--retry-period': f.retryPeriodS = num(0.01, 3600); break
-      case '--workers': f.workers = Math.floor(num(1, 64)); break
-      case '--resync': f.resyncS = num(1, 86400); break
-      case '--aws-endpoint': f.awsEndpoint = val(); break
-      case '--metrics-port': f.metricsPort = Math.floor(num(0, 65535)); break
-      case '--metrics-host': f.metricsHost = val(); break
-      case '--log-level': f.logLevel = val() as Level; break
-      default: throw new UsageError(`unknown argument ${argv[i]}`)
-    }
-  }
+  const namespace = v.namespace ?? (env.GSI_WATCH_NAMESPACE || undefined)
+  if (namespace !== undefined) f.namespace = namespace
+  const awsEndpoint = v['aws-endpoint'] ?? (env.GSI_AWS_ENDPOINT || undefined)
+  if (awsEndpoint !== undefined) f.awsEndpoint = awsEndpoint
+  if (v.kubeconfig !== undefined) f.kubeconfig = v.kubeconfig
+  if (v.context !== undefined) f.context = v.context
+  if (v.server !== undefined) f.server = v.server
   if ([f.inCluster, f.kubeconfig !== undefined, f.server !== undefined].filter(Boolean).length > 1) {
     throw new UsageError('--in-cluster, --kubeconfig and --server are exclusive')
   }
   if (!(f.leaseDurationS > f.renewDeadlineS && f.renewDeadlineS > f.retryPeriodS)) {
     throw new UsageError('need --lease-duration > --renew-deadline > --retry-period')
   }
-  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(f.logLevel)) throw new UsageError(`--log-level: unknown level ${f.logLevel}`)
-  if (!Number.isInteger(f.metricsPort) || f.metricsPort < 0 || f.metricsPort > 65535) throw new UsageError('GSI_METRICS_PORT: not a port number')
   return f
 }
 
 async function run(f: Flags): Promise<void> {
+  // Loaded only now: the AWS SDK and the Kubernetes client take seconds to load on a busy node, and
+  // --help or a wrong flag should answer at once.
+  const [{ pino }, { ControllerReplica }, { ControllerMetrics, serveMetrics }, { KubeConnection, makeKubeConfig }, { createEc2Api }] = await Promise.all([
+    import('pino'), import('../../controller/controller.js'), import('../../controller/metrics.js'),
+    import('../../controller/k8s/index.js'), import('../../controller/aws/ec2.js'),
+  ])
   const log = pino({ level: f.logLevel, base: { component: 'gsi-controller', identity: f.identity } })
   const kc = makeKubeConfig({
     ...(f.server ? { server: f.server } : {}), ...(f.kubeconfig ? { kubeconfig: f.kubeconfig } : {}),
@@ -169,30 +178,10 @@ async function run(f: Flags): Promise<void> {
   server?.close()
 }
 
-async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--version') || argv.includes('-V')) {
-    process.stdout.write(`gsi-controller ${version}\n`)
-    return 0
-  }
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(usage + '\n')
-    return 0
-  }
-  let flags: Flags
-  try {
-    flags = parse(argv, process.env)
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`gsi-controller: ${e.message}\n${usage}\n`)
-      return 2
-    }
-    throw e
-  }
-  await run(flags)
+runCommandLine(commandLine, process.argv.slice(2), async values => {
+  await run(flagsOf(values, process.env))
   return 0
-}
-
-main(process.argv.slice(2)).then(code => { process.exitCode = code }, (e: unknown) => {
+}).then(code => { process.exitCode = code }, (e: unknown) => {
   process.stderr.write(`gsi-controller: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
   process.exitCode = 1
 })

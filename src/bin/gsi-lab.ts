@@ -14,19 +14,17 @@
  *    the Route objects, and the AWS resources as the EC2 emulator holds them.
  * 5. Removes one instance's node: the standby takes over; then deletes the TransitGateway and checks
  *    that every AWS resource we created is gone.
- * Exits 0 when every step held, 1 otherwise. `--keep` leaves it running for poking with curl/kubectl.
+ * Exits 0 when every step held, 1 otherwise, 2 on a wrong command line. `--keep` leaves it running
+ * for poking with curl/kubectl.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseAllDocuments } from 'yaml'
-import { KubeEmulator } from '../../controller/emulator/kube/server.js'
-import { defaultCrdDir, readCrds } from '../../controller/emulator/kube/main.js'
-import { startEc2Emulator, type Ec2Emulator } from '../../controller/emulator/ec2/server.js'
-import { KubeConnection, makeKubeConfig, ResourceClient, NODES, type KubeObject } from '../../controller/k8s/index.js'
-import { GSI_REF, PEER_REF, ROUTE_REF, TGW_REF, VN_REF } from '../../controller/controller.js'
+import type { Ec2Emulator } from '../../controller/emulator/ec2/server.js'
+import type { KubeObject } from '../../controller/k8s/index.js'
 import type { ConnectedPeer, Route, TransitGateway } from '../../controller/types.js'
+import { runCommandLine, type CommandLine, type OptionSpecs } from '../lib/args.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** The package root, from dist/src/bin or src/bin. */
@@ -92,8 +90,27 @@ function liveAws(ec2: Ec2Emulator): Record<string, number> {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  const keep = argv.includes('--keep')
+const commandLine = {
+  program: 'gsi-lab',
+  usage: `usage: gsi-lab [--keep]
+
+the gsi-router lab: the Kubernetes API and EC2 emulators on loopback, the real gsi-controller against
+them, an embedded default of five labelled nodes and deploy/examples/transitgateway.yaml; prints what
+an operator checks, fails over a node, deletes the TransitGateway. Exit 0 when every check held, 1
+when one failed, 2 on a wrong command line.
+
+  --keep      stay running after the failover, until Ctrl-C, for poking with curl or kubectl
+  --help`,
+  options: { keep: { type: 'boolean', default: false } },
+} as const satisfies CommandLine<OptionSpecs>
+
+async function lab(keep: boolean): Promise<number> {
+  // Loaded only now, so that --help and a wrong flag answer without loading the emulators and clients.
+  const [{ parseAllDocuments }, { KubeEmulator }, { defaultCrdDir, readCrds }, { startEc2Emulator }, { KubeConnection, makeKubeConfig, ResourceClient, NODES },
+    { GSI_REF, PEER_REF, ROUTE_REF, TGW_REF, VN_REF }] = await Promise.all([
+    import('yaml'), import('../../controller/emulator/kube/server.js'), import('../../controller/emulator/kube/main.js'),
+    import('../../controller/emulator/ec2/server.js'), import('../../controller/k8s/index.js'), import('../../controller/controller.js'),
+  ])
   const root = packageRoot()
   const t0 = Date.now()
   say('gsi-router lab: Kubernetes API emulator + EC2 emulator + the real gsi-controller program')
@@ -140,11 +157,15 @@ async function main(argv: string[]): Promise<number> {
         status: { addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }], conditions: [{ type: 'Ready', status: 'True' }] },
       } as KubeObject)
     }
+    // The exposure by label selector is part of what the lab shows: without the VirtualNetwork the
+    // run would pass while showing less, so a failure here ends it.
     await vns.create({
       apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'VirtualNetwork',
       metadata: { name: 'frontend', namespace: NS, labels: { 'gsi.gsi-router.io/expose': 'true' } },
       spec: { routeTargetList: ['target:64512:200'], v4SubnetReference: { name: 'frontend-v4' } },
-    } as unknown as KubeObject).catch(() => undefined)
+    } as unknown as KubeObject).catch((e: unknown) => {
+      throw new Error(`creating the CN2 VirtualNetwork default/frontend in the Kubernetes emulator failed: ${e instanceof Error ? e.message : String(e)}`)
+    })
     const example = readFileSync(join(root, 'deploy', 'examples', 'transitgateway.yaml'), 'utf8')
     for (const doc of parseAllDocuments(example)) {
       const obj = doc.toJS() as KubeObject & { kind: string }
@@ -198,7 +219,9 @@ async function main(argv: string[]): Promise<number> {
       return items.length === 4 && !names.includes(gone) && standby !== undefined && names.includes(standby) &&
         t?.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True' ? items : undefined
     }, 60_000)
-    check(`standby ${standby} took over; four instances again (${after.map(p => p.spec.nodeName.split('.')[0]).join(', ')})`, true)
+    const afterNames = after.map(p => p.spec.nodeName)
+    check(`standby ${standby} took over; four instances again (${afterNames.map(n => n.split('.')[0]).join(', ')})`,
+      afterNames.length === 4 && standby !== undefined && afterNames.includes(standby) && !afterNames.includes(gone))
     check('still four Connect peers in AWS', liveAws(ec2)['Connect peers'] === 4)
 
     if (keep) {
@@ -212,7 +235,9 @@ async function main(argv: string[]): Promise<number> {
       const a = liveAws(ec2)
       return Object.values(a).every(v => v === 0) && (await tgws.get(NS, 'tgw')) === undefined ? a : undefined
     }, 60_000)
-    check('transit gateway, attachments, Connect peers, routes and gsi-sg all deleted; finalizer released', true)
+    const left = Object.entries(liveAws(ec2)).filter(([, v]) => v !== 0).map(([k, v]) => `${v} ${k}`)
+    check(`transit gateway, attachments, Connect peers, routes and gsi-sg all deleted; finalizer released${left.length ? ` (left: ${left.join(', ')})` : ''}`,
+      left.length === 0 && (await tgws.get(NS, 'tgw')) === undefined)
   } catch (e) {
     check(String((e as Error).message ?? e), false)
   } finally {
@@ -230,7 +255,7 @@ async function main(argv: string[]): Promise<number> {
   return ok ? 0 : 1
 }
 
-main(process.argv.slice(2)).then(code => {
+runCommandLine(commandLine, process.argv.slice(2), values => lab(values.keep)).then(code => {
   process.exitCode = code
 }, (e: unknown) => {
   process.stderr.write(`gsi-lab: ${(e as Error).stack ?? String(e)}\n`)

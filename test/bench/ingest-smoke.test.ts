@@ -1,9 +1,12 @@
 /**
  * The ingest benchmark's harness (bench/ingest/) at CI size, so it cannot rot: 20,000 IPv4 routes
  * from the injector to our receiver (bgp/session + bgp/rib) and to BIRD, each in its own pair of
- * network namespaces; the counts must match and the figures must be plausible. A cell whose
- * receiver ends up short of routes must fail (the injector sends fewer than announced), and the
- * busy-end rule is checked on made-up /proc samples.
+ * network namespaces. What is asserted is behaviour, not how plausible a timing looks (a timing at
+ * this size says nothing): every route arrives, is accepted and counted by the receiver's own
+ * means (our table, birdc), in the expected number of packed UPDATEs and attribute sets; BIRD's
+ * resident memory, read from its own pid, grows with the routes it holds; the namespaces go in every
+ * case. A cell whose receiver ends up short of routes must fail (the injector sends fewer than
+ * announced), and the busy-end rule is checked on made-up /proc samples.
  */
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
@@ -40,21 +43,18 @@ t.test('our receiver: 20,000 IPv4 routes, all in Loc-RIB, measured', async (t) =
   const r = await runCell('ours', scenario('ipv4', ROUTES), { timeoutMs: 60_000, settleMs: 300 })
   t.equal(r.count, ROUTES, 'table size')
   t.equal(r.ours?.received, ROUTES, 'Adj-RIB-In count')
+  t.equal(r.ours?.accepted, ROUTES, 'every route accepted')
   t.equal(r.ours?.attributeSets, ROUTES / 1000, 'one attribute set per 1,000 prefixes')
-  t.ok(r.seconds > 0 && r.seconds < 20, `busy-end ${r.seconds} s`)
-  t.ok(r.cpuSeconds > 0, `CPU ${r.cpuSeconds} s`)
-  t.ok((r.ours?.selfSeconds ?? 0) > 0, 'own clock')
-  t.ok(r.peakRssKb >= r.rssAfterKb && r.rssAfterKb > 0, 'peak RSS is the high-water mark')
-  t.ok(Number.isFinite(r.bytesPerRoute), 'bytes per route')
   t.equal(r.messages, 20, '20 packed UPDATEs of 4,096 bytes at most')
+  t.comment(`figures at this size are not checked: busy-end ${r.seconds} s, CPU ${r.cpuSeconds} s, ${r.bytesPerRoute.toFixed(0)} B/route`)
   t.same(nsNames(), [], 'namespaces removed')
 })
 
 t.test('BIRD: 20,000 IPv4 routes counted by birdc', async (t) => {
   const r = await runCell('bird', scenario('ipv4', ROUTES), { timeoutMs: 60_000, settleMs: 300 })
   t.equal(r.count, ROUTES, 'birdc count')
-  t.ok(r.seconds >= 0 && r.seconds < 20, `busy-end ${r.seconds} s`)
-  t.ok(r.rssAfterKb > r.rssBeforeKb, 'RSS grew')
+  t.equal(r.messages, 20, '20 packed UPDATEs of 4,096 bytes at most')
+  t.ok(r.rssAfterKb > r.rssBeforeKb, `BIRD's resident memory grew with its table (${r.rssBeforeKb} -> ${r.rssAfterKb} KiB)`)
   t.same(nsNames(), [], 'namespaces removed')
 })
 

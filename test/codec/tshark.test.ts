@@ -290,7 +290,7 @@ const cases: Case[] = [
       // tshark 4.0 puts a VPNv6 route's RD and prefix only into the label stack line's text
       t.same(d.shownames('bgp.label_stack'), ['Label Stack=2001 (bottom) RD=64512:7, IPv6=2001:db8:50::/48'], 'label, RD and prefix')
       t.same(d.all('bgp.ext_com.type'), ['0x00', '0x03', '0x80', '0x80'], 'extended community types')
-      t.same(d.all('bgp.ext_com.stype_tr_exp'), ['0x04', '0x71'], 'Contrail subtypes: security group, origin VN (DOMAIN.md)')
+      t.same(d.all('bgp.ext_com.stype_tr_exp'), ['0x04', '0x71'], 'Contrail subtypes: security group, origin VN (docs/domain.md section 3)')
       t.same(d.all('bgp.ext_com.value_raw'), ['0x0000fc00007a1201', '0x0000fc0000000005'], 'security group AS 64512 id 8000001; origin VN AS 64512 index 5')
       t.same(d.all('bgp.ext_com.tunnel_type'), ['13'], 'encapsulation MPLS in UDP')
     },

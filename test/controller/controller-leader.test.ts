@@ -63,8 +63,22 @@ t.test('leader election among three replicas, failover within the lease duration
   const stopping = second.stop() // releases the Lease first, then drains its work queue
   const third = await waitFor('third leader', () => leaders().length === 1 && leaders()[0] !== second && leaders()[0] !== first ? leaders()[0] : undefined, 10_000, 10)
   t.ok(Date.now() - t1 < leaseMs, `released lease taken over in ${Date.now() - t1} ms`)
-  t.ok(third.isLeader)
   await stopping
+  // What makes the third replica the leader is the Lease in the API server, and what shows it is
+  // that it alone now reconciles: not its own flag.
+  const iThird = rs.indexOf(third)
+  const l3 = await w.conn.coordination.readNamespacedLease({ namespace: w.ns, name: 'gsi-controller' })
+  t.equal(l3.spec?.holderIdentity, `pod-${iThird}`, 'the Lease names the third replica')
+  t.ok((l3.spec?.leaseTransitions ?? 0) > (l2.spec?.leaseTransitions ?? 0), 'the hand-over counted as a transition')
+  t.match(await ms[iThird]!.registry.metrics(), /gsi_controller_leader 1/, 'the third replica reports leading')
+  t.match(await ms[rs.indexOf(second)]!.registry.metrics(), /gsi_controller_leader 0/, 'the stopped one no longer does')
+  const secondCalls = await callsOf(ms[rs.indexOf(second)]!)
+  const thirdCalls = await callsOf(ms[iThird]!)
+  await w.addNode(`${w.ns}-c`, '10.0.1.33')
+  await waitFor('peer for c by the third leader', async () => (await w.peerList()).some(p => p.spec.nodeName === `${w.ns}-c` && p.status?.state === 'available'), 15_000)
+  t.ok(await callsOf(ms[iThird]!) > thirdCalls, 'the third leader called AWS for the new node')
+  t.equal(await callsOf(ms[rs.indexOf(second)]!), secondCalls, 'the stopped replica made no further AWS call')
   await w.nodes.delete(undefined, `${w.ns}-a`)
   await w.nodes.delete(undefined, `${w.ns}-b`)
+  await w.nodes.delete(undefined, `${w.ns}-c`)
 })

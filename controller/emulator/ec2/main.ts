@@ -8,46 +8,59 @@
  * 10.0.0.0/16 with a subnet in each of three AZs and two route tables.
  * Prints the endpoint on stdout ("EC2 emulator listening on http://127.0.0.1:4566"), then serves
  * until SIGINT/SIGTERM. Point the AWS SDK or CLI at it with an endpoint override and any credentials.
+ * A wrong command line exits 2 with the usage, a failure to start exits 1.
  */
 import { readFileSync } from 'node:fs'
 import { startEc2Emulator } from './server.js'
 import type { SeedVpc } from './state.js'
+import { numberOption, runCommandLine, UsageError, type CommandLine, type OptionSpecs, type OptionValues } from '../../../src/lib/args.js'
 
-const usage = `usage: ec2-emulator [--port N] [--host ADDR] [--region R] [--available-delay-ms MS]
-                    [--deleting-delay-ms MS] [--bgp-up] [--seed vpcs.json]`
+const commandLine = {
+  program: 'ec2-emulator',
+  usage: `usage: ec2-emulator [--port N] [--host ADDR] [--region R] [--available-delay-ms MS]
+                    [--deleting-delay-ms MS] [--bgp-up] [--seed vpcs.json]
 
-async function main(argv: string[]): Promise<number> {
-  const opts: { port: number, host: string, region: string, availableDelayMs: number, deletingDelayMs: number, bgpUpWhenAvailable: boolean, vpcs?: SeedVpc[] } =
-    { port: 4566, host: '127.0.0.1', region: 'us-east-1', availableDelayMs: 3000, deletingDelayMs: 2000, bgpUpWhenAvailable: false }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    const next = (): string => {
-      const v = argv[++i]
-      if (v === undefined) throw new Error(`${a} needs a value`)
-      return v
+the EC2 Query API emulator: the transit gateway, attachment, Connect, route and security group
+actions gsi-controller calls, with AWS's states and delays
+
+  --port N                 listening port (default 4566; 0 = any free port)
+  --host ADDR              listening address (default 127.0.0.1)
+  --region R               region of the seeded VPCs (default us-east-1)
+  --available-delay-ms MS  time a created resource stays pending (default 3000)
+  --deleting-delay-ms MS   time a deleted resource stays deleting (default 2000)
+  --bgp-up                 report Connect peers' BGP status up once available
+  --seed FILE              a JSON array of VPCs (SeedVpc[]) instead of the default VPC
+  --help`,
+  options: {
+    port: { type: 'string', default: '4566' },
+    host: { type: 'string', default: '127.0.0.1' },
+    region: { type: 'string', default: 'us-east-1' },
+    'available-delay-ms': { type: 'string', default: '3000' },
+    'deleting-delay-ms': { type: 'string', default: '2000' },
+    'bgp-up': { type: 'boolean', default: false },
+    seed: { type: 'string' },
+  },
+} as const satisfies CommandLine<OptionSpecs>
+
+async function main(v: OptionValues<typeof commandLine.options>): Promise<number> {
+  const ms = (flag: string, text: string): number => numberOption(flag, text, { min: 0, max: 86_400_000 })
+  const opts: { port: number, host: string, region: string, availableDelayMs: number, deletingDelayMs: number, bgpUpWhenAvailable: boolean, vpcs?: SeedVpc[] } = {
+    port: numberOption('--port', v.port, { min: 0, max: 65535 }),
+    host: v.host,
+    region: v.region,
+    availableDelayMs: ms('--available-delay-ms', v['available-delay-ms']),
+    deletingDelayMs: ms('--deleting-delay-ms', v['deleting-delay-ms']),
+    bgpUpWhenAvailable: v['bgp-up'],
+  }
+  if (v.seed !== undefined) {
+    let seed: unknown
+    try {
+      seed = JSON.parse(readFileSync(v.seed, 'utf8')) as unknown
+    } catch (e) {
+      throw new UsageError(`--seed ${v.seed}: ${e instanceof Error ? e.message : String(e)}`)
     }
-    const int = (name: string): number => {
-      const v = Number(next())
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a non-negative integer`)
-      return v
-    }
-    switch (a) {
-      case '--port': opts.port = int('--port'); break
-      case '--host': opts.host = next(); break
-      case '--region': opts.region = next(); break
-      case '--available-delay-ms': opts.availableDelayMs = int('--available-delay-ms'); break
-      case '--deleting-delay-ms': opts.deletingDelayMs = int('--deleting-delay-ms'); break
-      case '--bgp-up': opts.bgpUpWhenAvailable = true; break
-      case '--seed': {
-        const file = next()
-        const v = JSON.parse(readFileSync(file, 'utf8')) as unknown
-        if (!Array.isArray(v)) throw new Error(`--seed ${file}: expected a JSON array of VPCs`)
-        opts.vpcs = v as SeedVpc[]
-        break
-      }
-      case '-h': case '--help': process.stdout.write(usage + '\n'); return 0
-      default: process.stderr.write(`ec2-emulator: unknown argument ${a}\n${usage}\n`); return 2
-    }
+    if (!Array.isArray(seed)) throw new UsageError(`--seed ${v.seed}: expected a JSON array of VPCs`)
+    opts.vpcs = seed as SeedVpc[]
   }
   const emu = await startEc2Emulator(opts)
   process.stdout.write(`EC2 emulator listening on ${emu.endpoint}\n`)
@@ -59,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
   return 0
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (e: Error) => {
-  process.stderr.write(`ec2-emulator: ${e.message}\n`)
-  process.exitCode = 2
+runCommandLine(commandLine, process.argv.slice(2), main).then((code) => { process.exitCode = code }, (e: unknown) => {
+  process.stderr.write(`ec2-emulator: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exitCode = 1
 })

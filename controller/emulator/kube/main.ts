@@ -3,12 +3,14 @@
  *   node dist/controller/emulator/kube/main.js --port 8001 [--host 127.0.0.1] [--crds DIR_OR_FILE]...
  *     [--history N] [--no-cn2]
  * Serves our CRDs from deploy/crds (found next to the package) unless --crds is given. Prints
- * `kube emulator listening on http://HOST:PORT` once ready; SIGINT/SIGTERM stop it.
+ * `kube emulator listening on http://HOST:PORT` once ready; SIGINT/SIGTERM stop it. A wrong command
+ * line exits 2 with the usage, a failure to start exits 1.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { KubeEmulator } from './server.js'
+import { numberOption, runCommandLine, type CommandLine, type OptionSpecs, type OptionValues } from '../../../src/lib/args.js'
 
 /** deploy/crds of this package, whether running from source or from dist/. */
 export function defaultCrdDir(): string {
@@ -31,38 +33,46 @@ export function readCrds(paths: string[]): string[] {
   return out
 }
 
-async function main(argv: string[]): Promise<void> {
-  let port = 8001, host = '127.0.0.1', history = 1000, cn2 = true
-  const crdPaths: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    const val = (): string => {
-      const v = argv[++i]
-      if (v === undefined) throw new Error(`${a} needs a value`)
-      return v
-    }
-    if (a === '--port') port = Number(val())
-    else if (a === '--host') host = val()
-    else if (a === '--crds') crdPaths.push(resolve(val()))
-    else if (a === '--history') history = Number(val())
-    else if (a === '--no-cn2') cn2 = false
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: kube-emulator [--port N] [--host ADDR] [--crds PATH]... [--history N] [--no-cn2]\n')
-      return
-    } else throw new Error(`unknown argument ${a}`)
-  }
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${port}`)
-  const emu = new KubeEmulator({ crds: readCrds(crdPaths.length ? crdPaths : [defaultCrdDir()]), historyLimit: history, cn2 })
-  const url = await emu.start(port, host)
+const commandLine = {
+  program: 'kube-emulator',
+  usage: `usage: kube-emulator [--port N] [--host ADDR] [--crds PATH]... [--history N] [--no-cn2]
+
+the Kubernetes API emulator: serves our CRDs (deploy/crds unless --crds) and CN2's VirtualNetwork and
+Subnet, with list/watch, leases and server-side validation against the CRD schemas
+
+  --port N        listening port (default 8001; 0 = any free port)
+  --host ADDR     listening address (default 127.0.0.1)
+  --crds PATH     a CRD file or a directory of them; repeatable
+  --history N     watch events kept for resuming watches (default 1000)
+  --no-cn2        do not serve CN2's VirtualNetwork and Subnet
+  --help`,
+  options: {
+    port: { type: 'string', default: '8001' },
+    host: { type: 'string', default: '127.0.0.1' },
+    crds: { type: 'string', multiple: true, default: [] },
+    history: { type: 'string', default: '1000' },
+    'no-cn2': { type: 'boolean', default: false },
+  },
+} as const satisfies CommandLine<OptionSpecs>
+
+async function main(v: OptionValues<typeof commandLine.options>): Promise<number> {
+  const port = numberOption('--port', v.port, { min: 0, max: 65535 })
+  const history = numberOption('--history', v.history, { min: 1, max: 1_000_000 })
+  const crdPaths = v.crds.map(p => resolve(p))
+  const emu = new KubeEmulator({ crds: readCrds(crdPaths.length ? crdPaths : [defaultCrdDir()]), historyLimit: history, cn2: !v['no-cn2'] })
+  const url = await emu.start(port, v.host)
   process.stdout.write(`kube emulator listening on ${url}\n`)
-  const stop = (): void => { void emu.stop().then(() => process.exit(0)) }
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
+  await new Promise<void>(done => {
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+  })
+  await emu.stop()
+  return 0
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main(process.argv.slice(2)).catch((e: unknown) => {
+  runCommandLine(commandLine, process.argv.slice(2), main).then(code => process.exit(code), (e: unknown) => {
     process.stderr.write(`kube-emulator: ${e instanceof Error ? e.message : String(e)}\n`)
-    process.exit(2)
+    process.exit(1)
   })
 }
