@@ -150,7 +150,7 @@ async function run(source: Source): Promise<number> {
   for (const w of first.warnings) log.warn({ source: source.kind }, String(w))
   const daemon = new GatewayDaemon({
     config, log,
-    md5: (c) => readMd5Key(c.controlNodes.md5, kube !== undefined ? { conn: kube.conn, namespace: process.env.POD_NAMESPACE ?? 'gsi-router' } : {}),
+    md5: (c) => readMd5Key(c.controlNodes.md5, kube !== undefined ? { conn: kube.conn, namespace: process.env.POD_NAMESPACE ?? 'gsi-system' } : {}),
   })
   const levels = { get: () => log.level, set: (l: string) => { for (const x of [log, ...children]) x.level = l as Level } }
   const view = new RuntimeView(daemon, levels, async () => {

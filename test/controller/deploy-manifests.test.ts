@@ -12,7 +12,9 @@
 import t from 'tap'
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { parseAllDocuments } from 'yaml'
+import { parse, parseAllDocuments } from 'yaml'
+import { connectedPeersToInput, type KubeBaseConfig } from '../../src/config/kube.js'
+import { resolveConfig } from '../../src/config/load.js'
 import { Ajv } from 'ajv'
 import { CrdSchema, makeAjv } from '../../controller/emulator/kube/schema.js'
 import { EC2_ACTIONS } from '../../controller/aws/ec2.js'
@@ -95,6 +97,7 @@ const SCHEMAS: Record<string, object> = {
   RoleBinding: obj('rbac.authorization.k8s.io/v1', 'RoleBinding', true, { roleRef, subjects }, ['roleRef', 'subjects']),
   Deployment: obj('apps/v1', 'Deployment', true, { spec: { type: 'object', required: ['selector', 'template'], additionalProperties: false, properties: { replicas: { type: 'integer', minimum: 0 }, revisionHistoryLimit: { type: 'integer' }, strategy: { type: 'object' }, selector, template: podTemplate } } }, ['spec']),
   DaemonSet: obj('apps/v1', 'DaemonSet', true, { spec: { type: 'object', required: ['selector', 'template'], additionalProperties: false, properties: { updateStrategy: { type: 'object' }, selector, template: podTemplate } } }, ['spec']),
+  ConfigMap: obj('v1', 'ConfigMap', true, { data: { type: 'object', additionalProperties: { type: 'string' } } }),
   Service: obj('v1', 'Service', true, { spec: { type: 'object', required: ['ports'], additionalProperties: false, properties: { clusterIP: { type: 'string' }, selector: labels, ports: { type: 'array', minItems: 1, items: { type: 'object', required: ['port'], properties: { name: str, port: { type: 'integer' }, targetPort: { type: ['string', 'integer'] }, protocol: { enum: ['TCP', 'UDP', 'SCTP'] } }, additionalProperties: false } } } } }, ['spec']),
   ServiceMonitor: obj('monitoring.coreos.com/v1', 'ServiceMonitor', true, { spec: { type: 'object', required: ['selector', 'endpoints'], additionalProperties: false, properties: { selector, namespaceSelector: { type: 'object', properties: { matchNames: { type: 'array', items: str } } }, endpoints: { type: 'array', minItems: 1, items: { type: 'object', required: ['port'], properties: { port: str, path: str, interval: { type: 'string', pattern: '^[0-9]+[smh]$' }, scrapeTimeout: { type: 'string', pattern: '^[0-9]+[smh]$' } }, additionalProperties: false } } } } }, ['spec']),
   CustomResourceDefinition: obj('apiextensions.k8s.io/v1', 'CustomResourceDefinition', false, { spec: { type: 'object', required: ['group', 'names', 'scope', 'versions'], properties: { group: str, scope: { enum: ['Namespaced', 'Cluster'] }, names: { type: 'object', required: ['kind', 'plural'] }, versions: { type: 'array', minItems: 1, items: { type: 'object', required: ['name', 'served', 'storage', 'schema'] } } } } }, ['spec']),
@@ -170,6 +173,16 @@ t.test('gsi-routerd DaemonSet: host network, labelled nodes, privileged, node na
   t.equal(ps.serviceAccountName, 'gsi-routerd')
   const c = ps.containers[0]!
   t.same(c.command, ['gsi-routerd'])
+  t.same(c.args, ['--base', '/etc/gsi-router/base.yaml'], 'Kubernetes mode over the base ConfigMap')
+  const base = byKind('ConfigMap').find(m => m.metadata.name === 'gsi-routerd-base') as unknown as { data: Record<string, string> } | undefined
+  t.ok(base, 'the base ConfigMap exists')
+  // the base over one ConnectedPeer as the controller writes it must make a valid daemon config
+  const cp = { apiVersion: 'gsi.gsi-router.io/v1alpha1', kind: 'ConnectedPeer', metadata: { name: 'tgw-node-a', namespace: 'gsi-system', generation: 1 },
+    spec: { transitGateway: 'tgw', nodeName: 'node-a', peerAddress: '10.0.1.10', transitGatewayAddress: '10.100.0.1', insideCidrBlocks: ['169.254.6.0/29'],
+      localInsideAddresses: ['169.254.6.1'], bgpPeerAddresses: ['169.254.6.2', '169.254.6.3'], peerAsn: 65000, transitGatewayAsn: 64512,
+      exposedRouteTargets: ['target:64512:8000001'], exposedCidrs: ['10.244.0.0/16'], mtu: 8476, controlNodes: [{ address: '10.0.2.11', asn: 64512 }] } }
+  const { input } = connectedPeersToInput([cp as never], parse(base?.data['base.yaml'] ?? '') as KubeBaseConfig, 'node-a')
+  t.doesNotThrow(() => resolveConfig(input, 'base'), 'the base ConfigMap over a ConnectedPeer is a valid configuration')
   t.equal(c.env.find(e => e.name === 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'NODE_NAME from the downward API')
   // /proc/sys is read-only in unprivileged containers whatever their capabilities (src/netlink/sysctl.ts).
   t.equal(c.securityContext.privileged, true, 'privileged: the sysctl writes need a writable /proc/sys')
@@ -203,12 +216,12 @@ t.test('IAM policy lists exactly the EC2 actions the AWS side calls', async t =>
   t.notOk(actions.some(a => a.includes('*')), 'no wildcard')
 })
 
-t.test('kustomization lists every manifest but the DaemonSet, held out until gsi-routerd lands', async t => {
+t.test('kustomization lists every manifest, the gsi-routerd DaemonSet included', async t => {
   const [k] = byKind('Kustomization')
   const listed = new Set((k as unknown as { resources: string[] }).resources)
-  t.notOk(listed.has('daemonset.yaml'), 'daemonset.yaml is not applied by default: the daemon is not there yet')
+  t.ok(listed.has('daemonset.yaml'), 'the DaemonSet runs the real daemon, so it is applied by default')
   for (const f of new Set(docs.map(d => d.file))) {
-    if (f === 'kustomization.yaml' || f === 'daemonset.yaml' || f.startsWith('examples/')) continue
+    if (f === 'kustomization.yaml' || f.startsWith('examples/')) continue
     t.ok(listed.has(f), `${f} in kustomization.yaml`)
   }
   for (const f of listed) t.ok(docs.some(d => d.file === f), `${f} exists`)
