@@ -34,6 +34,13 @@
  *
  * Graceful restart, restarting role: while GracefulRestart.deferring nothing is sent (not even
  * End-of-RIB); on phase 'selection' every peer is flushed and gets its End-of-RIB markers.
+ *
+ * Nothing goes unrecorded: socket errors (counted by the session), RFC 7606 AFI/SAFI disables,
+ * routes that could not be encoded for a peer, and errors of our own making are logged (options.logger,
+ * a child per peer) and counted in peerStats().errors whether or not anyone listens to 'error'. RFC
+ * 7606 outcomes that keep the session (treat-as-withdraw, attribute discard, martian next hops) are
+ * counted per peer and kind (peerStats().updateIssues), the most recent kept in a small ring
+ * (recentUpdateIssues), and logged at most once per kind per interval.
  */
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
@@ -44,7 +51,7 @@ import type { CodecContext } from '../codec/context.js'
 import { type ExtendedCommunity } from '../codec/ext-communities.js'
 import { families as familyTable, nlriLength, type Nlri } from '../codec/nlri.js'
 import { RouteRefreshSubtype, type RouteRefreshMessage } from '../codec/route-refresh.js'
-import { BgpFamilyError, encodeUpdate, updateEncodingLength, type UpdateMessage } from '../codec/update.js'
+import { BgpFamilyError, encodeUpdate, updateEncodingLength, type UpdateIssue, type UpdateMessage } from '../codec/update.js'
 import type { State, StopReason } from '../fsm/index.js'
 import { Rib } from '../rib/rib.js'
 import {
@@ -62,6 +69,8 @@ import {
 import { BgpListener, normalizeAddress } from '../session/listener.js'
 import type { Negotiated } from '../session/negotiate.js'
 import { Session, type SessionConfig, type SessionStats } from '../session/session.js'
+import { LogLimiter, silentLogger, type BgpLogger } from '../session/logger.js'
+import type { NextHopGuard } from '../session/next-hop.js'
 import { nextHopBytes, mappedIpv6 } from './addresses.js'
 import { AdjRibOut, type AttrRefs } from './adj-rib-out.js'
 import {
@@ -121,6 +130,30 @@ export interface FamilyStats {
   readonly endOfRibSent: boolean
 }
 
+/** Errors of one peer that did not stop the speaker; each one was also logged. */
+export interface PeerErrorCounts {
+  /** Socket errors of the peer's connections (resets, refused or failed connects). */
+  readonly socket: number
+  /** Families disabled after a malformed UPDATE (RFC 7606 AFI/SAFI disable). */
+  readonly familyDisabled: number
+  /** Routes that could not be encoded for the peer (forgotten as sent, the session kept). */
+  readonly unsendableRoutes: number
+  /** Errors of our own making in the peer's session (socket options, ...). */
+  readonly internal: number
+}
+
+/** One RFC 7606 outcome as peerStats() keeps it. */
+export interface UpdateIssueRecord {
+  readonly at: number
+  readonly kind: string
+  readonly detail?: string
+  readonly action: string
+  readonly attributeType: number
+  readonly family?: string
+  /** The NOTIFICATION data it would have carried, hex, at most 64 bytes. */
+  readonly data: string
+}
+
 export interface PeerStats {
   readonly name: string
   readonly address: string
@@ -136,7 +169,18 @@ export interface PeerStats {
   readonly writePauses: number
   /** Set while a max-prefix tear-down keeps the peer down. */
   readonly maxPrefixDown?: { readonly family: string; readonly restartAt?: number }
+  readonly errors: PeerErrorCounts
+  /** RFC 7606 outcomes that kept the session (treat-as-withdraw, attribute discard, AFI/SAFI
+   * disable, martian next hops), counted by kind since the peer was added. */
+  readonly updateIssues: Readonly<Record<string, number>>
+  /** The most recent of them, oldest first (at most RECENT_ISSUES). */
+  readonly recentUpdateIssues: readonly UpdateIssueRecord[]
 }
+
+/** RFC 7606 outcomes kept per peer for inspection (older ones only counted). */
+const RECENT_ISSUES = 16
+/** One log line per peer and issue kind per this many milliseconds. */
+const ISSUE_LOG_INTERVAL = 10_000
 
 /** Routes per slice of a flush: large enough to group well, small enough to yield to the socket. */
 const SLICE = 65536
@@ -176,8 +220,9 @@ class Peer {
   negotiated: Negotiated | undefined
   /** The peer's BGP identifier from its last OPEN (kept while its routes are kept stale). */
   remoteId = 0
-  sink: UpdateSink | undefined
+  sink: (UpdateSink & { issues: UpdateIssue[] }) | undefined
   sinkCtx: CodecContext | undefined
+  sinkNextHops: NextHopGuard | undefined
   readonly out = new Map<FamilyKey, AdjRibOut>()
   selfV4 = ''
   selfV6 = ''
@@ -215,9 +260,18 @@ class Peer {
   upSince = 0
   /** RIB references of this peer's Adj-RIB-Out tables (set by the speaker). */
   refs: AttrRefs = { acquire: () => {}, release: () => {} }
+  readonly log: BgpLogger
+  familyDisabled = 0
+  unsendableRoutes = 0
+  readonly issueCounts = new Map<string, number>()
+  /** Ring of the most recent RFC 7606 outcomes: `issueNext` is where the next one goes. */
+  readonly recentIssues: UpdateIssueRecord[] = []
+  issueNext = 0
+  readonly issueLog = new LogLimiter(ISSUE_LOG_INTERVAL)
 
-  constructor(name: string, config: PeerConfig, session: Session, id: PeerId, ebgp: boolean, mrai: number) {
+  constructor(name: string, config: PeerConfig, session: Session, id: PeerId, ebgp: boolean, mrai: number, log: BgpLogger) {
     this.name = name
+    this.log = log
     this.config = config
     this.session = session
     this.id = id
@@ -252,11 +306,13 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   /** References taken by uncached export results during one slice. */
   private readonly sliceRefs: number[] = []
   private bestForward: ((f: FamilyKey, c: readonly BestChange[]) => void) | undefined
+  private readonly log: BgpLogger
 
   constructor(options: SpeakerOptions) {
     super()
     validateSpeakerOptions(options)
     this.options = options
+    this.log = options.logger ?? silentLogger
     this.localAs = options.localAs
     this.routerId = parseRouterId('routerId', options.routerId)
     this.clusterId = options.clusterId === undefined ? this.routerId : parseRouterId('clusterId', options.clusterId)
@@ -355,14 +411,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     const families = config.families ?? [Family.Ipv4Unicast]
     const maxPrefix = new Map<FamilyKey, MaxPrefix>()
     for (const [k, v] of Object.entries(config.maxPrefix ?? {}) as [string, MaxPrefixConfig | undefined][]) {
-      if (v === undefined) continue
-      const where = `peer ${JSON.stringify(config.name)}: maxPrefix[${familyName(Number(k))}]`
-      try {
-        maxPrefix.set(Number(k), new MaxPrefix(v, where))
-      } catch (e) {
-        const m = /^(.*?): (.*)$/.exec((e as Error).message)
-        throw new ConfigError(m?.[1] ?? where, m?.[2] ?? (e as Error).message)
-      }
+      // validatePeerConfig checked every field (as ConfigError): this cannot throw.
+      if (v !== undefined) maxPrefix.set(Number(k), new MaxPrefix(v, `peer ${JSON.stringify(config.name)}: maxPrefix[${familyName(Number(k))}]`))
     }
     const ebgp = config.asn !== this.localAs
     const id = this.rib.addPeer({ address: config.address, asn: config.asn, routerId: 0, ebgp, name: config.name })
@@ -388,16 +438,19 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       ...(config.enhancedRouteRefresh === true ? { enhancedRouteRefresh: true } : {}),
       ...(config.extendedMessage === true ? { extendedMessage: true } : {}),
       ...(grCap !== undefined ? { gracefulRestart: grCap } : {}),
-      updateSink: (buf, offset, length, ctx) => this.ingest(peer, buf, offset, length, ctx),
+      ...(config.allowNextHops !== undefined ? { allowNextHops: config.allowNextHops } : {}),
+      ...(config.localIpv6NextHop !== undefined ? { localNextHops: [config.localIpv6NextHop] } : {}),
+      updateSink: (buf, offset, length, ctx, nextHops) => this.ingest(peer, buf, offset, length, ctx, nextHops),
     }
+    const log = this.log.child({ peer: config.name })
     let session: Session
     try {
-      session = new Session(sc, this.listener !== undefined ? { listener: this.listener } : {})
+      session = new Session(sc, { ...(this.listener !== undefined ? { listener: this.listener } : {}), logger: log })
     } catch (e) {
       this.rib.removePeer(id)
       throw new ConfigError(`peer ${JSON.stringify(config.name)}`, (e as Error).message)
     }
-    const peer = new Peer(config.name, config, session, id, ebgp, defaultMrai(config, this.localAs))
+    const peer = new Peer(config.name, config, session, id, ebgp, defaultMrai(config, this.localAs), log)
     for (const [f, m] of maxPrefix) peer.maxPrefix.set(f, m)
     peer.refs = {
       acquire: (a) => {
@@ -539,6 +592,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
         endOfRibSent: p.eorSent.has(f),
       })
     }
+    const session = p.session.stats()
     const s: PeerStats = {
       name: p.name,
       address: p.config.address,
@@ -546,10 +600,13 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       enabled: p.enabled,
       ebgp: p.ebgp,
       minimumAdvertisementInterval: p.mrai,
-      session: p.session.stats(),
+      session,
       families: fams,
       flushes: p.flushes,
       writePauses: p.writePauses,
+      errors: { socket: session.errors.socket, familyDisabled: p.familyDisabled, unsendableRoutes: p.unsendableRoutes, internal: session.errors.internal },
+      updateIssues: Object.fromEntries(p.issueCounts),
+      recentUpdateIssues: [...p.recentIssues.slice(p.issueNext), ...p.recentIssues.slice(0, p.issueNext)],
     }
     if (p.maxPrefixDown === undefined) return s
     const d = p.maxPrefixDown
@@ -576,7 +633,11 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
 
   private wireSession(p: Peer): void {
     const s = p.session
-    s.on('error', (e) => this.emitError(e))
+    // The session logged and counted it already; pass it on to whoever listens.
+    s.on('error', (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e)
+    })
+    s.on('update-issues', (issues) => this.recordIssues(p, issues))
     s.on('state', (e) => this.emit('peer-state', { peer: p.name, from: e.from, to: e.to, ...(e.reason !== undefined ? { reason: e.reason } : {}) }))
     s.on('established', (n) => this.onEstablished(p, n))
     s.on('down', (d) => this.onDown(p, d))
@@ -730,19 +791,52 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
 
   // ---------------------------------------------------------------- ingest
 
-  private ingest(p: Peer, buf: Uint8Array, offset: number, length: number, ctx: CodecContext): void {
+  private ingest(p: Peer, buf: Uint8Array, offset: number, length: number, ctx: CodecContext, nextHops: NextHopGuard): readonly UpdateIssue[] | undefined {
     let sink = p.sink
-    if (sink === undefined || p.sinkCtx !== ctx) {
-      sink = p.sink = this.rib.sink(p.id, ctx)
+    if (sink === undefined || p.sinkCtx !== ctx || p.sinkNextHops !== nextHops) {
+      sink = p.sink = this.rib.sink(p.id, ctx, nextHops)
       p.sinkCtx = ctx
+      p.sinkNextHops = nextHops
     }
     p.ingested = true
     this.scheduleCommit()
     try {
       decodeUpdateBulk(buf, offset, length, ctx, sink)
     } catch (e) {
+      sink.issues = [] // the error itself is the report (the session emits it, or resets)
       if (e instanceof BgpFamilyError) this.disableFamily(p, e.family)
-      throw e // the session reports it (or resets, for errors that cost the session)
+      throw e
+    }
+    if (sink.issues.length === 0) return undefined
+    // The UPDATE's RFC 7606 reports go back to the session, which emits them ('update-issues'):
+    // the sink keeps nothing between UPDATEs.
+    const issues = sink.issues
+    sink.issues = []
+    return issues
+  }
+
+  /** Counts, keeps (bounded) and logs (rate-limited) RFC 7606 outcomes of a peer's UPDATEs. */
+  private recordIssues(p: Peer, issues: readonly UpdateIssue[]): void {
+    const now = Date.now()
+    for (const i of issues) {
+      p.issueCounts.set(i.kind, (p.issueCounts.get(i.kind) ?? 0) + 1)
+      const r: UpdateIssueRecord = {
+        at: now,
+        kind: i.kind,
+        ...(i.detail !== undefined ? { detail: i.detail } : {}),
+        action: i.action,
+        attributeType: i.attributeType,
+        ...(i.family !== undefined ? { family: familyName(i.family) } : {}),
+        data: Buffer.from(i.data.subarray(0, 64)).toString('hex'),
+      }
+      if (p.recentIssues.length < RECENT_ISSUES) p.recentIssues.push(r)
+      else p.recentIssues[p.issueNext] = r
+      p.issueNext = (p.issueNext + 1) % RECENT_ISSUES
+      const suppressed = p.issueLog.admit(i.kind)
+      if (suppressed >= 0) {
+        const { at: _at, ...fields } = r
+        p.log.warn({ ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, `UPDATE error handled without a reset (RFC 7606 ${i.action})`)
+      }
     }
   }
 
@@ -761,7 +855,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       p.out.delete(family)
     }
     p.eorPending.delete(family)
-    this.emitError(new Error(`peer ${p.name}: ${familyName(family)} disabled after a malformed UPDATE (RFC 7606)`))
+    p.familyDisabled++
+    this.emitError(p, new Error(`peer ${p.name}: ${familyName(family)} disabled after a malformed UPDATE (RFC 7606)`), { family: familyName(family) })
   }
 
   private scheduleCommit(): void {
@@ -1121,7 +1216,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
         // A route we cannot encode for this session (say an IPv6 next hop on IPv4 unicast without
         // extended next hop): report it, forget it was sent, keep the session.
         for (const d of dests) out.unset(d)
-        this.emitError(new Error(`peer ${p.name}: cannot send ${dests.length} ${familyName(family)} route(s): ${(e as Error).message}`))
+        p.unsendableRoutes += dests.length
+        this.emitError(p, new Error(`peer ${p.name}: cannot send ${dests.length} ${familyName(family)} route(s): ${(e as Error).message}`), { family: familyName(family), routes: dests.length })
       }
     }
     return true
@@ -1254,7 +1350,10 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     p.flushImmediate = undefined
   }
 
-  private emitError(e: Error): void {
+  /** An error of a peer that does not stop the speaker: the caller counted it; it is logged, and
+   * emitted as 'error' when someone listens (an EventEmitter throws an unheard 'error'). */
+  private emitError(p: Peer, e: Error, fields: object): void {
+    p.log.error({ ...fields, err: { message: e.message } }, e.message)
     if (this.listenerCount('error') > 0) this.emit('error', e)
   }
 }
