@@ -146,7 +146,8 @@ export class NextHopGuard {
 /**
  * The report of a martian next hop: treat-as-withdraw (RFC 7606 7.3); subcode Invalid NEXT_HOP
  * Attribute (8, RFC 4271 6.3) for NEXT_HOP, Optional Attribute Error (9) for MP_REACH_NLRI; the
- * data is the next-hop field.
+ * data is the next-hop field as on the wire (from the object path, whose decoded MP_REACH next hops
+ * have lost their VPN RDs, the addresses).
  */
 export function martianIssue(c: NextHopClass, nextHopAttribute: boolean, field: Uint8Array): UpdateIssue {
   return {
