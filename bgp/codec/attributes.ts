@@ -14,9 +14,10 @@
  * Error handling is RFC 7606 section 7, attribute by attribute (see `attributeTable`); a length that
  * contradicts the type is Attribute Length Error (subcode 5), a bad value of an optional attribute
  * Optional Attribute Error (9); the NOTIFICATION data is the whole attribute (RFC 4271 6.3). Flags
- * are checked as RFC 7606 3 c says: the Optional and Transitive bits only (a stray Partial bit on a
- * well-known attribute is tolerated, as BIRD does). NEXT_HOP is checked for its length only: whether
- * it is a martian or our own address is for the session, which knows its addresses.
+ * are checked as RFC 7606 3 c says (Optional and Transitive bits against `flags`), and the Partial
+ * bit as RFC 4271 4.3 says (only optional transitive attributes may carry it); a conflict takes the
+ * attribute's action. NEXT_HOP is checked for its length only: whether it is a martian or our own
+ * address is for the session, which knows its addresses and its peer's configuration.
  *
  * On a 2-octet session (CodecContext.as4 false) AS_PATH and AGGREGATOR carry 2-octet ASNs and the
  * true 4-octet values travel in AS4_PATH/AS4_AGGREGATOR; decoding merges them (RFC 6793 4.2.3) so a

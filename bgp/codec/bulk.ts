@@ -7,7 +7,9 @@
  * so both paths agree on every input: the same BgpError thrown, the same issues, the same routes.
  * Then it walks the NLRI sections once more and calls the sink, per UPDATE, in this order:
  *
- *   1. `issue(i)` for each RFC 7606 problem that did not cost the session (rare; allocates);
+ *   1. `issue(i)` for each RFC 7606 problem that did not cost the session (rare; allocates), then,
+ *      when the sink judges next hops (`checkNextHop`), for a martian one, which makes the UPDATE
+ *      treat-as-withdraw;
  *   2. withdrawals: the Withdrawn Routes field, then MP_UNREACH_NLRI (`withdraw` = true);
  *   3. for MP_REACH_NLRI, then for the NLRI field, when they hold routes:
  *      `attributes(family, attrs, start, end, nextHop, nhStart, nhLength)` once, then the routes
@@ -42,7 +44,7 @@ import { Family, type FamilyKey } from './afi.js'
 import { AttrFlag, AttrType, attributeTable, finishAttributes, writeAttributeHeader, type AttributesBuilder, type PathAttributes } from './attributes.js'
 import type { CodecContext } from './context.js'
 import { HEADER_LENGTH, MessageType, writeHeader } from './header.js'
-import { decodeNlri, families, type FamilyCodec, type Nlri } from './nlri.js'
+import { decodeNlri, endsLabelStack, families, type FamilyCodec, type Nlri } from './nlri.js'
 import { scanUpdate, UpdateScan, type UpdateIssue } from './update.js'
 
 export interface UpdateSink {
@@ -53,6 +55,13 @@ export interface UpdateSink {
   vpnv6(withdraw: boolean, pathId: number, rdHigh: number, rdLow: number, label: number, a0: number, a1: number, a2: number, a3: number, length: number): void
   nlri(withdraw: boolean, family: FamilyKey, pathId: number, buf: Uint8Array, start: number, end: number): void
   issue(issue: UpdateIssue): void
+  /**
+   * Optional: the session's verdict on a next hop (bytes [start, start+length) of `buf`: NEXT_HOP's
+   * value when `nextHopAttribute`, else MP_REACH_NLRI's next-hop field as on the wire). A report
+   * means the UPDATE is treated as withdraw (RFC 7606 7.3): the decoder passes it to `issue` and
+   * hands every announced route out as withdrawn. Asked once per next hop, before any route.
+   */
+  checkNextHop?(family: FamilyKey, buf: Uint8Array, start: number, length: number, nextHopAttribute: boolean): UpdateIssue | null
 }
 
 const bulkScan = new UpdateScan()
@@ -84,10 +93,21 @@ let bulkBusy = false
 function decodeWith(s: UpdateScan, scratch: Uint8Array, buf: Uint8Array, offset: number, length: number, ctx: CodecContext, sink: UpdateSink): number {
   scanUpdate(buf, offset, length, ctx, s)
   if (s.issues !== null) for (const i of s.issues) sink.issue(i)
+  let taw = s.treatAsWithdraw
+  if (!taw && sink.checkNextHop !== undefined) {
+    // Martian next hops (RFC 7606 7.3): the whole UPDATE is treated as withdraw, so both next hops
+    // are judged before any route goes out.
+    let martian: UpdateIssue | null = null
+    if (s.reach !== null && s.reachEnd > s.reachNlriStart) martian = sink.checkNextHop(s.reach.key, buf, s.reachNextHopStart, s.reachNextHopLength, false)
+    if (martian === null && s.nlriEnd > s.nlriStart) martian = sink.checkNextHop(Family.Ipv4Unicast, buf, s.valStart[AttrType.NextHop] as number, 4, true)
+    if (martian !== null) {
+      sink.issue(martian)
+      taw = true
+    }
+  }
   let n = 0
-  if (s.withdrawnEnd > s.withdrawnStart) n += walk(Family.Ipv4Unicast, buf, s.withdrawnStart, s.withdrawnEnd, s.addPath4, true, sink)
-  if (s.unreach !== null) n += walk(s.unreach.key, buf, s.unreachNlriStart, s.unreachEnd, s.unreachAddPath, true, sink)
-  const taw = s.treatAsWithdraw
+  if (s.withdrawnEnd > s.withdrawnStart) n += walk(Family.Ipv4Unicast, buf, s.withdrawnStart, s.withdrawnEnd, s.addPath4, true, true, sink)
+  if (s.unreach !== null) n += walk(s.unreach.key, buf, s.unreachNlriStart, s.unreachEnd, s.unreachAddPath, true, true, sink)
   let attrs = buf
   let aStart = s.mpPrefixEnd
   let aEnd = s.attrEnd
@@ -107,16 +127,19 @@ function decodeWith(s: UpdateScan, scratch: Uint8Array, buf: Uint8Array, offset:
   }
   if (s.reach !== null && s.reachEnd > s.reachNlriStart) {
     if (!taw) sink.attributes(s.reach.key, attrs, aStart, aEnd, buf, s.reachNextHopStart, s.reachNextHopLength)
-    n += walk(s.reach.key, buf, s.reachNlriStart, s.reachEnd, s.reachAddPath, taw, sink)
+    n += walk(s.reach.key, buf, s.reachNlriStart, s.reachEnd, s.reachAddPath, taw, false, sink)
   }
   if (s.nlriEnd > s.nlriStart) {
     if (!taw) sink.attributes(Family.Ipv4Unicast, attrs, aStart, aEnd, buf, s.valStart[AttrType.NextHop] as number, 4)
-    n += walk(Family.Ipv4Unicast, buf, s.nlriStart, s.nlriEnd, s.addPath4, taw, sink)
+    n += walk(Family.Ipv4Unicast, buf, s.nlriStart, s.nlriEnd, s.addPath4, taw, false, sink)
   }
   return n
 }
 
-function walk(key: FamilyKey, b: Uint8Array, p: number, end: number, addPath: boolean, withdraw: boolean, sink: UpdateSink): number {
+/** Hands out the routes of one section. `withdraw`: what the sink is told; `unreach`: the section is
+ * a withdrawal on the wire (MP_UNREACH / Withdrawn Routes), which decides where a label stack ends
+ * (RFC 8277 2.4). They differ under treat-as-withdraw, where announced bytes are withdrawn. */
+function walk(key: FamilyKey, b: Uint8Array, p: number, end: number, addPath: boolean, withdraw: boolean, unreach: boolean, sink: UpdateSink): number {
   switch (key) {
     case Family.Ipv4Unicast:
       return walkIpv4(b, p, end, addPath, withdraw, sink)
@@ -124,9 +147,9 @@ function walk(key: FamilyKey, b: Uint8Array, p: number, end: number, addPath: bo
       return walkIpv6(b, p, end, addPath, withdraw, sink)
     case Family.Ipv4Vpn:
     case Family.Ipv6Vpn:
-      return walkVpn(key, b, p, end, addPath, withdraw, sink)
+      return walkVpn(key, b, p, end, addPath, withdraw, unreach, sink)
     default:
-      return walkRaw(families.get(key) as FamilyCodec, b, p, end, addPath, withdraw, sink)
+      return walkRaw(families.get(key) as FamilyCodec, b, p, end, addPath, withdraw, unreach, sink)
   }
 }
 
@@ -197,7 +220,7 @@ function walkIpv6(b: Uint8Array, p: number, end: number, addPath: boolean, withd
   return n
 }
 
-function walkVpn(key: FamilyKey, b: Uint8Array, p: number, end: number, addPath: boolean, withdraw: boolean, sink: UpdateSink): number {
+function walkVpn(key: FamilyKey, b: Uint8Array, p: number, end: number, addPath: boolean, withdraw: boolean, unreach: boolean, sink: UpdateSink): number {
   const v4 = key === Family.Ipv4Vpn
   let n = 0
   let pathId = 0
@@ -209,9 +232,9 @@ function walkVpn(key: FamilyKey, b: Uint8Array, p: number, end: number, addPath:
     const start = p
     let bits = b[p++] as number
     const l = ((b[p] as number) << 16) | ((b[p + 1] as number) << 8) | (b[p + 2] as number)
-    if ((l & 1) === 0 && l !== 0x800000 && l !== 0) {
+    if (!endsLabelStack(l, unreach)) {
       // A deeper label stack: hand the NLRI out raw.
-      p = skipLabels(b, p)
+      p = skipLabels(b, p, unreach)
       const after = p + 8
       bits = (b[start] as number) - ((p - start - 1) / 3) * 24 - 64
       p = after + ((bits + 7) >>> 3)
@@ -238,15 +261,15 @@ function walkVpn(key: FamilyKey, b: Uint8Array, p: number, end: number, addPath:
   return n
 }
 
-function skipLabels(b: Uint8Array, p: number): number {
+function skipLabels(b: Uint8Array, p: number, unreach: boolean): number {
   for (;;) {
     const l = ((b[p] as number) << 16) | ((b[p + 1] as number) << 8) | (b[p + 2] as number)
     p += 3
-    if ((l & 1) !== 0 || l === 0x800000 || l === 0) return p
+    if (endsLabelStack(l, unreach)) return p
   }
 }
 
-function walkRaw(f: FamilyCodec, b: Uint8Array, p: number, end: number, addPath: boolean, withdraw: boolean, sink: UpdateSink): number {
+function walkRaw(f: FamilyCodec, b: Uint8Array, p: number, end: number, addPath: boolean, withdraw: boolean, unreach: boolean, sink: UpdateSink): number {
   let n = 0
   let pathId = 0
   while (p < end) {
@@ -257,7 +280,7 @@ function walkRaw(f: FamilyCodec, b: Uint8Array, p: number, end: number, addPath:
     const start = p
     let bits = b[p++] as number
     if (f.labeled) {
-      const q = skipLabels(b, p)
+      const q = skipLabels(b, p, unreach)
       bits -= ((q - p) / 3) * 24
       p = q
     }
@@ -272,12 +295,13 @@ function walkRaw(f: FamilyCodec, b: Uint8Array, p: number, end: number, addPath:
   return n
 }
 
-/** Decodes one NLRI handed to `UpdateSink.nlri` (bytes from the length octet on) into an object. */
-export function nlriToObject(family: FamilyKey, pathId: number | undefined, buf: Uint8Array, start: number, end: number): Nlri {
+/** Decodes one NLRI handed to `UpdateSink.nlri` (bytes from the length octet on) into an object.
+ * `unreach`: the bytes came from MP_UNREACH_NLRI (compatibility labels end the stack, RFC 8277 2.4). */
+export function nlriToObject(family: FamilyKey, pathId: number | undefined, buf: Uint8Array, start: number, end: number, unreach = false): Nlri {
   const f = families.get(family)
   if (f === undefined) throw new RangeError(`nlriToObject: family ${family} has no entry in the family table`)
   const out: Nlri[] = []
-  decodeNlri(f, buf, start, end, false, out)
+  decodeNlri(f, buf, start, end, false, unreach, out)
   const n = out[0] as Nlri
   return pathId === undefined ? n : { ...n, pathId }
 }

@@ -10,8 +10,11 @@
  * form with an 8-byte zero RD (12, 24, 48), and IPv6 next hops for IPv4 NLRI (RFC 8950).
  *
  * Labels are kept as the 3-byte wire value (label << 4 | TC << 1 | bottom-of-stack). A stack ends at
- * the bottom-of-stack bit, or at one of the withdraw forms RFC 8277 2.4 allows in MP_UNREACH
- * (0x800000, the RFC 3107 compatibility value, or 0x000000).
+ * the bottom-of-stack bit; only in a withdrawal (MP_UNREACH_NLRI) does one of the compatibility
+ * values RFC 8277 2.4 allows there (0x800000, the RFC 3107 value, or 0x000000) end it too. In an
+ * announcement label 0 without the bottom-of-stack bit is a real entry (the IPv4 Explicit NULL label,
+ * RFC 3032) with more labels after it, so the `withdrawal` flag of the readers says which section
+ * the bytes came from.
  *
  * Decoding is two-step so both the object path and the bulk path (bulk.ts) share the validation:
  * `checkNlri` walks a section without allocating and reports the first problem; decoders then trust it.
@@ -104,10 +107,20 @@ export const NlriProblem = {
 const LABEL_WITHDRAW_COMPAT = 0x800000
 
 /**
- * Walks an NLRI section [pos, end) of family `f` without allocating: returns 0 when every entry is
- * well formed (RFC 7606 5.3), else an NlriProblem. `count[0]` receives the number of entries.
+ * Whether label entry `l` is the last of its stack: the bottom-of-stack bit, or, in a withdrawal
+ * only, one of RFC 8277 2.4's compatibility values (0x800000, 0x000000), which carry no such bit.
  */
-export function checkNlri(f: FamilyCodec, buf: Uint8Array, pos: number, end: number, addPath: boolean, count?: Int32Array): number {
+export function endsLabelStack(l: number, withdrawal: boolean): boolean {
+  return (l & 1) !== 0 || (withdrawal && (l === LABEL_WITHDRAW_COMPAT || l === 0))
+}
+
+/**
+ * Walks an NLRI section [pos, end) of family `f` without allocating: returns 0 when every entry is
+ * well formed (RFC 7606 5.3), else an NlriProblem. `withdrawal`: the section is MP_UNREACH_NLRI (or
+ * Withdrawn Routes), where the compatibility label values end a stack. `count[0]` receives the
+ * number of entries.
+ */
+export function checkNlri(f: FamilyCodec, buf: Uint8Array, pos: number, end: number, addPath: boolean, withdrawal: boolean, count?: Int32Array): number {
   let p = pos
   let n = 0
   while (p < end) {
@@ -123,7 +136,7 @@ export function checkNlri(f: FamilyCodec, buf: Uint8Array, pos: number, end: num
         const l = ((buf[p] as number) << 16) | ((buf[p + 1] as number) << 8) | (buf[p + 2] as number)
         p += 3
         bits -= 24
-        if ((l & 1) !== 0 || l === LABEL_WITHDRAW_COMPAT || l === 0) break
+        if (endsLabelStack(l, withdrawal)) break
       }
     }
     if (f.rd) {
@@ -176,8 +189,8 @@ export function writeRd(rd: RouteDistinguisher, buf: Uint8Array, p: number): voi
   }
 }
 
-/** Decodes a section already accepted by checkNlri, appending to `out`. */
-export function decodeNlri(f: FamilyCodec, buf: Uint8Array, pos: number, end: number, addPath: boolean, out: Nlri[]): void {
+/** Decodes a section already accepted by checkNlri (with the same `withdrawal`), appending to `out`. */
+export function decodeNlri(f: FamilyCodec, buf: Uint8Array, pos: number, end: number, addPath: boolean, withdrawal: boolean, out: Nlri[]): void {
   let p = pos
   while (p < end) {
     let pathId = -1
@@ -194,7 +207,7 @@ export function decodeNlri(f: FamilyCodec, buf: Uint8Array, pos: number, end: nu
         labels.push(l)
         p += 3
         bits -= 24
-        if ((l & 1) !== 0 || l === LABEL_WITHDRAW_COMPAT || l === 0) break
+        if (endsLabelStack(l, withdrawal)) break
       }
     }
     let rd: RouteDistinguisher | undefined

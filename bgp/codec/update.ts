@@ -65,6 +65,8 @@ export interface UpdateIssue {
   readonly data: Uint8Array
   /** With action `afi-safi-disable`: the family to disable (RFC 7606 5.3, 7.11). */
   readonly family?: FamilyKey
+  /** A finer reason where the kind has several (the class of a martian next hop). */
+  readonly detail?: string
 }
 
 export interface UpdateMessage {
@@ -235,11 +237,11 @@ export function scanUpdate(buf: Uint8Array, offset: number, length: number, ctx:
   // RFC 7606 5.3: an IPv4 prefix field that cannot be parsed costs the session.
   const ap4 = ctx.addPathReceive.has(Family.Ipv4Unicast)
   scan.addPath4 = ap4
-  if (checkNlri(ipv4Unicast, buf, ws, ws + wlen, ap4) !== 0) {
+  if (checkNlri(ipv4Unicast, buf, ws, ws + wlen, ap4, true) !== 0) {
     throw updateError('malformed-withdrawn-routes', UpdateSubcode.InvalidNetworkField, new Uint8Array(0),
       'UPDATE: Withdrawn Routes field holds a prefix longer than 32 bits or overruns its length')
   }
-  if (checkNlri(ipv4Unicast, buf, ae, end, ap4) !== 0) {
+  if (checkNlri(ipv4Unicast, buf, ae, end, ap4, false) !== 0) {
     throw updateError('malformed-nlri', UpdateSubcode.InvalidNetworkField, new Uint8Array(0),
       'UPDATE: NLRI field holds a prefix longer than 32 bits or overruns the message')
   }
@@ -295,9 +297,12 @@ export function scanUpdate(buf: Uint8Array, offset: number, length: number, ctx:
     const spec = attributeTable[type]
     if (spec === undefined) {
       if ((flags & AttrFlag.Optional) === 0) {
-        // RFC 4271 6.3 Unrecognized Well-known Attribute; RFC 7606 2 prefers treat-as-withdraw.
-        scan.issue('unrecognized-well-known-attribute', UpdateSubcode.UnrecognizedWellKnownAttribute, 'treat-as-withdraw', type, buf.slice(hdr, ve))
-        continue
+        // RFC 4271 6.3: an attribute flagged well-known whose type we do not know is an Unrecognized
+        // Well-known Attribute, NOTIFICATION 3/2 with the attribute as data. RFC 7606 does not revise
+        // this: its flag rule (3 c) compares flags with an attribute's specified values, which an
+        // unknown type does not have, and its per-attribute rules (7) cover known types only.
+        throw updateError('unrecognized-well-known-attribute', UpdateSubcode.UnrecognizedWellKnownAttribute, buf.slice(hdr, ve),
+          `UPDATE: attribute type ${type} is flagged well-known (Optional bit 0) but is not one we know`)
       }
     } else {
       if ((type === AttrType.As4Path || type === AttrType.As4Aggregator) && ctx.as4) {
@@ -311,8 +316,11 @@ export function scanUpdate(buf: Uint8Array, offset: number, length: number, ctx:
         scan.needsCopy = true
         continue
       }
-      if (((flags ^ spec.flags) & (AttrFlag.Optional | AttrFlag.Transitive)) !== 0) {
-        // RFC 7606 3 c: conflicting Optional/Transitive bits make the attribute malformed.
+      // RFC 7606 3 c: conflicting Optional/Transitive bits make the attribute malformed. RFC 4271 4.3:
+      // the Partial bit is 0 on well-known and optional non-transitive attributes, so a set one is an
+      // Attribute Flags Error too (RFC 4271 6.3), handled the same way.
+      const partialConflict = (flags & AttrFlag.Partial) !== 0 && spec.flags !== (AttrFlag.Optional | AttrFlag.Transitive)
+      if (((flags ^ spec.flags) & (AttrFlag.Optional | AttrFlag.Transitive)) !== 0 || partialConflict) {
         scan.issue('attribute-flags', UpdateSubcode.AttributeFlagsError, spec.action, type, buf.slice(hdr, ve))
         if (spec.action === 'attribute-discard') scan.needsCopy = true
         if (!isMp) continue
@@ -389,7 +397,7 @@ function scanMp(buf: Uint8Array, hdr: number, vs: number, vlen: number, type: nu
         `UPDATE: MP_REACH_NLRI for ${f.name}: next hop length ${nhLen} is not one of ${f.nextHopLengths.join(', ')} or overruns the attribute`))
     }
     const ns = vs + 5 + nhLen
-    if (checkNlri(f, buf, ns, ve, addPath) !== 0) {
+    if (checkNlri(f, buf, ns, ve, addPath, false) !== 0) {
       return familyError(scan, new BgpFamilyError(key, 'malformed-mp-nlri', UpdateSubcode.OptionalAttributeError, attr(),
         `UPDATE: MP_REACH_NLRI for ${f.name}: a prefix is too long or overruns the attribute`))
     }
@@ -400,7 +408,7 @@ function scanMp(buf: Uint8Array, hdr: number, vs: number, vlen: number, type: nu
     scan.reachNlriStart = ns
     scan.reachEnd = ve
   } else {
-    if (checkNlri(f, buf, vs + 3, ve, addPath) !== 0) {
+    if (checkNlri(f, buf, vs + 3, ve, addPath, true) !== 0) {
       return familyError(scan, new BgpFamilyError(key, 'malformed-mp-nlri', UpdateSubcode.OptionalAttributeError, attr(),
         `UPDATE: MP_UNREACH_NLRI for ${f.name}: a prefix is too long or overruns the attribute`))
     }
@@ -441,9 +449,9 @@ export function decodeUpdate(buf: Uint8Array, offset: number, length: number, ct
 function build(scan: UpdateScan, ctx: CodecContext): UpdateMessage {
   const buf = scan.buf
   const withdrawn: Nlri[] = []
-  decodeNlri(ipv4Unicast, buf, scan.withdrawnStart, scan.withdrawnEnd, scan.addPath4, withdrawn)
+  decodeNlri(ipv4Unicast, buf, scan.withdrawnStart, scan.withdrawnEnd, scan.addPath4, true, withdrawn)
   const nlri: Nlri[] = []
-  decodeNlri(ipv4Unicast, buf, scan.nlriStart, scan.nlriEnd, scan.addPath4, nlri)
+  decodeNlri(ipv4Unicast, buf, scan.nlriStart, scan.nlriEnd, scan.addPath4, false, nlri)
 
   let attributes: PathAttributes = {}
   if (!scan.treatAsWithdraw) {
@@ -481,13 +489,13 @@ function build(scan: UpdateScan, ctx: CodecContext): UpdateMessage {
   if (scan.reach !== null) {
     const f = scan.reach
     const list: Nlri[] = []
-    decodeNlri(f, buf, scan.reachNlriStart, scan.reachEnd, scan.reachAddPath, list)
+    decodeNlri(f, buf, scan.reachNlriStart, scan.reachEnd, scan.reachAddPath, false, list)
     msg.mpReach = { family: f.key, nextHop: splitNextHop(f, buf, scan.reachNextHopStart, scan.reachNextHopLength), nlri: list }
   }
   if (scan.unreach !== null) {
     const f = scan.unreach
     const list: Nlri[] = []
-    decodeNlri(f, buf, scan.unreachNlriStart, scan.unreachEnd, scan.unreachAddPath, list)
+    decodeNlri(f, buf, scan.unreachNlriStart, scan.unreachEnd, scan.unreachAddPath, true, list)
     msg.mpUnreach = { family: f.key, nlri: list }
   }
   if (scan.treatAsWithdraw) msg.treatAsWithdraw = true
@@ -511,7 +519,9 @@ export function updateAnnouncements(msg: UpdateMessage): Nlri[] {
 /** End-of-RIB marker (RFC 4724 2): an empty UPDATE for IPv4 unicast, an empty MP_UNREACH otherwise. */
 export function endOfRibFamily(msg: UpdateMessage): FamilyKey | undefined {
   if (msg.withdrawn.length > 0 || msg.nlri.length > 0 || msg.mpReach !== undefined) return undefined
-  const hasAttrs = Object.keys(msg.attributes).length > 0
+  // `extendedLength` and `order` record how the attributes were laid out, not attributes: ExaBGP
+  // sends its End-of-RIB as MP_UNREACH with the Extended Length flag (900f0003 AFI SAFI).
+  const hasAttrs = Object.keys(msg.attributes).some((k) => k !== 'extendedLength' && k !== 'order')
   if (msg.mpUnreach === undefined) return hasAttrs ? undefined : Family.Ipv4Unicast
   return msg.mpUnreach.nlri.length === 0 && !hasAttrs ? msg.mpUnreach.family : undefined
 }

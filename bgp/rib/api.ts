@@ -22,6 +22,8 @@ import type { PathAttributes } from '../codec/attributes.js'
 import type { UpdateSink } from '../codec/bulk.js'
 import type { CodecContext } from '../codec/context.js'
 import type { Nlri } from '../codec/nlri.js'
+import type { UpdateIssue } from '../codec/update.js'
+import type { NextHopGuard } from '../session/next-hop.js'
 
 /** A peer's index in the RIB (0 is the RIB's own "local" peer for locally originated routes). */
 export type PeerId = number
@@ -189,8 +191,12 @@ export interface RibApi {
   /** Import policy of a peer for a family (null = accept all); re-applies to its Adj-RIB-In now. */
   setImportPolicy(id: PeerId, family: FamilyKey, policy: RoutePolicy | null): void
 
-  /** A reusable bulk sink that ingests the peer's UPDATEs decoded with `ctx` (codec/bulk.ts). */
-  sink(id: PeerId, ctx: CodecContext): UpdateSink
+  /**
+   * A reusable bulk sink that ingests the peer's UPDATEs decoded with `ctx` (codec/bulk.ts);
+   * `nextHops` is the session's martian next-hop check. The RFC 7606 reports of each UPDATE collect
+   * in `issues` until its owner takes them (the speaker does after every UPDATE).
+   */
+  sink(id: PeerId, ctx: CodecContext, nextHops?: NextHopGuard): UpdateSink & { issues: UpdateIssue[] }
   /** Object API (local routes, tests): announce or replace one path; withdraw one. */
   announce(id: PeerId, nlri: Nlri, attrs: RouteAttributes): void
   withdraw(id: PeerId, nlri: Nlri): void

@@ -15,6 +15,7 @@ import type { UpdateSink } from '../codec/bulk.js'
 import type { CodecContext } from '../codec/context.js'
 import type { Nlri } from '../codec/nlri.js'
 import type { UpdateIssue } from '../codec/update.js'
+import type { NextHopGuard } from '../session/next-hop.js'
 import type {
   AttrId,
   BestChange,
@@ -47,8 +48,10 @@ class PeerSink implements UpdateSink {
   private vpn4: Table | undefined
   private vpn6: Table | undefined
   private policy: RoutePolicy | null = null
-  /** RFC 7606 reports seen since the last take(). */
+  /** RFC 7606 reports of the UPDATE being decoded: the owner takes them after each UPDATE. */
   issues: UpdateIssue[] = []
+  /** The session's martian next-hop check (none: every next hop is accepted). */
+  nextHops: NextHopGuard | undefined
 
   constructor(
     private readonly rib: Rib,
@@ -125,6 +128,10 @@ class PeerSink implements UpdateSink {
 
   issue(issue: UpdateIssue): void {
     this.issues.push(issue)
+  }
+
+  checkNextHop(family: FamilyKey, buf: Uint8Array, start: number, length: number, nextHopAttribute: boolean): UpdateIssue | null {
+    return this.nextHops === undefined ? null : this.nextHops.issue(family, buf, start, length, nextHopAttribute)
   }
 }
 
@@ -258,14 +265,21 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
 
   // ---- ingest ----
 
-  sink(id: PeerId, ctx: CodecContext): UpdateSink & { issues: UpdateIssue[] } {
+  /** The bulk decoder's sink for a peer's session (`ctx`); `nextHops` judges its next hops. */
+  sink(id: PeerId, ctx: CodecContext, nextHops?: NextHopGuard): UpdateSink & { issues: UpdateIssue[] } {
     this.peerTable.get(id)
-    for (const s of this.sinks) if (s.peer === id && s.ctx === ctx) return s
+    for (const s of this.sinks) {
+      if (s.peer === id && s.ctx === ctx) {
+        s.nextHops = nextHops
+        return s
+      }
+    }
     for (const s of this.sinks) if (s.peer === id) {
       s.release()
       this.sinks.delete(s)
     }
     const s = new PeerSink(this, id, ctx)
+    s.nextHops = nextHops
     this.sinks.add(s)
     return s
   }

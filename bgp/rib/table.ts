@@ -251,7 +251,7 @@ export class Table implements RibTable {
     const f = families.get(this.family)
     if (f === undefined) throw new RangeError(`family ${this.family} has no codec`)
     const out: Nlri[] = []
-    decodeNlri(f, buf, start, end, false, out)
+    decodeNlri(f, buf, start, end, false, false, out) // created only by announcements
     const n = out[0]
     if (n === undefined) throw new RangeError('findRaw: no NLRI in the bytes')
     const d = this.newDest()

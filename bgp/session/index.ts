@@ -4,10 +4,14 @@
  * capability negotiation (RFC 5492 and the capabilities it lists), socket TTL options. Public face
  * of bgp/session.
  */
-export { Session, endOfRibBytes, endOfRibOf } from './session.js'
+export { Session, checkNextHops, endOfRibBytes, endOfRibOf } from './session.js'
 export type { SessionConfig, SessionEvents, SessionStats, MessageCounts, MessageKind, NotificationRecord } from './session.js'
 export { BgpListener, normalizeAddress } from './listener.js'
 export type { ListenerOptions, IncomingHandler } from './listener.js'
 export { buildOpen, negotiate, peerAsOf, summarizeNegotiated } from './negotiate.js'
 export type { LocalCapabilities, Negotiated, NegotiatedSummary, PeerExpectations, PeerGracefulRestart } from './negotiate.js'
 export { applyTtlPolicy, deviceNameProblem, setTtl, getTtl, setMinTtl, getMinTtl, gtsmMinTtl } from './socket-options.js'
+export { LogLimiter, silentLogger } from './logger.js'
+export type { BgpLogger } from './logger.js'
+export { NextHopGuard, NEXT_HOP_CLASSES, martianIssue } from './next-hop.js'
+export type { NextHopClass, NextHopGuardOptions } from './next-hop.js'

@@ -25,8 +25,14 @@
  *   the codec's bulk path; without a sink they are decoded here and emitted as `update` events.
  *   End-of-RIB markers (RFC 4724 2) are recognised from the raw bytes and emitted as `end-of-rib`,
  *   not passed to the sink.
+ * - Next hops (RFC 4271 6.3, RFC 7606 7.3): every next hop the peer gives us is checked for a martian
+ *   (next-hop.ts) by a guard made when the connection is established (it knows our address on it);
+ *   the bulk path asks it through the sink, the object path here. A martian makes the UPDATE
+ *   treat-as-withdraw and is reported like any other RFC 7606 outcome.
  * - Statistics per peer: messages in/out by type, uptime, flaps, last error, last NOTIFICATION each
- *   way, negotiated capabilities and timers.
+ *   way, negotiated capabilities and timers, socket and internal errors.
+ * - Logging: through a BgpLogger passed in (session.ts never drops an error silently: socket errors
+ *   and our own failures are logged and counted even when nobody listens to 'error').
  */
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
@@ -48,6 +54,8 @@ import {
 import type { OpenMessage } from '../codec/open.js'
 import type { RouteRefreshMessage } from '../codec/route-refresh.js'
 import { BgpFamilyError, type UpdateIssue, type UpdateMessage } from '../codec/update.js'
+import { silentLogger, type BgpLogger } from './logger.js'
+import { martianIssue, NextHopGuard, type NextHopClass } from './next-hop.js'
 import type { BgpListener } from './listener.js'
 import { normalizeAddress } from './listener.js'
 import { buildOpen, negotiate, summarizeNegotiated } from './negotiate.js'
@@ -94,8 +102,14 @@ export interface SessionConfig extends LocalCapabilities {
   readonly collisionDetectEstablishedState?: boolean
   /** BIRD's unread-input check before the hold timer fires (default true; off only to test it). */
   readonly holdTimerInputCheck?: boolean
-  /** Raw UPDATE consumer (see the module doc). May throw BgpError; may return RFC 7606 reports. */
-  readonly updateSink?: (buf: Uint8Array, offset: number, length: number, ctx: CodecContext) => readonly UpdateIssue[] | void
+  /** Martian next-hop classes accepted from this peer anyway (next-hop.ts; default none). */
+  readonly allowNextHops?: readonly NextHopClass[]
+  /** Addresses of ours besides the connection's local one that a received next hop may not be
+   * (our configured IPv6 next hop). */
+  readonly localNextHops?: readonly string[]
+  /** Raw UPDATE consumer (see the module doc). May throw BgpError; may return RFC 7606 reports.
+   * `nextHops` judges the UPDATE's next hops (pass it to the bulk decoder's sink). */
+  readonly updateSink?: (buf: Uint8Array, offset: number, length: number, ctx: CodecContext, nextHops: NextHopGuard) => readonly UpdateIssue[] | void
 }
 
 export type MessageKind = 'open' | 'update' | 'notification' | 'keepalive' | 'routeRefresh'
@@ -139,6 +153,8 @@ export interface SessionStats {
   }
   /** Connections closed by collision resolution. */
   readonly collisions: number
+  /** Socket errors (resets, refused and failed connects) and errors of our own making. */
+  readonly errors: { readonly socket: number; readonly internal: number }
 }
 
 export interface SessionEvents {
@@ -175,6 +191,8 @@ class Connection {
   /** Bumped on every (re)start of a timer: a deferred hold check compares it. */
   holdGeneration = 0
   negotiated: Negotiated | undefined
+  /** Martian next-hop check, made when the connection is established. */
+  nextHops: NextHopGuard | undefined
   peerOpen: OpenMessage | undefined
   connected = false
   /** A native connect is in flight (no socket yet); its id, to ignore results of older attempts. */
@@ -218,8 +236,11 @@ export class Session extends EventEmitter<SessionEvents> {
   private lastNotificationReceived: NotificationRecord | undefined
   private destroyed = false
   private idleWaiters: (() => void)[] = []
+  private readonly log: BgpLogger
+  private socketErrors = 0
+  private internalErrors = 0
 
-  constructor(config: SessionConfig, options: { listener?: BgpListener } = {}) {
+  constructor(config: SessionConfig, options: { listener?: BgpListener; logger?: BgpLogger } = {}) {
     super()
     if (net.isIP(config.peerAddress) === 0) throw new RangeError(`peerAddress ${JSON.stringify(config.peerAddress)}: not an IP address`)
     if (config.localAddress !== undefined && net.isIP(config.localAddress) === 0) {
@@ -229,6 +250,9 @@ export class Session extends EventEmitter<SessionEvents> {
     if (config.passive === true && options.listener === undefined) throw new Error('a passive session needs a listener')
     this.config = config
     this.name = config.name ?? config.peerAddress
+    this.log = options.logger ?? silentLogger
+    // Fails here, at configuration, rather than at the first UPDATE.
+    if (config.allowNextHops !== undefined) new NextHopGuard({ localAddresses: [], peerAddress: config.peerAddress, allow: config.allowNextHops })
     this.peerAddress = normalizeAddress(config.peerAddress)
     this.ebgp = config.peerAs !== config.localAs
     this.ourOpen = buildOpen(config) // validates hold time, families, GR
@@ -385,6 +409,7 @@ export class Session extends EventEmitter<SessionEvents> {
           }
         : {}),
       collisions: this.collisions,
+      errors: { socket: this.socketErrors, internal: this.internalErrors },
     }
     return s
   }
@@ -528,6 +553,12 @@ export class Session extends EventEmitter<SessionEvents> {
           break
         case 'established':
           this.establishedAt = Date.now()
+          c.nextHops = new NextHopGuard({
+            localAddresses: [...(c.socket?.localAddress !== undefined ? [normalizeAddress(c.socket.localAddress)] : []), ...(this.config.localAddress !== undefined ? [this.config.localAddress] : []), ...(this.config.localNextHops ?? [])],
+            peerAddress: this.config.peerAddress,
+            ...(this.config.allowNextHops !== undefined ? { allow: this.config.allowNextHops } : {}),
+          })
+          this.log.info({ direction: c.direction, holdTime: c.negotiated?.holdTime }, 'BGP session established')
           // The session's state says Established before listeners of 'established' run.
           this.updateState([])
           if (c.negotiated !== undefined) this.emit('established', c.negotiated)
@@ -541,6 +572,8 @@ export class Session extends EventEmitter<SessionEvents> {
           const detail = this.pendingDetail
           this.pendingDetail = undefined
           this.lastError = detail === undefined ? { reason: a.reason, at: Date.now() } : { reason: a.reason, at: Date.now(), detail }
+          if (a.wasEstablished) this.log.warn({ reason: a.reason, ...(detail !== undefined ? { detail } : {}) }, 'BGP session down')
+          else this.log.debug({ reason: a.reason, from: a.from, ...(detail !== undefined ? { detail } : {}) }, 'BGP connection attempt ended')
           this.emit('down', detail === undefined
             ? { reason: a.reason, from: a.from, wasEstablished: a.wasEstablished }
             : { reason: a.reason, from: a.from, wasEstablished: a.wasEstablished, detail })
@@ -681,6 +714,7 @@ export class Session extends EventEmitter<SessionEvents> {
       (err: NodeJS.ErrnoException) => {
         if (c.attempt !== id) return
         c.pendingAttempt = 0
+        this.socketError(err, 'outgoing')
         this.pendingDetail = err.code ?? err.message
         this.feed(c, { type: 'TcpConnectionFails', refused: true })
       },
@@ -703,6 +737,7 @@ export class Session extends EventEmitter<SessionEvents> {
     })
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (c.socket !== socket) return
+      this.socketError(err, c.direction)
       this.lastErrorDetail(err.code ?? err.message)
     })
     socket.on('close', () => {
@@ -791,7 +826,16 @@ export class Session extends EventEmitter<SessionEvents> {
     for (const f of w) setImmediate(f)
   }
 
+  /** Every socket error is counted and logged (the FSM sees the close that follows). */
+  private socketError(err: NodeJS.ErrnoException, direction: Direction): void {
+    this.socketErrors++
+    this.log.warn({ err: { code: err.code, message: err.message }, direction, state: this.stateValue }, 'BGP socket error')
+  }
+
+  /** Errors of our own making: counted and logged always, emitted when someone listens. */
   private emitError(e: Error): void {
+    this.internalErrors++
+    this.log.error({ err: { message: e.message } }, 'BGP session error')
     if (this.listenerCount('error') > 0) this.emit('error', e)
   }
 
@@ -881,12 +925,13 @@ export class Session extends EventEmitter<SessionEvents> {
       this.emit('end-of-rib', eor)
       return
     }
+    const nextHops = c.nextHops ?? new NextHopGuard({ localAddresses: [], peerAddress: this.config.peerAddress })
     try {
       let issues: readonly UpdateIssue[] | void
       if (this.config.updateSink !== undefined) {
-        issues = this.config.updateSink(buf, offset, length, ctx)
+        issues = this.config.updateSink(buf, offset, length, ctx, nextHops)
       } else {
-        const msg = decodeFramed(MessageType.Update, buf, offset, length, ctx) as UpdateMessage
+        const msg = checkNextHops(decodeFramed(MessageType.Update, buf, offset, length, ctx) as UpdateMessage, nextHops)
         issues = msg.report
         this.emit('update', msg)
       }
@@ -927,6 +972,33 @@ function socketDevice(sock: net.Socket): string {
   const fd = socketFd(sock)
   if (fd < 0) return ''
   try { return boundDevice(fd) } catch { return '' }
+}
+
+/**
+ * The object path's martian next-hop check (the bulk path asks through UpdateSink.checkNextHop):
+ * a martian in MP_REACH_NLRI or, with NLRI in the message, in NEXT_HOP makes the whole UPDATE
+ * treat-as-withdraw (RFC 7606 7.3), reported with the other RFC 7606 outcomes.
+ */
+export function checkNextHops(msg: UpdateMessage, guard: NextHopGuard): UpdateMessage {
+  if (msg.treatAsWithdraw === true) return msg
+  let issue: UpdateIssue | undefined
+  const reach = msg.mpReach
+  const first = reach?.nextHop[0]
+  if (reach !== undefined && reach.nlri.length > 0 && first !== undefined) {
+    const c = first.length === 4 ? guard.checkIpv4(readU32(first)) : guard.checkIpv6(first, 0)
+    if (c !== undefined) issue = martianIssue(c, false, Uint8Array.from(reach.nextHop.flatMap((a) => [...a])))
+  }
+  const nh = msg.attributes.nextHop
+  if (issue === undefined && msg.nlri.length > 0 && nh !== undefined) {
+    const c = guard.checkIpv4(nh)
+    if (c !== undefined) issue = martianIssue(c, true, Uint8Array.of(nh >>> 24, (nh >>> 16) & 0xff, (nh >>> 8) & 0xff, nh & 0xff))
+  }
+  if (issue === undefined) return msg
+  return { ...msg, attributes: {}, treatAsWithdraw: true, report: [...(msg.report ?? []), issue] }
+}
+
+function readU32(b: Uint8Array): number {
+  return (((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number)) >>> 0
 }
 
 function safe(f: () => number): number {

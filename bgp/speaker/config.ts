@@ -21,6 +21,8 @@ import type { RibOptions, RoutePolicy } from '../rib/api.js'
 import type { BgpListener } from '../session/listener.js'
 import { deviceNameProblem } from '../session/socket-options.js'
 import type { MaxPrefixOptions } from '../policy/max-prefix.js'
+import type { BgpLogger } from '../session/logger.js'
+import { NEXT_HOP_CLASSES, type NextHopClass } from '../session/next-hop.js'
 
 /** Maximum prefixes from a peer in one family (bgp/policy's MaxPrefix options): `limit` accepted
  * prefixes, `warningOnly`, `warningThresholdPercent` (default 75), `restartTime` in seconds after a
@@ -78,6 +80,10 @@ export interface PeerConfig {
   /** Seconds to wait for the peer's RTC End-of-RIB before sending it the VPN routes that the
    * memberships received so far ask for (RFC 4684 6; default 60; gobgpd 3.10 sends no RTC End-of-RIB). */
   readonly rtcEndOfRibTimeout?: number
+  /** Martian next-hop classes accepted from this peer anyway (bgp/session/next-hop.ts: `unspecified`,
+   * `multicast`, `loopback`, `class-e`, `own-address`); default none: such routes are treated as
+   * withdrawn (RFC 7606 7.3). */
+  readonly allowNextHops?: readonly NextHopClass[]
 }
 
 export interface GracefulRestartOptions {
@@ -112,6 +118,9 @@ export interface SpeakerOptions {
   readonly importRouteTargets?: readonly ExtendedCommunity[]
   /** Bytes queued on a socket above which UPDATE generation pauses until 'drain' (default 1 MiB). */
   readonly writeBacklogLimit?: number
+  /** Where the speaker and its sessions log (a pino logger fits; a child per peer binds `peer`).
+   * Default: nothing is written; the counters in peerStats() count either way. */
+  readonly logger?: BgpLogger
 }
 
 export class ConfigError extends Error {
@@ -228,9 +237,16 @@ export function validatePeerConfig(c: PeerConfig, localAs: number): void {
       const name = at(`maxPrefix[${familyName(f)}]`)
       if (!offered.has(f)) throw new ConfigError(name, 'family is not in families')
       if (v === undefined) continue
+      // Every field is checked here, so building the peer's MaxPrefix cannot fail later.
       int(`${name}.limit`, v.limit, 1, 0xffffffff)
+      if (v.warningThresholdPercent !== undefined) int(`${name}.warningThresholdPercent`, v.warningThresholdPercent, 1, 100)
+      if (v.restartTime !== undefined) int(`${name}.restartTime`, v.restartTime, 1, 0xffffffff)
+      if (v.warningOnly !== undefined && typeof v.warningOnly !== 'boolean') throw new ConfigError(`${name}.warningOnly`, `${JSON.stringify(v.warningOnly)} is not a boolean`)
     }
   }
+  c.allowNextHops?.forEach((h, i) => {
+    if (!NEXT_HOP_CLASSES.includes(h)) throw new ConfigError(at(`allowNextHops[${i}]`), `${JSON.stringify(h)} is not one of ${NEXT_HOP_CLASSES.join(', ')}`)
+  })
   if (c.localIpv6NextHop !== undefined && !net.isIPv6(c.localIpv6NextHop)) throw new ConfigError(at('localIpv6NextHop'), `${JSON.stringify(c.localIpv6NextHop)} is not an IPv6 address`)
   if (c.minimumAdvertisementInterval !== undefined) num(at('minimumAdvertisementInterval'), c.minimumAdvertisementInterval, 0, 600)
   if (c.rtcEndOfRibTimeout !== undefined) num(at('rtcEndOfRibTimeout'), c.rtcEndOfRibTimeout, 0, 3600)

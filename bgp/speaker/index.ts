@@ -4,7 +4,9 @@
  * face of bgp/speaker.
  */
 export { BgpSpeaker } from './speaker.js'
-export type { SpeakerRib, SpeakerEvents, PeerStateEvent, MaxPrefixEvent, PeerStats, FamilyStats } from './speaker.js'
+export type { SpeakerRib, SpeakerEvents, PeerStateEvent, MaxPrefixEvent, PeerStats, FamilyStats, PeerErrorCounts, UpdateIssueRecord } from './speaker.js'
+export type { BgpLogger } from '../session/logger.js'
+export type { NextHopClass } from '../session/next-hop.js'
 export { ConfigError, defaultMrai, parseRouterId, validatePeerConfig, validateSpeakerOptions } from './config.js'
 export type { PeerConfig, SpeakerOptions, MaxPrefixConfig, GracefulRestartOptions as SpeakerGracefulRestartOptions, PerFamily } from './config.js'
 export { exportAttributes, prependAs, DEFAULT_LOCAL_PREF } from './export.js'

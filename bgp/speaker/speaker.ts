@@ -34,17 +34,27 @@
  *
  * Graceful restart, restarting role: while GracefulRestart.deferring nothing is sent (not even
  * End-of-RIB); on phase 'selection' every peer is flushed and gets its End-of-RIB markers.
+ *
+ * Modules: peer.ts holds a peer's state (and the record of its RFC 7606 outcomes), packing.ts lays
+ * a flush's routes out as UPDATEs; the rest (ingest, RTC, export decisions, refresh, graceful
+ * restart wiring) is here.
+ *
+ * Nothing goes unrecorded: socket errors (counted by the session), RFC 7606 AFI/SAFI disables,
+ * routes that could not be encoded for a peer, and errors of our own making are logged (options.logger,
+ * a child per peer) and counted in peerStats().errors whether or not anyone listens to 'error'. RFC
+ * 7606 outcomes that keep the session (treat-as-withdraw, attribute discard, martian next hops) are
+ * counted per peer and kind (peerStats().updateIssues), the most recent kept in a small ring
+ * (recentUpdateIssues), and logged at most once per kind per interval.
  */
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import { Family, familyName, type FamilyKey } from '../codec/afi.js'
-import { encodeAttributes } from '../codec/attributes.js'
-import { decodeUpdateBulk, encodeUpdatesBulk, type RouteBatch, type UpdateSink } from '../codec/bulk.js'
+import { decodeUpdateBulk } from '../codec/bulk.js'
 import type { CodecContext } from '../codec/context.js'
 import { type ExtendedCommunity } from '../codec/ext-communities.js'
-import { families as familyTable, nlriLength, type Nlri } from '../codec/nlri.js'
+import { families as familyTable, type Nlri } from '../codec/nlri.js'
 import { RouteRefreshSubtype, type RouteRefreshMessage } from '../codec/route-refresh.js'
-import { BgpFamilyError, encodeUpdate, updateEncodingLength, type UpdateMessage } from '../codec/update.js'
+import { BgpFamilyError, type UpdateIssue } from '../codec/update.js'
 import type { State, StopReason } from '../fsm/index.js'
 import { Rib } from '../rib/rib.js'
 import {
@@ -53,8 +63,6 @@ import {
   type DestId,
   type PeerId,
   type PrefixCounts,
-  type RibApi,
-  type RibEvents,
   type RibTable,
   type RouteAttributes,
   type RoutePolicy,
@@ -62,8 +70,10 @@ import {
 import { BgpListener, normalizeAddress } from '../session/listener.js'
 import type { Negotiated } from '../session/negotiate.js'
 import { Session, type SessionConfig, type SessionStats } from '../session/session.js'
-import { nextHopBytes, mappedIpv6 } from './addresses.js'
-import { AdjRibOut, type AttrRefs } from './adj-rib-out.js'
+import { silentLogger, type BgpLogger } from '../session/logger.js'
+import type { NextHopGuard } from '../session/next-hop.js'
+import { mappedIpv6 } from './addresses.js'
+import { AdjRibOut } from './adj-rib-out.js'
 import {
   ConfigError,
   defaultMrai,
@@ -75,11 +85,12 @@ import {
   type SpeakerOptions,
 } from './config.js'
 import { exportAttributes, type ExportSource, type ExportTarget } from './export.js'
+import { BULK_FAMILIES, Peer, VPN_FAMILIES, type ExportCache, type SpeakerRib, type UpdateIssueRecord } from './peer.js'
+import { copyWithdrawal, sendBulk, sendObjects, sendWithdrawals } from './packing.js'
+
+export type { SpeakerRib, UpdateIssueRecord } from './peer.js'
 import { downCauseOf, GracefulRestart, type PhaseEvent } from './graceful-restart.js'
 import { MaxPrefix, maxPrefixNotificationData, RtcFilter, rtcMembershipNlris } from '../policy/index.js'
-
-/** The RIB as the speaker drives it: the contract plus its events. */
-export type SpeakerRib = RibApi & Pick<EventEmitter<RibEvents>, 'on' | 'off' | 'listenerCount'>
 
 export interface PeerStateEvent {
   readonly peer: string
@@ -121,6 +132,18 @@ export interface FamilyStats {
   readonly endOfRibSent: boolean
 }
 
+/** Errors of one peer that did not stop the speaker; each one was also logged. */
+export interface PeerErrorCounts {
+  /** Socket errors of the peer's connections (resets, refused or failed connects). */
+  readonly socket: number
+  /** Families disabled after a malformed UPDATE (RFC 7606 AFI/SAFI disable). */
+  readonly familyDisabled: number
+  /** Routes that could not be encoded for the peer (forgotten as sent, the session kept). */
+  readonly unsendableRoutes: number
+  /** Errors of our own making in the peer's session (socket options, ...). */
+  readonly internal: number
+}
+
 export interface PeerStats {
   readonly name: string
   readonly address: string
@@ -136,27 +159,17 @@ export interface PeerStats {
   readonly writePauses: number
   /** Set while a max-prefix tear-down keeps the peer down. */
   readonly maxPrefixDown?: { readonly family: string; readonly restartAt?: number }
+  readonly errors: PeerErrorCounts
+  /** RFC 7606 outcomes that kept the session (treat-as-withdraw, attribute discard, AFI/SAFI
+   * disable, martian next hops), counted by kind since the peer was added. */
+  readonly updateIssues: Readonly<Record<string, number>>
+  /** The most recent of them, oldest first (at most 16). */
+  readonly recentUpdateIssues: readonly UpdateIssueRecord[]
 }
 
 /** Routes per slice of a flush: large enough to group well, small enough to yield to the socket. */
 const SLICE = 65536
 const DEFAULT_BACKLOG_LIMIT = 1 << 20
-
-const VPN_FAMILIES: ReadonlySet<FamilyKey> = new Set([Family.Ipv4Vpn, Family.Ipv6Vpn])
-const BULK_FAMILIES: ReadonlySet<FamilyKey> = new Set([Family.Ipv4Unicast, Family.Ipv6Unicast, Family.Ipv4Vpn, Family.Ipv6Vpn])
-
-/** Export results of one peer and family, keyed by source attribute set * 65536 + source peer. */
-interface ExportCache {
-  /** Out attribute set id (-1: not advertised), when the export policy depends on the set only;
-   * each id >= 0 holds one RIB reference. */
-  readonly ids: Map<number, number>
-  /** The export rules' result before the policy (null: not advertised). */
-  readonly rules: Map<number, RouteAttributes | null>
-  /** Policy results (shared objects) to their interned id, one RIB reference each. */
-  readonly objects: Map<RouteAttributes, number>
-  /** The source set each key was computed from (ids are reused after the RIB frees a set). */
-  readonly src: Map<number, RouteAttributes>
-}
 
 /** Bound on remembered policy result objects per peer and family. */
 const OBJECT_CACHE_MAX = 65536
@@ -164,73 +177,6 @@ const OBJECT_CACHE_MAX = 65536
 const EXPORT_CACHE_MAX = 262144
 /** Seconds a peer's routes stay stale after its BoRR without an EoRR (RFC 7313 4.2). */
 const ERR_STALE_TIME = 360
-
-class Peer {
-  readonly name: string
-  config: PeerConfig
-  readonly session: Session
-  readonly id: PeerId
-  enabled: boolean
-  readonly ebgp: boolean
-  mrai: number
-  negotiated: Negotiated | undefined
-  /** The peer's BGP identifier from its last OPEN (kept while its routes are kept stale). */
-  remoteId = 0
-  sink: UpdateSink | undefined
-  sinkCtx: CodecContext | undefined
-  readonly out = new Map<FamilyKey, AdjRibOut>()
-  selfV4 = ''
-  selfV6 = ''
-  /** Families whose End-of-RIB still follows their initial flush. */
-  readonly eorPending = new Set<FamilyKey>()
-  readonly eorSent = new Set<FamilyKey>()
-  readonly eorReceived = new Set<FamilyKey>()
-  /** Families whose refresh (enhanced) awaits EoRR after the flush. */
-  readonly eorrPending = new Set<FamilyKey>()
-  /** RTC: the peer's membership filter (undefined: RTC not negotiated, every VPN route goes). */
-  rtc: RtcFilter | undefined
-  rtcSignature = ''
-  rtcWaiting = false
-  rtcTimer: NodeJS.Timeout | undefined
-  /** Export results per family (see ExportCache). */
-  readonly exportCache = new Map<FamilyKey, ExportCache>()
-  /** Encoded attribute sections per out attrId (session-specific: 2- or 4-octet AS). */
-  readonly attrBytes = new Map<number, Uint8Array>()
-  flushTimer: NodeJS.Timeout | undefined
-  flushImmediate: NodeJS.Immediate | undefined
-  lastFlush = 0
-  flushes = 0
-  writePauses = 0
-  waitingDrain = false
-  ingested = false
-  /** Enhanced route refresh (RFC 7313) received BoRR, waiting for EoRR, per family. */
-  readonly borrTimers = new Map<FamilyKey, NodeJS.Timeout>()
-  /** Families disabled by RFC 7606 until the session restarts. */
-  readonly disabled = new Set<FamilyKey>()
-  /** Maximum-prefix state per family (bgp/policy's MaxPrefix: edge-triggered reports). */
-  readonly maxPrefix = new Map<FamilyKey, MaxPrefix>()
-  maxPrefixDown: { family: FamilyKey; restartAt?: number } | undefined
-  maxPrefixTimer: NodeJS.Timeout | undefined
-  /** When the current session came up (NOTIFICATIONs before it do not explain its end). */
-  upSince = 0
-  /** RIB references of this peer's Adj-RIB-Out tables (set by the speaker). */
-  refs: AttrRefs = { acquire: () => {}, release: () => {} }
-
-  constructor(name: string, config: PeerConfig, session: Session, id: PeerId, ebgp: boolean, mrai: number) {
-    this.name = name
-    this.config = config
-    this.session = session
-    this.id = id
-    this.enabled = config.enabled !== false
-    this.ebgp = ebgp
-    this.mrai = mrai
-  }
-
-  /** Between the session's 'established' and 'down' events (its state may lag inside the first). */
-  get established(): boolean {
-    return this.negotiated !== undefined
-  }
-}
 
 export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   readonly localAs: number
@@ -252,11 +198,13 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   /** References taken by uncached export results during one slice. */
   private readonly sliceRefs: number[] = []
   private bestForward: ((f: FamilyKey, c: readonly BestChange[]) => void) | undefined
+  private readonly log: BgpLogger
 
   constructor(options: SpeakerOptions) {
     super()
     validateSpeakerOptions(options)
     this.options = options
+    this.log = options.logger ?? silentLogger
     this.localAs = options.localAs
     this.routerId = parseRouterId('routerId', options.routerId)
     this.clusterId = options.clusterId === undefined ? this.routerId : parseRouterId('clusterId', options.clusterId)
@@ -359,14 +307,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     const families = config.families ?? [Family.Ipv4Unicast]
     const maxPrefix = new Map<FamilyKey, MaxPrefix>()
     for (const [k, v] of Object.entries(config.maxPrefix ?? {}) as [string, MaxPrefixConfig | undefined][]) {
-      if (v === undefined) continue
-      const where = `peer ${JSON.stringify(config.name)}: maxPrefix[${familyName(Number(k))}]`
-      try {
-        maxPrefix.set(Number(k), new MaxPrefix(v, where))
-      } catch (e) {
-        const m = /^(.*?): (.*)$/.exec((e as Error).message)
-        throw new ConfigError(m?.[1] ?? where, m?.[2] ?? (e as Error).message)
-      }
+      // validatePeerConfig checked every field (as ConfigError): this cannot throw.
+      if (v !== undefined) maxPrefix.set(Number(k), new MaxPrefix(v, `peer ${JSON.stringify(config.name)}: maxPrefix[${familyName(Number(k))}]`))
     }
     const ebgp = config.asn !== this.localAs
     const id = this.rib.addPeer({ address: config.address, asn: config.asn, routerId: 0, ebgp, name: config.name })
@@ -393,16 +335,19 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       ...(config.enhancedRouteRefresh === true ? { enhancedRouteRefresh: true } : {}),
       ...(config.extendedMessage === true ? { extendedMessage: true } : {}),
       ...(grCap !== undefined ? { gracefulRestart: grCap } : {}),
-      updateSink: (buf, offset, length, ctx) => this.ingest(peer, buf, offset, length, ctx),
+      ...(config.allowNextHops !== undefined ? { allowNextHops: config.allowNextHops } : {}),
+      ...(config.localIpv6NextHop !== undefined ? { localNextHops: [config.localIpv6NextHop] } : {}),
+      updateSink: (buf, offset, length, ctx, nextHops) => this.ingest(peer, buf, offset, length, ctx, nextHops),
     }
+    const log = this.log.child({ peer: config.name })
     let session: Session
     try {
-      session = new Session(sc, this.listener !== undefined ? { listener: this.listener } : {})
+      session = new Session(sc, { ...(this.listener !== undefined ? { listener: this.listener } : {}), logger: log })
     } catch (e) {
       this.rib.removePeer(id)
       throw new ConfigError(`peer ${JSON.stringify(config.name)}`, (e as Error).message)
     }
-    const peer = new Peer(config.name, config, session, id, ebgp, defaultMrai(config, this.localAs))
+    const peer = new Peer(config.name, config, session, id, ebgp, defaultMrai(config, this.localAs), log)
     for (const [f, m] of maxPrefix) peer.maxPrefix.set(f, m)
     peer.refs = {
       acquire: (a) => {
@@ -561,6 +506,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
         endOfRibSent: p.eorSent.has(f),
       })
     }
+    const session = p.session.stats()
     const s: PeerStats = {
       name: p.name,
       address: p.config.address,
@@ -568,10 +514,13 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       enabled: p.enabled,
       ebgp: p.ebgp,
       minimumAdvertisementInterval: p.mrai,
-      session: p.session.stats(),
+      session,
       families: fams,
       flushes: p.flushes,
       writePauses: p.writePauses,
+      errors: { socket: session.errors.socket, familyDisabled: p.familyDisabled, unsendableRoutes: p.unsendableRoutes, internal: session.errors.internal },
+      updateIssues: Object.fromEntries(p.issueCounts),
+      recentUpdateIssues: [...p.recentIssues.slice(p.issueNext), ...p.recentIssues.slice(0, p.issueNext)],
     }
     if (p.maxPrefixDown === undefined) return s
     const d = p.maxPrefixDown
@@ -598,7 +547,11 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
 
   private wireSession(p: Peer): void {
     const s = p.session
-    s.on('error', (e) => this.emitError(e))
+    // The session logged and counted it already; pass it on to whoever listens.
+    s.on('error', (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e)
+    })
+    s.on('update-issues', (issues) => p.recordIssues(issues))
     s.on('state', (e) => this.emit('peer-state', { peer: p.name, from: e.from, to: e.to, ...(e.reason !== undefined ? { reason: e.reason } : {}) }))
     s.on('established', (n) => this.onEstablished(p, n))
     s.on('down', (d) => this.onDown(p, d))
@@ -752,20 +705,28 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
 
   // ---------------------------------------------------------------- ingest
 
-  private ingest(p: Peer, buf: Uint8Array, offset: number, length: number, ctx: CodecContext): void {
+  private ingest(p: Peer, buf: Uint8Array, offset: number, length: number, ctx: CodecContext, nextHops: NextHopGuard): readonly UpdateIssue[] | undefined {
     let sink = p.sink
-    if (sink === undefined || p.sinkCtx !== ctx) {
-      sink = p.sink = this.rib.sink(p.id, ctx)
+    if (sink === undefined || p.sinkCtx !== ctx || p.sinkNextHops !== nextHops) {
+      sink = p.sink = this.rib.sink(p.id, ctx, nextHops)
       p.sinkCtx = ctx
+      p.sinkNextHops = nextHops
     }
     p.ingested = true
     this.scheduleCommit()
     try {
       decodeUpdateBulk(buf, offset, length, ctx, sink)
     } catch (e) {
+      sink.issues = [] // the error itself is the report (the session emits it, or resets)
       if (e instanceof BgpFamilyError) this.disableFamily(p, e.family)
-      throw e // the session reports it (or resets, for errors that cost the session)
+      throw e
     }
+    if (sink.issues.length === 0) return undefined
+    // The UPDATE's RFC 7606 reports go back to the session, which emits them ('update-issues'):
+    // the sink keeps nothing between UPDATEs.
+    const issues = sink.issues
+    sink.issues = []
+    return issues
   }
 
   /**
@@ -783,7 +744,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       p.out.delete(family)
     }
     p.eorPending.delete(family)
-    this.emitError(new Error(`peer ${p.name}: ${familyName(family)} disabled after a malformed UPDATE (RFC 7606)`))
+    p.familyDisabled++
+    this.emitError(p, new Error(`peer ${p.name}: ${familyName(family)} disabled after a malformed UPDATE (RFC 7606)`), { family: familyName(family) })
   }
 
   private scheduleCommit(): void {
@@ -909,7 +871,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
         if (table.bestAttrId(d) < 0) {
           // Gone from Loc-RIB: withdraw now, while the destination still names this prefix.
           if (out.advertisedAttr(d) >= 0) {
-            this.copyWithdrawal(table, out, d)
+            copyWithdrawal(table, out, d)
             out.unset(d)
           }
         } else if (table.bestPeer(d) !== p.id || out.advertisedAttr(d) >= 0) {
@@ -921,16 +883,6 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
         // here keeps a full table from one peer out of that peer's Adj-RIB-Out queue entirely.
       }
       this.scheduleFlush(p, false)
-    }
-  }
-
-  private copyWithdrawal(table: RibTable, out: AdjRibOut, d: DestId): void {
-    const w = out.withdrawals
-    if (BULK_FAMILIES.has(out.family)) {
-      const i = w.reserve()
-      table.writeKey(d, w.addr, w.length, w.rd, i)
-    } else {
-      w.objects.push(table.nlri(d))
     }
   }
 
@@ -981,7 +933,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
           return
         }
         if (out.withdrawals.size > 0) {
-          this.sendWithdrawals(p, out)
+          sendWithdrawals(p, out)
           sent = true
           continue
         }
@@ -1117,7 +1069,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       const was = out.advertisedAttr(d)
       if (a < 0) {
         if (was >= 0) {
-          this.copyWithdrawal(table, out, d)
+          copyWithdrawal(table, out, d)
           out.unset(d)
         }
         continue
@@ -1137,124 +1089,17 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     const ctx = (p.negotiated as Negotiated).context
     for (const [attrId, dests] of groups) {
       try {
-        if (BULK_FAMILIES.has(family)) this.sendBulk(p, ctx, table, family, attrId, dests)
-        else this.sendObjects(p, ctx, table, family, attrId, dests)
+        if (BULK_FAMILIES.has(family)) sendBulk(this.rib, p, ctx, table, family, attrId, dests)
+        else sendObjects(this.rib, p, ctx, table, family, attrId, dests)
       } catch (e) {
         // A route we cannot encode for this session (say an IPv6 next hop on IPv4 unicast without
         // extended next hop): report it, forget it was sent, keep the session.
         for (const d of dests) out.unset(d)
-        this.emitError(new Error(`peer ${p.name}: cannot send ${dests.length} ${familyName(family)} route(s): ${(e as Error).message}`))
+        p.unsendableRoutes += dests.length
+        this.emitError(p, new Error(`peer ${p.name}: cannot send ${dests.length} ${familyName(family)} route(s): ${(e as Error).message}`), { family: familyName(family), routes: dests.length })
       }
     }
     return true
-  }
-
-  private attrSection(p: Peer, ctx: CodecContext, attrId: number): Uint8Array {
-    let b = p.attrBytes.get(attrId)
-    if (b === undefined) {
-      b = encodeAttributes(this.rib.attributes(attrId).attrs, ctx)
-      p.attrBytes.set(attrId, b)
-    }
-    return b
-  }
-
-  private sendBulk(p: Peer, ctx: CodecContext, table: RibTable, family: FamilyKey, attrId: number, dests: readonly DestId[]): void {
-    const ra = this.rib.attributes(attrId)
-    const n = dests.length
-    const v6 = family >>> 8 === 2
-    const addr = new Uint32Array(v6 ? 4 * n : n)
-    const length = new Uint8Array(n)
-    const vpn = VPN_FAMILIES.has(family)
-    const rd = vpn ? new Uint32Array(2 * n) : undefined
-    const label = vpn ? new Uint32Array(n) : undefined
-    for (let i = 0; i < n; i++) {
-      const d = dests[i] as number
-      table.writeKey(d, addr, length, rd, i)
-      if (label !== undefined) label[i] = table.bestLabel(d)
-    }
-    const batch: RouteBatch = { family, count: n, addr, length, ...(rd !== undefined ? { rd } : {}), ...(label !== undefined ? { label } : {}) }
-    const nh = family === Family.Ipv4Unicast && ra.attrs.nextHop !== undefined ? null : nextHopBytes(ra.nextHop)
-    const msgs: Uint8Array[] = []
-    const count = encodeUpdatesBulk(ctx, batch, this.attrSection(p, ctx, attrId), nh, msgs)
-    this.sendMessages(p, msgs, count)
-  }
-
-  /** Sends messages that the bulk encoder laid out back to back in one slab, in one write. */
-  private sendMessages(p: Peer, msgs: readonly Uint8Array[], count: number): void {
-    if (count === 0) return
-    const first = msgs[0] as Uint8Array
-    const last = msgs[msgs.length - 1] as Uint8Array
-    const contiguous = last.buffer === first.buffer
-    if (contiguous) {
-      const end = last.byteOffset + last.length
-      p.session.sendUpdate(new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset), count)
-    } else {
-      for (const m of msgs) p.session.sendUpdate(m)
-    }
-  }
-
-  private sendObjects(p: Peer, ctx: CodecContext, table: RibTable, family: FamilyKey, attrId: number, dests: readonly DestId[]): void {
-    const ra = this.rib.attributes(attrId)
-    const f = familyTable.get(family)
-    if (f === undefined) return
-    const nh = nextHopBytes(ra.nextHop)
-    const nextHop = nh.length === 32 ? [nh.subarray(0, 16), nh.subarray(16)] : [nh]
-    const nlris: Nlri[] = []
-    for (const d of dests) {
-      let x = table.nlri(d)
-      if (f.labeled) {
-        const l = table.bestLabel(d)
-        if (l >= 0) x = { ...x, labels: [((l & 0xfffff) << 4) | 1] }
-      }
-      nlris.push(x)
-    }
-    const attrs = ra.attrs
-    const make = (list: Nlri[]): UpdateMessage => ({ type: 'update', withdrawn: [], attributes: attrs, nlri: [], mpReach: { family, nextHop, nlri: list } })
-    this.sendPacked(p, ctx, f, nlris, make)
-  }
-
-  private sendWithdrawals(p: Peer, out: AdjRibOut): void {
-    const ctx = (p.negotiated as Negotiated).context
-    const w = out.withdrawals
-    const family = out.family
-    if (w.count > 0) {
-      const batch: RouteBatch = { family, count: w.count, addr: w.addr, length: w.length, ...(VPN_FAMILIES.has(family) ? { rd: w.rd } : {}) }
-      const msgs: Uint8Array[] = []
-      const count = encodeUpdatesBulk(ctx, batch, null, null, msgs)
-      this.sendMessages(p, msgs, count)
-    }
-    if (w.objects.length > 0) {
-      const f = familyTable.get(family)
-      if (f !== undefined) {
-        const make = (list: Nlri[]): UpdateMessage => ({ type: 'update', withdrawn: [], attributes: {}, nlri: [], mpUnreach: { family, nlri: list } })
-        this.sendPacked(p, ctx, f, w.objects, make)
-      }
-    }
-    w.clear()
-  }
-
-  /** Packs NLRI objects into as few UPDATEs as fit the session's message size. */
-  private sendPacked(p: Peer, ctx: CodecContext, f: NonNullable<ReturnType<typeof familyTable.get>>, nlris: readonly Nlri[], make: (list: Nlri[]) => UpdateMessage): void {
-    const addPath = ctx.addPathSend.has(f.key)
-    // The MP attribute may need the extended length form once NLRI are added: count 1 more byte.
-    const base = updateEncodingLength(make([]), ctx) + 1
-    let i = 0
-    while (i < nlris.length) {
-      let size = base
-      const list: Nlri[] = []
-      while (i < nlris.length) {
-        const x = nlris[i] as Nlri
-        const sz = nlriLength(f, x, addPath)
-        if (list.length > 0 && size + sz > ctx.maxMessageLength) break
-        list.push(x)
-        size += sz
-        i++
-      }
-      const msg = make(list)
-      const buf = new Uint8Array(updateEncodingLength(msg, ctx))
-      encodeUpdate(msg, ctx, buf, 0)
-      p.session.sendUpdate(buf)
-    }
   }
 
   /** Drops a peer's export cache (one RIB reference per entry) for a family, or all families. */
@@ -1276,7 +1121,10 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     p.flushImmediate = undefined
   }
 
-  private emitError(e: Error): void {
+  /** An error of a peer that does not stop the speaker: the caller counted it; it is logged, and
+   * emitted as 'error' when someone listens (an EventEmitter throws an unheard 'error'). */
+  private emitError(p: Peer, e: Error, fields: object): void {
+    p.log.error({ ...fields, err: { message: e.message } }, e.message)
     if (this.listenerCount('error') > 0) this.emit('error', e)
   }
 }

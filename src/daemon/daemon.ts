@@ -77,7 +77,7 @@ export interface SpeakerSet {
  * gateway VRF, so the TGW side gets its own listener bound to the VRF device; otherwise one listener
  * serves both speakers (it hands each connection to the session configured for its source address).
  */
-export function createSpeakers(c: DaemonConfig, restarting: boolean): SpeakerSet {
+export function createSpeakers(c: DaemonConfig, restarting: boolean, log?: DaemonLogger): SpeakerSet {
   const host = c.listen.address !== undefined ? { host: c.listen.address } : {}
   const main = new BgpListener({ ...host, port: c.listen.port })
   const listeners = [main]
@@ -88,6 +88,7 @@ export function createSpeakers(c: DaemonConfig, restarting: boolean): SpeakerSet
   }
   const gr = c.gracefulRestart
   const cn2 = new BgpSpeaker({
+    ...(log !== undefined ? { logger: log.child({ side: 'cn2' }) } : {}),
     localAs: c.controlNodes.localAsn,
     routerId: c.routerId,
     listen: main,
@@ -99,6 +100,7 @@ export function createSpeakers(c: DaemonConfig, restarting: boolean): SpeakerSet
     importRouteTargets: importRouteTargets(c),
   })
   const tgw = new BgpSpeaker({
+    ...(log !== undefined ? { logger: log.child({ side: 'tgw' }) } : {}),
     localAs: c.tgw.localAsn,
     routerId: c.routerId,
     listen: tgwListener,
@@ -299,7 +301,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
       this.fib = new ComputedFib(c.nodeAddress)
       this.fib.setTables([{ table: c.gatewayTable.table, label: c.gatewayTable.label }])
     }
-    this.speakers = createSpeakers(c, this.restarting)
+    this.speakers = createSpeakers(c, this.restarting, this.log)
     this.peerSet = new PeerSet(this.speakers, this.log)
     this.wireSpeakerLogs('cn2', this.speakers.cn2)
     this.wireSpeakerLogs('tgw', this.speakers.tgw)

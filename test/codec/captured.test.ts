@@ -220,7 +220,7 @@ class CollectingSink implements UpdateSink {
   }
   nlri(withdraw: boolean, family: FamilyKey, pathId: number, buf: Uint8Array, start: number, end: number): void {
     const name = FAMILY_NAME.get(family) ?? (`family ${family}` as FamilyName)
-    const n = nlriToObject(family, pathId || undefined, buf, start, end)
+    const n = nlriToObject(family, pathId || undefined, buf, start, end, withdraw)
     this.push(withdraw, name, nlriKey(name, n), pathId, labelsOf(n).labels)
   }
   issue(i: UpdateIssue): void {

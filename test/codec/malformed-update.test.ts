@@ -197,6 +197,47 @@ const cases: Case[] = [
     withdrawn: 1,
     announced: 0,
   },
+  {
+    name: 'ORIGIN with the Partial bit (RFC 4271 4.3: well-known attributes carry Partial 0)',
+    msg: withAttrs(attr(0x60, 1, [0]), asPath, nextHop),
+    issues: [{ kind: 'attribute-flags', subcode: S.AttributeFlagsError, action: 'treat-as-withdraw', attributeType: 1, data: '60010100' }],
+    withdrawn: 3,
+    announced: 0,
+  },
+  {
+    name: 'NEXT_HOP with the Partial bit',
+    msg: withAttrs(origin, asPath, attr(0x60, 3, [192, 0, 2, 1])),
+    issues: [{ kind: 'attribute-flags', subcode: S.AttributeFlagsError, action: 'treat-as-withdraw', attributeType: 3, data: '600304c0000201' }],
+    withdrawn: 3,
+    announced: 0,
+  },
+  {
+    name: 'MULTI_EXIT_DISC (optional non-transitive) with the Partial bit',
+    msg: withAttrs(origin, asPath, nextHop, attr(0xa0, 4, u32(1))),
+    issues: [{ kind: 'attribute-flags', subcode: S.AttributeFlagsError, action: 'treat-as-withdraw', attributeType: 4, data: 'a0040400000001' }],
+    withdrawn: 3,
+  },
+  {
+    name: 'ATOMIC_AGGREGATE with the Partial bit is discarded (its RFC 7606 7.6 action)',
+    msg: withAttrs(origin, asPath, nextHop, attr(0x60, 6, [])),
+    issues: [{ kind: 'attribute-flags', subcode: S.AttributeFlagsError, action: 'attribute-discard', attributeType: 6, data: '600600' }],
+    withdrawn: 1,
+    announced: 2,
+    check: (t, m) => t.equal(m.attributes.atomicAggregate, undefined),
+  },
+  {
+    name: 'COMMUNITIES (optional transitive) with the Partial bit is fine',
+    msg: withAttrs(origin, asPath, nextHop, attr(0xe0, 8, u32(0xfde80001))),
+    issues: [],
+    withdrawn: 1,
+    announced: 2,
+    check: (t, m) => t.same(m.attributes.communities, [0xfde80001]),
+  },
+  {
+    name: 'unrecognized well-known attribute: NOTIFICATION 3/2 with the attribute (RFC 4271 6.3)',
+    msg: withAttrs(origin, asPath, nextHop, attr(0x40, 100, [1])),
+    throws: { kind: 'unrecognized-well-known-attribute', code: 3, subcode: S.UnrecognizedWellKnownAttribute, action: 'session-reset', data: '40640101' },
+  },
   // --- RFC 7606 7: attribute by attribute ---
   {
     name: 'ORIGIN of length 2 (7.1)',
@@ -421,12 +462,7 @@ const cases: Case[] = [
     announced: 2,
     check: (t, m) => t.equal(m.attributes.origin, 0, 'first ORIGIN kept'),
   },
-  {
-    name: 'unrecognized well-known attribute',
-    msg: withAttrs(origin, asPath, nextHop, attr(0x40, 100, [1])),
-    issues: [{ kind: 'unrecognized-well-known-attribute', subcode: S.UnrecognizedWellKnownAttribute, action: 'treat-as-withdraw', attributeType: 100, data: '40640101' }],
-    withdrawn: 3,
-  },
+
   {
     name: 'malformed attribute in an UPDATE without NLRI: nothing to withdraw but the withdrawn field',
     msg: rawUpdate(WITHDRAWN, bytes(origin, attr(0x40, 2, [2, 0])), []),
@@ -455,6 +491,13 @@ const cases: Case[] = [
     issues: [],
     withdrawn: 0,
     check: (t, m) => t.equal(endOfRibFamily(m), Family.Ipv4Vpn),
+  },
+  {
+    name: 'End-of-RIB for IPv6 unicast as ExaBGP sends it (MP_UNREACH_NLRI with Extended Length: 900f0003000201)',
+    msg: rawUpdate([], [0x90, 0x0f, 0x00, 0x03, 0x00, 0x02, 0x01], []),
+    issues: [],
+    withdrawn: 0,
+    check: (t, m) => t.equal(endOfRibFamily(m), Family.Ipv6Unicast),
   },
   {
     name: 'unknown optional attribute is kept',

@@ -17,8 +17,9 @@ import {
   type Nlri,
 } from '../../bgp/codec/nlri.js'
 import { decodeUpdate, type UpdateMessage } from '../../bgp/codec/update.js'
+import { decodeUpdateBulk } from '../../bgp/codec/bulk.js'
 import { roundTrip, fromHex } from '../helpers/round-trip.js'
-import { allFamilies, ctxWith, encode, hex, updateCodec } from './update-helpers.js'
+import { allFamilies, ctxWith, encode, hex, KeySink, routeKey, updateCodec } from './update-helpers.js'
 
 const attrs = { origin: 0, asPath: [{ type: 2 as const, asns: [65001] }] }
 const v6 = (s: string): Uint8Array => {
@@ -138,6 +139,26 @@ t.test('withdraw label forms: 0x800000 and 0x000000 end the stack (RFC 8277 2.4)
   t.ok(hex(w).endsWith('208000000a'), 'length 32, label 0x800000, 10')
 })
 
+t.test('announcement: label 0 without bottom-of-stack is a stack entry, not its end (RFC 8277 2.4)', async (t) => {
+  const ctx = ctxWith()
+  // MP_REACH VPN-IPv4: next hop RD 0 + 192.0.2.1; NLRI length 48+64+24 = 136: label 0 (no BoS),
+  // label 16 BoS, RD 0:64512:7, 10.1.2.0/24.
+  const nlri = fromHex('88 000000 000101 0000fc0000000007 0a0102')
+  const value = Uint8Array.from([0, 1, 128, 12, ...new Array(8).fill(0), 192, 0, 2, 1, 0, ...nlri])
+  const pathAttrs = Uint8Array.from([0x40, 1, 1, 0, 0x40, 2, 0, 0x80, 14, value.length, ...value])
+  const upd = Uint8Array.from([...new Array(16).fill(0xff), 0, 23 + pathAttrs.length, 2, 0, 0, 0, pathAttrs.length, ...pathAttrs])
+  const m = decodeUpdate(upd, 0, upd.length, ctx)
+  t.same(m.mpReach?.nlri, [{ family: Family.Ipv4Vpn, prefix: Uint8Array.of(10, 1, 2, 0), length: 24, labels: [0, labelEntry(16)], rd: rd0 }], 'two labels, then RD and prefix')
+  t.equal(hex(encode(m, ctx)), hex(upd), 're-encodes byte for byte')
+  const sink = new KeySink(ctx)
+  decodeUpdateBulk(upd, 0, upd.length, ctx, sink)
+  t.same(sink.keys.slice(1), [routeKey(false, m.mpReach!.nlri[0]!)], 'the bulk path hands the two-label route out whole')
+  // The same label as a withdrawal: there label 0 is the compatibility value and ends the stack.
+  const unreachValue = Uint8Array.from([0, 1, 128, ...fromHex('70 000000 0000fc0000000007 0a0102')])
+  const w = Uint8Array.from([...new Array(16).fill(0xff), 0, 23 + 3 + unreachValue.length, 2, 0, 0, 0, 3 + unreachValue.length, 0x80, 15, unreachValue.length, ...unreachValue])
+  t.same(decodeUpdate(w, 0, w.length, ctx).mpUnreach?.nlri, [{ family: Family.Ipv4Vpn, prefix: Uint8Array.of(10, 1, 2, 0), length: 24, labels: [0], rd: rd0 }], 'withdrawal: label 0 ends the stack')
+})
+
 t.test('route-target constraint: default, partial and full lengths (RFC 4684 4)', async (t) => {
   const ctx = ctxWith()
   const rt = (len: number, bytes: number[]): Nlri => {
@@ -151,8 +172,8 @@ t.test('route-target constraint: default, partial and full lengths (RFC 4684 4)'
   t.equal(nlriToString(nlri[0]!), 'rtc default')
   t.equal(nlriToString(nlri[3]!), 'rtc 64512:0002fc0000000064/96')
   const f = families.get(Family.RouteTarget)!
-  t.equal(checkNlri(f, Uint8Array.of(16, 0, 0), 0, 3, false), 2, 'length 16 (below 32) rejected')
-  t.equal(checkNlri(f, Uint8Array.of(97, ...new Array(13).fill(0)), 0, 14, false), 2, 'length 97 rejected')
+  t.equal(checkNlri(f, Uint8Array.of(16, 0, 0), 0, 3, false, false), 2, 'length 16 (below 32) rejected')
+  t.equal(checkNlri(f, Uint8Array.of(97, ...new Array(13).fill(0)), 0, 14, false, false), 2, 'length 97 rejected')
 })
 
 t.test('next-hop forms', async (t) => {

@@ -159,7 +159,7 @@ export class KeySink implements UpdateSink {
     this.keys.push(`${w ? '-' : '+'} vpn ${Family.Ipv6Vpn} ${id} ${hi}:${lo} ${label} ${[a0, a1, a2, a3].join('.')}/${len}`)
   }
   nlri(w: boolean, family: FamilyKey, id: number, buf: Uint8Array, start: number, end: number): void {
-    this.keys.push(genericKey(w, nlriToObject(family, undefined, buf, start, end), id))
+    this.keys.push(genericKey(w, nlriToObject(family, undefined, buf, start, end, w), id))
   }
   issue(i: UpdateIssue): void {
     this.keys.push(`issue ${i.kind} ${i.subcode} ${i.action} ${i.attributeType} ${hex(i.data)}`)

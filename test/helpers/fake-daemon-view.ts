@@ -16,14 +16,17 @@ const counts = (open: number, update: number, notification: number, keepalive: n
 function session(name: string, peerAddress: string, s: Partial<SessionStats>): SessionStats {
   return {
     name, peerAddress, state: 'Idle', stateSince: NOW - 1000, uptimeMs: 0, flaps: 0, connectRetryCounter: 0,
-    messagesIn: counts(0, 0, 0, 0, 0), messagesOut: counts(0, 0, 0, 0, 0), collisions: 0, ...s,
+    messagesIn: counts(0, 0, 0, 0, 0), messagesOut: counts(0, 0, 0, 0, 0), collisions: 0, errors: { socket: 0, internal: 0 }, ...s,
   }
 }
+
+/** No errors and no RFC 7606 outcomes. */
+const quiet = { errors: { socket: 0, familyDisabled: 0, unsendableRoutes: 0, internal: 0 }, updateIssues: {}, recentUpdateIssues: [] }
 
 export function fakePeers(): PeerView[] {
   return [
     {
-      name: 'tgw-a', address: '169.254.6.2', asn: 64513, side: 'tgw', enabled: true, ebgp: true, minimumAdvertisementInterval: 1, flushes: 4, writePauses: 0,
+      name: 'tgw-a', address: '169.254.6.2', asn: 64513, side: 'tgw', enabled: true, ebgp: true, minimumAdvertisementInterval: 1, flushes: 4, writePauses: 0, ...quiet,
       session: session('tgw-a', '169.254.6.2', {
         state: 'Established', stateSince: NOW - 3_723_000, establishedAt: NOW - 3_723_000, uptimeMs: 3_723_000, flaps: 2,
         messagesIn: counts(3, 40, 1, 370, 0), messagesOut: counts(3, 12, 1, 372, 1),
@@ -39,7 +42,7 @@ export function fakePeers(): PeerView[] {
       families: [{ family: 'ipv4-unicast', received: 3, accepted: 2, active: 2, stale: 0, advertised: 2, endOfRibReceived: true, endOfRibSent: true }],
     },
     {
-      name: 'tgw-b', address: '169.254.6.3', asn: 64513, side: 'tgw', enabled: true, ebgp: true, minimumAdvertisementInterval: 1, flushes: 0, writePauses: 0,
+      name: 'tgw-b', address: '169.254.6.3', asn: 64513, side: 'tgw', enabled: true, ebgp: true, minimumAdvertisementInterval: 1, flushes: 0, writePauses: 0, ...quiet,
       session: session('tgw-b', '169.254.6.3', {
         state: 'Active', stateSince: NOW - 95_000, flaps: 5, connectRetryCounter: 7,
         messagesIn: counts(5, 20, 0, 100, 0), messagesOut: counts(6, 10, 5, 101, 0),
@@ -49,7 +52,7 @@ export function fakePeers(): PeerView[] {
       families: [{ family: 'ipv4-unicast', received: 0, accepted: 0, active: 0, stale: 0, advertised: 0, endOfRibReceived: false, endOfRibSent: false }],
     },
     {
-      name: 'cn2-1', address: '10.0.0.10', asn: 64512, side: 'cn2', enabled: true, ebgp: false, minimumAdvertisementInterval: 0, flushes: 9, writePauses: 1,
+      name: 'cn2-1', address: '10.0.0.10', asn: 64512, side: 'cn2', enabled: true, ebgp: false, minimumAdvertisementInterval: 0, flushes: 9, writePauses: 1, ...quiet,
       session: session('cn2-1', '10.0.0.10', {
         state: 'Established', stateSince: NOW - 9 * 86_400_000 - 3_600_000, establishedAt: NOW - 9 * 86_400_000 - 3_600_000, uptimeMs: 9 * 86_400_000 + 3_600_000,
         messagesIn: counts(1, 1500, 0, 40000, 0), messagesOut: counts(1, 30, 0, 40001, 0),

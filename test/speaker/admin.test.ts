@@ -75,6 +75,9 @@ t.test('configuration errors name the field', async (t) => {
     [{ ...base, localAddress: '::1' }, /peer "x": localAddress: not of the same IP version/],
     [{ ...base, maxPrefix: { [v4]: { limit: 0 } } }, /maxPrefix\[ipv4-unicast\]\.limit/],
     [{ ...base, maxPrefix: { [Family.Ipv6Unicast]: { limit: 5 } } }, /maxPrefix\[ipv6-unicast\]: family is not in families/],
+    [{ ...base, maxPrefix: { [v4]: { limit: 5, warningThresholdPercent: 0 } } }, /peer "x": maxPrefix\[ipv4-unicast\]\.warningThresholdPercent: 0 is not an integer 1\.\.100/],
+    [{ ...base, maxPrefix: { [v4]: { limit: 5, restartTime: 1.5 } } }, /peer "x": maxPrefix\[ipv4-unicast\]\.restartTime/],
+    [{ ...base, allowNextHops: ['martian'] }, /peer "x": allowNextHops\[0\]: "martian" is not one of unspecified, multicast, loopback, class-e, own-address/],
     [{ ...base, exportPolicy: { [v4]: {} } }, /exportPolicy\[ipv4-unicast\]: not a RoutePolicy/],
     [{ ...base, minimumAdvertisementInterval: -1 }, /minimumAdvertisementInterval/],
     [{ ...base, routeReflectorClient: true }, /routeReflectorClient: only an iBGP peer/],
@@ -90,6 +93,8 @@ t.test('configuration errors name the field', async (t) => {
   t.throws(() => new BgpSpeaker({ localAs: 1, routerId: 1, gracefulRestart: { restartTime: 5000 } }), /gracefulRestart.restartTime/)
   t.throws(() => s.addPeer({ ...base, name: 'z', address: '192.0.2.9', port: 70000 }), ConfigError)
   t.throws(() => s.addPeer({ ...base, name: 'z', address: '192.0.2.9', port: 70000 }), { field: 'peer "z": port', code: 'ERR_BGP_CONFIG' })
+  t.throws(() => s.addPeer({ ...base, name: 'z', address: '192.0.2.9', maxPrefix: { [v4]: { limit: 5, warningThresholdPercent: 101 } } }),
+    { name: 'ConfigError', field: 'peer "z": maxPrefix[ipv4-unicast].warningThresholdPercent', code: 'ERR_BGP_CONFIG' }, 'a ConfigError naming the field, thrown where it is checked')
 })
 
 t.test('best-path events are re-emitted while someone listens', async (t) => {

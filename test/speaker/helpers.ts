@@ -9,6 +9,10 @@ import type { Nlri, RouteDistinguisher } from '../../bgp/codec/nlri.js'
 import { labelEntry } from '../../bgp/codec/nlri.js'
 import type { RouteEntry } from '../../bgp/rib/api.js'
 import { waitFor } from '../session/helpers.js'
+import type { Test } from 'tap'
+import type { CodecContext } from '../../bgp/codec/context.js'
+import { encodeUpdate, updateEncodingLength, type UpdateMessage } from '../../bgp/codec/update.js'
+import { BgpListener, Session, type SessionConfig } from '../../bgp/session/index.js'
 
 export { waitFor, sleep } from '../session/helpers.js'
 
@@ -149,4 +153,29 @@ export async function relay(listenHost: string, sourceHost: string, targetHost: 
       return new Promise((r) => server.close(() => r()))
     },
   }
+}
+
+/**
+ * A bare Session 'raw' (listening too, at config.localAddress) connected to the speaker's peer
+ * 'raw', once both sides are Established; it, its listener and the speaker are closed at teardown.
+ * It sends hand-made UPDATEs a speaker would never send.
+ */
+export async function rawPeer(t: Test, sp: BgpSpeaker, config: SessionConfig & { localAddress: string }): Promise<Session> {
+  const listener = new BgpListener({ host: config.localAddress, port: 0 })
+  await listener.listen()
+  const raw = new Session(config, { listener })
+  t.teardown(async () => {
+    await raw.destroy()
+    await sp.stop()
+    await listener.close()
+  })
+  raw.start()
+  await waitFor(() => raw.state === 'Established' && sp.session('raw').state === 'Established', 5000, 'Established')
+  return raw
+}
+
+export function encode(msg: UpdateMessage, ctx: CodecContext): Uint8Array {
+  const b = new Uint8Array(updateEncodingLength(msg, ctx))
+  encodeUpdate(msg, ctx, b, 0)
+  return b
 }

@@ -4,38 +4,11 @@
  * session and the other families stay; a peer's routes arrive in the RIB with one commit per batch.
  */
 import t from 'tap'
-import type { Test } from 'tap'
 import { Family } from '../../bgp/codec/afi.js'
 import { HEADER_LENGTH, MessageType, writeHeader } from '../../bgp/codec/header.js'
-import { encodeUpdate, updateEncodingLength, type UpdateMessage } from '../../bgp/codec/update.js'
 import type { CodecContext } from '../../bgp/codec/context.js'
 import { BgpSpeaker } from '../../bgp/speaker/index.js'
-import { BgpListener, Session, type SessionConfig } from '../../bgp/session/index.js'
-import { best, ipv4, ipv6, sleep, waitBest, waitFor } from './helpers.js'
-
-/**
- * Our bare Session 'raw' (listening too, at config.localAddress) connected to the speaker's peer
- * 'raw', once both sides are Established; it, its listener and the speaker are closed at teardown.
- */
-async function rawPeer(t: Test, sp: BgpSpeaker, config: SessionConfig & { localAddress: string }): Promise<Session> {
-  const listener = new BgpListener({ host: config.localAddress, port: 0 })
-  await listener.listen()
-  const raw = new Session(config, { listener })
-  t.teardown(async () => {
-    await raw.destroy()
-    await sp.stop()
-    await listener.close()
-  })
-  raw.start()
-  await waitFor(() => raw.state === 'Established' && sp.session('raw').state === 'Established', 5000, 'Established')
-  return raw
-}
-
-function encode(msg: UpdateMessage, ctx: CodecContext): Uint8Array {
-  const b = new Uint8Array(updateEncodingLength(msg, ctx))
-  encodeUpdate(msg, ctx, b, 0)
-  return b
-}
+import { best, encode, ipv4, ipv6, rawPeer, sleep, waitBest, waitFor } from './helpers.js'
 
 /** An UPDATE whose IPv6 MP_REACH_NLRI has a 4-byte next hop (RFC 7606 7.11: AFI/SAFI disable). */
 function badIpv6Update(peerAs: number): Uint8Array {
