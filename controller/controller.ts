@@ -24,9 +24,19 @@
  * spec.v4SubnetReference / spec.v6SubnetReference. IPv4 CIDRs go to the VPC route tables and the
  * security group; IPv4 and IPv6 go to the daemon (ConnectedPeer.spec.exposedCidrs).
  *
+ * CN2 registration: Contrail control nodes accept BGP only from routers in their configuration, so
+ * each active node gets a CN2 BGPRouter (`gsi-<tgw>-<node>`, in the control nodes' namespace, GSI
+ * spec.cn2.namespace, default `contrail`): child of the RoutingInstance `default`, routerType `router`,
+ * address and identifier the node IP, the AS toward CN2, families route-target, inet-vpn, inet6-vpn,
+ * hold time 90, and a reference to every control node's BGPRouter (routerType `control-node`). The
+ * control nodes' addresses and AS go into each ConnectedPeer (spec.controlNodes). Ours carry the labels
+ * transit-gateway, transit-gateway-namespace and node (an ownerReference cannot cross namespaces); a
+ * BGPRouter without them is never changed. With no control node in that namespace nothing is written
+ * (CN2 absent: nobody to register with) and ours are removed.
+ *
  * Deletion: the finalizer gsi.gsi-router.io/aws-resources is on every TransitGateway before any AWS
- * call; on deletion the AWS resources go in reverse order, then the ConnectedPeers and Routes, then the
- * finalizer. A GatewayServiceInstance carries gsi.gsi-router.io/transit-gateways while TransitGateways
+ * call; on deletion the AWS resources go in reverse order, then the ConnectedPeers, our BGPRouters and
+ * the Routes, then the finalizer. A GatewayServiceInstance carries gsi.gsi-router.io/transit-gateways while TransitGateways
  * refer to it, so its region and VPC stay known until they are gone.
  */
 import type { Logger } from 'pino'
@@ -42,8 +52,8 @@ import {
 import type { ControllerMetrics } from './metrics.js'
 import {
   API_VERSION, AWS_FINALIZER, CN2_GROUP, CN2_VERSION, DEFAULT_AMAZON_SIDE_ASN, DEFAULT_NODE_LABEL, GROUP,
-  MAX_INSTANCES, NODE_NAME_LABEL, PLURALS, TRANSIT_GATEWAY_LABEL, VERSION,
-  type Cn2Subnet, type Cn2VirtualNetwork, type Condition, type ConditionType, type ConnectedPeer,
+  MAX_INSTANCES, NODE_NAME_LABEL, PLURALS, TRANSIT_GATEWAY_LABEL, TRANSIT_GATEWAY_NAMESPACE_LABEL, VERSION,
+  type Cn2BgpRouter, type Cn2RegistrationSpec, type Cn2Reference, type Cn2Subnet, type Cn2VirtualNetwork, type Condition, type ConditionType, type ConnectedPeer,
   type ConnectedPeerSpec, type GatewayServiceInstance, type PeerSummary, type Route, type TransitGateway,
   type TransitGatewayStatus, type TransitGatewayState,
 } from './types.js'
@@ -59,6 +69,17 @@ export const PEER_REF = ref('ConnectedPeer')
 export const ROUTE_REF = ref('Route')
 export const VN_REF: ResourceRef = { group: CN2_GROUP, version: CN2_VERSION, plural: 'virtualnetworks', kind: 'VirtualNetwork', namespaced: true }
 export const SUBNET_REF: ResourceRef = { group: CN2_GROUP, version: CN2_VERSION, plural: 'subnets', kind: 'Subnet', namespaced: true }
+export const BGP_ROUTER_REF: ResourceRef = { group: CN2_GROUP, version: CN2_VERSION, plural: 'bgprouters', kind: 'BGPRouter', namespaced: true }
+const CN2_API_VERSION = `${CN2_GROUP}/${CN2_VERSION}`
+
+/** CN2 defaults behind GatewayServiceInstance spec.cn2 (CN2 installs its control nodes in `contrail`). */
+export const CN2_DEFAULTS: Required<Omit<Cn2RegistrationSpec, 'autonomousSystem'>> = {
+  namespace: 'contrail', routerType: 'router', controlNodeRouterType: 'control-node', parentName: 'default', holdTime: 90,
+}
+/** CN2's default AS (GlobalSystemConfig autonomousSystem), used when a control node's BGPRouter names none. */
+export const CN2_DEFAULT_ASN = 64512
+/** The families the daemon carries toward CN2: RT constraint (RFC 4684), VPNv4 and VPNv6 (RFC 4364, 4659). */
+export const CN2_FAMILIES = ['route-target', 'inet-vpn', 'inet6-vpn']
 
 type K<T> = T & KubeObject
 interface NodeObj extends KubeObject {
@@ -90,6 +111,9 @@ function dnsLabel(s: string): string { return s.toLowerCase().replace(/[^a-z0-9-
 export function connectedPeerName(tgw: string, node: string): string {
   return `${tgw}-${dnsLabel(node)}`.slice(0, 253).replace(/-+$/, '')
 }
+export function bgpRouterName(tgw: string, node: string): string {
+  return `gsi-${dnsLabel(tgw)}-${dnsLabel(node)}`.slice(0, 253).replace(/-+$/, '')
+}
 export function routeName(tgw: string, routeTableId: string, cidr: string): string {
   return `${tgw}-${routeTableId}-${dnsLabel(cidr.replace(/[./:]/g, '-'))}`.slice(0, 253).replace(/-+$/, '')
 }
@@ -110,11 +134,13 @@ export class GsiController {
   readonly nodes: Informer<NodeObj>
   readonly vns: Informer<K<Cn2VirtualNetwork>>
   readonly subnets: Informer<K<Cn2Subnet>>
+  readonly bgpRouters: Informer<K<Cn2BgpRouter>>
   readonly queue: WorkQueue
   private readonly gsiApi: ResourceClient<K<GatewayServiceInstance>>
   private readonly tgwApi: ResourceClient<K<TransitGateway>>
   private readonly peerApi: ResourceClient<K<ConnectedPeer>>
   private readonly routeApi: ResourceClient<K<Route>>
+  private readonly bgpRouterApi: ResourceClient<K<Cn2BgpRouter>>
   private readonly log: Logger
   private workersDone: Promise<void> | undefined
   private started = false
@@ -126,6 +152,7 @@ export class GsiController {
     this.tgwApi = new ResourceClient(c, TGW_REF)
     this.peerApi = new ResourceClient(c, PEER_REF)
     this.routeApi = new ResourceClient(c, ROUTE_REF)
+    this.bgpRouterApi = new ResourceClient(c, BGP_ROUTER_REF)
     this.queue = new WorkQueue({ baseDelayMs: o.queueBaseDelayMs ?? 200, maxDelayMs: o.queueMaxDelayMs ?? 60_000 })
     o.metrics.queueDepth = () => this.queue.length
     const inf = <T extends KubeObject>(r: ResourceRef, h: ConstructorParameters<typeof Informer<T>>[2], extra: { labelSelector?: string; optional?: boolean; clusterScoped?: boolean } = {}): Informer<T> =>
@@ -166,6 +193,18 @@ export class GsiController {
     const nsChange = (x: KubeObject): void => this.enqueueAllTgws(x.metadata.namespace)
     this.vns = inf<K<Cn2VirtualNetwork>>(VN_REF, { add: nsChange, delete: nsChange, update: (_o, n) => nsChange(n) }, { optional: true })
     this.subnets = inf<K<Cn2Subnet>>(SUBNET_REF, { add: nsChange, delete: nsChange, update: (_o, n) => nsChange(n) }, { optional: true })
+    // All namespaces: the control nodes' namespace is per GSI and usually not the TGW's. A change to one
+    // of ours concerns its TransitGateway; any other (a control node added, moved, removed) may concern all.
+    const routerChange = (r: K<Cn2BgpRouter>): void => {
+      const l = r.metadata.labels ?? {}
+      const t = l[TRANSIT_GATEWAY_LABEL], ns = l[TRANSIT_GATEWAY_NAMESPACE_LABEL]
+      if (t && ns) this.queue.add(`tgw:${ns}/${t}`)
+      else this.enqueueAllTgws()
+    }
+    this.bgpRouters = inf<K<Cn2BgpRouter>>(BGP_ROUTER_REF, {
+      add: routerChange, delete: routerChange,
+      update: (old, n) => { if (JSON.stringify([old.metadata.labels, old.spec]) !== JSON.stringify([n.metadata.labels, n.spec])) routerChange(n) },
+    }, { optional: true, clusterScoped: true })
   }
 
   private enqueueTgw(t: KubeObject): void { this.queue.add(`tgw:${objectKey(t)}`) }
@@ -184,7 +223,7 @@ export class GsiController {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
-    const all = [this.gsis, this.tgws, this.peers, this.routes, this.nodes, this.vns, this.subnets]
+    const all = [this.gsis, this.tgws, this.peers, this.routes, this.nodes, this.vns, this.subnets, this.bgpRouters]
     await Promise.all(all.map(i => i.start()))
     if (this.queue.isShuttingDown()) return
     this.log.info('caches synced; reconciling')
@@ -195,7 +234,7 @@ export class GsiController {
 
   async stop(): Promise<void> {
     this.queue.shutdown()
-    for (const i of [this.gsis, this.tgws, this.peers, this.routes, this.nodes, this.vns, this.subnets]) i.stop()
+    for (const i of [this.gsis, this.tgws, this.peers, this.routes, this.nodes, this.vns, this.subnets, this.bgpRouters]) i.stop()
     await this.workersDone
     await this.o.events.flush()
   }
@@ -373,7 +412,10 @@ export class GsiController {
     else if (!observed.ready && (observed.reason === 'AwsError' || observed.reason === 'Conflict' || observed.reason === 'NotOwned')) {
       this.o.events.record(tgw, 'Warning', observed.reason, observed.message)
     }
-    await this.syncPeers(tgw, observed, exposed, log)
+    const cn2 = this.cn2Of(gsi)
+    const controlNodes = this.controlNodes(cn2)
+    await this.syncPeers(tgw, observed, exposed, controlNodes.map(r => r.node), log)
+    await this.syncBgpRouters(tgw, sel, cn2, controlNodes, log)
     await this.syncRoutes(tgw, observed)
     await this.writeStatus(tgw, this.statusFrom(observed, sel, exposed), observed.reason, observed.message, observed, sel, gen)
     if (observed.requeueAfterMs !== undefined) return { requeueAfterMs: observed.requeueAfterMs }
@@ -471,7 +513,7 @@ export class GsiController {
     if (ready && was?.status !== 'True') this.o.events.record(tgw, 'Normal', 'Ready', readyMsg)
   }
 
-  private peerSpec(tgw: K<TransitGateway>, p: ObservedConnectPeer, exposed: { routeTargets: string[]; cidrs: string[] }): ConnectedPeerSpec {
+  private peerSpec(tgw: K<TransitGateway>, p: ObservedConnectPeer, exposed: { routeTargets: string[]; cidrs: string[] }, controlNodes: { address: string; asn: number }[]): ConnectedPeerSpec {
     return {
       transitGateway: tgw.metadata.name,
       nodeName: p.node,
@@ -485,18 +527,20 @@ export class GsiController {
       exposedRouteTargets: exposed.routeTargets,
       exposedCidrs: exposed.cidrs,
       mtu: GRE_MTU,
+      // Always present, [] included: a merge patch leaves out nothing it does not name.
+      controlNodes,
     }
   }
 
   /** One ConnectedPeer per Connect peer AWS reports; the others of this TGW are deleted. */
-  private async syncPeers(tgw: K<TransitGateway>, o: AwsObserved, exposed: { routeTargets: string[]; cidrs: string[] }, log: Logger): Promise<void> {
+  private async syncPeers(tgw: K<TransitGateway>, o: AwsObserved, exposed: { routeTargets: string[]; cidrs: string[] }, controlNodes: { address: string; asn: number }[], log: Logger): Promise<void> {
     const ns = tgw.metadata.namespace
     const want = new Set<string>()
     for (const p of o.peers) {
       if (!p.transitGatewayAddresses[0] || p.insideCidrBlocks.length === 0) continue
       const name = connectedPeerName(tgw.metadata.name, p.node)
       want.add(name)
-      const spec = this.peerSpec(tgw, p, exposed)
+      const spec = this.peerSpec(tgw, p, exposed, controlNodes)
       const cur = this.peers.get(`${ns}/${name}`)
       const status = {
         connectPeerID: p.connectPeerId, state: p.state,
@@ -529,6 +573,97 @@ export class GsiController {
         if (await this.peerApi.delete(ns, p.metadata.name)) {
           this.o.events.record(tgw, 'Normal', 'ConnectedPeerDeleted', `ConnectedPeer ${p.metadata.name} of node ${p.spec.nodeName} removed`)
         }
+      }
+    }
+  }
+
+  private cn2Of(gsi: K<GatewayServiceInstance>): Cn2RegistrationSpec & typeof CN2_DEFAULTS {
+    return { ...CN2_DEFAULTS, ...gsi.spec.cn2 }
+  }
+
+  /** True when a BGPRouter carries our ownership labels for this TransitGateway. */
+  private ownsRouter(tgw: K<TransitGateway>, r: KubeObject): boolean {
+    const l = r.metadata.labels ?? {}
+    return l[TRANSIT_GATEWAY_LABEL] === tgw.metadata.name && l[TRANSIT_GATEWAY_NAMESPACE_LABEL] === tgw.metadata.namespace
+  }
+
+  /**
+   * The control nodes' BGPRouters in the CN2 namespace (routerType control-node, an address, not one of
+   * ours), by name; `node` is what the daemon needs of each (address, AS).
+   */
+  controlNodes(cn2: ReturnType<GsiController['cn2Of']>): { name: string; node: { address: string; asn: number } }[] {
+    const out: { name: string; node: { address: string; asn: number } }[] = []
+    for (const r of this.bgpRouters.list()) {
+      const p = r.spec?.bgpRouterParameters
+      if (r.metadata.namespace !== cn2.namespace || p?.routerType !== cn2.controlNodeRouterType || !p.address) continue
+      if (r.metadata.labels?.[TRANSIT_GATEWAY_LABEL] !== undefined) continue
+      out.push({ name: r.metadata.name, node: { address: p.address, asn: typeof p.autonomousSystem === 'number' ? p.autonomousSystem : CN2_DEFAULT_ASN } })
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  /** The spec of our BGPRouter for one active node. */
+  private bgpRouterSpec(ip: string, cn2: ReturnType<GsiController['cn2Of']>, controlNodes: { name: string; node: { asn: number } }[]): NonNullable<Cn2BgpRouter['spec']> {
+    return {
+      parent: { apiVersion: CN2_API_VERSION, kind: 'RoutingInstance', namespace: cn2.namespace, name: cn2.parentName },
+      bgpRouterParameters: {
+        routerType: cn2.routerType, address: ip, identifier: ip,
+        // iBGP in the control nodes' AS unless configured (what the daemon uses toward CN2).
+        autonomousSystem: cn2.autonomousSystem ?? controlNodes[0]?.node.asn ?? CN2_DEFAULT_ASN,
+        addressFamilies: { family: [...CN2_FAMILIES] },
+        holdTime: cn2.holdTime,
+      },
+      bgpRouterReferences: controlNodes.map(c => ({ apiVersion: CN2_API_VERSION, kind: 'BGPRouter', namespace: cn2.namespace, name: c.name })),
+    }
+  }
+
+  /**
+   * One BGPRouter per active node while control nodes exist; ours that are no longer wanted (node gone,
+   * standby took over, CN2 namespace changed, no control node left) are deleted. Only the fields we set
+   * are compared and replaced: CN2 may fill others (fqName, reference attributes), which are kept.
+   */
+  private async syncBgpRouters(tgw: K<TransitGateway>, sel: Selection, cn2: ReturnType<GsiController['cn2Of']>,
+    controlNodes: { name: string; node: { address: string; asn: number } }[], log: Logger): Promise<void> {
+    if (!this.bgpRouters.available) return // CN2 not installed: no BGPRouter kind to write
+    const want = new Set<string>()
+    if (controlNodes.length > 0) {
+      for (const n of sel.active) {
+        const name = bgpRouterName(tgw.metadata.name, n.name)
+        const key = `${cn2.namespace}/${name}`
+        want.add(key)
+        const spec = this.bgpRouterSpec(n.ip, cn2, controlNodes)
+        const labels = { [TRANSIT_GATEWAY_LABEL]: tgw.metadata.name, [TRANSIT_GATEWAY_NAMESPACE_LABEL]: tgw.metadata.namespace ?? '', [NODE_NAME_LABEL]: n.name, 'app.kubernetes.io/managed-by': 'gsi-controller' }
+        let cur = this.bgpRouters.get(key)
+        if (!cur) {
+          try {
+            await this.bgpRouterApi.create({ apiVersion: CN2_API_VERSION, kind: 'BGPRouter', metadata: { name, namespace: cn2.namespace, labels }, spec } as K<Cn2BgpRouter>)
+            this.o.events.record(tgw, 'Normal', 'BGPRouterCreated', `CN2 BGPRouter ${cn2.namespace}/${name} for node ${n.name} (${n.ip}, AS ${spec.bgpRouterParameters?.autonomousSystem}, ${controlNodes.length} control node(s))`)
+            continue
+          } catch (e) {
+            if (!isConflict(e)) throw new Error(`creating CN2 BGPRouter ${cn2.namespace}/${name}: ${apiMessage(e)}`)
+            cur = await this.bgpRouterApi.get(cn2.namespace, name)
+            if (!cur) continue // deleted in between: the next pass creates it
+          }
+        }
+        if (!this.ownsRouter(tgw, cur)) {
+          this.o.events.record(tgw, 'Warning', 'BGPRouterConflict', `CN2 BGPRouter ${cn2.namespace}/${name} exists and is not ours (labels ${TRANSIT_GATEWAY_LABEL}, ${TRANSIT_GATEWAY_NAMESPACE_LABEL}); node ${n.name} stays unregistered until it is renamed or removed.`)
+          continue
+        }
+        const p = cur.spec?.bgpRouterParameters ?? {}
+        const ours = (s: Cn2BgpRouter['spec']): unknown => [s?.parent && { apiVersion: s.parent.apiVersion, kind: s.parent.kind, namespace: s.parent.namespace, name: s.parent.name },
+          Object.fromEntries(Object.keys(spec.bgpRouterParameters ?? {}).map(k => [k, s?.bgpRouterParameters?.[k]])),
+          (s?.bgpRouterReferences ?? []).map((r: Cn2Reference) => ({ apiVersion: r.apiVersion, kind: r.kind, namespace: r.namespace, name: r.name }))]
+        if (JSON.stringify(ours(cur.spec)) === JSON.stringify(ours(spec))) continue
+        log.info({ bgpRouter: key, node: n.name }, 'updating CN2 BGPRouter')
+        // Update (PUT) with the cached resourceVersion: a concurrent change answers 409 and we retry.
+        await this.bgpRouterApi.replace({ ...cur, spec: { ...cur.spec, parent: spec.parent, bgpRouterParameters: { ...p, ...spec.bgpRouterParameters }, bgpRouterReferences: spec.bgpRouterReferences } } as K<Cn2BgpRouter>)
+      }
+    }
+    for (const r of this.bgpRouters.list()) {
+      if (!this.ownsRouter(tgw, r) || want.has(objectKey(r))) continue
+      log.info({ bgpRouter: objectKey(r), node: r.metadata.labels?.[NODE_NAME_LABEL] }, 'deleting CN2 BGPRouter')
+      if (await this.bgpRouterApi.delete(r.metadata.namespace, r.metadata.name)) {
+        this.o.events.record(tgw, 'Normal', 'BGPRouterDeleted', `CN2 BGPRouter ${objectKey(r)} of node ${r.metadata.labels?.[NODE_NAME_LABEL] ?? '?'} removed`)
       }
     }
   }
@@ -592,6 +727,14 @@ export class GsiController {
     const ns = tgw.metadata.namespace
     const sel = `${TRANSIT_GATEWAY_LABEL}=${tgw.metadata.name}`
     for (const p of (await this.peerApi.list(ns, sel)).items) await this.peerApi.delete(ns, p.metadata.name)
+    // Our BGPRouters, after the ConnectedPeers (the daemons stop using them first), in any namespace.
+    let routers: K<Cn2BgpRouter>[] = []
+    try {
+      routers = (await this.bgpRouterApi.list(undefined, `${sel},${TRANSIT_GATEWAY_NAMESPACE_LABEL}=${ns ?? ''}`)).items
+    } catch (e) {
+      if (!isNotFound(e)) throw e // no BGPRouter kind served: CN2 not installed, nothing of ours
+    }
+    for (const r of routers) await this.bgpRouterApi.delete(r.metadata.namespace, r.metadata.name)
     for (const r of (await this.routeApi.list(ns, sel)).items) await this.routeApi.delete(ns, r.metadata.name)
   }
 

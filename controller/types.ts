@@ -6,7 +6,8 @@
  * Kind names follow Juniper CN2's GSI: GatewayServiceInstance and TransitGateway are written by the
  * user; ConnectedPeer (one per active labelled node, at most 4) and Route (one per VPC route-table
  * entry) are written by the controller. The OpenAPI schemas in deploy/crds/*.yaml mirror these types;
- * the CN2 VirtualNetwork/Subnet fields we read are described in {@link Cn2VirtualNetwork}.
+ * the CN2 VirtualNetwork/Subnet fields we read are described in {@link Cn2VirtualNetwork}, the CN2
+ * BGPRouter objects we read (control nodes) and write (one per active gateway node) in {@link Cn2BgpRouter}.
  *
  * AWS facts behind the limits: AWS TGW Connect guide (inside CIDR /29 of 169.254.0.0/16 except the
  * reserved 169.254.0.0/29, 169.254.1.0/29, ..., 169.254.5.0/29 and 169.254.169.248/29; 4 Connect peers per Connect attachment;
@@ -34,6 +35,11 @@ export const AWS_FINALIZER = `${GROUP}/aws-resources`
 export const TRANSIT_GATEWAY_LABEL = `${GROUP}/transit-gateway`
 /** Label on ConnectedPeer objects naming the node; the daemon selects its own with it. */
 export const NODE_NAME_LABEL = `${GROUP}/node`
+/**
+ * Label on our CN2 BGPRouters naming the owning TransitGateway's namespace: they live in the control
+ * nodes' namespace, where an ownerReference to the TransitGateway cannot point (owners are same-namespace).
+ */
+export const TRANSIT_GATEWAY_NAMESPACE_LABEL = `${GROUP}/transit-gateway-namespace`
 /** The most Connect peers AWS allows on one Connect attachment (hard quota). */
 export const MAX_INSTANCES = 4
 export const DEFAULT_AMAZON_SIDE_ASN = 64512
@@ -95,6 +101,28 @@ export interface GatewayServiceInstanceSpec {
   asn: number
   /** Active instances, 1-4 (AWS: 4 Connect peers per Connect attachment). Default 4. */
   maxInstances?: number
+  /** How the gateway nodes register with the CN2 control nodes (BGPRouter objects). */
+  cn2?: Cn2RegistrationSpec
+}
+
+/**
+ * CN2 registration: one BGPRouter per active gateway node, so the control nodes accept its BGP session.
+ * Every field has a default; they are settable because not all of them are confirmed by CN2
+ * documentation (see the README's controller section).
+ */
+export interface Cn2RegistrationSpec {
+  /** Namespace of the control nodes' BGPRouters, where ours are written too. Default `contrail`. */
+  namespace?: string
+  /** bgpRouterParameters.routerType of our BGPRouters. Default `router`. */
+  routerType?: string
+  /** bgpRouterParameters.routerType that marks a control node's BGPRouter. Default `control-node`. */
+  controlNodeRouterType?: string
+  /** The AS the daemon uses toward CN2; default: the control nodes' autonomousSystem (iBGP). */
+  autonomousSystem?: number
+  /** Name of the parent RoutingInstance (in `namespace`). Default `default`. */
+  parentName?: string
+  /** bgpRouterParameters.holdTime of our BGPRouters, seconds. Default 90. */
+  holdTime?: number
 }
 
 export interface GatewayServiceInstanceStatus {
@@ -221,7 +249,7 @@ export interface ConnectedPeerSpec {
   mtu: number
   /**
    * The CN2 control nodes the daemon peers with (inet-vpn, inet6-vpn, route-target), from CN2
-   * BGPRouter objects with routerType control-node. Optional: absent, the daemon's base config says.
+   * BGPRouter objects with routerType control-node), filled by the controller. Absent or empty: the daemon's base config says.
    */
   controlNodes?: ControlNodeRef[]
 }
@@ -329,4 +357,39 @@ export interface Cn2Subnet {
   kind: 'Subnet'
   metadata: ObjectMeta
   spec?: { cidr?: string; defaultGateway?: string }
+}
+
+/** A reference between CN2 objects (spec.parent, spec.bgpRouterReferences[]). */
+export interface Cn2Reference {
+  apiVersion: string
+  kind: string
+  namespace?: string
+  name: string
+  [k: string]: unknown
+}
+
+/**
+ * CN2 BGPRouter (core.contrail.juniper.net/v1alpha1): a BGP speaker the control nodes know. Control
+ * nodes have one each (routerType `control-node`); a router they may peer with needs one too (routerType
+ * `router`), a child of the RoutingInstance `default` and referring to the control nodes' BGPRouters.
+ * Field names from CN2 example manifests; only the fields below are read or written, others are kept.
+ */
+export interface Cn2BgpRouter {
+  apiVersion: string
+  kind: 'BGPRouter'
+  metadata: ObjectMeta
+  spec?: {
+    parent?: Cn2Reference
+    bgpRouterParameters?: {
+      routerType?: string
+      address?: string
+      identifier?: string
+      autonomousSystem?: number
+      addressFamilies?: { family?: string[] }
+      holdTime?: number
+      [k: string]: unknown
+    }
+    bgpRouterReferences?: Cn2Reference[]
+    [k: string]: unknown
+  }
 }

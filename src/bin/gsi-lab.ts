@@ -8,14 +8,16 @@
  *    `--aws-endpoint`), exactly as it would run against EKS and EC2, with fake static credentials.
  * 3. Applies the embedded default: five nodes labelled `core.juniper.net/crpd-node` (four become
  *    instances, the fifth is standby), the GatewayServiceInstance and TransitGateway of
- *    deploy/examples/transitgateway.yaml, and a CN2 VirtualNetwork selected by its label.
+ *    deploy/examples/transitgateway.yaml, a CN2 VirtualNetwork selected by its label, and a CN2
+ *    control node's BGPRouter in the `contrail` namespace (as CN2 writes one per control node).
  * 4. Waits for the TransitGateway to be Ready and prints what an operator would check: the
- *    TransitGateway, each ConnectedPeer (node, inside CIDR, TGW BGP addresses: the daemon's contract),
- *    the Route objects, and the AWS resources as the EC2 emulator holds them.
- * 5. Removes one instance's node: the standby takes over; then deletes the TransitGateway and checks
- *    that every AWS resource we created is gone.
- * Exits 0 when every step held, 1 otherwise, 2 on a wrong command line. `--keep` leaves it running
- * for poking with curl/kubectl.
+ *    TransitGateway, each ConnectedPeer (node, inside CIDR, TGW BGP addresses, control nodes: the
+ *    daemon's contract), the CN2 BGPRouters that register the nodes with the control node, the Route
+ *    objects, and the AWS resources as the EC2 emulator holds them.
+ * 5. Removes one instance's node: the standby takes over (its BGPRouter replaces the removed node's);
+ *    then deletes the TransitGateway and checks that every AWS resource and BGPRouter we created is
+ *    gone and the control node's BGPRouter is not.
+ * Exits 0 when every step held, 1 otherwise, 2 on a wrong command line. `--keep` leaves it running for poking with curl/kubectl.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -23,7 +25,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Ec2Emulator } from '../../controller/emulator/ec2/server.js'
 import type { KubeObject } from '../../controller/k8s/index.js'
-import type { ConnectedPeer, Route, TransitGateway } from '../../controller/types.js'
+import type { Cn2BgpRouter, ConnectedPeer, Route, TransitGateway } from '../../controller/types.js'
 import { runCommandLine, type CommandLine, type OptionSpecs } from '../lib/args.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -33,6 +35,9 @@ function packageRoot(): string {
 }
 
 const NS = 'default'
+/** CN2's namespace for its control nodes' BGPRouters, and the one control node of the lab. */
+const CN2_NS = 'contrail'
+const CONTROL_NODE = { name: 'cn2-control-1', address: '10.0.1.250', asn: 64512 }
 const NODE_LABEL = 'core.juniper.net/crpd-node'
 const NODES_DEFAULT: Array<[string, string]> = [
   ['ip-10-0-1-11.ec2.internal', '10.0.1.11'],
@@ -107,7 +112,7 @@ when one failed, 2 on a wrong command line.
 async function lab(keep: boolean): Promise<number> {
   // Loaded only now, so that --help and a wrong flag answer without loading the emulators and clients.
   const [{ parseAllDocuments }, { KubeEmulator }, { defaultCrdDir, readCrds }, { startEc2Emulator }, { KubeConnection, makeKubeConfig, ResourceClient, NODES },
-    { GSI_REF, PEER_REF, ROUTE_REF, TGW_REF, VN_REF }] = await Promise.all([
+    { BGP_ROUTER_REF, GSI_REF, PEER_REF, ROUTE_REF, TGW_REF, VN_REF }] = await Promise.all([
     import('yaml'), import('../../controller/emulator/kube/server.js'), import('../../controller/emulator/kube/main.js'),
     import('../../controller/emulator/ec2/server.js'), import('../../controller/k8s/index.js'), import('../../controller/controller.js'),
   ])
@@ -144,6 +149,9 @@ async function lab(keep: boolean): Promise<number> {
   const peers = new ResourceClient<K<ConnectedPeer>>(conn, PEER_REF)
   const routes = new ResourceClient<K<Route>>(conn, ROUTE_REF)
   const vns = new ResourceClient<KubeObject>(conn, VN_REF)
+  const bgpRouters = new ResourceClient<K<Cn2BgpRouter>>(conn, BGP_ROUTER_REF)
+  const ourRouters = async (): Promise<K<Cn2BgpRouter>[]> =>
+    (await bgpRouters.list(CN2_NS, 'gsi.gsi-router.io/transit-gateway')).items
   let ok = true
   const check = (what: string, good: boolean): void => {
     say(`  [${good ? 'ok' : 'FAIL'}] ${what}`)
@@ -166,13 +174,24 @@ async function lab(keep: boolean): Promise<number> {
     } as unknown as KubeObject).catch((e: unknown) => {
       throw new Error(`creating the CN2 VirtualNetwork default/frontend in the Kubernetes emulator failed: ${e instanceof Error ? e.message : String(e)}`)
     })
+    await conn.core.createNamespace({ body: { metadata: { name: CN2_NS } } })
+    await bgpRouters.create({
+      apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'BGPRouter', metadata: { name: CONTROL_NODE.name, namespace: CN2_NS },
+      spec: {
+        parent: { apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'RoutingInstance', namespace: CN2_NS, name: 'default' },
+        bgpRouterParameters: {
+          routerType: 'control-node', address: CONTROL_NODE.address, identifier: CONTROL_NODE.address, autonomousSystem: CONTROL_NODE.asn,
+          addressFamilies: { family: ['route-target', 'inet-vpn', 'e-vpn', 'erm-vpn', 'inet6-vpn'] },
+        },
+      },
+    } as K<Cn2BgpRouter>)
     const example = readFileSync(join(root, 'deploy', 'examples', 'transitgateway.yaml'), 'utf8')
     for (const doc of parseAllDocuments(example)) {
       const obj = doc.toJS() as KubeObject & { kind: string }
       if (obj.kind === 'GatewayServiceInstance') await gsis.create(obj)
       else if (obj.kind === 'TransitGateway') await tgws.create(obj as K<TransitGateway>)
     }
-    say(`\napplied: ${NODES_DEFAULT.length} labelled nodes, deploy/examples/transitgateway.yaml (GSI "gsi", TransitGateway "tgw")`)
+    say(`\napplied: ${NODES_DEFAULT.length} labelled nodes, deploy/examples/transitgateway.yaml (GSI "gsi", TransitGateway "tgw"), CN2 control node ${CN2_NS}/${CONTROL_NODE.name}`)
 
     const tgw = await waitFor('TransitGateway tgw Ready', async () => {
       if (exited) throw new Error('gsi-controller exited')
@@ -186,12 +205,28 @@ async function lab(keep: boolean): Promise<number> {
       [s.state ?? '-', s.transitGatewayID ?? '-', s.vpcAttachmentID ?? '-', s.connectAttachmentID ?? '-', s.securityGroupID ?? '-',
         String(s.activePeers ?? 0), cond(tgw, 'Ready'), cond(tgw, 'AWSReady'), cond(tgw, 'PeersReady')],
     ])
-    const peerItems = (await peers.list(NS)).items
+    // The CN2 registration follows the ConnectedPeers within a reconcile; wait for both to settle.
+    const peerItems = await waitFor('ConnectedPeers with the control node', async () => {
+      const items = (await peers.list(NS)).items
+      return items.length === 4 && items.every(p => p.spec.controlNodes?.length === 1) ? items : undefined
+    }, 30_000).catch(async () => (await peers.list(NS)).items)
     say('\nConnectedPeers (what each node\'s gsi-routerd reads):')
-    table([['NODE', 'PEER ADDRESS', 'TGW GRE', 'INSIDE', 'LOCAL', 'TGW BGP PEERS', 'ASN', 'TGW ASN'],
+    table([['NODE', 'PEER ADDRESS', 'TGW GRE', 'INSIDE', 'LOCAL', 'TGW BGP PEERS', 'ASN', 'TGW ASN', 'CONTROL NODES'],
       ...peerItems.map(p => [p.spec.nodeName, p.spec.peerAddress, p.spec.transitGatewayAddress, p.spec.insideCidrBlocks.join(','),
-        p.spec.localInsideAddresses.join(','), p.spec.bgpPeerAddresses.join(','), String(p.spec.peerAsn), String(p.spec.transitGatewayAsn)])])
+        p.spec.localInsideAddresses.join(','), p.spec.bgpPeerAddresses.join(','), String(p.spec.peerAsn), String(p.spec.transitGatewayAsn),
+        (p.spec.controlNodes ?? []).map(c => `${c.address} AS${c.asn}`).join(',') || '-'])])
     say(`  standby: ${(s.standbyNodes ?? []).join(', ') || '-'}`)
+    const routerItems = await waitFor('a BGPRouter per active node', async () => {
+      const items = await ourRouters()
+      return items.length === 4 ? items : undefined
+    }, 30_000).catch(ourRouters)
+    say(`\nCN2 BGPRouters in ${CN2_NS} registering the nodes with the control node:`)
+    table([['NAME', 'TYPE', 'ADDRESS', 'AS', 'FAMILIES', 'REFERENCES'],
+      ...routerItems.map(r => {
+        const p = r.spec?.bgpRouterParameters
+        return [r.metadata.name, p?.routerType ?? '-', p?.address ?? '-', String(p?.autonomousSystem ?? '-'),
+          (p?.addressFamilies?.family ?? []).join(','), (r.spec?.bgpRouterReferences ?? []).map(x => x.name).join(',')]
+      })])
     const routeItems = (await routes.list(NS)).items
     say('\nRoutes (VPC route-table entries):')
     table([['NAME', 'SPEC', 'STATUS'], ...routeItems.map(r => [r.metadata.name, JSON.stringify(r.spec), JSON.stringify(r.status ?? {})])])
@@ -206,6 +241,13 @@ async function lab(keep: boolean): Promise<number> {
       peerItems.every(p => /^169\.254\.\d+\.\d+\/29$/.test(p.spec.insideCidrBlocks[0] ?? '') && !/^169\.254\.[0-5]\.0\/29$/.test(p.spec.insideCidrBlocks[0] ?? '')))
     check('one transit gateway, VPC attachment, Connect attachment and gsi-sg', aws['transit gateways'] === 1 && aws['VPC attachments'] === 1 && aws['Connect attachments'] === 1 && aws['security groups (gsi-sg)'] === 1)
     check('four Connect peers in AWS', aws['Connect peers'] === 4)
+    const activeIps = peerItems.map(p => p.spec.peerAddress).sort()
+    check(`four CN2 BGPRouters (routerType router, node IP, AS ${CONTROL_NODE.asn}) referring to ${CONTROL_NODE.name}`,
+      JSON.stringify(routerItems.map(r => r.spec?.bgpRouterParameters?.address).sort()) === JSON.stringify(activeIps) &&
+      routerItems.every(r => r.spec?.bgpRouterParameters?.routerType === 'router' && r.spec.bgpRouterParameters.autonomousSystem === CONTROL_NODE.asn &&
+        JSON.stringify(r.spec.bgpRouterReferences?.map(x => x.name)) === JSON.stringify([CONTROL_NODE.name])))
+    check('every ConnectedPeer names the control node', peerItems.every(p =>
+      JSON.stringify(p.spec.controlNodes) === JSON.stringify([{ address: CONTROL_NODE.address, asn: CONTROL_NODE.asn }])))
 
     // Failover: an active instance's node leaves; the standby takes its place.
     const gone = peerItems[0]!.spec.nodeName
@@ -223,6 +265,13 @@ async function lab(keep: boolean): Promise<number> {
     check(`standby ${standby} took over; four instances again (${afterNames.map(n => n.split('.')[0]).join(', ')})`,
       afterNames.length === 4 && standby !== undefined && afterNames.includes(standby) && !afterNames.includes(gone))
     check('still four Connect peers in AWS', liveAws(ec2)['Connect peers'] === 4)
+    const goneIp = peerItems[0]!.spec.peerAddress
+    const standbyIp = after.find(p => p.spec.nodeName === standby)?.spec.peerAddress
+    const routersAfter = await waitFor('BGPRouters to follow the takeover', async () => {
+      const ips = (await ourRouters()).map(r => r.spec?.bgpRouterParameters?.address)
+      return ips.length === 4 && !ips.includes(goneIp) && ips.includes(standbyIp) ? ips : undefined
+    }, 30_000).catch(() => undefined)
+    check(`BGPRouter of ${gone.split('.')[0]} removed, ${(standby ?? '?').split('.')[0]}'s created`, routersAfter !== undefined)
 
     if (keep) {
       say('\n--keep: running; Ctrl-C to stop')
@@ -238,6 +287,8 @@ async function lab(keep: boolean): Promise<number> {
     const left = Object.entries(liveAws(ec2)).filter(([, v]) => v !== 0).map(([k, v]) => `${v} ${k}`)
     check(`transit gateway, attachments, Connect peers, routes and gsi-sg all deleted; finalizer released${left.length ? ` (left: ${left.join(', ')})` : ''}`,
       left.length === 0 && (await tgws.get(NS, 'tgw')) === undefined)
+    const cn2Left = (await bgpRouters.list(CN2_NS)).items.map(r => r.metadata.name)
+    check(`our BGPRouters deleted, the control node's kept (${cn2Left.join(', ')})`, JSON.stringify(cn2Left) === JSON.stringify([CONTROL_NODE.name]))
   } catch (e) {
     check(String((e as Error).message ?? e), false)
   } finally {

@@ -10,10 +10,10 @@ import { pino, type Logger } from 'pino'
 import { KubeEmulator } from '../../controller/emulator/kube/server.js'
 import { startEc2Emulator, type Ec2Emulator, type Ec2EmulatorOptions } from '../../controller/emulator/ec2/server.js'
 import { createEc2Api, type Ec2Api } from '../../controller/aws/ec2.js'
-import { KubeConnection, makeKubeConfig, ResourceClient, NODES, type KubeObject } from '../../controller/k8s/index.js'
-import { ControllerReplica, GSI_REF, PEER_REF, ROUTE_REF, TGW_REF, VN_REF, SUBNET_REF } from '../../controller/controller.js'
+import { isConflict, KubeConnection, makeKubeConfig, ResourceClient, NODES, type KubeObject } from '../../controller/k8s/index.js'
+import { BGP_ROUTER_REF, ControllerReplica, GSI_REF, PEER_REF, ROUTE_REF, TGW_REF, VN_REF, SUBNET_REF } from '../../controller/controller.js'
 import { ControllerMetrics } from '../../controller/metrics.js'
-import { API_VERSION, type ConnectedPeer, type GatewayServiceInstance, type Route, type TransitGateway } from '../../controller/types.js'
+import { API_VERSION, type Cn2BgpRouter, type ConnectedPeer, type GatewayServiceInstance, type Route, type TransitGateway } from '../../controller/types.js'
 
 export const CRD_DIR = join(import.meta.dirname, '..', '..', 'deploy', 'crds')
 export function crdTexts(): string[] {
@@ -56,6 +56,7 @@ export class World {
   routes!: ResourceClient<K<Route>>
   vns!: ResourceClient<KubeObject>
   subnets!: ResourceClient<KubeObject>
+  bgpRouters!: ResourceClient<K<Cn2BgpRouter>>
   readonly ec2Clients = new Map<string, Ec2Api>()
 
   async start(ec2Opts: Ec2EmulatorOptions = {}, kubeOpts: { historyLimit?: number } = {}): Promise<this> {
@@ -70,6 +71,7 @@ export class World {
     this.routes = new ResourceClient(this.conn, ROUTE_REF)
     this.vns = new ResourceClient(this.conn, VN_REF)
     this.subnets = new ResourceClient(this.conn, SUBNET_REF)
+    this.bgpRouters = new ResourceClient(this.conn, BGP_ROUTER_REF)
     await this.conn.core.createNamespace({ body: { metadata: { name: this.ns } } })
     return this
   }
@@ -105,8 +107,35 @@ export class World {
     } as KubeObject)
   }
 
-  async gsi(name = 'gsi', asn = 65010): Promise<void> {
-    await this.gsis.create({ apiVersion: API_VERSION, kind: 'GatewayServiceInstance', metadata: { name, namespace: this.ns }, spec: { awsRegion: REGION, vpcID: VPC, asn } } as K<GatewayServiceInstance>)
+  async gsi(name = 'gsi', asn = 65010, extra: Partial<GatewayServiceInstance['spec']> = {}): Promise<void> {
+    await this.gsis.create({ apiVersion: API_VERSION, kind: 'GatewayServiceInstance', metadata: { name, namespace: this.ns }, spec: { awsRegion: REGION, vpcID: VPC, asn, ...extra } } as K<GatewayServiceInstance>)
+  }
+
+  /** Creates a namespace unless it exists (the CN2 one is shared by the tests of one emulator). */
+  async namespace(name: string): Promise<void> {
+    try {
+      await this.conn.core.createNamespace({ body: { metadata: { name } } })
+    } catch (e) {
+      if (!isConflict(e)) throw e
+    }
+  }
+
+  /** A CN2 BGPRouter as CN2 writes one per control node (routerType control-node) or for another router. */
+  async cn2Router(name: string, address: string, o: { asn?: number; namespace?: string; routerType?: string } = {}): Promise<K<Cn2BgpRouter>> {
+    const namespace = o.namespace ?? 'contrail'
+    await this.namespace(namespace)
+    return this.bgpRouters.create({
+      apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'BGPRouter', metadata: { name, namespace },
+      spec: {
+        parent: { apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'RoutingInstance', namespace, name: 'default' },
+        bgpRouterParameters: {
+          routerType: o.routerType ?? 'control-node', vendor: 'contrail', address, identifier: address, port: 179,
+          ...(o.asn !== undefined ? { autonomousSystem: o.asn } : {}),
+          addressFamilies: { family: ['route-target', 'inet-vpn', 'e-vpn', 'erm-vpn', 'inet6-vpn'] },
+        },
+        fqName: ['default-domain', 'default-project', 'ip-fabric', 'default', name],
+      },
+    } as K<Cn2BgpRouter>)
   }
 
   async tgw(name = 'tgw', spec: Partial<TransitGateway['spec']> = {}): Promise<K<TransitGateway>> {

@@ -78,7 +78,7 @@ export interface KubeEmulatorOptions {
   historyLimit?: number
   /** CRD manifests (YAML text, possibly multi-document) to serve. */
   crds?: string[]
-  /** Serve CN2's VirtualNetwork and Subnet (schema-less) as well. Default true. */
+  /** Serve CN2's VirtualNetwork, Subnet and BGPRouter (schema-less) as well. Default true. */
   cn2?: boolean
   /** Milliseconds between watch bookmarks when a client asks for them (0 = never). Default 0. */
   bookmarkIntervalMs?: number
@@ -93,7 +93,7 @@ const BUILTINS: ResourceType[] = [
 ]
 
 /** CN2's CRDs, reduced to what we read; the real ones have schemas, these preserve whatever is sent. */
-const CN2 = ['VirtualNetwork', 'Subnet'].map(kind => `
+const CN2 = ['VirtualNetwork', 'Subnet', 'BGPRouter'].map(kind => `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: { name: ${kind.toLowerCase()}s.core.contrail.juniper.net }
