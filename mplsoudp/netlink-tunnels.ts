@@ -50,8 +50,16 @@ export class NetlinkTunnels {
       await this.nl.createLink({ name: t.name, kind: 'ipip', ipip: params(t) })
       outcome = 'recreated'
     } else if (i.local !== t.local || i.remote !== t.remote || i.ttl !== t.ttl || i.encap?.type !== 'fou' || i.encap.dport !== t.encapDport) {
-      await this.nl.changeLink(t.name, { kind: 'ipip', ipip: params(t) })
-      outcome = 'changed'
+      try {
+        await this.nl.changeLink(t.name, { kind: 'ipip', ipip: params(t) })
+        outcome = 'changed'
+      } catch (e) {
+        // EINVAL / EOPNOTSUPP: the kernel will not make this change in place; a new link takes it.
+        if (!(e instanceof NetlinkError && (e.code === 'EINVAL' || e.code === 'EOPNOTSUPP'))) throw e
+        await this.nl.deleteLink(t.name)
+        await this.nl.createLink({ name: t.name, kind: 'ipip', ipip: params(t) })
+        outcome = 'recreated'
+      }
     }
     // MPLS input on the tunnel (labelled packets come back over it); no reverse-path filter: with
     // ECMP, replies may arrive over another tunnel than the route's.
