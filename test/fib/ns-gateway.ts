@@ -117,10 +117,13 @@ export function bgpStart(config: SessionConfig): null {
 }
 
 /** The session's state and the counters that show whether it was ever reset. */
-export function bgpStats(): { state: string; establishedAt: number | null; flaps: number; keepalivesIn: number; updatesIn: number } {
+export function bgpStats(): { state: string; establishedAt: number | null; flaps: number; keepalivesIn: number; updatesIn: number; lastError: string | null } {
   if (!session) throw new Error('ns-gateway: bgpStart() first')
   const st = session.stats()
-  return { state: st.state, establishedAt: st.establishedAt ?? null, flaps: st.flaps, keepalivesIn: st.messagesIn.keepalive, updatesIn: st.messagesIn.update }
+  return {
+    state: st.state, establishedAt: st.establishedAt ?? null, flaps: st.flaps, keepalivesIn: st.messagesIn.keepalive, updatesIn: st.messagesIn.update,
+    lastError: st.lastError ? `${st.lastError.reason}${st.lastError.detail !== undefined ? `: ${st.lastError.detail}` : ''}` : null,
+  }
 }
 
 export function bgpStop(): null {
