@@ -8,7 +8,8 @@
  * Pure: no I/O. Errors name the peer and the field.
  */
 import { createHash } from 'node:crypto'
-import { AddressError, nthAddress, parseIPv4Address, parsePrefix, prefixContains } from '../src/fib/prefix.js'
+import { formatPrefix, nthAddress, parseIpv4Address, parsePrefix, prefixContains } from '../src/netlink/address.js'
+import type { ParsedPrefix } from '../src/netlink/address.js'
 
 /** Name prefix of every GRE link we create. */
 export const GRE_PREFIX = 'gsig'
@@ -21,6 +22,14 @@ export class GreConfigError extends Error {
   constructor(readonly field: string, message: string) {
     super(`${field}: ${message}`)
     this.name = 'GreConfigError'
+  }
+
+  /** Retypes an error whose message already names `field` (the address parser's). */
+  static wrapping(field: string, cause: Error): GreConfigError {
+    const e = new GreConfigError(field, '')
+    e.message = cause.message
+    e.cause = cause
+    return e
   }
 }
 
@@ -57,6 +66,13 @@ export interface GreLinkSpec {
   readonly vrf?: string
 }
 
+/** An inside CIDR: `address/length` with the length written out (a bare address is refused, since
+ * it would read as a host prefix), host bits zero. */
+function parseCidr(text: string, field: string): ParsedPrefix {
+  if (typeof text === 'string' && !text.includes('/')) throw new Error(`${field}: "${text}" has no prefix length (expected address/length)`)
+  return parsePrefix(text, field)
+}
+
 const LINK_LOCAL = parsePrefix('169.254.0.0/16', 'internal')
 const ULA_FD = parsePrefix('fd00::/8', 'internal')
 /** AWS reserves these /29s (169.254.0.0/29-169.254.5.0/29 and 169.254.169.248/29). */
@@ -87,20 +103,24 @@ export function greLinkSpec(peer: ConnectPeer, index = 0): GreLinkSpec {
   const at = `connectPeers[${index}]`
   if (typeof peer.id !== 'string' || peer.id.length === 0) throw new GreConfigError(`${at}.id`, 'a non-empty Connect peer id is required')
   const f = (x: string): string => `${at} (${peer.id}).${x}`
-  const wrap = <T>(fn: () => T): T => {
-    try { return fn() } catch (e) { if (e instanceof AddressError) throw new GreConfigError(e.field, e.message.slice(e.field.length + 2)); throw e }
+  // The address parser names the field it is given in its message: keep that, retype the error.
+  const wrap = <T>(field: string, fn: (field: string) => T): T => {
+    try { return fn(field) } catch (e) {
+      throw e instanceof Error ? GreConfigError.wrapping(field, e) : e
+    }
   }
-  const local = wrap(() => parseIPv4Address(peer.localAddress, f('localAddress')))
-  const remote = wrap(() => parseIPv4Address(peer.remoteAddress, f('remoteAddress')))
+  const local = wrap(f('localAddress'), x => parseIpv4Address(peer.localAddress, x))
+  const remote = wrap(f('remoteAddress'), x => parseIpv4Address(peer.remoteAddress, x))
   if (local === remote) throw new GreConfigError(f('remoteAddress'), `equals localAddress ${local}`)
-  const inside = wrap(() => parsePrefix(peer.insideCidr, f('insideCidr')))
-  if (inside.family !== 4 || inside.length !== 29 || !prefixContains(LINK_LOCAL, inside)) throw new GreConfigError(f('insideCidr'), `${inside.text} must be a /29 inside 169.254.0.0/16`)
-  if (FORBIDDEN_29.has(inside.text)) throw new GreConfigError(f('insideCidr'), `${inside.text} is reserved by AWS (169.254.0.0/29-169.254.5.0/29 and 169.254.169.248/29)`)
+  const inside = wrap(f('insideCidr'), x => parseCidr(peer.insideCidr, x))
+  const insideText = formatPrefix(inside)
+  if (inside.family !== 4 || inside.length !== 29 || !prefixContains(LINK_LOCAL, inside)) throw new GreConfigError(f('insideCidr'), `${insideText} must be a /29 inside 169.254.0.0/16`)
+  if (FORBIDDEN_29.has(insideText)) throw new GreConfigError(f('insideCidr'), `${insideText} is reserved by AWS (169.254.0.0/29-169.254.5.0/29 and 169.254.169.248/29)`)
   const addresses = [`${nthAddress(inside, 1)}/29`]
   const tgwPeers = [nthAddress(inside, 2), nthAddress(inside, 3)]
   if (peer.insideCidr6 !== undefined) {
-    const in6 = wrap(() => parsePrefix(peer.insideCidr6 as string, f('insideCidr6')))
-    if (in6.family !== 6 || in6.length !== 125 || !prefixContains(ULA_FD, in6)) throw new GreConfigError(f('insideCidr6'), `${in6.text} must be a /125 inside fd00::/8`)
+    const in6 = wrap(f('insideCidr6'), x => parseCidr(peer.insideCidr6 as string, x))
+    if (in6.family !== 6 || in6.length !== 125 || !prefixContains(ULA_FD, in6)) throw new GreConfigError(f('insideCidr6'), `${formatPrefix(in6)} must be a /125 inside fd00::/8`)
     addresses.push(`${nthAddress(in6, 1)}/125`)
     tgwPeers.push(nthAddress(in6, 2), nthAddress(in6, 3))
   }

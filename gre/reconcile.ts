@@ -1,7 +1,13 @@
 /**
  * Reconcile GRE links: desired specs (gre/config.ts) against the GRE links the kernel holds, into a
- * list of actions (create, change the tunnel parameters, set MTU, set master, bring up, add or
- * remove an address, delete). Only links with our name prefix are ever changed or deleted.
+ * list of actions (create, change the tunnel parameters in place, recreate, set MTU, set master,
+ * bring up, add or remove an address, delete). Only links with our name prefix are ever changed or
+ * deleted.
+ *
+ * A change of local, remote, TTL or key is planned in place (`change`: the link keeps its ifindex,
+ * addresses, VRF and routes), so the address, master and MTU work after it is planned against what
+ * the link has now. Only what the kernel cannot change in place is planned as `recreate`, and then
+ * everything a new link needs follows it, as for a missing one (`setupActions`).
  *
  * Pure: the caller applies the actions (gre/index.ts) and reads the state back.
  */
@@ -27,11 +33,15 @@ export interface GreLinkState {
   readonly master?: string
   /** Addresses with prefix length, canonical text. */
   readonly addresses: readonly string[]
+  /** The kernel's ifindex (what a change in place keeps). */
+  readonly index?: number
 }
 
 export type GreAction =
   | { readonly type: 'create'; readonly spec: GreLinkSpec }
   | { readonly type: 'change'; readonly spec: GreLinkSpec }
+  /** Delete the link and create it again: the kernel drops every route through it. */
+  | { readonly type: 'recreate'; readonly spec: GreLinkSpec }
   | { readonly type: 'delete'; readonly name: string }
   | { readonly type: 'set-mtu'; readonly name: string; readonly mtu: number }
   | { readonly type: 'set-master'; readonly name: string; readonly master: string | null }
@@ -45,13 +55,12 @@ export function planGre(desired: readonly GreLinkSpec[], actual: readonly GreLin
   const byName = new Map(actual.map(l => [l.name, l]))
   for (const spec of desired) {
     const have = byName.get(spec.name)
-    if (!have || have.kind !== 'gre') {
-      // A link of another kind under our name (or a leftover) cannot be changed into GRE: replace it.
-      if (have) out.push({ type: 'delete', name: spec.name })
-      out.push({ type: 'create', spec })
-      if (spec.vrf !== undefined) out.push({ type: 'set-master', name: spec.name, master: spec.vrf })
-      for (const a of spec.addresses) out.push({ type: 'add-address', name: spec.name, address: a })
-      out.push({ type: 'set-mtu', name: spec.name, mtu: spec.mtu }, { type: 'set-up', name: spec.name })
+    if (!have) {
+      out.push({ type: 'create', spec }, ...setupActions(spec))
+      continue
+    }
+    if (!changeableInPlace(have)) {
+      out.push({ type: 'recreate', spec }, ...setupActions(spec))
       continue
     }
     if (have.local !== spec.local || have.remote !== spec.remote || have.ttl !== spec.ttl || have.ikey !== 0 || have.okey !== 0) {
@@ -69,6 +78,25 @@ export function planGre(desired: readonly GreLinkSpec[], actual: readonly GreLin
   }
   const wanted = new Set(desired.map(s => s.name))
   for (const l of actual) if (isGreLinkName(l.name) && !wanted.has(l.name)) out.push({ type: 'delete', name: l.name })
+  return out
+}
+
+/**
+ * Whether the kernel can turn `have` into our link with RTM_NEWLINK. Not when it is of another kind
+ * (a link's kind is fixed at creation), nor when it has no remote: such a GRE link is not
+ * point-to-point, and Linux refuses (EINVAL, ip_tunnel_changelink) a change that would make it one.
+ */
+export function changeableInPlace(have: GreLinkState): boolean {
+  return have.kind === 'gre' && have.remote !== ''
+}
+
+/** Everything a freshly created link needs after RTM_NEWLINK: VRF, addresses (enslaving keeps them,
+ * but they go after set-master as for an existing link), MTU, up. */
+export function setupActions(spec: GreLinkSpec): GreAction[] {
+  const out: GreAction[] = []
+  if (spec.vrf !== undefined) out.push({ type: 'set-master', name: spec.name, master: spec.vrf })
+  for (const a of spec.addresses) out.push({ type: 'add-address', name: spec.name, address: a })
+  out.push({ type: 'set-mtu', name: spec.name, mtu: spec.mtu }, { type: 'set-up', name: spec.name })
   return out
 }
 

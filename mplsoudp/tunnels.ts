@@ -9,7 +9,7 @@
  * finds its tunnels again without any state of its own, and never confuses them with links that are
  * not ours.
  */
-import { AddressError, parseIPv4, parseIPv4Address } from '../src/fib/prefix.js'
+import { parseIpv4Address, parseIpv4Into } from '../src/netlink/address.js'
 
 /** Name prefix of every mplsip tunnel we create. */
 export const TUNNEL_PREFIX = 'gsim'
@@ -33,8 +33,8 @@ export interface TunnelLink {
 
 /** The tunnel's name toward `vrouter` (an IPv4 address): `gsim0a000102` for 10.0.1.2. */
 export function tunnelName(vrouter: string): string {
-  const b = parseIPv4(vrouter)
-  if (!b) throw new AddressError('vrouter', `"${vrouter}" is not an IPv4 address (MPLSoUDP tunnels are IPv4)`)
+  const b = new Uint8Array(4)
+  if (typeof vrouter !== 'string' || !parseIpv4Into(vrouter, b, 0)) throw new Error(`vrouter: "${String(vrouter)}" is not an IPv4 address (MPLSoUDP tunnels are IPv4)`)
   return TUNNEL_PREFIX + Array.from(b, x => x.toString(16).padStart(2, '0')).join('')
 }
 
@@ -52,8 +52,8 @@ export function isTunnelName(name: string): boolean {
 
 /** The tunnel we want toward `vrouter`. */
 export function tunnelSpec(vrouter: string, local: string, ttl = 64, dport = MPLSOUDP_PORT): Omit<TunnelLink, 'up'> {
-  const remote = parseIPv4Address(vrouter, 'vrouter')
-  return { name: tunnelName(remote), local: parseIPv4Address(local, 'localAddress'), remote, ttl, encapDport: dport }
+  const remote = parseIpv4Address(vrouter, 'vrouter')
+  return { name: tunnelName(remote), local: parseIpv4Address(local, 'localAddress'), remote, ttl, encapDport: dport }
 }
 
 /**

@@ -1,20 +1,24 @@
 /**
  * The FIB writer's, gre/'s and cleanup's kernel ports (`FibKernel`, `GreKernel`, `CleanupKernel`)
- * over the project's own netlink layer (src/netlink: rtnetlink RFC 3549, generic netlink fou,
- * batched requests with per-request errors). This is the production implementation; it works in the
- * network namespace of the calling process (netlink sockets belong to the namespace that opened them).
+ * over the project's own netlink layer (src/netlink: rtnetlink RFC 3549, batched requests with
+ * per-request errors). This is the one production implementation; it works in the network namespace
+ * of the calling process (netlink sockets belong to the namespace that opened them).
+ *
+ * Routes, AF_MPLS routes and VRFs are the FIB's own; the GRE links and the mplsip tunnels with their
+ * fou listener belong to gre/ (gre/netlink-gre.ts) and mplsoudp/ (mplsoudp/netlink-tunnels.ts), which
+ * this port hands on to over the same netlink socket.
  *
  * Route events come from the rtnetlink multicast groups; their next hops carry interface indexes,
  * named here from a link table kept current by link events.
  */
 import type { GreKernel } from '../../gre/index.js'
 import type { GreLinkSpec } from '../../gre/config.js'
+import { NetlinkGre } from '../../gre/netlink-gre.js'
 import type { GreLinkState } from '../../gre/reconcile.js'
-import { IPPROTO_MPLS } from '../../mplsoudp/tunnels.js'
+import { NetlinkTunnels } from '../../mplsoudp/netlink-tunnels.js'
+import type { TunnelOutcome } from '../../mplsoudp/netlink-tunnels.js'
 import type { TunnelLink } from '../../mplsoudp/tunnels.js'
-import {
-  getMplsPlatformLabels, NetlinkClient, NetlinkError, setMplsInput, setMplsPlatformLabels, setRpFilter, watchKernel,
-} from '../netlink/index.js'
+import { NetlinkClient, watchKernel } from '../netlink/index.js'
 import type { LinkInfo, RouteInfo, RouteSpec } from '../netlink/index.js'
 import type { CleanupKernel } from './cleanup.js'
 import type { FibKernel, KernelLabelRoute, KernelNextHop, KernelRoute, LabelOp, RouteEvent, RouteOp, VrfLink } from './types.js'
@@ -47,10 +51,14 @@ function fromInfo(r: RouteInfo, name: (oif: number | undefined, dev: string | un
 
 export class NetlinkKernel implements FibKernel, GreKernel, CleanupKernel {
   readonly nl: NetlinkClient
+  readonly gre: NetlinkGre
+  readonly tunnels: NetlinkTunnels
   private names = new Map<number, string>()
 
   constructor(nl?: NetlinkClient) {
     this.nl = nl ?? new NetlinkClient()
+    this.gre = new NetlinkGre(this.nl)
+    this.tunnels = new NetlinkTunnels(this.nl)
   }
 
   close(): void {
@@ -101,7 +109,8 @@ export class NetlinkKernel implements FibKernel, GreKernel, CleanupKernel {
       if (ev.kind !== 'route') return
       const r = ev.route
       chain = chain.then(async () => {
-        if (r.nexthops.some(h => h.oif !== undefined && !this.names.has(h.oif))) await this.links().catch(() => undefined)
+        // A failed refresh is reported, and the event still goes out with the index as its name.
+        if (r.nexthops.some(h => h.oif !== undefined && !this.names.has(h.oif))) await this.links().catch(e => onError(e as Error))
         onEvent({ type: ev.action, route: fromInfo(r, oif => this.names.get(oif ?? 0) ?? `#${oif ?? 0}`) })
       }).catch(e => onError(e as Error))
     }, onError)
@@ -130,98 +139,19 @@ export class NetlinkKernel implements FibKernel, GreKernel, CleanupKernel {
     return (await this.links()).map(l => l.name).filter(n => prefixes.some(p => n.startsWith(p)))
   }
 
-  async listTunnels(prefix: string): Promise<TunnelLink[]> {
-    return (await this.links()).filter(l => l.kind === 'ipip' && l.name.startsWith(prefix)).map(l => ({
-      name: l.name, local: l.ipip?.local ?? '', remote: l.ipip?.remote ?? '', ttl: l.ipip?.ttl ?? 0,
-      encapDport: l.ipip?.mode === 'mplsip' && l.ipip.encap?.type === 'fou' ? l.ipip.encap.dport : 0, up: l.up,
-    }))
-  }
+  // ---- mplsoudp/'s tunnels and listener, gre/'s links ------------------------------------------
 
-  async ensureTunnel(t: Omit<TunnelLink, 'up'>): Promise<void> {
-    const have = await this.nl.getLink(t.name)
-    const i = have?.ipip
-    const good = have !== undefined && have.kind === 'ipip' && i !== undefined && i.mode === 'mplsip' && i.local === t.local && i.remote === t.remote
-      && i.ttl === t.ttl && i.encap?.type === 'fou' && i.encap.dport === t.encapDport
-    if (have && !good) await this.nl.deleteLink(t.name)
-    if (!good) {
-      await this.nl.createLink({ name: t.name, kind: 'ipip', ipip: { mode: 'mplsip', local: t.local, remote: t.remote, ttl: t.ttl, encap: { type: 'fou', sport: 0, dport: t.encapDport } } })
-    }
-    // MPLS input on the tunnel (labelled packets come back over it); no reverse-path filter: with
-    // ECMP, replies may arrive over another tunnel than the route's.
-    await setMplsInput(t.name, true)
-    await setRpFilter(t.name, 0)
-    await this.nl.setLinkUp(t.name, true)
-  }
+  listTunnels(prefix: string): Promise<TunnelLink[]> { return this.tunnels.listTunnels(prefix) }
+  ensureTunnel(t: Omit<TunnelLink, 'up'>): Promise<TunnelOutcome> { return this.tunnels.ensureTunnel(t) }
+  ensureMplsoudpListener(port: number, platformLabels: number): Promise<void> { return this.tunnels.ensureMplsoudpListener(port, platformLabels) }
+  removeMplsoudpListener(port: number): Promise<boolean> { return this.tunnels.removeMplsoudpListener(port) }
 
-  async ensureMplsoudpListener(port: number, platformLabels: number): Promise<void> {
-    let current: number
-    try {
-      current = await getMplsPlatformLabels()
-    } catch (e) {
-      throw new Error(`net.mpls.platform_labels: ${(e as Error).message}: kernel module mpls_router is missing (modprobe mpls_router)`)
-    }
-    if (current < platformLabels) await setMplsPlatformLabels(platformLabels)
-    try {
-      await this.nl.addFou({ port, ipproto: IPPROTO_MPLS })
-    } catch (e) {
-      // A listener already on the port answers EADDRINUSE (Linux 6.1), EEXIST on some kernels. Our
-      // netlink layer has no fou dump to check its protocol: the port is the one RFC 7510 assigns to
-      // MPLS, so a listener there is taken to be ours (a previous run's).
-      if (!(e instanceof NetlinkError && (e.code === 'EEXIST' || e.code === 'EADDRINUSE'))) throw e
-    }
-  }
-
-  async removeMplsoudpListener(port: number): Promise<boolean> {
-    try { await this.nl.deleteFou({ port, ipproto: IPPROTO_MPLS }); return true } catch { return false }
-  }
-
-  // ---- GRE -------------------------------------------------------------------------------------
-
-  async listGreLinks(): Promise<GreLinkState[]> {
-    const links = await this.links()
-    const gre = links.filter(l => l.kind === 'gre' || l.name.startsWith('gsig'))
-    if (gre.length === 0) return []
-    const addrs = await this.nl.listAddresses()
-    return gre.map(l => {
-      const s: GreLinkState = {
-        name: l.name, kind: l.kind ?? '', local: l.gre?.local ?? '', remote: l.gre?.remote ?? '', ttl: l.gre?.ttl ?? 0,
-        ikey: l.gre?.ikey ?? 0, okey: l.gre?.okey ?? 0, mtu: l.mtu ?? 0, up: l.up, running: l.lowerUp,
-        addresses: addrs.filter(a => a.index === l.index).map(a => `${a.address}/${a.prefixLength}`),
-      }
-      const master = l.master !== undefined ? this.names.get(l.master) : undefined
-      return master !== undefined ? { ...s, master } : s
-    })
-  }
-
-  async createGre(spec: GreLinkSpec): Promise<void> {
-    await this.nl.createLink({ name: spec.name, kind: 'gre', gre: { local: spec.local, remote: spec.remote, ttl: spec.ttl } })
-  }
-
-  /** Recreates the link with everything the spec says (keys cannot be cleared in place). */
-  async changeGre(spec: GreLinkSpec): Promise<void> {
-    await this.nl.deleteLink(spec.name)
-    await this.nl.createLink({ name: spec.name, kind: 'gre', gre: { local: spec.local, remote: spec.remote, ttl: spec.ttl }, mtu: spec.mtu, ...(spec.vrf !== undefined ? { master: spec.vrf } : {}) })
-    for (const a of spec.addresses) await this.nl.addAddress({ dev: spec.name, address: a })
-    await this.nl.setLinkUp(spec.name, true)
-  }
-
-  async setMtu(name: string, mtu: number): Promise<void> {
-    await this.nl.changeLink(name, { mtu })
-  }
-
-  async setMaster(name: string, master: string | null): Promise<void> {
-    await this.nl.changeLink(name, { master })
-  }
-
-  async setUp(name: string): Promise<void> {
-    await this.nl.setLinkUp(name, true)
-  }
-
-  async addAddress(name: string, cidr: string): Promise<void> {
-    await this.nl.addAddress({ dev: name, address: cidr })
-  }
-
-  async delAddress(name: string, cidr: string): Promise<void> {
-    await this.nl.deleteAddress({ dev: name, address: cidr })
-  }
+  listGreLinks(): Promise<GreLinkState[]> { return this.gre.listGreLinks() }
+  createGre(spec: GreLinkSpec): Promise<void> { return this.gre.createGre(spec) }
+  changeGre(spec: GreLinkSpec): Promise<void> { return this.gre.changeGre(spec) }
+  setMtu(name: string, mtu: number): Promise<void> { return this.gre.setMtu(name, mtu) }
+  setMaster(name: string, master: string | null): Promise<void> { return this.gre.setMaster(name, master) }
+  setUp(name: string): Promise<void> { return this.gre.setUp(name) }
+  addAddress(name: string, cidr: string): Promise<void> { return this.gre.addAddress(name, cidr) }
+  delAddress(name: string, cidr: string): Promise<void> { return this.gre.delAddress(name, cidr) }
 }

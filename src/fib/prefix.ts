@@ -94,22 +94,5 @@ function clearHostBits(bytes: Uint8Array, length: number): boolean {
   return any
 }
 
-/** The n-th address inside a prefix (n = 1 for the first host), as canonical text. */
-export function nthAddress(p: Prefix, n: number): string {
-  const bytes = p.bytes.slice()
-  let carry = n
-  for (let i = bytes.length - 1; i >= 0 && carry > 0; i--) {
-    const v = (bytes[i] as number) + (carry & 0xff)
-    bytes[i] = v & 0xff
-    carry = Math.floor(carry / 256) + (v >> 8)
-  }
-  return formatAddress(bytes)
-}
-
-/** Whether `inner` lies inside `outer` (same family, longer or equal length, same leading bits). */
-export function prefixContains(outer: Prefix, inner: Prefix): boolean {
-  if (outer.family !== inner.family || inner.length < outer.length) return false
-  const copy = inner.bytes.slice()
-  clearHostBits(copy, outer.length)
-  return copy.every((b, i) => b === outer.bytes[i])
-}
+// First-host arithmetic and containment are src/netlink/address.ts's, shared with gre/.
+export { nthAddress, prefixContains } from '../netlink/address.js'

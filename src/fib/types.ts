@@ -7,10 +7,11 @@
  * Also the port through which the writer reaches the kernel (`FibKernel`): a small interface so
  * that the writer's logic does not depend on how netlink messages are built.
  */
+import type { TunnelOutcome } from '../../mplsoudp/netlink-tunnels.js'
 import type { TunnelLink } from '../../mplsoudp/tunnels.js'
 import type { Family } from './prefix.js'
 
-export type { TunnelLink }
+export type { TunnelLink, TunnelOutcome }
 
 /** A gateway table: one kernel routing table bound to a VRF device, and the MPLS label that pops
  * packets from the vRouters into it. */
@@ -122,8 +123,9 @@ export interface FibKernel {
   deleteLink(name: string): Promise<void>
   /** ipip tunnels in mplsip mode whose name starts with `prefix`. */
   listTunnels(prefix: string): Promise<TunnelLink[]>
-  /** Creates (or corrects) the tunnel, sets input=1 and rp_filter=0 on it, brings it up. */
-  ensureTunnel(t: Omit<TunnelLink, 'up'>): Promise<void>
+  /** Creates the tunnel or corrects it in place, sets input=1 and rp_filter=0 on it, brings it up.
+   * `recreated` means the kernel dropped the routes through it (the old link was deleted). */
+  ensureTunnel(t: Omit<TunnelLink, 'up'>): Promise<TunnelOutcome>
   /** fou listener for IP protocol 137 on `port`, and net.mpls.platform_labels >= `platformLabels`. */
   ensureMplsoudpListener(port: number, platformLabels: number): Promise<void>
   /** Subscribes to route events (IPv4 and IPv6); returns the unsubscribe function. */

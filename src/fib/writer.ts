@@ -11,6 +11,12 @@
  * - Drift repair: a route event (RTM_DELROUTE/RTM_NEWROUTE with our protocol) marks its key dirty and
  *   a short timer repairs it; a periodic full resync dumps the kernel again and repairs anything the
  *   events did not say (the kernel sends no RTM_DELROUTE for IPv4 routes flushed with a device).
+ *   When a link is recreated under its routes (gre/ when the kernel refused a change in place, or a
+ *   tunnel of the wrong kind), the writer is told (`linksReplaced`) and repairs at once.
+ * - Every kernel failure takes one path (`noteError`): counted in total and by errno name (for the
+ *   daemon's metrics), logged with the object (route, tunnel, table) and the errno name, and retried
+ *   with backoff (first `retryMs`, doubling up to 30 s). Kernel errors are told apart by the
+ *   `NetlinkError`'s errno, never by message text.
  * - Around the routes: a VRF device per gateway table (`gsiv<table>`), an AF_MPLS route per table label
  *   popping into that VRF, the fou listener, and one mplsip tunnel per vRouter in use
  *   (mplsoudp/tunnels.ts), created before the first route through it and removed after the last.
@@ -21,6 +27,7 @@
  */
 import { MPLSOUDP_PORT, TUNNEL_PREFIX, TunnelRefs, planTunnels, tunnelRemote, tunnelSpec } from '../../mplsoudp/tunnels.js'
 import type { TunnelLink } from '../../mplsoudp/tunnels.js'
+import { NetlinkError } from '../netlink/index.js'
 import { checkLabel, checkTable, diffLabelRoutes, diffRoutes, routeKey, RouteError, sameRoute, toKernelRoute } from './diff.js'
 import { parseIPv4Address, parsePrefix } from './prefix.js'
 import type { DesiredRoute, FibKernel, GatewayTable, KernelLabelRoute, KernelNextHop, KernelRoute, RouteEvent, RouteOp } from './types.js'
@@ -75,7 +82,13 @@ export interface FibCounters {
   routesAdopted: number
   /** Routes put back after a change we did not make (event or resync). */
   driftRepairs: number
+  /** Kernel (and other) failures, each counted once where it happened. */
   errors: number
+  /** The same failures by errno name (`ENODEV`, `EEXIST`, ...; `unknown` for an error without one):
+   * a counter with an errno label for the daemon's metrics. */
+  errorsByErrno: Record<string, number>
+  /** Repair passes scheduled because something failed (each waits the backoff delay). */
+  retries: number
   syncs: number
   /** ms since the epoch of the last sync that completed without error; 0 before. */
   lastSyncAt: number
@@ -93,7 +106,7 @@ export interface FibState {
 
 const newCounters = (): FibCounters => ({
   routesAdded: 0, routesReplaced: 0, routesDeleted: 0, labelRoutesAdded: 0, labelRoutesReplaced: 0, labelRoutesDeleted: 0,
-  tunnelsCreated: 0, tunnelsDeleted: 0, routesAdopted: 0, driftRepairs: 0, errors: 0, syncs: 0, lastSyncAt: 0,
+  tunnelsCreated: 0, tunnelsDeleted: 0, routesAdopted: 0, driftRepairs: 0, errors: 0, errorsByErrno: {}, retries: 0, syncs: 0, lastSyncAt: 0,
   lastSyncDurationMs: 0, lastError: '',
 })
 
@@ -225,7 +238,12 @@ export class FibWriter {
   async start(): Promise<void> {
     if (this.started) throw new Error('FibWriter already started')
     this.started = true
-    this.unwatch = this.kernel.watchRoutes(ev => this.onEvent(ev), err => this.noteError(err, 'route events'))
+    // Events lost to an error are made good by a resync (after the backoff delay).
+    this.unwatch = this.kernel.watchRoutes(ev => this.onEvent(ev), err => {
+      this.noteError(err, 'route events')
+      this.resyncWanted = true
+      this.retryLater()
+    })
     await this.enqueue(async () => {
       const dumped = await this.kernel.dumpRoutes(this.protocol)
       for (const r of dumped) this.actual.set(routeKey(r), r)
@@ -234,7 +252,8 @@ export class FibWriter {
       await this.syncAll()
     })
     if (this.resyncIntervalMs > 0) {
-      this.resyncTimer = setInterval(() => { this.resync().catch(() => undefined) }, this.resyncIntervalMs)
+      // resyncOnQueue notes and retries its own failures; the catch is for what would be a bug here.
+      this.resyncTimer = setInterval(() => { this.enqueue(() => this.resyncOnQueue()).catch(err => this.noteError(err, 'periodic resync')) }, this.resyncIntervalMs)
       this.resyncTimer.unref()
     }
   }
@@ -251,20 +270,24 @@ export class FibWriter {
     await this.enqueue(() => this.syncDirty())
   }
 
-  /** Dumps the kernel again and repairs every difference. */
+  /**
+   * Dumps the kernel again and repairs every difference. A failed dump is noted (counted, logged) and
+   * retried with backoff like any other failure; the returned promise rejects with it as well, for
+   * callers that wait on this pass.
+   */
   async resync(): Promise<void> {
-    await this.enqueue(async () => {
-      const dumped = await this.kernel.dumpRoutes(this.protocol)
-      const fresh = new Map(dumped.map(r => [routeKey(r), r] as const))
-      for (const key of new Set([...this.actual.keys(), ...fresh.keys()])) {
-        const a = this.actual.get(key), f = fresh.get(key)
-        if ((a === undefined) !== (f === undefined) || (a && f && !sameRoute(a, f))) this.drifted.add(key)
-      }
-      this.actual.clear()
-      for (const [k, r] of fresh) this.actual.set(k, r)
-      this.tablesDirty = true
-      await this.syncAll()
-    })
+    const err = await this.enqueue(() => this.resyncOnQueue())
+    if (err) throw err
+  }
+
+  /**
+   * Links were deleted and created again under routes of ours (gre/'s `onRecreated`): the kernel
+   * dropped every route through them without an event for IPv4, so dump and repair now rather than
+   * at the next periodic resync.
+   */
+  async linksReplaced(links: readonly string[]): Promise<void> {
+    this.log?.warn({ links }, `fib: ${links.join(', ')} recreated: re-installing the routes through them`)
+    await this.resync()
   }
 
   stop(): void {
@@ -285,7 +308,7 @@ export class FibWriter {
   }
 
   counters(): Readonly<FibCounters> {
-    return { ...this.c }
+    return { ...this.c, errorsByErrno: { ...this.c.errorsByErrno } }
   }
 
   state(): FibState {
@@ -334,15 +357,50 @@ export class FibWriter {
     this.scheduleRepair(this.repairDelayMs)
   }
 
-  private scheduleRepair(delay: number): void {
-    if (this.stopped || this.repairTimer !== undefined) return
+  /** Schedules a repair pass (a resync when one is wanted, else the dirty keys); false when one is
+   * already pending or the writer is stopped. */
+  private scheduleRepair(delay: number): boolean {
+    if (this.stopped || this.repairTimer !== undefined) return false
     this.repairTimer = setTimeout(() => {
       this.repairTimer = undefined
-      const again = this.resyncWanted ? this.resync() : this.flush()
+      const full = this.resyncWanted
       this.resyncWanted = false
-      again.catch(() => undefined)
+      // Both passes note and retry their own failures; the catch is for what would be a bug here.
+      this.enqueue(async () => { if (full) await this.resyncOnQueue(); else await this.syncDirty() })
+        .catch(err => this.noteError(err, full ? 'resync' : 'repair'))
     }, delay)
     this.repairTimer.unref()
+    return true
+  }
+
+  /** After a failure: try again after the backoff delay, which doubles up to 30 s until a pass works. */
+  private retryLater(): void {
+    if (this.scheduleRepair(this.retryDelay)) this.c.retries++
+    this.retryDelay = Math.min(30_000, this.retryDelay * 2)
+  }
+
+  /** The resync pass itself (on the queue). Never throws: a failure is noted, retried, and returned. */
+  private async resyncOnQueue(): Promise<Error | undefined> {
+    let dumped: KernelRoute[]
+    try {
+      dumped = await this.kernel.dumpRoutes(this.protocol)
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e))
+      this.noteError(err, `resync: dump routes of protocol ${this.protocol}`)
+      this.resyncWanted = true
+      this.retryLater()
+      return err
+    }
+    const fresh = new Map(dumped.map(r => [routeKey(r), r] as const))
+    for (const key of new Set([...this.actual.keys(), ...fresh.keys()])) {
+      const a = this.actual.get(key), f = fresh.get(key)
+      if ((a === undefined) !== (f === undefined) || (a && f && !sameRoute(a, f))) this.drifted.add(key)
+    }
+    this.actual.clear()
+    for (const [k, r] of fresh) this.actual.set(k, r)
+    this.tablesDirty = true
+    await this.syncAll()
+    return undefined
   }
 
   // ---- kernel work (always on the queue) -----------------------------------------------------
@@ -378,7 +436,10 @@ export class FibWriter {
       // VRFs, labels and the listener failing must not hold the routes back (a route into an
       // existing VRF table still works): note the error, retry later, go on.
       if (this.tablesDirty) {
-        try { await this.syncTables() } catch (err) { this.tablesDirty = true; fail(err, 'gateway tables') }
+        try {
+          // Label routes that failed were noted one by one; the pass still counts as failed, so it is retried.
+          if (!(await this.syncTables())) failed = true
+        } catch (err) { this.tablesDirty = true; fail(err, 'gateway tables') }
       }
       // Tunnels the desired routes need, plus those that routes still installed use (adopted
       // routes waiting for markReady), so that no installed route loses its device under it.
@@ -386,11 +447,12 @@ export class FibWriter {
       const wanted = new Map<string, Omit<TunnelLink, 'up'>>()
       for (const v of this.refs.vrouters()) { const s = tunnelSpec(v, this.local, this.tunnelTtl, this.port); wanted.set(s.name, s) }
       const plan = planTunnels(wanted, tunnels)
-      const existing = new Set(tunnels.map(t => t.name))
       for (const spec of plan.ensure) {
         try {
-          await this.kernel.ensureTunnel(spec)
-          if (!existing.has(spec.name)) this.c.tunnelsCreated++
+          const outcome = await this.kernel.ensureTunnel(spec)
+          if (outcome === 'created' || outcome === 'recreated') this.c.tunnelsCreated++
+          // The old link took its routes with it: they are missing now, whatever `actual` says.
+          if (outcome === 'recreated') this.forgetRoutesVia(spec.name, keys)
         } catch (err) { fail(err, `tunnel ${spec.name} to ${spec.remote}`) }
       }
 
@@ -412,7 +474,7 @@ export class FibWriter {
           if (err) {
             // "Exists" for an add means our picture of the kernel is behind (an event raced a dump):
             // the retry re-reads the kernel before it tries again.
-            if (op.op === 'add' && /EEXIST|File exists/.test(err.message)) this.resyncWanted = true
+            if (op.op === 'add' && err instanceof NetlinkError && err.code === 'EEXIST') this.resyncWanted = true
             fail(err, `${op.op} ${describe(op)}`, key)
             return
           }
@@ -437,8 +499,17 @@ export class FibWriter {
       this.c.lastSyncAt = this.now()
       this.retryDelay = this.retryMs
     } else {
-      this.scheduleRepair(this.retryDelay)
-      this.retryDelay = Math.min(30_000, this.retryDelay * 2)
+      this.retryLater()
+    }
+  }
+
+  /** Marks the routes through `dev` as missing from the kernel and due in this pass (`keys`). */
+  private forgetRoutesVia(dev: string, keys: Set<string>): void {
+    for (const [key, r] of this.actual) {
+      if (!r.nexthops.some(h => h.dev === dev)) continue
+      this.actual.delete(key)
+      this.drifted.add(key)
+      keys.add(key)
     }
   }
 
@@ -452,7 +523,8 @@ export class FibWriter {
     }
   }
 
-  private async syncTables(): Promise<void> {
+  /** VRFs, label routes, the listener; false when a label route failed (noted, and retried). */
+  private async syncTables(): Promise<boolean> {
     this.tablesDirty = false
     await this.kernel.ensureMplsoudpListener(this.port, Math.max(MIN_PLATFORM_LABELS, ...[...this.tables.values()].map(t => t.label + 1)))
     const vrfs = await this.kernel.listVrfs(VRF_PREFIX)
@@ -466,9 +538,10 @@ export class FibWriter {
     const labelsHave = new Map((await this.kernel.dumpLabelRoutes(this.protocol)).map(l => [l.label, l] as const))
     const lops = diffLabelRoutes(labelsWanted, labelsHave, this.ready)
     const results = await this.kernel.applyLabelRoutes(lops)
+    let ok = true
     lops.forEach((op, i) => {
       const err = results[i]
-      if (err) { this.noteError(err, `${op.op} label route ${op.route.label} -> ${op.route.dev}`); this.tablesDirty = true; return }
+      if (err) { this.noteError(err, `${op.op} label route ${op.route.label} -> ${op.route.dev}`); this.tablesDirty = true; ok = false; return }
       if (op.op === 'add') this.c.labelRoutesAdded++
       else if (op.op === 'replace') this.c.labelRoutesReplaced++
       else this.c.labelRoutesDeleted++
@@ -481,18 +554,30 @@ export class FibWriter {
         await this.kernel.deleteLink(v.name)
       }
     }
+    return ok
   }
 
+  /** The one error path: counted (in total and by errno), logged with what failed and the errno name. */
   private noteError(err: unknown, what: string): void {
+    const errno = errnoOf(err)
     this.c.errors++
+    this.c.errorsByErrno[errno] = (this.c.errorsByErrno[errno] ?? 0) + 1
     const msg = `${what}: ${err instanceof Error ? err.message : String(err)}`
     this.c.lastError = msg
-    this.log?.error({ err }, `fib: ${msg}`)
+    this.log?.error({ err, errno, object: what }, `fib: ${what}: ${errno}`)
   }
 }
 
 /** net.mpls.platform_labels at least this large, so that labels the control node may reuse fit. */
 const MIN_PLATFORM_LABELS = 1024
+
+/** The errno name of a failure: a NetlinkError's, or the `code` of a system error (sysctl writes
+ * through /proc, e.g. EROFS); `unknown` otherwise. */
+export function errnoOf(err: unknown): string {
+  if (err instanceof NetlinkError) return err.code
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'unknown'
+}
 
 function hopId(h: KernelNextHop): string {
   return `${h.dev}|${h.gateway ?? ''}|${h.labels?.join('/') ?? ''}`

@@ -82,6 +82,8 @@ export function parseIpv6(text: string): Uint8Array | undefined {
 
 /** Parses an IPv4 or IPv6 address; throws an Error naming `field` when it is not one. */
 export function parseAddress(text: string, field = 'address'): ParsedAddress {
+  // Configuration read from YAML or JSON may hand over a number or nothing where text belongs.
+  if (typeof text !== 'string') throw new Error(`${field}: expected an address string, got ${typeof text}`)
   if (text.includes(':')) {
     const b = parseIpv6(text)
     if (b) return { family: 6, bytes: b }
@@ -130,6 +132,41 @@ export function formatAddress(bytes: Uint8Array): string {
   const hex = (a: number[]): string => a.map(x => x.toString(16)).join(':')
   if (best < 0) return hex(g)
   return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`
+}
+
+/** Parses an IPv4 address into canonical dotted-quad text; throws naming `field` when it is not one. */
+export function parseIpv4Address(text: string, field = 'address'): string {
+  const a = parseAddress(text, field)
+  if (a.family !== 4) throw new Error(`${field}: "${text}" is not an IPv4 address`)
+  return formatAddress(a.bytes)
+}
+
+/** Canonical `address/length` text of a parsed prefix. */
+export function formatPrefix(p: ParsedPrefix): string {
+  return `${formatAddress(p.bytes)}/${p.length}`
+}
+
+/** The n-th address inside a prefix (n = 1 for the first host), as canonical text. */
+export function nthAddress(p: ParsedPrefix, n: number): string {
+  const bytes = p.bytes.slice()
+  let carry = n
+  for (let i = bytes.length - 1; i >= 0 && carry > 0; i--) {
+    const v = (bytes[i] as number) + (carry & 0xff)
+    bytes[i] = v & 0xff
+    carry = Math.floor(carry / 256) + (v >> 8)
+  }
+  return formatAddress(bytes)
+}
+
+/** Whether `inner` lies inside `outer` (same family, longer or equal length, same leading bits). */
+export function prefixContains(outer: ParsedPrefix, inner: ParsedPrefix): boolean {
+  if (outer.family !== inner.family || inner.length < outer.length) return false
+  for (let bit = 0; bit < outer.length; bit++) {
+    const byte = bit >> 3
+    const mask = 0x80 >> (bit & 7)
+    if ((((outer.bytes[byte] as number) ^ (inner.bytes[byte] as number)) & mask) !== 0) return false
+  }
+  return true
 }
 
 export const MPLS_LABEL_MAX = 0xfffff

@@ -1,10 +1,13 @@
 // The FIB writer on a real kernel (VRF, fou, mplsip tunnels, MPLS): IPv6 routes (single path, ECMP
 // over tunnels, via GRE-style gateways), restart semantics (adopt equal routes, replace different
 // ones, keep stale ones until ready, delete explicit withdrawals at once), foreign routes left alone,
-// and the periodic resync repairing a tunnel deleted by hand (its routes vanish without an event).
+// and the periodic resync repairing a tunnel deleted by hand (its routes vanish without an event);
+// kernel failures injected into a resync (test/fib/ns-gateway.ts's FaultyKernel) are logged with their
+// errno, counted by errno, and retried until the repair is done.
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import type { DesiredRoute, FibCounters } from '../../src/fib/index.js'
+import type { LogEntry } from '../fib/ns-gateway.js'
 import { Netns, NsWorker } from './lib/index.js'
 
 // TCG emulation on a shared machine is slow (the first call starts Node with a TypeScript loader in
@@ -107,5 +110,36 @@ t.test('a failing route is counted, named, and retried', async t => {
   sh(`ip -n ${ns} link add gsig0000dead type veth peer name vdead && ip -n ${ns} link set gsig0000dead up && ip -n ${ns} addr add 10.9.0.5/24 dev gsig0000dead`)
   await gw('settle', 1500)
   t.match(table(200), /10\.61\.0\.0\/16 via 10\.9\.0\.2 dev gsig0000dead/, 'retried until it worked')
+  await gw('stop')
+})
+
+t.test('kernel failures during a resync: logged with errno and object, counted by errno, retried until repaired', async t => {
+  await gw('start', '10.0.1.10', tables)
+  await gw('routes', routes)
+  await gw('ready')
+  // The tunnel's IPv4 route goes with it silently (no RTM_DELROUTE): only a resync can find it.
+  inNs('ip link del gsim0a000201')
+  await gw('settle', 500)
+  t.notMatch(table(100), /10\.1\.0\.0\/24/, 'IPv4 route gone without an event')
+  const c0 = await gw('counters')
+  // The resync's dump fails (ENOBUFS); its retry dumps fine, and the one route it must add fails once (ENODEV).
+  await gw('failOnce', 'dumpRoutes', 105)
+  await gw('failOnce', 'applyRoutes', 19)
+  const r = await gw<{ error: string | null; counters: FibCounters }>('resyncSettled')
+  t.match(r.error, /ENOBUFS/, 'the resync that failed rejects for its caller')
+  t.equal(r.counters.errors, c0.errors + 1, 'counted at once')
+  t.ok(r.counters.retries > c0.retries, 'a retry is scheduled')
+  const c = await gw('settle', 2000)
+  t.match(table(100), /10\.1\.0\.0\/24\s+encap mpls\s+301 dev gsim0a000201/, 'retried until repaired')
+  t.equal(c.errors, c0.errors + 2, c.lastError)
+  t.same(c.errorsByErrno, { ...c0.errorsByErrno, ENOBUFS: (c0.errorsByErrno.ENOBUFS ?? 0) + 1, ENODEV: (c0.errorsByErrno.ENODEV ?? 0) + 1 }, 'by errno, for the metric')
+  t.ok(c.retries >= c0.retries + 2, `a retry per failure (${c.retries})`)
+  t.ok(c.lastSyncAt > r.counters.lastSyncAt, 'a later pass completed without error')
+  const errors = (await gw<LogEntry[]>('logs')).filter(l => l.level === 'error')
+  t.match(errors, [
+    { errno: 'ENOBUFS', object: 'resync: dump routes of protocol 201', msg: /ENOBUFS/ },
+    { errno: 'ENODEV', object: /^add route 10\.1\.0\.0\/24 table 100 via label 301 dev gsim0a000201$/, msg: /ENODEV/ },
+  ], 'each failure logged once, naming the route and the errno')
+  t.equal(errors.length, 2)
   await gw('stop')
 })
