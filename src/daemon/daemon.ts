@@ -190,7 +190,7 @@ export class ComputedFib extends RecordingFib implements FibPort {
     const s = super.state()
     return {
       routesAdded: 0, routesReplaced: 0, routesDeleted: 0, labelRoutesAdded: 0, labelRoutesReplaced: 0, labelRoutesDeleted: 0, tunnelsCreated: 0,
-      tunnelsDeleted: 0, routesAdopted: 0, driftRepairs: 0, errors: 0, syncs: s.flushes, lastSyncAt: 0, lastSyncDurationMs: 0, lastError: '',
+      tunnelsDeleted: 0, routesAdopted: 0, driftRepairs: 0, errors: 0, errorsByErrno: {}, retries: 0, syncs: s.flushes, lastSyncAt: 0, lastSyncDurationMs: 0, lastError: '',
     }
   }
 }
@@ -344,7 +344,9 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
 
   private async applyGre(): Promise<void> {
     if (this.kernel === undefined) return
-    this.gre = await reconcileGre(this.kernel, this.greSpecs(this.config))
+    const writer = this.writer
+    // a link the kernel would not change in place was recreated: the routes through it must come back now
+    this.gre = await reconcileGre(this.kernel, this.greSpecs(this.config), writer !== undefined ? { onRecreated: (links) => writer.linksReplaced(links) } : {})
     for (const e of this.gre.errors) this.log.error({ action: e.action.type, link: 'name' in e.action ? e.action.name : e.action.spec.name, error: e.message }, 'GRE link change failed')
   }
 

@@ -95,7 +95,7 @@ export function fakeAdvertised(): Map<string, RouteView[]> {
 export function fakeCounters(): FibCounters {
   return {
     routesAdded: 12, routesReplaced: 3, routesDeleted: 2, labelRoutesAdded: 1, labelRoutesReplaced: 0, labelRoutesDeleted: 0,
-    tunnelsCreated: 2, tunnelsDeleted: 0, routesAdopted: 5, driftRepairs: 1, errors: 4, syncs: 30, lastSyncAt: NOW - 2000, lastSyncDurationMs: 7, lastError: 'RTM_NEWROUTE 10.9.0.0/16 table 100: No such device (ENODEV)',
+    tunnelsCreated: 2, tunnelsDeleted: 0, routesAdopted: 5, driftRepairs: 1, errors: 4, errorsByErrno: { ENODEV: 4 }, retries: 4, syncs: 30, lastSyncAt: NOW - 2000, lastSyncDurationMs: 7, lastError: 'RTM_NEWROUTE 10.9.0.0/16 table 100: No such device (ENODEV)',
   }
 }
 
