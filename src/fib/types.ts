@@ -8,7 +8,7 @@
  * that the writer's logic does not depend on how netlink messages are built.
  */
 import type { TunnelLink } from '../../mplsoudp/tunnels.js'
-import type { Family } from './prefix.js'
+import type { IpFamily } from '../lib/address.js'
 
 export type { TunnelLink }
 
@@ -65,7 +65,7 @@ export interface KernelNextHop {
 
 /** An IPv4/IPv6 route as the kernel holds it. */
 export interface KernelRoute {
-  readonly family: Family
+  readonly family: IpFamily
   readonly table: number
   /** Canonical CIDR text. */
   readonly prefix: string
