@@ -36,7 +36,6 @@
  * End-of-RIB); on phase 'selection' every peer is flushed and gets its End-of-RIB markers.
  */
 import { EventEmitter } from 'node:events'
-import net from 'node:net'
 import { Family, familyName, type FamilyKey } from '../codec/afi.js'
 import { encodeAttributes } from '../codec/attributes.js'
 import { decodeUpdateBulk, encodeUpdatesBulk, type RouteBatch, type UpdateSink } from '../codec/bulk.js'
@@ -62,7 +61,8 @@ import {
 import { BgpListener, normalizeAddress } from '../session/listener.js'
 import type { Negotiated } from '../session/negotiate.js'
 import { Session, type SessionConfig, type SessionStats } from '../session/session.js'
-import { nextHopBytes, mappedIpv6 } from './addresses.js'
+import { nextHopBytes } from './next-hop.js'
+import { isIpv4, mappedIpv6 } from '../../src/lib/address.js'
 import { AdjRibOut, type AttrRefs } from './adj-rib-out.js'
 import {
   ConfigError,
@@ -598,7 +598,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     p.sinkCtx = undefined
     this.rib.updatePeer(p.id, { routerId: n.peerId })
     const local = p.session.stats().connection?.localAddress ?? p.config.localAddress ?? ''
-    if (net.isIPv4(local)) {
+    if (isIpv4(local)) {
       p.selfV4 = local
       p.selfV6 = p.config.localIpv6NextHop ?? mappedIpv6(local)
     } else {

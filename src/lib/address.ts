@@ -205,6 +205,14 @@ export function formatAddress(b: Uint8Array, offset = 0, length = b.length - off
 /** Parses an IPv4 or IPv6 address; `family` restricts it to one version. */
 export function parseAddress(text: string, field = 'address', family?: IpFamily): IpAddress {
   if (typeof text !== 'string') throw new AddressError(field, `expected an IP address string, got ${typeof text}`)
+  const address = tryParseAddress(text, family)
+  if (address !== undefined) return address
+  throw notAn(field, text, family === 4 ? 'an IPv4 address' : family === 6 ? 'an IPv6 address' : 'an IPv4 or IPv6 address')
+}
+
+/** `parseAddress` for callers that word their own error: undefined when `text` is not an address. */
+export function tryParseAddress(text: string, family?: IpFamily): IpAddress | undefined {
+  if (typeof text !== 'string') return undefined
   if (family !== 6) {
     const v4 = new Uint8Array(4)
     if (parseIpv4Into(text, v4, 0)) return { family: 4, bytes: v4, text: formatIpv4(ipv4Word(v4)) }
@@ -213,7 +221,7 @@ export function parseAddress(text: string, field = 'address', family?: IpFamily)
     const v6 = ipv6OrUndefined(text)
     if (v6 !== undefined) return { family: 6, bytes: v6, text: formatIpv6(v6) }
   }
-  throw notAn(field, text, family === 4 ? 'an IPv4 address' : family === 6 ? 'an IPv6 address' : 'an IPv4 or IPv6 address')
+  return undefined
 }
 
 /** The canonical text of an address (so `2001:DB8:0::1` and `2001:db8::1` compare equal). */
