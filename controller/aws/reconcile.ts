@@ -41,8 +41,9 @@ import { MAX_CONNECT_PEERS, OwnerTag } from './types.js'
 import { ec2ErrorCode, isThrottle, type Ec2Api } from './ec2.js'
 import {
   allocateInside4, allocateInside6, canonicalCidr6, cidrContains, cidrOverlap, insideAddresses4, insideAddresses6,
-  insideCidr4Problem, insideCidr6Problem, LINK_LOCAL, parseCidr4, parseIpv4,
+  insideCidr4Problem, insideCidr6Problem, LINK_LOCAL, parseCidr4,
 } from './cidr.js'
+import { ipFamilyOf, isIpv4, parseIpv4 } from '../../src/lib/address.js'
 import { createHash } from 'node:crypto'
 
 /** Minimal logger (pino-compatible). */
@@ -114,7 +115,7 @@ export function validateAwsDesired(d: AwsDesired): AwsSpecProblem[] {
       if (!n.name) bad(`${f}.name`, 'is empty')
       else if (names.has(n.name)) bad(`${f}.name`, `node ${n.name} is listed twice`)
       names.add(n.name)
-      if (parseIpv4(n.nodeIp ?? '') === undefined) bad(`${f}.nodeIp`, `"${n.nodeIp}" is not an IPv4 address`)
+      if (!isIpv4(n.nodeIp ?? '')) bad(`${f}.nodeIp`, `"${n.nodeIp}" is not an IPv4 address`)
       else if (ips.has(n.nodeIp)) bad(`${f}.nodeIp`, `${n.nodeIp} is used by two nodes`)
       ips.add(n.nodeIp)
       if (!Number.isInteger(n.peerAsn) || n.peerAsn < 1 || n.peerAsn > 4294967294) bad(`${f}.peerAsn`, `${n.peerAsn} is not a valid ASN (1-4294967294)`)
@@ -261,7 +262,7 @@ export async function observeAws(d: AwsDesired, ec2: Ec2Api, opts: { forDeletion
           id: p.TransitGatewayConnectPeerId ?? '', state: p.State ?? 'unknown', attachmentId: p.TransitGatewayAttachmentId ?? '',
           owned: ownedBy(p.Tags, uid), node: tagValue(p.Tags, OwnerTag.node), createdAt: ms(p.CreationTime),
           peerAddress: cfg?.PeerAddress ?? '', tgwAddress: cfg?.TransitGatewayAddress ?? '',
-          insideCidrBlocks: (cfg?.InsideCidrBlocks ?? []).map((b) => b.includes(':') ? canonicalCidr6(b) : b),
+          insideCidrBlocks: (cfg?.InsideCidrBlocks ?? []).map((b) => ipFamilyOf(b) === 6 ? canonicalCidr6(b) : b),
           peerAsn: bgp[0]?.peerAsn ?? 0, tgwAsn: bgp[0]?.transitGatewayAsn ?? 0, bgp,
         }
       })
@@ -357,8 +358,8 @@ function describeAction(a: AwsAction): string {
 const PENDINGISH = new Set(['pending', 'modifying', 'pendingAcceptance', 'initiatingRequest', 'initiating'])
 
 function observedPeer(p: SnapPeer, node: string): ObservedConnectPeer {
-  const v4 = p.insideCidrBlocks.find((b) => !b.includes(':'))
-  const v6 = p.insideCidrBlocks.find((b) => b.includes(':'))
+  const v4 = p.insideCidrBlocks.find((b) => ipFamilyOf(b) === 4)
+  const v6 = p.insideCidrBlocks.find((b) => ipFamilyOf(b) === 6)
   const a4 = v4 !== undefined ? insideAddresses4(v4) : { appliance: '', tgw: [] }
   const out: ObservedConnectPeer = {
     node, connectPeerId: p.id, state: p.state, peerAddress: p.peerAddress, transitGatewayAddresses: p.tgwAddress ? [p.tgwAddress] : [],
@@ -477,7 +478,7 @@ export function planAws(d: AwsDesired, s: AwsSnapshot): AwsPlan {
     const byAz = new Map<string, string>()
     const lost: string[] = []
     for (const n of wanted) {
-      const ip = parseIpv4(n.nodeIp) as number
+      const ip = parseIpv4(n.nodeIp, `nodes[${n.name}].nodeIp`)
       const sub = (s.subnets ?? []).find((x) => { const c = parseCidr4(x.cidr); return c !== undefined && cidrContains(c, ip) })
       if (sub === undefined) lost.push(`${n.name} (${n.nodeIp})`)
       else if (!byAz.has(sub.az)) byAz.set(sub.az, sub.id)
@@ -560,7 +561,7 @@ export function planAws(d: AwsDesired, s: AwsSnapshot): AwsPlan {
     else if (p.peerAddress !== n.nodeIp) why = `node ${n.name} IP changed ${p.peerAddress} -> ${n.nodeIp}`
     else if (p.peerAsn !== n.peerAsn) why = `node ${n.name} ASN changed ${p.peerAsn} -> ${n.peerAsn}`
     else if (n.insideCidr !== undefined && !p.insideCidrBlocks.includes(n.insideCidr)) why = `node ${n.name} inside CIDR changed to ${n.insideCidr}`
-    else if ((d.ipv6Inside === true) !== p.insideCidrBlocks.some((b) => b.includes(':'))) why = `node ${n.name} IPv6 inside block ${d.ipv6Inside === true ? 'wanted' : 'not wanted'}`
+    else if ((d.ipv6Inside === true) !== p.insideCidrBlocks.some((b) => ipFamilyOf(b) === 6)) why = `node ${n.name} IPv6 inside block ${d.ipv6Inside === true ? 'wanted' : 'not wanted'}`
     else if (n.insideCidrIpv6 !== undefined && !p.insideCidrBlocks.includes(canonicalCidr6(n.insideCidrIpv6))) why = `node ${n.name} IPv6 inside CIDR changed`
     if (why !== undefined) {
       actions.push({ kind: 'deleteConnectPeer', peerId: p.id, node: p.node, why })
@@ -570,8 +571,8 @@ export function planAws(d: AwsDesired, s: AwsSnapshot): AwsPlan {
   const kept = mine.filter((p) => p.state !== 'deleting' && !deleting.has(p.id))
   // Every non-deleted peer on the attachment counts against AWS's limit of 4 until it is deleted.
   let capacity = MAX_CONNECT_PEERS - onAttachment.length
-  const used4 = new Set(s.peers.flatMap((p) => p.insideCidrBlocks.filter((b) => !b.includes(':'))))
-  const used6 = new Set(s.peers.flatMap((p) => p.insideCidrBlocks.filter((b) => b.includes(':'))))
+  const used4 = new Set(s.peers.flatMap((p) => p.insideCidrBlocks.filter((b) => ipFamilyOf(b) === 4)))
+  const used6 = new Set(s.peers.flatMap((p) => p.insideCidrBlocks.filter((b) => ipFamilyOf(b) === 6)))
   const without: string[] = []
   for (const n of wanted) {
     const p = kept.find((k) => k.node === n.name)
