@@ -25,7 +25,9 @@ export function parseAddress(text: string, field: string): { family: IpFamily; b
 
 /** An IPv4 address's canonical text; an AddressError naming `field` otherwise. */
 export function parseIPv4Address(text: string, field: string): string {
-  return canonicalAddress(text, field, 4)
+  // Any address first, so text that is no address at all says so rather than "not IPv4".
+  const a = parseIpAddress(text, field)
+  return a.family === 4 ? a.text : canonicalAddress(text, field, 4)
 }
 
 /** `addr/len`; with `strict` (the default) host bits must be zero, otherwise they are cleared. */
