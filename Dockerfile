@@ -1,7 +1,9 @@
 # gsi-router image: gsi-routerd (node daemon), gsi-controller and gsictl from one package.
 # Stage 1 builds the TypeScript and the native addons (netlink, raw-socket, sockopt need a compiler);
 # stage 2 keeps only the production node_modules and the compiled JavaScript, on a slim base with the
-# iproute2/nftables tools an operator expects when exec'ing into the pod.
+# iproute2/nftables tools an operator expects when exec'ing into the pod. Only production code is
+# compiled (tsconfig.build.json): the EC2 and Kubernetes emulators, the lab and the benchmarks are
+# built by `npm run build:lab` for development and never enter the image.
 
 FROM node:20-bookworm AS build
 WORKDIR /src
@@ -13,10 +15,12 @@ COPY bgp ./bgp
 COPY gre ./gre
 COPY mplsoudp ./mplsoudp
 COPY controller ./controller
-COPY bench ./bench
 COPY native ./native
-# The TCP-MD5/GTSM addon (native/) compiles against the image's Node headers with npm's node-gyp.
-RUN npm run build && npm prune --omit=dev
+# The emulators' sources come with controller/ but tsconfig.build.json leaves them out; delete them
+# anyway so nothing can compile them by accident. The TCP-MD5/GTSM addon (native/) compiles against
+# the image's Node headers with npm's node-gyp.
+RUN rm -rf controller/emulator src/bin/gsi-lab.ts \
+    && npm run build:prod && npm run build:native && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables kmod \
