@@ -5,7 +5,7 @@
  * third), and the allocator that picks free blocks on a transit gateway. Address text is
  * src/lib/address.ts's; the numbers here are for the allocator's arithmetic.
  */
-import { AddressError, formatIpv4, ipv4Word, nthAddress, parsePrefix, type IpPrefix } from '../../src/lib/address.js'
+import { AddressError, formatIpv4, ipv4Word, nthAddress, parsePrefix, type IpFamily, type IpPrefix } from '../../src/lib/address.js'
 
 /** An IPv4 CIDR block as numbers, for the allocator's arithmetic over 169.254.0.0/16. */
 export interface Cidr4 { base: number, len: number }
@@ -101,7 +101,7 @@ export function allocateInside6(used: ReadonlySet<string>): string | undefined {
 }
 
 /** A prefix of that family, or undefined when `s` is none (the callers word their own reasons). */
-function prefixOrUndefined(s: string, family: 4 | 6, clearHostBits = false): IpPrefix | undefined {
+function prefixOrUndefined(s: string, family: IpFamily, clearHostBits = false): IpPrefix | undefined {
   try {
     return parsePrefix(s, 'cidr', { family, clearHostBits })
   } catch (e) {

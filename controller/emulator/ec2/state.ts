@@ -20,7 +20,7 @@
  * - None of these Create actions takes a ClientToken in the real API, so neither does this one.
  * - Not emulated: IPv6 TGW CIDR blocks, pagination (everything fits in one page), ENIs.
  */
-import { formatIpv4, ipFamilyOf, ipv4Word, isIpv4, parseIpv4, parsePrefix, type IpPrefix } from '../../../src/lib/address.js'
+import { formatIpv4, ipFamilyOf, ipv4Word, isIpv4, parseIpv4, parsePrefix, type IpFamily, type IpPrefix } from '../../../src/lib/address.js'
 
 export class Ec2Error extends Error {
   constructor(readonly code: string, message: string, readonly status = 400) {
@@ -146,7 +146,7 @@ function ip4(s: string): number | undefined {
   return isIpv4(s) ? parseIpv4(s) : undefined
 }
 const ip4str = formatIpv4
-function prefix(s: string, family: 4 | 6): IpPrefix | undefined {
+function prefix(s: string, family: IpFamily): IpPrefix | undefined {
   try { return parsePrefix(s, 'cidr', { family }) } catch { return undefined }
 }
 interface Cidr4 { base: number, len: number }
