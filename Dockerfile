@@ -2,7 +2,9 @@
 # Node 22 (package.json engines). Stage 1 builds the TypeScript and the native addons (ours in native/,
 # raw-socket, sockopt need a compiler);
 # stage 2 keeps only the production node_modules and the compiled JavaScript, on a slim base with the
-# iproute2/nftables tools an operator expects when exec'ing into the pod.
+# iproute2/nftables tools an operator expects when exec'ing into the pod. Only production code is
+# compiled (tsconfig.build.json): the EC2 and Kubernetes emulators, the lab and the benchmarks are
+# built by `npm run build:lab` for development and never enter the image.
 
 FROM node:22-bookworm AS build
 WORKDIR /src
@@ -15,11 +17,12 @@ COPY bgp ./bgp
 COPY gre ./gre
 COPY mplsoudp ./mplsoudp
 COPY controller ./controller
-COPY bench ./bench
 COPY native ./native
-# The addon (native/: TCP-MD5, GTSM, SO_BINDTODEVICE, the netlink socket, huge pages) compiles against
-# the image's Node headers with npm's node-gyp.
-RUN npm run build && npm prune --omit=dev
+# The emulators' sources come with controller/ but tsconfig.build.json leaves them out; delete them
+# anyway so nothing can compile them by accident. The addon (native/: TCP-MD5, GTSM, SO_BINDTODEVICE,
+# the netlink socket, huge pages) compiles against the image's Node headers with npm's node-gyp.
+RUN rm -rf controller/emulator src/bin/gsi-lab.ts \
+    && npm run build:prod && npm run build:native && npm prune --omit=dev
 
 FROM node:22-bookworm-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables kmod \

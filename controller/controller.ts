@@ -50,6 +50,7 @@ import {
   ResourceClient, runWorkers, splitKey, WorkQueue, matchesSelector, type KubeObject, type ResourceRef,
 } from './k8s/index.js'
 import type { ControllerMetrics } from './metrics.js'
+import { ipFamilyOf } from '../src/lib/address.js'
 import {
   API_VERSION, AWS_FINALIZER, CN2_GROUP, CN2_VERSION, DEFAULT_AMAZON_SIDE_ASN, DEFAULT_NODE_LABEL, GROUP,
   MAX_INSTANCES, NODE_NAME_LABEL, PLURALS, TRANSIT_GATEWAY_LABEL, TRANSIT_GATEWAY_NAMESPACE_LABEL, VERSION,
@@ -105,7 +106,9 @@ export interface GsiControllerOptions {
 }
 
 function now(): string { return new Date().toISOString().replace(/\.\d+Z$/, 'Z') }
-function isIpv4Cidr(c: string): boolean { return c.includes('.') }
+// Everything that is not IPv6 counts as IPv4 here, so a malformed block reaches the AWS validation
+// and is reported there rather than silently dropped.
+function isIpv4Cidr(c: string): boolean { return ipFamilyOf(c) !== 6 }
 function dnsLabel(s: string): string { return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') }
 
 export function connectedPeerName(tgw: string, node: string): string {

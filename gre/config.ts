@@ -8,8 +8,10 @@
  * Pure: no I/O. Errors name the peer and the field.
  */
 import { createHash } from 'node:crypto'
-import { formatPrefix, nthAddress, parseIpv4Address, parsePrefix, prefixContains } from '../src/netlink/address.js'
-import type { ParsedPrefix } from '../src/netlink/address.js'
+import { canonicalAddress, nthAddress, parsePrefix, prefixContains, type IpPrefix as ParsedPrefix } from '../src/lib/address.js'
+
+const parseIpv4Address = (text: string, field: string): string => canonicalAddress(text, field, 4)
+const formatPrefix = (p: ParsedPrefix): string => p.text
 
 /** Name prefix of every GRE link we create. */
 export const GRE_PREFIX = 'gsig'

@@ -9,7 +9,9 @@
  * finds its tunnels again without any state of its own, and never confuses them with links that are
  * not ours.
  */
-import { parseIpv4Address, parseIpv4Into } from '../src/netlink/address.js'
+import { canonicalAddress, parseIpv4Into } from '../src/lib/address.js'
+
+const parseIpv4Address = (text: string, field: string): string => canonicalAddress(text, field, 4)
 
 /** Name prefix of every mplsip tunnel we create. */
 export const TUNNEL_PREFIX = 'gsim'

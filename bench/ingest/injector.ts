@@ -11,7 +11,7 @@
  * just before the write); written {t} (the kernel has taken every byte); down {reason}; error.
  */
 import { Session } from '../../bgp/session/index.js'
-import { ipv4ToNumber } from '../../bgp/codec/ext-communities.js'
+import { parseIpv4 } from '../../src/lib/address.js'
 import { onCommands, report } from './channel.js'
 import { encodeStream, INJECTOR_ADDRESS, INJECTOR_AS, RECEIVER_ADDRESS, RECEIVER_AS, scenario, type LabelMode, type ScenarioName } from './scenario.js'
 import { monoMs } from './proc.js'
@@ -27,7 +27,7 @@ const session = new Session({
   peerAs: RECEIVER_AS,
   localAddress: INJECTOR_ADDRESS,
   localAs: INJECTOR_AS,
-  localId: ipv4ToNumber(INJECTOR_ADDRESS),
+  localId: parseIpv4(INJECTOR_ADDRESS),
   // Long hold time: a receiver busy for seconds must not look dead (BIRD/FRR/GoBGP keep their
   // KEEPALIVEs going anyway; this only removes a needless risk).
   holdTime: 240,

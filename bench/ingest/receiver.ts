@@ -22,7 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FamilyKey } from '../../bgp/codec/afi.js'
 import { decodeUpdateBulk, type UpdateSink } from '../../bgp/codec/bulk.js'
 import type { CodecContext } from '../../bgp/codec/context.js'
-import { ipv4ToNumber } from '../../bgp/codec/ext-communities.js'
+import { parseIpv4 } from '../../src/lib/address.js'
 import type { RibApi, RibOptions, PeerId, RoutePolicy } from '../../bgp/rib/api.js'
 import { BgpListener, Session } from '../../bgp/session/index.js'
 import { onCommands, report } from './channel.js'
@@ -89,7 +89,7 @@ async function startSpeaker(onChange: () => void, onFirst: () => void): Promise<
 /** Mode "rib": a Session whose updateSink feeds the RIB's bulk sink, commit once per loop turn. */
 async function startRib(onChange: () => void, onFirst: () => void): Promise<Handle> {
   const Rib = await loadRib()
-  const rib = new Rib({ localAs: RECEIVER_AS, routerId: ipv4ToNumber(RECEIVER_ADDRESS) })
+  const rib = new Rib({ localAs: RECEIVER_AS, routerId: parseIpv4(RECEIVER_ADDRESS) })
   const peer: PeerId = rib.addPeer({ address: INJECTOR_ADDRESS, asn: INJECTOR_AS, routerId: 0, ebgp: true, name: 'injector' })
   let sink: UpdateSink | undefined
   let scheduled = false
@@ -117,7 +117,7 @@ async function startRib(onChange: () => void, onFirst: () => void): Promise<Hand
       peerAddress: INJECTOR_ADDRESS,
       peerAs: INJECTOR_AS,
       localAs: RECEIVER_AS,
-      localId: ipv4ToNumber(RECEIVER_ADDRESS),
+      localId: parseIpv4(RECEIVER_ADDRESS),
       holdTime: 240,
       families: [family],
       passive: true,

@@ -17,7 +17,8 @@ import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import { encodeAttributes, type PathAttributes } from '../../bgp/codec/attributes.js'
 import { encodeUpdatesBulk, type RouteBatch } from '../../bgp/codec/bulk.js'
 import { defaultContext, type CodecContext } from '../../bgp/codec/context.js'
-import { encapsulation, routeTarget, ipv4ToNumber } from '../../bgp/codec/ext-communities.js'
+import { encapsulation, routeTarget } from '../../bgp/codec/ext-communities.js'
+import { parseIpv4 } from '../../src/lib/address.js'
 
 export type ScenarioName = 'ipv4' | 'vpnv4'
 
@@ -65,7 +66,7 @@ function attrsFor(set: number, vpn: boolean): PathAttributes {
     communities: [((INJECTOR_AS << 16) | (set & 0xffff)) >>> 0],
   }
   if (vpn) return { ...base, extCommunities: [routeTarget(INJECTOR_AS, 1 + (set % 50)), encapsulation(13)] }
-  return { ...base, nextHop: ipv4ToNumber(INJECTOR_ADDRESS) }
+  return { ...base, nextHop: parseIpv4(INJECTOR_ADDRESS) }
 }
 
 export function routeBatch(s: Scenario): RouteBatch {

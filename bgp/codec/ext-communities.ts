@@ -12,6 +12,7 @@
  * (`rt:100L:7` for a small ASN in the 4-octet form, Junos's spelling), `soo:...`, `encap:udp`,
  * `sg:64512:8000001`, `origin-vn:64512:5`, `tag:64512:3`, `lb:<12 hex digits>`, `raw:<16 hex digits>`.
  */
+import { formatIpv4, parseIpv4 } from '../../src/lib/address.js'
 
 export type AsForm = 'as2' | 'ipv4' | 'as4'
 
@@ -41,7 +42,7 @@ const formType: Record<AsForm, number> = { as2: 0x00, ipv4: 0x01, as4: 0x02 }
 
 /** Common builders. */
 export function routeTarget(admin: number | string, assigned: number, form?: AsForm): ExtendedCommunity {
-  if (typeof admin === 'string') return { kind: 'route-target', form: 'ipv4', admin: ipv4ToNumber(admin), assigned }
+  if (typeof admin === 'string') return { kind: 'route-target', form: 'ipv4', admin: parseIpv4(admin, 'route target administrator'), assigned }
   return { kind: 'route-target', form: form ?? (admin > 0xffff ? 'as4' : 'as2'), admin, assigned }
 }
 export function encapsulation(tunnelType: number): ExtendedCommunity {
@@ -148,20 +149,10 @@ export function extCommunityBytes(c: ExtendedCommunity): Uint8Array {
   return b
 }
 
-export function ipv4ToString(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`
-}
-export function ipv4ToNumber(s: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)
-  const parts = m ? m.slice(1).map(Number) : []
-  if (parts.length !== 4 || parts.some((x) => x > 255)) throw new RangeError(`"${s}" is not an IPv4 address`)
-  return ((parts[0] as number) * 0x1000000 + (parts[1] as number) * 0x10000 + (parts[2] as number) * 0x100 + (parts[3] as number)) >>> 0
-}
-
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 function adminToString(form: AsForm, admin: number): string {
-  if (form === 'ipv4') return ipv4ToString(admin)
+  if (form === 'ipv4') return formatIpv4(admin)
   if (form === 'as4' && admin <= 0xffff) return `${admin}L`
   return String(admin)
 }
@@ -209,7 +200,7 @@ export function parseExtCommunity(text: string): ExtendedCommunity {
       const adminText = rest.slice(0, i)
       const local = rest.slice(i + 1)
       if (adminText.includes('.')) {
-        return { kind, form: 'ipv4', admin: ipv4ToNumber(adminText), assigned: num(local, 'assigned number', 0xffff, text) }
+        return { kind, form: 'ipv4', admin: parseIpv4(adminText, `extended community "${text}"`), assigned: num(local, 'assigned number', 0xffff, text) }
       }
       const long = adminText.endsWith('L') || adminText.endsWith('l')
       const admin = num(long ? adminText.slice(0, -1) : adminText, 'AS number', 0xffffffff, text)

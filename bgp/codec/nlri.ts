@@ -20,6 +20,7 @@
  * `checkNlri` walks a section without allocating and reports the first problem; decoders then trust it.
  */
 import { Afi, Family, Safi, familyKey, familyName, type FamilyKey } from './afi.js'
+import { formatIpv4, isIpv4, parseIpv4 } from '../../src/lib/address.js'
 
 /** A route distinguisher (RFC 4364 4.2). Type 0: admin = 2-octet AS, assigned = 4 octets;
  * types 1 (IPv4 admin) and 2 (4-octet AS admin), and any other type: admin = 4 octets, assigned = 2. */
@@ -273,7 +274,7 @@ export function labelValue(entry: number): number {
 export function rdToString(rd: RouteDistinguisher): string {
   const a = rd.admin
   if (rd.type === 0) return `${a}:${rd.assigned}`
-  if (rd.type === 1) return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}:${rd.assigned}`
+  if (rd.type === 1) return `${formatIpv4(a)}:${rd.assigned}`
   if (rd.type === 2) return `${a}${a <= 0xffff ? 'L' : ''}:${rd.assigned}`
   return `type${rd.type}:${a}:${rd.assigned}`
 }
@@ -287,12 +288,10 @@ export function parseRd(text: string): RouteDistinguisher {
     throw new RangeError(`route distinguisher "${text}": ${why}`)
   }
   if (i < 0 || !/^\d+$/.test(s.slice(i + 1))) bad('expected ADMIN:NUMBER')
-  const ip = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(admin)
-  if (ip) {
-    const o = ip.slice(1).map(Number)
-    if (o.some((x) => x > 255)) bad('bad IPv4 address')
+  if (admin.includes('.')) {
+    if (!isIpv4(admin)) bad('bad IPv4 address')
     if (assigned > 0xffff) bad('assigned number must be 0..65535 with an IPv4 admin')
-    return { type: 1, admin: (((o[0] as number) << 24) | ((o[1] as number) << 16) | ((o[2] as number) << 8) | (o[3] as number)) >>> 0, assigned }
+    return { type: 1, admin: parseIpv4(admin), assigned }
   }
   const long = admin.endsWith('L')
   const asText = long ? admin.slice(0, -1) : admin

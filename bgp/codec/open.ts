@@ -33,6 +33,7 @@ import { HEADER_LENGTH, MessageType, writeHeader } from './header.js'
 import { readU16, readU32, writeU16, writeU32 } from './cursor.js'
 import { AS_TRANS } from './as-path.js'
 import { type Capability, capabilityEncodingLength, decodeCapabilityAt, encodeCapability } from './capabilities.js'
+import { formatIpv4, isIpv4, parseIpv4 } from '../../src/lib/address.js'
 
 export const BGP_VERSION = 4
 /** RFC 6793 9: the 2-octet AS number placed in 2-octet fields when the real ASN needs 4 octets
@@ -237,13 +238,11 @@ export function makeOpen(opts: {
 }
 
 export function bgpIdToString(id: number): string {
-  return `${id >>> 24}.${(id >>> 16) & 0xff}.${(id >>> 8) & 0xff}.${id & 0xff}`
+  return formatIpv4(id)
 }
 
 /** Parses a dotted-quad BGP Identifier; throws RangeError naming the input when it is not one. */
 export function bgpIdFromString(s: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s)
-  const parts = m?.slice(1).map(Number)
-  if (parts === undefined || parts.some((n) => n > 255)) throw new RangeError(`BGP identifier ${JSON.stringify(s)}: not a dotted-quad IPv4 address`)
-  return (((parts[0] as number) << 24) | ((parts[1] as number) << 16) | ((parts[2] as number) << 8) | (parts[3] as number)) >>> 0
+  if (!isIpv4(s)) throw new RangeError(`BGP identifier ${JSON.stringify(s)}: not a dotted-quad IPv4 address`)
+  return parseIpv4(s)
 }

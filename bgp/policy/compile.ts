@@ -29,7 +29,8 @@ import { Afi, familyAfi, Family, type FamilyKey } from '../codec/afi.js'
 import type { RouteAttributes, RouteInfo, RoutePolicy } from '../rib/api.js'
 import { compileAsPathRegex } from './as-path-regex.js'
 import { PolicyError, fieldPath } from './errors.js'
-import { PrefixMatcher, addressText, ipv4Word, parseAddressBytes, parsePrefixEntry, type PrefixEntry } from './prefix-list.js'
+import { PrefixMatcher, parsePrefixEntry, type PrefixEntry } from './prefix-list.js'
+import { ipFamilyOf, ipv4Word, tryParseAddress } from '../../src/lib/address.js'
 import { parseRouteTarget, routeTargetKey, routeTargetKeys, type RouteTarget } from './route-targets.js'
 import type { CompileOptions, ListEditDef, MatchDef, PolicyDef, SetDef, TermDef } from './types.js'
 
@@ -366,7 +367,7 @@ function nextHopBytes(nh: string): Uint8Array | null {
   let b = nextHopCache.get(nh)
   if (b === undefined) {
     const comma = nh.indexOf(',')
-    b = parseAddressBytes(comma < 0 ? nh : nh.slice(0, comma)) ?? null
+    b = tryParseAddress(comma < 0 ? nh : nh.slice(0, comma))?.bytes ?? null
     // Next hops are few (peers, vRouters); the bound only guards against a pathological feed.
     if (nextHopCache.size > 65536) nextHopCache.clear()
     nextHopCache.set(nh, b)
@@ -381,7 +382,7 @@ function compileNextHopMatch(v: unknown, field: string): Matcher {
   items.forEach((item, i) => {
     const f = typeof v === 'string' ? field : fieldPath(field, i)
     const s = text(item, f)
-    const withLen = s.includes('/') ? s : `${s}/${s.includes(':') ? 128 : 32}`
+    const withLen = s.includes('/') ? s : `${s}/${ipFamilyOf(s) === 6 ? 128 : 32}`
     const e = parsed(f, () => parsePrefixEntry(withLen))
     // "In the prefix": any host address inside it, i.e. route length = full width.
     const max = e.bytes.length * 8
@@ -400,9 +401,9 @@ interface NextHopValue {
 }
 
 function nextHopValue(s: string, field: string): NextHopValue {
-  const b = parseAddressBytes(s.trim())
-  if (b === undefined) fail(field, `${JSON.stringify(s)} is not an IPv4 or IPv6 address`)
-  return { text: addressText(b), v4: b.length === 4 ? ipv4Word(b) : -1 }
+  const a = tryParseAddress(s.trim())
+  if (a === undefined) fail(field, `${JSON.stringify(s)} is not an IPv4 or IPv6 address`)
+  return { text: a.text, v4: a.family === 4 ? ipv4Word(a.bytes) : -1 }
 }
 
 function compileSetNextHop(v: unknown, field: string, options: CompileOptions): Action {

@@ -8,7 +8,7 @@
 export * from './errors.js'
 export * from './types.js'
 export { compilePolicy, importRouteTargets, prependAsPath, rdTextOf, type CompiledPolicy } from './compile.js'
-export { PrefixMatcher, PrefixTrie, parsePrefixEntry, parseAddressBytes, addressText, type PrefixEntry } from './prefix-list.js'
+export { PrefixMatcher, PrefixTrie, parsePrefixEntry, type PrefixEntry } from './prefix-list.js'
 export { compileAsPathRegex } from './as-path-regex.js'
 export { parseRouteTarget, routeTargetKey, routeTargetKeys, routeTargetsOf, type RouteTarget } from './route-targets.js'
 export { MaxPrefix, maxPrefixNotification, maxPrefixNotificationData, type MaxPrefixOptions, type MaxPrefixResult } from './max-prefix.js'

@@ -9,8 +9,7 @@
  * Entry text: `10.0.0.0/8`, `10.0.0.0/8 le 24`, `10.0.0.0/8 ge 16 le 24`, `2001:db8::/32 ge 48`.
  * Host bits past the length must be zero (as FRR requires), and len <= ge <= le <= max.
  */
-import { Address6 } from 'ip-address'
-import { ipv4ToNumber } from '../codec/ext-communities.js'
+import { ipv4Word, tryParseAddress } from '../../src/lib/address.js'
 
 /** One entry after validation: address bytes (4 or 16), length and the route-length range. */
 export interface PrefixEntry {
@@ -18,29 +17,6 @@ export interface PrefixEntry {
   readonly length: number
   readonly ge: number
   readonly le: number
-}
-
-/** Parses IPv4 or IPv6 address text into 4 or 16 bytes; undefined when it is neither. */
-export function parseAddressBytes(text: string): Uint8Array | undefined {
-  if (text.includes(':')) {
-    if (!Address6.isValid(text) || text.includes('/') || text.includes('%')) return undefined
-    const raw = new Address6(text).toUnsignedByteArray()
-    const out = new Uint8Array(16)
-    out.set(raw.slice(-16), 16 - Math.min(16, raw.length))
-    return out
-  }
-  try {
-    const n = ipv4ToNumber(text)
-    return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)
-  } catch {
-    return undefined
-  }
-}
-
-/** Canonical text of address bytes (dotted quad, RFC 5952 for IPv6). */
-export function addressText(b: Uint8Array): string {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
-  return Address6.fromUnsignedByteArray(Array.from(b)).correctForm()
 }
 
 function bit(b: Uint8Array, i: number): number {
@@ -56,7 +32,7 @@ export function parsePrefixEntry(text: string, ge?: number, le?: number): Prefix
   const head = words[0] ?? ''
   const slash = head.indexOf('/')
   if (slash < 0) throw new Error(`"${text}": expected ADDRESS/LENGTH`)
-  const bytes = parseAddressBytes(head.slice(0, slash))
+  const bytes = tryParseAddress(head.slice(0, slash))?.bytes
   if (bytes === undefined) throw new Error(`"${text}": "${head.slice(0, slash)}" is not an IPv4 or IPv6 address`)
   const max = bytes.length * 8
   const lenText = head.slice(slash + 1)
@@ -148,11 +124,6 @@ export class PrefixTrie {
       if (node < 0) return false
     }
   }
-}
-
-/** IPv4 address bytes (first 4 of `b`) as a uint32. */
-export function ipv4Word(b: Uint8Array): number {
-  return (((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number)) >>> 0
 }
 
 /** A compiled prefix list: one trie per width. */

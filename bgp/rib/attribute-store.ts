@@ -18,7 +18,7 @@ import { asPathCount, asPathToString, AsSegment } from '../codec/as-path.js'
 import { encodeAttributes } from '../codec/attributes.js'
 import { decodeAttributeBytes } from '../codec/bulk.js'
 import { defaultContext, type CodecContext } from '../codec/context.js'
-import { addressBytesText } from './address-text.js'
+import { formatAddress } from '../../src/lib/address.js'
 import { grown } from './grow.js'
 import type { AttrId, RouteAttributes } from './api.js'
 
@@ -38,15 +38,15 @@ export function nextHopText(b: Uint8Array, start: number, length: number): strin
       return ''
     case 4:
     case 16:
-      return addressBytesText(b, start, length)
+      return formatAddress(b, start, length)
     case 32:
-      return `${addressBytesText(b, start, 16)},${addressBytesText(b, start + 16, 16)}`
+      return `${formatAddress(b, start, 16)},${formatAddress(b, start + 16, 16)}`
     case 12:
-      return addressBytesText(b, start + 8, 4)
+      return formatAddress(b, start + 8, 4)
     case 24:
-      return addressBytesText(b, start + 8, 16)
+      return formatAddress(b, start + 8, 16)
     case 48:
-      return `${addressBytesText(b, start + 8, 16)},${addressBytesText(b, start + 32, 16)}`
+      return `${formatAddress(b, start + 8, 16)},${formatAddress(b, start + 32, 16)}`
     default:
       throw new RangeError(`a next hop of ${length} bytes has no known form`)
   }

@@ -4,6 +4,7 @@
  */
 import type { PeerId, RibPeer } from './api.js'
 import { grown } from './grow.js'
+import { tryParseAddress } from '../../src/lib/address.js'
 
 export class PeerInfoTable {
   readonly peers: (RibPeer | undefined)[] = []
@@ -54,14 +55,7 @@ export class PeerInfoTable {
 /** 'v4:' + 8 hex digits, or 'v6:' + 32: compares in address order; '' sorts first (local). */
 function sortableAddress(address: string): string {
   if (address === '') return ''
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address)
-  if (v4 !== null) return 'v4:' + v4.slice(1).map((o) => Number(o).toString(16).padStart(2, '0')).join('')
-  if (address.includes(':')) {
-    const [head = '', tail = ''] = address.split('::')
-    const h = head === '' ? [] : head.split(':')
-    const t = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : []
-    const groups = address.includes('::') ? [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t] : h
-    return 'v6:' + groups.map((g) => g.padStart(4, '0')).join('')
-  }
+  const a = tryParseAddress(address)
+  if (a !== undefined) return `v${a.family}:` + Buffer.from(a.bytes).toString('hex')
   return 'x:' + address
 }

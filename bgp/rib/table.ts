@@ -21,7 +21,7 @@
  */
 import { Family, type FamilyKey } from '../codec/afi.js'
 import { decodeNlri, families, nlriToString, rdToString, parseRd, type Nlri, type RouteDistinguisher } from '../codec/nlri.js'
-import { ipv4Text, ipv6Text, parseIpv4, parseIpv6, wordMask } from './address-text.js'
+import { formatIpv4, formatIpv6Words, parseIpv4, parseIpv6Words, wordMask } from '../../src/lib/address.js'
 import type { AttrId, DestId, PeerId, RibOptions, RibTable, RouteEntry, RouteInfo } from './api.js'
 import { AttrBits, type AttributeStore } from './attribute-store.js'
 import { allocated, grown, retire } from './grow.js'
@@ -805,13 +805,13 @@ export class Table implements RibTable {
     const len = this.lens[dest] as number
     switch (this.kind) {
       case 'ipv4':
-        return `${ipv4Text(k[o] as number)}/${len}`
+        return `${formatIpv4(k[o] as number)}/${len}`
       case 'ipv6':
-        return `${ipv6Text(k[o] as number, k[o + 1] as number, k[o + 2] as number, k[o + 3] as number)}/${len}`
+        return `${formatIpv6Words(k[o] as number, k[o + 1] as number, k[o + 2] as number, k[o + 3] as number)}/${len}`
       case 'vpnv4':
-        return `${rdToString(rdFromWords(k[o] as number, k[o + 1] as number))}:${ipv4Text(k[o + 2] as number)}/${len}`
+        return `${rdToString(rdFromWords(k[o] as number, k[o + 1] as number))}:${formatIpv4(k[o + 2] as number)}/${len}`
       case 'vpnv6':
-        return `${rdToString(rdFromWords(k[o] as number, k[o + 1] as number))}:${ipv6Text(k[o + 2] as number, k[o + 3] as number, k[o + 4] as number, k[o + 5] as number)}/${len}`
+        return `${rdToString(rdFromWords(k[o] as number, k[o + 1] as number))}:${formatIpv6Words(k[o + 2] as number, k[o + 3] as number, k[o + 4] as number, k[o + 5] as number)}/${len}`
       case 'raw':
         return nlriToString(this.rawNlri[dest] as Nlri)
     }
@@ -1024,11 +1024,11 @@ export function parsePrefixKey(kind: TableKind, text: string): [number, number, 
   if (!Number.isInteger(len) || len < 0 || len > (v6 ? 128 : 32)) throw new RangeError(`"${text}": bad prefix length`)
   const w = new Uint32Array(6)
   if (v6) {
-    const a = parseIpv6(addr)
+    const a = parseIpv6Words(addr, 'prefix')
     for (let i = 0; i < 4; i++) w[off + i] = a[i] as number
     maskWords(w, off, 4, len)
   } else {
-    w[off] = parseIpv4(addr)
+    w[off] = parseIpv4(addr, 'prefix')
     maskWords(w, off, 1, len)
   }
   for (let i = off; i < 6; i++) out[i] = w[i] as number

@@ -13,7 +13,7 @@
  * - families: IPv4 unicast only (what a speaker without multiprotocol capabilities implies).
  * - passive false, ttl: the session's default (1 on eBGP, 64 on iBGP; the TGW needs ttl 2).
  */
-import net from 'node:net'
+import { ipFamilyOf, isIpv4, isIpv6, parseIpv4 } from '../../src/lib/address.js'
 import { Family, familyName, type FamilyKey } from '../codec/afi.js'
 import { families as familyTable } from '../codec/nlri.js'
 import type { ExtendedCommunity } from '../codec/ext-communities.js'
@@ -144,7 +144,7 @@ function num(field: string, v: unknown, min: number, max: number): void {
 }
 
 function ip(field: string, v: unknown): void {
-  if (typeof v !== 'string' || net.isIP(v) === 0) throw new ConfigError(field, `${JSON.stringify(v)} is not an IP address`)
+  if (typeof v !== 'string' || !(isIpv4(v) || isIpv6(v))) throw new ConfigError(field, `${JSON.stringify(v)} is not an IP address`)
 }
 
 function family(field: string, f: unknown): void {
@@ -167,9 +167,8 @@ export function parseRouterId(field: string, v: string | number): number {
     int(field, v, 1, 0xffffffff)
     return v >>> 0
   }
-  if (!net.isIPv4(v)) throw new ConfigError(field, `${JSON.stringify(v)} is not a dotted-quad identifier`)
-  const p = v.split('.').map(Number)
-  const id = (((p[0] as number) << 24) | ((p[1] as number) << 16) | ((p[2] as number) << 8) | (p[3] as number)) >>> 0
+  if (!isIpv4(v)) throw new ConfigError(field, `${JSON.stringify(v)} is not a dotted-quad identifier`)
+  const id = parseIpv4(v, field)
   if (id === 0) throw new ConfigError(field, '0.0.0.0 is not a valid BGP identifier (RFC 6286)')
   return id
 }
@@ -205,7 +204,7 @@ export function validatePeerConfig(c: PeerConfig, localAs: number): void {
   int(at('asn'), c.asn, 1, 0xffffffff)
   if (c.localAddress !== undefined) {
     ip(at('localAddress'), c.localAddress)
-    if (net.isIP(c.localAddress) !== net.isIP(c.address)) throw new ConfigError(at('localAddress'), 'not of the same IP version as address')
+    if (ipFamilyOf(c.localAddress) !== ipFamilyOf(c.address)) throw new ConfigError(at('localAddress'), 'not of the same IP version as address')
   }
   if (c.ttl !== undefined) int(at('ttl'), c.ttl, 1, 255)
   if (c.gtsmHops !== undefined) int(at('gtsmHops'), c.gtsmHops, 1, 254)
@@ -247,7 +246,7 @@ export function validatePeerConfig(c: PeerConfig, localAs: number): void {
   c.allowNextHops?.forEach((h, i) => {
     if (!NEXT_HOP_CLASSES.includes(h)) throw new ConfigError(at(`allowNextHops[${i}]`), `${JSON.stringify(h)} is not one of ${NEXT_HOP_CLASSES.join(', ')}`)
   })
-  if (c.localIpv6NextHop !== undefined && !net.isIPv6(c.localIpv6NextHop)) throw new ConfigError(at('localIpv6NextHop'), `${JSON.stringify(c.localIpv6NextHop)} is not an IPv6 address`)
+  if (c.localIpv6NextHop !== undefined && !isIpv6(c.localIpv6NextHop)) throw new ConfigError(at('localIpv6NextHop'), `${JSON.stringify(c.localIpv6NextHop)} is not an IPv6 address`)
   if (c.minimumAdvertisementInterval !== undefined) num(at('minimumAdvertisementInterval'), c.minimumAdvertisementInterval, 0, 600)
   if (c.rtcEndOfRibTimeout !== undefined) num(at('rtcEndOfRibTimeout'), c.rtcEndOfRibTimeout, 0, 3600)
   if (c.routeReflectorClient === true && c.asn !== localAs) throw new ConfigError(at('routeReflectorClient'), 'only an iBGP peer can be a route reflector client')

@@ -27,7 +27,7 @@ import { Afi, Family, familyAfi, type FamilyKey } from '../codec/afi.js'
 import { AsSegment, withoutConfed, type AsPath } from '../codec/as-path.js'
 import { forReadvertisement, Origin, type PathAttributes } from '../codec/attributes.js'
 import type { RouteAttributes } from '../rib/api.js'
-import { ipv4ToUint32 } from './addresses.js'
+import { isIpv4, parseIpv4 } from '../../src/lib/address.js'
 
 /** Where the best path came from. */
 export interface ExportSource {
@@ -113,8 +113,7 @@ export function exportAttributes(src: RouteAttributes, from: ExportSource, to: E
   // even parse the UPDATE (RTC carries the speaker's address, IPv4 on our IPv4 sessions).
   if (familyAfi(to.family) === Afi.Ipv4 && nextHop.includes(':') && to.ipv6NextHopForIpv4 !== true) return null
   if (to.family === Family.Ipv4Unicast) {
-    const v4 = ipv4ToUint32(nextHop)
-    if (v4 >= 0) a.nextHop = v4
+    if (isIpv4(nextHop)) a.nextHop = parseIpv4(nextHop, 'nextHop')
     else delete a.nextHop
   } else {
     delete a.nextHop

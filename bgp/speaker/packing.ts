@@ -18,7 +18,7 @@ import { families as familyTable, nlriLength, type Nlri } from '../codec/nlri.js
 import { encodeUpdate, updateEncodingLength, type UpdateMessage } from '../codec/update.js'
 import type { DestId, RibTable } from '../rib/api.js'
 import type { Negotiated } from '../session/negotiate.js'
-import { nextHopBytes } from './addresses.js'
+import { nextHopBytes } from './next-hop.js'
 import type { AdjRibOut } from './adj-rib-out.js'
 import { BULK_FAMILIES, VPN_FAMILIES, type Peer, type SpeakerRib } from './peer.js'
 

@@ -47,7 +47,6 @@
  * (recentUpdateIssues), and logged at most once per kind per interval.
  */
 import { EventEmitter } from 'node:events'
-import net from 'node:net'
 import { Family, familyName, type FamilyKey } from '../codec/afi.js'
 import { decodeUpdateBulk } from '../codec/bulk.js'
 import type { CodecContext } from '../codec/context.js'
@@ -72,8 +71,9 @@ import type { Negotiated } from '../session/negotiate.js'
 import { Session, type SessionConfig, type SessionStats } from '../session/session.js'
 import { silentLogger, type BgpLogger } from '../session/logger.js'
 import type { NextHopGuard } from '../session/next-hop.js'
-import { mappedIpv6 } from './addresses.js'
-import { AdjRibOut } from './adj-rib-out.js'
+import { nextHopBytes } from './next-hop.js'
+import { isIpv4, mappedIpv6 } from '../../src/lib/address.js'
+import { AdjRibOut, type AttrRefs } from './adj-rib-out.js'
 import {
   ConfigError,
   defaultMrai,
@@ -573,7 +573,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
     p.sinkCtx = undefined
     this.rib.updatePeer(p.id, { routerId: n.peerId })
     const local = p.session.stats().connection?.localAddress ?? p.config.localAddress ?? ''
-    if (net.isIPv4(local)) {
+    if (isIpv4(local)) {
       p.selfV4 = local
       p.selfV6 = p.config.localIpv6NextHop ?? mappedIpv6(local)
     } else {

@@ -2,31 +2,18 @@
  * Address arithmetic for the AWS reconciler: IPv4 CIDRs as numbers, the Connect peer inside blocks
  * (AWS TGW guide "tgw-connect": a /29 of 169.254.0.0/16 minus 169.254.0.0/29-169.254.5.0/29 and
  * 169.254.169.248/29, optionally a /125 of fd00::/8; appliance = first address, TGW = second and
- * third), and the allocator that picks free blocks on a transit gateway.
+ * third), and the allocator that picks free blocks on a transit gateway. Address text is
+ * src/lib/address.ts's; the numbers here are for the allocator's arithmetic.
  */
-import { isIPv4 } from 'node:net'
-import { Address6 } from 'ip-address'
+import { AddressError, formatIpv4, ipv4Word, nthAddress, parsePrefix, type IpFamily, type IpPrefix } from '../../src/lib/address.js'
 
+/** An IPv4 CIDR block as numbers, for the allocator's arithmetic over 169.254.0.0/16. */
 export interface Cidr4 { base: number, len: number }
-
-export function parseIpv4(s: string): number | undefined {
-  if (!isIPv4(s)) return undefined
-  return s.split('.').reduce((a, o) => a * 256 + Number(o), 0)
-}
-
-export function formatIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
-}
 
 /** Parses "a.b.c.d/len"; undefined unless well formed and aligned (no host bits set). */
 export function parseCidr4(s: string): Cidr4 | undefined {
-  const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(s)
-  if (m === null) return undefined
-  const base = parseIpv4(m[1] as string)
-  const len = Number(m[2])
-  if (base === undefined || len > 32) return undefined
-  if (base % 2 ** (32 - len) !== 0) return undefined
-  return { base, len }
+  const p = prefixOrUndefined(s, 4)
+  return p === undefined ? undefined : { base: ipv4Word(p.bytes), len: p.length }
 }
 
 export function cidrContains(c: Cidr4, addr: number): boolean {
@@ -59,32 +46,30 @@ export function insideCidr4Problem(s: string): string | undefined {
 
 /** Why an IPv6 inside block is unacceptable, or undefined. */
 export function insideCidr6Problem(s: string): string | undefined {
-  let a: Address6
-  try { a = new Address6(s) } catch { return `"${s}" is not an IPv6 CIDR block` }
-  if (!s.includes('/') || a.subnetMask !== 125) return `"${s}" must be a /125`
-  const n = a.bigInt()
-  if ((n & 7n) !== 0n) return `"${s}" has host bits set`
-  if (n >> 120n !== 0xfdn) return `"${s}" must lie in fd00::/8`
+  const loose = prefixOrUndefined(s, 6, true)
+  if (loose === undefined) return `"${s}" is not an IPv6 CIDR block`
+  if (loose.length !== 125) return `"${s}" must be a /125`
+  if (prefixOrUndefined(s, 6) === undefined) return `"${s}" has host bits set`
+  if (loose.bytes[0] !== 0xfd) return `"${s}" must lie in fd00::/8`
   return undefined
 }
 
-/** Canonical text of an IPv6 /125 (so "fd00:0::/125" and "fd00::/125" compare equal). */
+/** Canonical text of an IPv6 block (so "fd00:0::/125" and "fd00::/125" compare equal). */
 export function canonicalCidr6(s: string): string {
-  return `${new Address6(s).correctForm()}/125`
+  return parsePrefix(s, 'insideCidrIpv6', { family: 6 }).text
 }
 
 /** Appliance (.1) and TGW (.2, .3) inside addresses of an IPv4 /29. */
 export function insideAddresses4(cidr: string): { appliance: string, tgw: string[] } {
-  const c = parseCidr4(cidr)
-  if (c === undefined) return { appliance: '', tgw: [] }
-  return { appliance: formatIpv4(c.base + 1), tgw: [formatIpv4(c.base + 2), formatIpv4(c.base + 3)] }
+  const p = prefixOrUndefined(cidr, 4)
+  if (p === undefined) return { appliance: '', tgw: [] }
+  return { appliance: nthAddress(p, 1), tgw: [nthAddress(p, 2), nthAddress(p, 3)] }
 }
 
 /** Appliance (::1) and TGW (::2, ::3) inside addresses of an IPv6 /125. */
 export function insideAddresses6(cidr: string): { appliance: string, tgw: string[] } {
-  const base = new Address6(cidr).bigInt()
-  const at = (k: bigint): string => Address6.fromBigInt(base + k).correctForm()
-  return { appliance: at(1n), tgw: [at(2n), at(3n)] }
+  const p = parsePrefix(cidr, 'insideCidrIpv6', { family: 6, clearHostBits: true })
+  return { appliance: nthAddress(p, 1), tgw: [nthAddress(p, 2), nthAddress(p, 3)] }
 }
 
 /** Where allocation starts: above 169.254.0.0-169.254.5.255, whose /29s at .0 AWS reserves; the other
@@ -107,10 +92,20 @@ export function allocateInside4(used: ReadonlySet<string>): string | undefined {
 
 /** The lowest free IPv6 inside /125 in fd00::/120 (plenty for 4 peers per attachment). */
 export function allocateInside6(used: ReadonlySet<string>): string | undefined {
-  const base = 0xfdn << 120n
-  for (let k = 0n; k < 1n << 20n; k++) {
-    const s = `${Address6.fromBigInt(base + k * 8n).correctForm()}/125`
+  const base = parsePrefix('fd00::/8', 'allocation base')
+  for (let k = 0; k < 2 ** 20; k++) {
+    const s = `${nthAddress(base, k * 8)}/125`
     if (!used.has(s)) return s
   }
   return undefined
+}
+
+/** A prefix of that family, or undefined when `s` is none (the callers word their own reasons). */
+function prefixOrUndefined(s: string, family: IpFamily, clearHostBits = false): IpPrefix | undefined {
+  try {
+    return parsePrefix(s, 'cidr', { family, clearHostBits })
+  } catch (e) {
+    if (e instanceof AddressError) return undefined
+    throw e
+  }
 }

@@ -9,7 +9,7 @@
  */
 import type { TunnelOutcome } from '../../mplsoudp/netlink-tunnels.js'
 import type { TunnelLink } from '../../mplsoudp/tunnels.js'
-import type { Family } from './prefix.js'
+import type { IpFamily } from '../lib/address.js'
 
 export type { TunnelLink, TunnelOutcome }
 
@@ -66,7 +66,7 @@ export interface KernelNextHop {
 
 /** An IPv4/IPv6 route as the kernel holds it. */
 export interface KernelRoute {
-  readonly family: Family
+  readonly family: IpFamily
   readonly table: number
   /** Canonical CIDR text. */
   readonly prefix: string

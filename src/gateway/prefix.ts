@@ -9,7 +9,7 @@
  */
 import { Family } from '../../bgp/codec/afi.js'
 import { labelEntry, type Nlri, type RouteDistinguisher } from '../../bgp/codec/nlri.js'
-import { ipv4Text, ipv6Text, parseIpv4, parseIpv6 } from '../../bgp/rib/index.js'
+import { formatIpv4 as ipv4Text, formatIpv6Words as ipv6Text, parseIpv4, parseIpv6Words as parseIpv6 } from '../lib/address.js'
 
 /** Mask of the top `len` bits of a 32-bit word (clamped to 0..32). */
 function wordMaskOf(len: number): number {

@@ -42,9 +42,7 @@ export {
 } from './sysctl.js'
 export { RTPROT_GSI, RT_TABLE, AF } from './constants.js'
 export { NlWriter, readMessages, readAttrs, type NlMessage } from './codec.js'
-export {
-  parseAddress, parsePrefix, formatAddress, encodeLabelStack, decodeLabelStack, type IpFamily,
-} from './address.js'
+export { encodeLabelStack, decodeLabelStack } from './mpls-labels.js'
 export {
   encodeRoute, decodeRoute, encodeMplsRoute, decodeMplsRoute, encodeCreateLink, encodeChangeLink,
   encodeDeleteLink, decodeLink, encodeAddress, decodeAddress, encodeFou,

@@ -12,10 +12,14 @@ import {
   NLM_F, OPERSTATES, RTA, RTAX, RTM, RTN, RTNH_F, RTPROT_GSI, RT_SCOPE, RT_TABLE, TUNNEL_ENCAP, VETH_INFO_PEER,
 } from './constants.js'
 import { attrBe16, attrString, attrU32, attrU8, readAttrs, type NlWriter } from './codec.js'
-import {
-  decodeLabelStack, encodeLabelStack, formatAddress, parseAddress, parseIpv4Into, parsePrefix,
-  type IpFamily,
-} from './address.js'
+import { decodeLabelStack, encodeLabelStack } from './mpls-labels.js'
+import { formatAddress as formatIpAddress, parseAddress, parseIpv4Into, parsePrefix, type IpFamily } from '../lib/address.js'
+
+/** Address bytes from the kernel as text; a length that is neither IPv4 nor IPv6 (an AF_MPLS or
+ * unknown RTA_VIA) shows as hex rather than failing a whole dump. */
+function formatAddress(b: Uint8Array): string {
+  return b.length === 4 || b.length === 16 ? formatIpAddress(b) : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
 
 /** Resolves an interface name (or passes an index through) to an ifindex; throws if unknown. */
 export type IfindexResolver = (dev: string | number, field: string) => number
@@ -422,7 +426,7 @@ function encodeGateway(w: NlWriter, routeFamily: IpFamily, gw: string, field: st
 
 /** One RTM_NEWROUTE / RTM_DELROUTE for `route`. */
 export function encodeRoute(w: NlWriter, seq: number, op: RouteOp, route: RouteSpec, ifindex: IfindexResolver, flags: number): void {
-  const p = parsePrefix(route.dst, 'route.dst')
+  const p = parsePrefix(route.dst, 'route.dst', { bareAddress: true })
   const table = route.table ?? RT_TABLE.MAIN
   if (!Number.isInteger(table) || table < 1 || table > 0xffffffff) throw new Error(`route.table: ${table} is not a table id (1-4294967295)`)
   const type = route.type ?? 'unicast'

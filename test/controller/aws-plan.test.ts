@@ -5,7 +5,8 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { planAws, planAwsDeletion, validateAwsDesired, clientToken, type AwsSnapshot, type SnapPeer } from '../../controller/aws/reconcile.js'
+import { planAws, planAwsDeletion, validateAwsDesired, type AwsSnapshot, type SnapPeer } from '../../controller/aws/plan.js'
+import { clientToken } from '../../controller/aws/execute.js'
 import {
   allocateInside4, allocateInside6, insideAddresses4, insideAddresses6, insideCidr4Problem, insideCidr6Problem, parseCidr4, RESERVED_INSIDE_CIDRS,
 } from '../../controller/aws/cidr.js'

@@ -3,7 +3,7 @@
  */
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import type { PathAttributes } from '../../bgp/codec/attributes.js'
-import { parseAddressBytes } from '../../bgp/policy/prefix-list.js'
+import { tryParseAddress } from '../../src/lib/address.js'
 import type { RouteAttributes, RouteInfo } from '../../bgp/rib/api.js'
 
 /** `10.0.0.0/24`, `2001:db8::/32`, or for VPN families `64512:7:10.0.0.0/24`. */
@@ -15,7 +15,7 @@ export function route(prefix: string, family?: FamilyKey): RouteInfo {
     const parts = addr.split(':')
     addr = parts.slice(parts[0]?.startsWith('type') ? 3 : 2).join(':')
   }
-  const address = parseAddressBytes(addr)
+  const address = tryParseAddress(addr)?.bytes
   if (address === undefined) throw new Error(`test route ${prefix}: bad address`)
   return { family: fam, prefix, address, length: Number(prefix.slice(slash + 1)), pathId: 0, peer: 1 }
 }

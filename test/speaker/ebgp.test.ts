@@ -7,7 +7,7 @@ import t from 'tap'
 import { Family } from '../../bgp/codec/afi.js'
 import { AsSegment } from '../../bgp/codec/as-path.js'
 import { encapsulation, routeTarget } from '../../bgp/codec/ext-communities.js'
-import { ipv6ToBytes } from '../../bgp/speaker/addresses.js'
+import { parseIpv6 } from '../../src/lib/address.js'
 import { Session } from '../../bgp/session/index.js'
 import { best, ipv4, ipv6, makeSpeakers, sleep, vpnv4, waitBest, waitFor } from './helpers.js'
 
@@ -40,7 +40,7 @@ t.test('eBGP: routes, attributes, withdrawals, split horizon, End-of-RIB', async
 
   await waitBest(p.b, Family.Ipv6Unicast, '2001:db8::/32')
   const r6 = best(p.b, Family.Ipv6Unicast, '2001:db8::/32')
-  t.same(ipv6ToBytes(r6?.nextHop ?? '::'), ipv6ToBytes('::ffff:127.0.0.1'), `IPv6 over an IPv4 session: IPv4-mapped next hop (${r6?.nextHop})`)
+  t.same(parseIpv6(r6?.nextHop ?? '::'), parseIpv6('::ffff:127.0.0.1'), `IPv6 over an IPv4 session: IPv4-mapped next hop (${r6?.nextHop})`)
   t.same(r6?.attrs.asPath, [{ type: AsSegment.Sequence, asns: [65001] }])
 
   await waitBest(p.b, Family.Ipv4Vpn, '65001:7:10.9.0.0/24')

@@ -23,6 +23,7 @@ import {
   type ConnectAttachment, type ConnectPeer, type IngressRule,
 } from './state.js'
 import { errorXml, parseQuery, qList, qStr, qStrList, responseXml, type QueryTree, type QueryValue, type XmlValue } from './wire.js'
+import { ipFamilyOf, nthAddress, parsePrefix } from '../../../src/lib/address.js'
 
 export interface FailOnce { action: string, code: string, message?: string, status?: number, times?: number }
 
@@ -204,11 +205,10 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
     state: c.state, creationTime: iso(c.createdAt), options: { protocol: c.protocol }, tagSet: tagSet(c.tags),
   })
   const peerXml = (p: ConnectPeer): XmlValue => {
-    const base = Number(p.insideCidrBlocks[0]?.split('/')[0]?.split('.')[3] ?? 0)
-    const prefix = p.insideCidrBlocks[0]?.split('.').slice(0, 3).join('.') ?? ''
+    const inside = parsePrefix(p.insideCidrBlocks.find((b) => ipFamilyOf(b) === 4) ?? '', 'insideCidrBlocks')
     const bgp = [2, 3].map((k) => ({
       transitGatewayAsn: p.tgwAsn, peerAsn: p.peerAsn,
-      transitGatewayAddress: `${prefix}.${base + k}`, peerAddress: `${prefix}.${base + 1}`,
+      transitGatewayAddress: nthAddress(inside, k), peerAddress: nthAddress(inside, 1),
       bgpStatus: p.bgpStatus,
     }))
     return {

@@ -20,8 +20,7 @@
  * - None of these Create actions takes a ClientToken in the real API, so neither does this one.
  * - Not emulated: IPv6 TGW CIDR blocks, pagination (everything fits in one page), ENIs.
  */
-import { isIPv4, isIPv6 } from 'node:net'
-import { Address6 } from 'ip-address'
+import { formatIpv4, ipFamilyOf, ipv4Word, isIpv4, parseIpv4, parsePrefix, type IpFamily, type IpPrefix } from '../../../src/lib/address.js'
 
 export class Ec2Error extends Error {
   constructor(readonly code: string, message: string, readonly status = 400) {
@@ -140,25 +139,20 @@ export function defaultSeed(region: string): SeedVpc[] {
   }]
 }
 
-// ---- IPv4 helpers (deliberately separate from the controller's, so the two check each other) ----
+// ---- CIDR arithmetic. Address text is src/lib/address.ts's; the AWS rules below (limits, reserved
+// blocks, overlaps) are written here apart from the controller's, so the two check each other. ----
 
 function ip4(s: string): number | undefined {
-  if (!isIPv4(s)) return undefined
-  return s.split('.').reduce((a, o) => a * 256 + Number(o), 0)
+  return isIpv4(s) ? parseIpv4(s) : undefined
 }
-function ip4str(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
+const ip4str = formatIpv4
+function prefix(s: string, family: IpFamily): IpPrefix | undefined {
+  try { return parsePrefix(s, 'cidr', { family }) } catch { return undefined }
 }
 interface Cidr4 { base: number, len: number }
 function cidr4(s: string): Cidr4 | undefined {
-  const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(s)
-  if (m === null) return undefined
-  const base = ip4(m[1] as string)
-  const len = Number(m[2])
-  if (base === undefined || len > 32) return undefined
-  const size = 2 ** (32 - len)
-  if (base % size !== 0) return undefined
-  return { base, len }
+  const p = prefix(s, 4)
+  return p === undefined ? undefined : { base: ipv4Word(p.bytes), len: p.length }
 }
 function inCidr(addr: number, c: Cidr4): boolean {
   const size = 2 ** (32 - c.len)
@@ -295,7 +289,7 @@ export class Ec2World {
       throw new Ec2Error('TransitGatewayCidrLimitExceeded', 'A transit gateway can have at most 5 CIDR blocks.')
     }
     for (const b of add) {
-      if (isIPv6(b.split('/')[0] ?? '')) throw new Ec2Error('InvalidParameterValue', `IPv6 transit gateway CIDR blocks are not supported by this emulator: ${b}`)
+      if (ipFamilyOf(b) === 6) throw new Ec2Error('InvalidParameterValue', `IPv6 transit gateway CIDR blocks are not supported by this emulator: ${b}`)
       const c = cidr4(b)
       if (c === undefined) throw new Ec2Error('InvalidParameterValue', `Invalid CIDR block ${b}.`)
       if (c.len > 24) throw new Ec2Error('InvalidParameterValue', `Transit gateway CIDR block ${b} must be /24 or larger.`)
@@ -450,12 +444,12 @@ export class Ec2World {
     const c = this.getConnect(p.attachmentId)
     if (c.state !== 'available') throw new Ec2Error('IncorrectState', `Connect attachment ${c.id} is in state ${c.state}.`)
     const tgw = this.getTgw(c.tgwId)
-    if (p.peerAddress === undefined || !isIPv4(p.peerAddress)) {
+    if (p.peerAddress === undefined || !isIpv4(p.peerAddress)) {
       throw new Ec2Error('InvalidParameterValue', `PeerAddress '${p.peerAddress}' is not a valid IPv4 address.`)
     }
     // Inside CIDRs: one IPv4 /29 (required), at most one IPv6 /125.
-    const v4 = p.insideCidrBlocks.filter((b) => !b.includes(':'))
-    const v6 = p.insideCidrBlocks.filter((b) => b.includes(':'))
+    const v4 = p.insideCidrBlocks.filter((b) => ipFamilyOf(b) !== 6)
+    const v6 = p.insideCidrBlocks.filter((b) => ipFamilyOf(b) === 6)
     if (v4.length !== 1 || v6.length > 1) {
       throw new Ec2Error('InvalidParameterValue', 'InsideCidrBlocks must hold exactly one IPv4 /29 and at most one IPv6 /125.')
     }
@@ -468,14 +462,14 @@ export class Ec2World {
     }
     let v6norm: string | undefined
     if (v6.length === 1) {
-      let a: Address6
-      try { a = new Address6(v6[0] as string) } catch {
-        throw new Ec2Error('InvalidParameterValue', `Inside CIDR block ${v6[0]} is not a valid IPv6 CIDR.`)
+      const a = prefix(v6[0] as string, 6)
+      if (a === undefined) {
+        throw new Ec2Error('InvalidParameterValue', `Inside CIDR block ${v6[0]} is not a valid IPv6 CIDR (or has host bits set).`)
       }
-      if (a.subnetMask !== 125 || (a.bigInt() & 7n) !== 0n || (a.bigInt() >> 120n) !== 0xfdn) {
+      if (a.length !== 125 || a.bytes[0] !== 0xfd) {
         throw new Ec2Error('InvalidParameterValue', `Inside CIDR block ${v6[0]} must be a /125 from fd00::/8.`)
       }
-      v6norm = `${a.correctForm()}/125`
+      v6norm = a.text
     }
     const onTgw = this.peers().filter((x) => x.tgwId === tgw.id && x.state !== 'deleted')
     for (const x of onTgw) {
