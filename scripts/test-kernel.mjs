@@ -58,6 +58,15 @@ async function main() {
     console.log('# no kernel test files\n# { total: 0, pass: 0, fail: 0 }')
     return
   }
+  // Tests that run the real programs (gsi-routerd in test/kernel/daemon-dataplane.test.ts) use the
+  // built JavaScript: compiling the sources under the VM's emulated CPU would take minutes per start.
+  const build = spawnSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
+  if (build.status !== 0) {
+    console.log('not ok - the production build (tsc -p tsconfig.build.json) failed: the kernel tests need dist/')
+    console.log('# { total: 1, pass: 0, fail: 1 }')
+    process.exitCode = 1
+    return
+  }
   const tap = [join('node_modules', '.bin', 'tap'), '--reporter=tap', ...files]
   const mode = process.env.GSI_KERNEL_TESTS ?? (hostHasKernelFeatures() ? 'host' : 'vm')
   console.log(`# kernel tests: ${files.length} file(s) on ${mode === 'host' ? 'this host\'s kernel' : 'the qemu VM (Debian kernel)'}`)
