@@ -41,8 +41,8 @@ t.test('npm run build compiles every source file outside test/', async (t) => {
   t.same(sources.filter((f) => !built.has(f)), [])
   const scripts = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
   t.match(scripts.build, /build:prod.*build:lab/, 'build runs both configs')
-  t.equal(scripts['build:prod'], 'tsc -p tsconfig.build.json')
-  t.equal(scripts['build:lab'], 'tsc -p tsconfig.lab.json')
+  t.equal(scripts['build:prod'], 'sh scripts/node22-env.sh tsc -p tsconfig.build.json')
+  t.equal(scripts['build:lab'], 'sh scripts/node22-env.sh tsc -p tsconfig.lab.json')
 })
 
 t.test('the Dockerfile builds and copies production code only', async (t) => {
