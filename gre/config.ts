@@ -8,9 +8,13 @@
  * Pure: no I/O. Errors name the peer and the field.
  */
 import { createHash } from 'node:crypto'
-import { canonicalAddress, nthAddress, parsePrefix, prefixContains, type IpPrefix as ParsedPrefix } from '../src/lib/address.js'
+import { canonicalAddress, nthAddress, parseAddress, parsePrefix, prefixContains, type IpPrefix as ParsedPrefix } from '../src/lib/address.js'
 
-const parseIpv4Address = (text: string, field: string): string => canonicalAddress(text, field, 4)
+/** An IPv4 address's canonical text; text that is no address at all says so rather than "not IPv4". */
+const parseIpv4Address = (text: string, field: string): string => {
+  const a = parseAddress(text, field)
+  return a.family === 4 ? a.text : canonicalAddress(text, field, 4)
+}
 const formatPrefix = (p: ParsedPrefix): string => p.text
 
 /** Name prefix of every GRE link we create. */

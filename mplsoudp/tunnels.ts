@@ -9,9 +9,13 @@
  * finds its tunnels again without any state of its own, and never confuses them with links that are
  * not ours.
  */
-import { canonicalAddress, parseIpv4Into } from '../src/lib/address.js'
+import { canonicalAddress, parseAddress, parseIpv4Into } from '../src/lib/address.js'
 
-const parseIpv4Address = (text: string, field: string): string => canonicalAddress(text, field, 4)
+/** An IPv4 address's canonical text; text that is no address at all says so rather than "not IPv4". */
+const parseIpv4Address = (text: string, field: string): string => {
+  const a = parseAddress(text, field)
+  return a.family === 4 ? a.text : canonicalAddress(text, field, 4)
+}
 
 /** Name prefix of every mplsip tunnel we create. */
 export const TUNNEL_PREFIX = 'gsim'

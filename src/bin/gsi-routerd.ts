@@ -19,8 +19,10 @@ import { serveHttp } from '../http/index.js'
 import { runCommandLine, UsageError } from '../lib/args.js'
 import { readFile } from 'node:fs/promises'
 import { parse } from 'yaml'
-import { KubeConnection, makeKubeConfig, type KubeConnectOptions } from '../../controller/k8s/index.js'
-import { DaemonStatusWriter, KubeConfigSource, readMd5Key, type KubeBaseConfig, type KubeConfigUpdate } from '../config/kube.js'
+// Types only: the Kubernetes client (the heaviest module by far) is loaded in Kubernetes mode alone,
+// so a file-mode start, --help and --check-config stay quick.
+import type { KubeConnection, KubeConnectOptions } from '../../controller/k8s/index.js'
+import type { DaemonStatusWriter, KubeBaseConfig, KubeConfigSource, KubeConfigUpdate } from '../config/kube.js'
 import { DaemonMetrics } from '../metrics/index.js'
 import { version } from '../version.js'
 
@@ -130,6 +132,8 @@ async function run(source: Source): Promise<number> {
   } else {
     let base: KubeBaseConfig = {}
     if (source.base !== undefined) base = parse(await readFile(source.base, 'utf8')) as KubeBaseConfig
+    const { KubeConnection, makeKubeConfig } = await import('../../controller/k8s/index.js')
+    const { DaemonStatusWriter, KubeConfigSource } = await import('../config/kube.js')
     const conn = new KubeConnection(makeKubeConfig(source.connect))
     const src = new KubeConfigSource({ conn, nodeName: source.nodeName, base, log: bootLog.child({ part: 'kubernetes' }) })
     const ready = new Promise<KubeConfigUpdate>((resolve) => src.once('config', resolve))
@@ -150,7 +154,14 @@ async function run(source: Source): Promise<number> {
   for (const w of first.warnings) log.warn({ source: source.kind }, String(w))
   const daemon = new GatewayDaemon({
     config, log,
-    md5: (c) => readMd5Key(c.controlNodes.md5, kube !== undefined ? { conn: kube.conn, namespace: process.env.POD_NAMESPACE ?? 'gsi-system' } : {}),
+    md5: async (c) => {
+      const m = c.controlNodes.md5
+      if (m === undefined) return undefined
+      if ('file' in m) return (await readFile(m.file, 'utf8')).replace(/\r?\n$/, '')
+      if (kube === undefined) throw new Error('controlNodes.md5.secretRef: Secrets are read in Kubernetes mode only; with --config use controlNodes.md5.file')
+      const { readMd5Key } = await import('../config/kube.js')
+      return readMd5Key(m, { conn: kube.conn, namespace: process.env.POD_NAMESPACE ?? 'gsi-system' })
+    },
   })
   const levels = { get: () => log.level, set: (l: string) => { for (const x of [log, ...children]) x.level = l as Level } }
   const view = new RuntimeView(daemon, levels, async () => {
