@@ -71,9 +71,8 @@ import type { Negotiated } from '../session/negotiate.js'
 import { Session, type SessionConfig, type SessionStats } from '../session/session.js'
 import { silentLogger, type BgpLogger } from '../session/logger.js'
 import type { NextHopGuard } from '../session/next-hop.js'
-import { nextHopBytes } from './next-hop.js'
 import { isIpv4, mappedIpv6 } from '../../src/lib/address.js'
-import { AdjRibOut, type AttrRefs } from './adj-rib-out.js'
+import { AdjRibOut } from './adj-rib-out.js'
 import {
   ConfigError,
   defaultMrai,
