@@ -25,6 +25,7 @@ import { readFile } from 'node:fs/promises'
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import { parseExtCommunity } from '../../bgp/codec/ext-communities.js'
 import { BgpListener } from '../../bgp/session/listener.js'
+import type { BgpLogger } from '../../bgp/session/logger.js'
 import { BgpSpeaker } from '../../bgp/speaker/speaker.js'
 import type { DaemonConfig } from '../config/model.js'
 import { setSysctl } from '../netlink/sysctl.js'
@@ -38,14 +39,8 @@ import type { State } from '../../bgp/fsm/types.js'
 
 import { daemonPeers, planPeers, type DaemonPeer, type Side } from './peers.js'
 
-/** The subset of pino the daemon uses (pino loggers satisfy it). */
-export interface DaemonLogger {
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
-  debug(obj: object, msg?: string): void
-  child(bindings: Record<string, unknown>): DaemonLogger
-}
+/** The subset of pino the daemon uses: bgp/'s logger interface (pino loggers satisfy it). */
+export type DaemonLogger = BgpLogger
 
 export interface ReadyState {
   readonly ready: boolean

@@ -133,37 +133,35 @@ t.test('VPC host <-> pod, both ways, through GRE and MPLS over UDP', async (t) =
   t.equal(net.ping(net.vrouters[1]!.podNs, VPC_HOST, 3), 3, 'pod2 -> VPC host')
 })
 
-t.test('a SIGTERM restart under a continuous ping loses nothing', async (t) => {
-  const n = nodes[0]!
+/**
+ * Stops a gateway with `sig` and starts it again while the VPC host pings `pod` 60 times, 5 a second;
+ * returns the ping's summary line. The sessions must be back before the ping ends.
+ */
+async function restartUnderPing(n: Node, pod: string, sig: NodeJS.Signals): Promise<{ sent: number; received: number; line: string }> {
   const before = n.established()
-  const pinger = spawn('ip', ['netns', 'exec', net.vpc, 'busybox', 'ping', '-c', '60', '-i', '0.2', '-W', '1', '10.244.1.10'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const pinger = spawn('ip', ['netns', 'exec', net.vpc, 'busybox', 'ping', '-c', '60', '-i', '0.2', '-W', '1', pod], { stdio: ['ignore', 'pipe', 'ignore'] })
   let out = ''
   pinger.stdout.on('data', (d) => { out += d })
   await sleep(2000)
-  await n.stop('SIGTERM')
-  t.match(n.text(), /kernel state and peers' stale routes kept/, 'stopped gracefully')
+  await n.stop(sig)
   n.start()
-  await waitUntil('sessions back after the restart', 240_000, () => n.established() >= before + 3)
+  await waitUntil(`sessions back after ${sig}`, 240_000, () => n.established() >= before + 3)
   await new Promise<void>((r) => pinger.once('exit', () => r()))
   const m = /(\d+) packets transmitted, (\d+) packets received/.exec(out)
-  t.ok(m, 'ping finished')
-  t.equal(m?.[2], m?.[1], `zero lost (${m?.[0] ?? out.slice(-200)})`)
+  return { sent: Number(m?.[1] ?? NaN), received: Number(m?.[2] ?? NaN), line: m?.[0] ?? out.slice(-200) }
+}
+
+t.test('a SIGTERM restart under a continuous ping loses nothing', async (t) => {
+  const n = nodes[0]!
+  const r = await restartUnderPing(n, '10.244.1.10', 'SIGTERM')
+  t.match(n.text(), /kernel state and peers' stale routes kept/, 'stopped gracefully')
+  t.equal(r.received, r.sent, `zero lost (${r.line})`)
   t.match(n.text(), /"restarting":true/, 'came back as restarting (adopted kernel routes, R bit)')
 })
 
 t.test('kill -9 and restart within the restart time: zero lost', async (t) => {
-  const n = nodes[1]!
-  const before = n.established()
-  const pinger = spawn('ip', ['netns', 'exec', net.vpc, 'busybox', 'ping', '-c', '60', '-i', '0.2', '-W', '1', '10.244.2.10'], { stdio: ['ignore', 'pipe', 'ignore'] })
-  let out = ''
-  pinger.stdout.on('data', (d) => { out += d })
-  await sleep(2000)
-  await n.stop('SIGKILL')
-  n.start()
-  await waitUntil('sessions back after kill -9', 240_000, () => n.established() >= before + 3)
-  await new Promise<void>((r) => pinger.once('exit', () => r()))
-  const m = /(\d+) packets transmitted, (\d+) packets received/.exec(out)
-  t.equal(m?.[2], m?.[1], `zero lost (${m?.[0] ?? out.slice(-200)})`)
+  const r = await restartUnderPing(nodes[1]!, '10.244.2.10', 'SIGKILL')
+  t.equal(r.received, r.sent, `zero lost (${r.line})`)
 })
 
 t.test('the nodes\' main tables were never touched', async (t) => {

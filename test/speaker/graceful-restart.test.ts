@@ -7,39 +7,11 @@
  *   has its peer's End-of-RIB, then everything.
  */
 import t from 'tap'
-import net from 'node:net'
 import { Family } from '../../bgp/codec/afi.js'
 import type { PhaseEvent } from '../../bgp/speaker/index.js'
-import { best, ipv4, link, startSpeaker, waitBest, waitEstablished, waitFor } from './helpers.js'
+import { best, ipv4, link, relay, startSpeaker, waitBest, waitEstablished, waitFor } from './helpers.js'
 
 const v4 = Family.Ipv4Unicast
-
-/** A TCP relay on `listenHost` toward target, connecting from `sourceHost`; `reset()` cuts every connection with RST. */
-async function relay(listenHost: string, sourceHost: string, targetHost: string, targetPort: number): Promise<{ port: number; reset(): void; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((down) => {
-    const up = net.connect({ host: targetHost, port: targetPort, localAddress: sourceHost })
-    for (const s of [down, up]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => sockets.delete(s))
-    }
-    down.pipe(up)
-    up.pipe(down)
-  })
-  await new Promise<void>((r) => server.listen(0, listenHost, () => r()))
-  const reset = (): void => {
-    for (const s of sockets) s.resetAndDestroy()
-  }
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    reset,
-    close() {
-      reset()
-      return new Promise((r) => server.close(() => r()))
-    },
-  }
-}
 
 t.test('helper: routes kept stale across a dead connection, swept by End-of-RIB', async (t) => {
   const a = await startSpeaker(65131, '10.4.0.1', '127.0.5.1', { gracefulRestart: { restartTime: 30 } })
