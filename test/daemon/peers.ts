@@ -183,8 +183,10 @@ export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: numbe
     sides.forEach((side, k) => {
       const L = [
         `router id 169.254.255.${k + 1};`, `log "${join(dir, `bird-${side}.log`)}" all;`, 'protocol device {}',
-        // the inside /29s in BIRD's table, so the gateways' next hops (.1) resolve
-        'protocol direct { ipv4; }',
+        // the inside /29s in BIRD's table, so the gateways' next hops (.1) resolve; only those
+        // interfaces (veths t<i> on the host, GRE links g<i> in the VM): a direct route for the VPC
+        // subnet would win over the static one and nothing would be exported
+        'protocol direct { ipv4; interface "t*", "g*"; }',
         'protocol static vpc4 { ipv4; ' + o.vpcCidrs.filter(c => !c.includes(':')).map(c => `route ${c} ${o.vpcDevice !== undefined ? `via "${o.vpcDevice}"` : 'blackhole'};`).join(' ') + ' ' + extraStatic.join(' ') + ' }',
       ]
       // the TGW forwards: its kernel gets the gateways' routes, ECMP across every instance
