@@ -135,19 +135,26 @@ t.test('VPC host <-> pod, both ways, through GRE and MPLS over UDP', async (t) =
 })
 
 /**
- * Stops a gateway with `sig` and starts it again while the VPC host pings `pod` 60 times, 5 a second;
- * returns the ping's summary line. The sessions must be back before the ping ends.
+ * Stops a gateway with `sig` and starts it again while the VPC host pings `pod` 5 times a second, from
+ * before the stop until 5 s after the sessions are back; returns the ping's summary line.
  */
 async function restartUnderPing(n: Node, pod: string, sig: NodeJS.Signals): Promise<{ sent: number; received: number; line: string }> {
   const before = n.established()
-  const pinger = spawn('ip', ['netns', 'exec', net.vpc, 'busybox', 'ping', '-c', '60', '-i', '0.2', '-W', '1', pod], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const pinger = spawn('ip', ['netns', 'exec', net.vpc, 'busybox', 'ping', '-c', '3000', '-i', '0.2', '-W', '1', pod], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const done = new Promise<void>((r) => pinger.once('exit', () => r()))
   let out = ''
   pinger.stdout.on('data', (d) => { out += d })
-  await sleep(2000)
-  await n.stop(sig)
-  n.start()
-  await waitUntil(`sessions back after ${sig}`, 240_000, () => n.established() >= before + 3)
-  await new Promise<void>((r) => pinger.once('exit', () => r()))
+  try {
+    await sleep(2000)
+    await n.stop(sig)
+    n.start()
+    await waitUntil(`sessions back after ${sig}`, 240_000, () => n.established() >= before + 3)
+    await sleep(5000)
+  } finally {
+    // busybox ping prints its statistics on SIGINT
+    pinger.kill('SIGINT')
+    await done
+  }
   const m = /(\d+) packets transmitted, (\d+) packets received/.exec(out)
   return { sent: Number(m?.[1] ?? NaN), received: Number(m?.[2] ?? NaN), line: m?.[0] ?? out.slice(-200) }
 }
