@@ -1,0 +1,40 @@
+// `gsi-routerd --check-config FILE` as an operator runs it: the shipped example passes (exit 0), a
+// file with mistakes fails (exit 1) with one line per problem naming the field path and the reason.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const ROOT = resolve(new URL('../..', import.meta.url).pathname)
+const run = (...args: string[]): { status: number | null; out: string } => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/bin/gsi-routerd.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+  return { status: r.status, out: `${r.stdout}${r.stderr}` }
+}
+
+t.test('the example configuration passes', async (t) => {
+  const r = run('--check-config', 'deploy/examples/gsi-routerd.yaml')
+  t.equal(r.status, 0, r.out)
+  t.match(r.out, /gsi-routerd\.yaml: ok/)
+})
+
+t.test('a configuration with mistakes fails naming each field', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gsi-check-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'bad.yaml')
+  writeFileSync(file, [
+    'nodeAddress: 10.0.1.10',
+    'exposed: { routeTargets: ["target:64512"], cidrs: [10.244.0.0/16] }',
+    'tgw:',
+    '  localAsn: 64512',
+    '  connectPeers:',
+    '    - { id: cp1, transitGatewayAddress: 10.100.0.1, insideCidrBlocks: [169.254.3.0/29], transitGatewayAsn: 64512 }',
+    'controlNodes: { peers: [{ address: 10.0.2.11, asn: 64512 }] }',
+    '',
+  ].join('\n'))
+  const r = run('--check-config', file)
+  t.equal(r.status, 1, 'exit 1')
+  t.match(r.out, /exposed\.routeTargets\[0\]/, 'the malformed route target is named')
+  t.match(r.out, /insideCidrBlocks\[0\][^\n]*169\.254\.3\.0\/29/, 'the reserved inside CIDR is named')
+  t.match(r.out, /64512/, 'our AS equal to the TGW AS is named')
+})
