@@ -9,7 +9,8 @@
  * deleted and created again, and the caller is told so (`recreated`), because the kernel removed the
  * routes through the old link with it.
  */
-import { getMplsPlatformLabels, NetlinkError, setMplsInput, setMplsPlatformLabels, setRpFilter } from '../src/netlink/index.js'
+import { existsSync } from 'node:fs'
+import { getMplsPlatformLabels, NetlinkError, setMplsInput, setMplsPlatformLabels, setRpFilter, setSysctl } from '../src/netlink/index.js'
 import type { IpipParams, NetlinkClient } from '../src/netlink/index.js'
 import { IPPROTO_MPLS } from './tunnels.js'
 import type { TunnelLink } from './tunnels.js'
@@ -65,6 +66,11 @@ export class NetlinkTunnels {
     // ECMP, replies may arrive over another tunnel than the route's.
     await setMplsInput(t.name, true)
     await setRpFilter(t.name, 0)
+    // No IPv6 link-local address on the tunnel (addr_gen_mode 1 = none, set before it goes up): the
+    // kernel would otherwise add an fe80::/64 route for it to the node's main table, which is not ours
+    // to change. IPv6 stays enabled on it, so IPv6 pod routes still leave through it.
+    // (A node without IPv6 has no /proc/sys/net/ipv6 at all: nothing to prevent there.)
+    if (existsSync('/proc/sys/net/ipv6/conf')) await setSysctl(['net', 'ipv6', 'conf', t.name, 'addr_gen_mode'], 1)
     await this.nl.setLinkUp(t.name, true)
     return outcome
   }
