@@ -187,6 +187,11 @@ t.test('an instance lost: traffic continues through the other', async (t) => {
     return rib[`${net.nodes[0]!.address}:1:${VPC_CIDR}`] === undefined ? net.nodes.filter((g) => rib[`${g.address}:1:${VPC_CIDR}`] !== undefined).map((g) => g.address) : undefined
   })
   net.setVrouterGateways(from)
+  // A hard node loss is not hitless (the TGW notices at its hold timer); what must hold is that the
+  // paths through the remaining instance work once both sides have converged: one packet each way to
+  // let neighbour entries on the new path resolve, then every packet must come back.
+  net.ping(net.vpc, '10.244.1.10', 1)
+  net.ping(net.vrouters[0]!.podNs, VPC_HOST, 1)
   t.equal(net.ping(net.vpc, '10.244.1.10', 3), 3, 'VPC host -> pod1 through the remaining instance')
   t.equal(net.ping(net.vrouters[0]!.podNs, VPC_HOST, 3), 3, 'pod1 -> VPC host through the remaining instance')
 })
