@@ -10,6 +10,7 @@
  */
 import { pino, type Level } from 'pino'
 import { ApiClient, ApiServer, DaemonNotRunningError } from '../api/index.js'
+import { checkConfigFile } from '../config/check.js'
 import { ConfigError, loadConfigFile } from '../config/load.js'
 import type { DaemonConfig } from '../config/model.js'
 import { GatewayDaemon } from '../daemon/daemon.js'
@@ -67,20 +68,11 @@ const options = {
 
 const DEFAULT_SOCKET = '/run/gsi-router/gsi-routerd.sock'
 
-async function checkConfig(path: string): Promise<number> {
-  try {
-    const { warnings } = await loadConfigFile(path)
-    for (const w of warnings) process.stdout.write(`warning: ${w}\n`)
-    process.stdout.write(`${path}: ok\n`)
-    return 0
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`)
-      return 1
-    }
-    process.stderr.write(`${path}: ${(e as Error).message}\n`)
-    return 1
-  }
+function checkConfig(path: string): number {
+  const r = checkConfigFile(path)
+  const out = r.ok ? process.stdout : process.stderr
+  for (const m of r.messages) out.write(`${m}\n`)
+  return r.ok ? 0 : 1
 }
 
 async function shutdownRunning(socket: string): Promise<number> {

@@ -33,7 +33,7 @@ import { RecordingFib, type GatewayOptions, type GatewayStatus } from '../gatewa
 import { GatewayHost, type GatewayEventSink } from './gateway-host.js'
 import { tunnelSpec } from '../../mplsoudp/index.js'
 import { greLinkName, reconcileGre, type ConnectPeer as GreConnectPeer, type GreResult } from '../../gre/index.js'
-import { FibWriter, NetlinkKernel, cleanup, vrfName, type CleanupReport } from '../fib/index.js'
+import { FibWriter, NetlinkKernel, cleanup, newCounters, vrfName, type CleanupReport } from '../fib/index.js'
 import type { DesiredRoute, FibCounters, FibState, GatewayTable } from '../fib/index.js'
 import type { State } from '../../bgp/fsm/types.js'
 
@@ -182,11 +182,7 @@ export class ComputedFib extends RecordingFib implements FibPort {
   }
 
   counters(): Readonly<FibCounters> {
-    const s = super.state()
-    return {
-      routesAdded: 0, routesReplaced: 0, routesDeleted: 0, labelRoutesAdded: 0, labelRoutesReplaced: 0, labelRoutesDeleted: 0, tunnelsCreated: 0,
-      tunnelsDeleted: 0, routesAdopted: 0, driftRepairs: 0, errors: 0, errorsByErrno: {}, retries: 0, syncs: s.flushes, lastSyncAt: 0, lastSyncDurationMs: 0, lastError: '',
-    }
+    return { ...newCounters(), syncs: super.state().flushes }
   }
 }
 

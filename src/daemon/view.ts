@@ -14,6 +14,7 @@ import {
   DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE, routeView, type ClearResult, type DaemonStatus, type DaemonView, type FamilyCount, type FibView,
   type GatewayStatus, type PeerView, type RoutePage, type RouteQuery, type RouteView, type TunnelsView,
 } from '../api/view.js'
+import { prefixContains, tryParseAddress, parsePrefix } from '../lib/address.js'
 import { version } from '../version.js'
 import type { GatewayDaemon } from './daemon.js'
 import type { Side } from './peers.js'
@@ -176,24 +177,19 @@ export class RuntimeView implements DaemonView {
   }
 }
 
+const tryParsePrefix = (text: string): ReturnType<typeof parsePrefix> | undefined => {
+  try { return parsePrefix(text, 'prefix', { clearHostBits: true }) } catch { return undefined }
+}
+
 /** The IP prefix of a VPN prefix text `RD:prefix` (the RD is `asn:n` or `ip:n`: one colon). */
 function ipPart(prefix: string): string {
   const first = prefix.indexOf(':')
   return prefix.slice(prefix.indexOf(':', first + 1) + 1)
 }
 
-/** Whether `prefix` (CIDR text) holds the address `addr` (IPv4 only; IPv6 by text prefix). */
+/** Whether `prefix` (CIDR text from the RIB) holds the address `addr` (the query's, validated). */
 function prefixHolds(prefix: string, addr: string): boolean {
-  const [net, lenText] = prefix.split('/')
-  if (net === undefined || lenText === undefined || !addr.includes('.') || !net.includes('.')) return prefix === addr
-  const n = toNum(net), a = toNum(addr), len = Number(lenText)
-  if (n === undefined || a === undefined) return false
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0
-  return ((n & mask) >>> 0) === ((a & mask) >>> 0)
-}
-
-function toNum(s: string): number | undefined {
-  const p = s.split('.').map(Number)
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return undefined
-  return (((p[0] as number) << 24) | ((p[1] as number) << 16) | ((p[2] as number) << 8) | (p[3] as number)) >>> 0
+  const p = tryParsePrefix(prefix)
+  const a = tryParseAddress(addr)
+  return p !== undefined && a !== undefined && prefixContains(p, a)
 }

@@ -4,7 +4,7 @@
  * the route model, and the one kernel port, `NetlinkKernel` (over src/netlink, with gre/'s and
  * mplsoudp/'s own netlink code for their links).
  */
-export { DEFAULT_PROTOCOL, FibWriter, VRF_PREFIX, vrfName } from './writer.js'
+export { DEFAULT_PROTOCOL, FibWriter, newCounters, VRF_PREFIX, vrfName } from './writer.js'
 export type { FibCounters, FibLogger, FibState, FibWriterOptions } from './writer.js'
 export { checkLabel, checkTable, diffLabelRoutes, diffRoutes, IPV6_TUNNEL_GATEWAY, RESERVED_TABLES, RouteError, routeKey, sameRoute, toKernelRoute } from './diff.js'
 export { cleanup } from './cleanup.js'

@@ -104,7 +104,8 @@ export interface FibState {
   readonly tunnels: readonly { name: string; vrouter: string; routes: number }[]
 }
 
-const newCounters = (): FibCounters => ({
+/** Counters of a writer that has done nothing yet (also the computed FIB's, which programs nothing). */
+export const newCounters = (): FibCounters => ({
   routesAdded: 0, routesReplaced: 0, routesDeleted: 0, labelRoutesAdded: 0, labelRoutesReplaced: 0, labelRoutesDeleted: 0,
   tunnelsCreated: 0, tunnelsDeleted: 0, routesAdopted: 0, driftRepairs: 0, errors: 0, errorsByErrno: {}, retries: 0, syncs: 0, lastSyncAt: 0,
   lastSyncDurationMs: 0, lastError: '',

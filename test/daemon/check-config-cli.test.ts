@@ -15,7 +15,7 @@ const run = (...args: string[]): { status: number | null; out: string } => {
 t.test('the example configuration passes', async (t) => {
   const r = run('--check-config', 'deploy/examples/gsi-routerd.yaml')
   t.equal(r.status, 0, r.out)
-  t.match(r.out, /gsi-routerd\.yaml: ok/)
+  t.match(r.out, /gsi-routerd\.yaml: configuration OK/)
 })
 
 t.test('a configuration with mistakes fails naming each field', async (t) => {
