@@ -117,6 +117,20 @@ t.test('ConnectedPeers of this node -> the model; changes -> new models; bad spe
 
   await admin.delete(NS, 'tgw2-node-a')
   await waitFor('back to one Connect peer', () => src.current?.config.tgw.connectPeers.length === 1)
+
+  // The last object goes: a valid model without Connect peers and without the control nodes the
+  // objects named (the base's instead), keeping what a running daemon cannot change.
+  const last = src.current!.config
+  const invalidBefore = invalid.length
+  await admin.delete(NS, 'tgw-node-a')
+  await waitFor('model with no Connect peer', () => src.current?.config.tgw.connectPeers.length === 0)
+  const empty = src.current!.config
+  t.equal(invalid.length, invalidBefore, 'no refusal: the model is valid')
+  t.same([empty.nodeAddress, empty.tgw.localAsn, empty.controlNodes.localAsn], [last.nodeAddress, last.tgw.localAsn, last.controlNodes.localAsn], 'node address and both local ASNs kept')
+  t.same(empty.controlNodes.peers.map(p => p.address), ['10.0.2.99'], "the base's control node replaces the objects'")
+  t.same(empty.exposed, last.exposed, 'exposure kept (nothing is advertised without a TGW session)')
+  const d3 = diffConfig(last, empty)
+  t.same(d3.connectPeers.removed.map(p => p.id), ['tgw-node-a'])
 })
 
 t.test('DaemonStatusWriter: status subresource only, rate-limited, latest wins, none when unchanged', async t => {
