@@ -174,9 +174,12 @@ t.test('a spec change is applied without resetting untouched sessions', async (t
   const before = summary()
   const birdBefore = birdSince()
   cn.addPod(pod(3, '10.246.3.5/32'))
-  await admin.mergePatch(NS, CP, { spec: { exposedCidrs: ['10.244.0.0/16', '10.246.0.0/16'] } })
+  // a newly exposed CIDR, and the TGW's GRE address moved (the GRE link changes, its sessions do not)
+  await admin.mergePatch(NS, CP, { spec: { exposedCidrs: ['10.244.0.0/16', '10.246.0.0/16'], transitGatewayAddress: '192.0.2.101' } })
   await waitUntil('10.246.0.0/16 at the TGW from both sessions', 30_000, () => tgw.paths('10.246.0.0/16').length === 2)
   t.pass('a newly exposed CIDR is advertised to both TGW sessions')
+  const cfg = d.gsictlJson<{ tgw: { connectPeers: { transitGatewayAddress: string }[] } }>(['show', 'config'])
+  t.equal(cfg.tgw.connectPeers[0]?.transitGatewayAddress, '192.0.2.101', 'the new TGW GRE address is in the running configuration')
   await waitStatus('observedGeneration 2', (x) => x.observedGeneration === 2)
   t.pass('status.daemon follows the new generation')
 
