@@ -130,6 +130,9 @@ export class PeerSet extends EventEmitter {
     for (const p of [...plan.remove, ...plan.change]) {
       const old = this.running.find((r) => r.config.name === p.config.name) as DaemonPeer
       this.log.info({ peer: p.config.name, side: old.side }, plan.remove.includes(p) ? 'peer removed from the configuration' : 'peer parameters changed: session reset')
+      // Out of the running list before the speaker forgets it (synchronously, then awaits the
+      // close): status.daemon and gsictl read the list meanwhile and ask the speaker for each peer.
+      this.running = this.running.filter((r) => r !== old)
       await this.speaker(old.side).removePeer(p.config.name)
     }
     for (const p of [...plan.change, ...plan.add]) {
@@ -354,8 +357,20 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     s.on('error', (e) => log.error({ err: e }, 'speaker error'))
   }
 
-  /** Applies a new configuration as a difference (never called with an invalid one: validation is the loader's). */
-  async reload(next: DaemonConfig): Promise<ReloadResult> {
+  /**
+   * Applies a new configuration as a difference (never called with an invalid one: validation is the
+   * loader's). Reloads run one at a time, in call order: ConnectedPeer changes can arrive while the
+   * previous one is still closing sessions, and two overlapping peer plans would add a peer twice.
+   */
+  reload(next: DaemonConfig): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.reloadNow(next))
+    this.reloading = run.then(() => undefined, () => undefined)
+    return run
+  }
+
+  private reloading: Promise<void> = Promise.resolve()
+
+  private async reloadNow(next: DaemonConfig): Promise<ReloadResult> {
     const prev = this.config
     const fixed: [string, unknown, unknown][] = [
       ['nodeAddress', prev.nodeAddress, next.nodeAddress], ['routerId', prev.routerId, next.routerId], ['dataplane', prev.dataplane, next.dataplane],
