@@ -80,7 +80,15 @@ export interface ConvergenceOptions {
   /** The daemon: the built program (dist/src/bin/gsi-routerd.js) or the source through tsx. Default:
    * built when this harness runs built, source when it runs from source (the smoke test). */
   readonly daemon?: 'built' | 'source'
+  /** Announce/withdraw pairs per direction run first and not counted: the first changes after start
+   * run code V8 has not compiled yet (tens of ms once). Default 5. */
+  readonly warmup?: number
+  /** Extra node flags for the daemon (`--cpu-prof --cpu-prof-dir=DIR`, `--trace-gc`). */
+  readonly daemonNodeArgs?: readonly string[]
   readonly sampleTimeoutMs?: number
+  /** false: leave the probes' CIDR out of the exposed CIDRs, so no aggregate ever reaches the TGW
+   * (the smoke test's proof that a change never seen is counted as missed). Default true. */
+  readonly exposeProbeCidr?: boolean
   readonly log?: (line: string) => void
 }
 
@@ -93,6 +101,9 @@ export interface Series {
 export interface ConvergenceResult {
   readonly load: number
   readonly samples: number
+  /** Pairs run before counting, and how many of their observations were missed (a failure too). */
+  readonly warmup: number
+  readonly warmupMissed: number
   readonly series: Record<SeriesName, Series>
   /** Seconds from the load's first UPDATE to the computed FIB holding all of it (0 without load). */
   readonly loadSeconds: number
@@ -228,22 +239,22 @@ function nodeArgsFor(module: string): string[] {
   return [...(fromSource ? ['--import', 'tsx'] : []), file]
 }
 
-function daemonArgs(kind: 'built' | 'source', configFile: string): string[] {
+function daemonArgs(kind: 'built' | 'source', configFile: string, nodeArgs: readonly string[]): string[] {
   const built = join(ROOT, 'dist/src/bin/gsi-routerd.js')
   if (kind === 'built') {
     if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build (npm run bench does)`)
-    return [built, '--config', configFile]
+    return [...nodeArgs, built, '--config', configFile]
   }
-  return ['--import', 'tsx', join(ROOT, 'src/bin/gsi-routerd.ts'), '--config', configFile]
+  return [...nodeArgs, '--import', 'tsx', join(ROOT, 'src/bin/gsi-routerd.ts'), '--config', configFile]
 }
 
 /** The daemon's configuration: one control node, one Connect peer, two exposed CIDRs, computed FIB. */
-export function daemonConfig(dir: string): Record<string, unknown> {
+export function daemonConfig(dir: string, exposeProbeCidr = true): Record<string, unknown> {
   return {
     nodeName: 'convergence-node',
     nodeAddress: NODE_ADDRESS,
     dataplane: 'none',
-    exposed: { routeTargets: [ROUTE_TARGET], cidrs: [LOAD_CIDR, PROBE_CIDR] },
+    exposed: { routeTargets: [ROUTE_TARGET], cidrs: exposeProbeCidr ? [LOAD_CIDR, PROBE_CIDR] : [LOAD_CIDR] },
     advertiseMoreSpecifics: false,
     tgw: {
       localAsn: GSI_AS,
@@ -263,7 +274,8 @@ const isFibChange = (l: Line): boolean => l.msg === 'computed FIB changed' && ty
 export async function runConvergence(o: ConvergenceOptions): Promise<ConvergenceResult> {
   if (!Number.isInteger(o.samples) || o.samples < 1) throw new RangeError(`samples ${o.samples}: must be a positive integer`)
   if (!Number.isInteger(o.load) || o.load < 0 || o.load > 1_000_000) throw new RangeError(`load ${o.load}: must be an integer 0..1000000`)
-  if (o.samples > 256) throw new RangeError(`samples ${o.samples}: at most 256 (one probe prefix each in ${PROBE_CIDR} and 172.16.0.0/16)`)
+  if (o.samples + (o.warmup ?? 5) > 256) throw new RangeError(`samples ${o.samples} + warmup ${o.warmup ?? 5}: at most 256 (one probe prefix each in ${PROBE_CIDR} and 172.16.0.0/16)`)
+  if (o.warmup !== undefined && (!Number.isInteger(o.warmup) || o.warmup < 0)) throw new RangeError(`warmup ${o.warmup}: must be a non-negative integer`)
   const log = o.log ?? ((): void => undefined)
   const timeout = o.sampleTimeoutMs ?? 2000
   const dir = mkdtempSync(join(tmpdir(), 'gsi-convergence-'))
@@ -272,7 +284,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
   const configFile = join(dir, 'gsi-routerd.yaml')
   const daemonLog = join(dir, 'gsi-routerd.log')
   try {
-    writeFileSync(configFile, stringify(daemonConfig(dir)))
+    writeFileSync(configFile, stringify(daemonConfig(dir, o.exposeProbeCidr ?? true)))
     const startPeer = (what: string, ns: string, a: PeerArgs): { ch: ChildChannel; tap: LineTap } => {
       const p = net.spawnIn(ns, process.execPath, [...nodeArgsFor('peer'), JSON.stringify(a)])
       children.push(p)
@@ -281,7 +293,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     const cn2 = startPeer('control node', net.cn2, { role: 'cn2', local: [CONTROL_NODE], daemon: NODE_ADDRESS, localAs: CN2_AS, daemonAs: CN2_AS, routeTarget: ROUTE_TARGET, probeRd: `${CN2_AS}:9999`, loadBase: LOAD_BASE })
     const tgw = startPeer('TGW peers', net.tgw, { role: 'tgw', local: [...TGW_PEERS], daemon: INSIDE_LOCAL, localAs: TGW_AS, daemonAs: GSI_AS })
     await Promise.all([cn2.ch.wait('listening', 30_000), tgw.ch.wait('listening', 30_000)])
-    const dproc = net.spawnIn(net.node, process.execPath, daemonArgs(o.daemon ?? (fromSource ? 'source' : 'built'), configFile))
+    const dproc = net.spawnIn(net.node, process.execPath, daemonArgs(o.daemon ?? (fromSource ? 'source' : 'built'), configFile, o.daemonNodeArgs ?? []))
     children.push(dproc)
     dproc.stderr?.on('data', (d: Buffer) => appendFileSync(daemonLog, d))
     const daemon = new LineTap(dproc, daemonLog)
@@ -317,7 +329,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
       log(`loaded ${o.load} VPNv4 routes: computed FIB holds ${fibRoutes} after ${loadSeconds.toFixed(2)} s`)
     }
 
-    const series = Object.fromEntries(SERIES.map((s) => [s, { ms: [] as number[], missed: 0 }])) as Record<SeriesName, { ms: number[]; missed: number }>
+    let series = Object.fromEntries(SERIES.map((s) => [s, { ms: [] as number[], missed: 0 }])) as Record<SeriesName, { ms: number[]; missed: number }>
     const record = (name: SeriesName, ms: number | undefined): void => {
       if (ms === undefined) series[name].missed++
       else series[name].ms.push(ms)
@@ -352,16 +364,22 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     const vpnAnnounced = (prefix: string) => (l: Line): boolean => (l.announced as string[]).some((n) => n.startsWith(`${NODE_ADDRESS}:1:${prefix}`))
     const vpnWithdrawn = (prefix: string) => (l: Line): boolean => (l.withdrawn as string[]).some((n) => n.startsWith(`${NODE_ADDRESS}:1:${prefix}`))
 
-    for (let i = 0; i < o.samples; i++) {
-      const pod = `10.244.${i}.${1 + (i % 250)}/32`
+    const warmup = o.warmup ?? 5
+    const counted = series
+    const scratch = Object.fromEntries(SERIES.map((s) => [s, { ms: [] as number[], missed: 0 }])) as typeof series
+    for (let i = -warmup; i < o.samples; i++) {
+      series = i < 0 ? scratch : counted
+      const j = i + warmup
+      const pod = `10.244.${j}.${1 + (j % 250)}/32`
       await sample(cn2, tgw.tap, 'announce', `a${i} ${pod}`, announced(PROBE_CIDR), TGW_PEERS, 'cn2-announce-fib', 'cn2-announce-tgw-first', 'cn2-announce-tgw')
       await sleep(o.spacingMs)
       await sample(cn2, tgw.tap, 'withdraw', `w${i} ${pod}`, withdrawn(PROBE_CIDR), TGW_PEERS, 'cn2-withdraw-fib', 'cn2-withdraw-tgw-first', 'cn2-withdraw-tgw')
       await sleep(o.spacingMs)
     }
     log(`CN2 -> TGW: ${o.samples} announce/withdraw pairs done`)
-    for (let i = 0; i < o.samples; i++) {
-      const vpc = `172.16.${i}.0/24`
+    for (let i = -warmup; i < o.samples; i++) {
+      series = i < 0 ? scratch : counted
+      const vpc = `172.16.${i + warmup}.0/24`
       await sample(tgw, cn2.tap, 'announce', `a${i} ${vpc}`, vpnAnnounced(vpc), [CONTROL_NODE], 'tgw-announce-fib', undefined, 'tgw-announce-cn2')
       await sleep(o.spacingMs)
       await sample(tgw, cn2.tap, 'withdraw', `w${i} ${vpc}`, vpnWithdrawn(vpc), [CONTROL_NODE], 'tgw-withdraw-fib', undefined, 'tgw-withdraw-cn2')
@@ -370,7 +388,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     log(`TGW -> CN2: ${o.samples} announce/withdraw pairs done`)
     if (daemonExit !== '') throw new Error(daemonExit)
     for (const c of [cn2, tgw]) c.ch.send('stop')
-    return { load: o.load, samples: o.samples, series, loadSeconds, fibRoutes }
+    return { load: o.load, samples: o.samples, warmup, warmupMissed: SERIES.reduce((a, s) => a + scratch[s].missed, 0), series: counted, loadSeconds, fibRoutes }
   } finally {
     for (const c of children) {
       if (c.exitCode === null && c.signalCode === null) {
