@@ -85,6 +85,9 @@ export interface ConvergenceOptions {
   readonly warmup?: number
   /** Extra node flags for the daemon (`--cpu-prof --cpu-prof-dir=DIR`, `--trace-gc`). */
   readonly daemonNodeArgs?: readonly string[]
+  /** Run the daemon and the peers under SCHED_FIFO (chrt -f 10): a diagnostic that takes the
+   * machine's other load out of the figures, to tell the daemon's own delays from waiting for a CPU. */
+  readonly realtime?: boolean
   readonly sampleTimeoutMs?: number
   /** false: leave the probes' CIDR out of the exposed CIDRs, so no aggregate ever reaches the TGW
    * (the smoke test's proof that a change never seen is counted as missed). Default true. */
@@ -171,8 +174,10 @@ export class ConvergenceNet {
     return [...this.made]
   }
 
-  spawnIn(ns: string, cmd: string, args: string[]): ChildProcess {
-    return spawn('ip', ['netns', 'exec', ns, cmd, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+  /** Spawns `cmd args` inside a namespace (ip netns exec and chrt exec it: the child's pid is cmd's). */
+  spawnIn(ns: string, cmd: string, args: string[], realtime = false): ChildProcess {
+    const sched = realtime ? ['chrt', '-f', '10'] : []
+    return spawn('ip', ['netns', 'exec', ns, ...sched, cmd, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
   }
 
   /** Kills everything inside the namespaces and deletes them. Never throws. */
@@ -195,10 +200,10 @@ class LineTap {
   readonly lines: Line[] = []
   private waiters: { from: number; match: (l: Line) => boolean; resolve: (l: Line | undefined) => void; timer: NodeJS.Timeout }[] = []
 
-  constructor(proc: ChildProcess, logFile?: string) {
+  constructor(proc: ChildProcess, private logFile?: string) {
     if (proc.stdout === null) throw new Error('child needs piped stdout')
     createInterface({ input: proc.stdout }).on('line', (text) => {
-      if (logFile !== undefined) appendFileSync(logFile, `${text}\n`)
+      this.keep(text)
       if (!text.startsWith('{')) return
       let l: Line
       try {
@@ -216,6 +221,15 @@ class LineTap {
         }
       }
     })
+  }
+
+  /** Appends to the log file until `closeLog()` (lines may still arrive while the run is torn down). */
+  keep(text: string): void {
+    if (this.logFile !== undefined) appendFileSync(this.logFile, text.endsWith('\n') ? text : `${text}\n`)
+  }
+
+  closeLog(): void {
+    this.logFile = undefined
   }
 
   /** The first line at or after position `from` that matches, or undefined after `timeoutMs`. */
@@ -281,22 +295,24 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
   const dir = mkdtempSync(join(tmpdir(), 'gsi-convergence-'))
   const net = new ConvergenceNet()
   const children: ChildProcess[] = []
+  const taps: LineTap[] = []
   const configFile = join(dir, 'gsi-routerd.yaml')
   const daemonLog = join(dir, 'gsi-routerd.log')
   try {
     writeFileSync(configFile, stringify(daemonConfig(dir, o.exposeProbeCidr ?? true)))
     const startPeer = (what: string, ns: string, a: PeerArgs): { ch: ChildChannel; tap: LineTap } => {
-      const p = net.spawnIn(ns, process.execPath, [...nodeArgsFor('peer'), JSON.stringify(a)])
+      const p = net.spawnIn(ns, process.execPath, [...nodeArgsFor('peer'), JSON.stringify(a)], o.realtime === true)
       children.push(p)
       return { ch: new ChildChannel(what, p), tap: new LineTap(p) }
     }
     const cn2 = startPeer('control node', net.cn2, { role: 'cn2', local: [CONTROL_NODE], daemon: NODE_ADDRESS, localAs: CN2_AS, daemonAs: CN2_AS, routeTarget: ROUTE_TARGET, probeRd: `${CN2_AS}:9999`, loadBase: LOAD_BASE })
     const tgw = startPeer('TGW peers', net.tgw, { role: 'tgw', local: [...TGW_PEERS], daemon: INSIDE_LOCAL, localAs: TGW_AS, daemonAs: GSI_AS })
     await Promise.all([cn2.ch.wait('listening', 30_000), tgw.ch.wait('listening', 30_000)])
-    const dproc = net.spawnIn(net.node, process.execPath, daemonArgs(o.daemon ?? (fromSource ? 'source' : 'built'), configFile, o.daemonNodeArgs ?? []))
+    const dproc = net.spawnIn(net.node, process.execPath, daemonArgs(o.daemon ?? (fromSource ? 'source' : 'built'), configFile, o.daemonNodeArgs ?? []), o.realtime === true)
     children.push(dproc)
-    dproc.stderr?.on('data', (d: Buffer) => appendFileSync(daemonLog, d))
     const daemon = new LineTap(dproc, daemonLog)
+    taps.push(daemon)
+    dproc.stderr?.on('data', (d: Buffer) => daemon.keep(d.toString()))
     let daemonExit = ''
     dproc.once('exit', (code, sig) => { daemonExit = `gsi-routerd exited (${sig ?? code}); its log: ${daemonLog}` })
 
@@ -390,6 +406,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     for (const c of [cn2, tgw]) c.ch.send('stop')
     return { load: o.load, samples: o.samples, warmup, warmupMissed: SERIES.reduce((a, s) => a + scratch[s].missed, 0), series: counted, loadSeconds, fibRoutes }
   } finally {
+    for (const tap of taps) tap.closeLog()
     for (const c of children) {
       if (c.exitCode === null && c.signalCode === null) {
         try {
