@@ -10,7 +10,7 @@
  * Every address lives in a namespace made here; teardown (also at exit) kills what runs inside and
  * deletes the namespaces, which deletes the veths (bench/ingest/netns.ts).
  *
- * Steps: start the daemon and the peers, wait until every session is up; optionally load a background
+ * Steps: start the peers (passive), then the daemon, wait until every session is up; optionally load a background
  * table (`load` VPNv4 /32s, exposed, in an exposed CIDR of their own, 10.64.0.0/10) and wait until the
  * computed FIB holds all of it; then, one change at a time, `spacingMs` apart so each is independent:
  *
@@ -19,6 +19,9 @@
  *   withdraws it (the last route leaves) and the sample ends when both have read the withdrawal.
  * - TGW -> CN2: the TGW's .2 announces a VPC /24; the sample ends when the control node reads the
  *   VPNv4 route the daemon re-originates (RD <router id>:1); then the withdrawal, likewise.
+ *
+ * The first `warmup` pairs of each direction are run the same way and not counted (the first changes
+ * after start run code V8 has not compiled yet).
  *
  * "Kernel route changed": with `dataplane: none` the kernel is the computed FIB. The daemon logs each
  * FIB flush that follows route writes at debug level with its CLOCK_MONOTONIC time (ComputedFib in
@@ -318,10 +321,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
 
     const started = await daemon.next(0, (l) => l.msg === 'gsi-routerd started', 30_000)
     if (started === undefined) throw new Error(`gsi-routerd did not start within 30 s${daemonExit !== '' ? `: ${daemonExit}` : ` (log: ${daemonLog})`}`)
-    const up = async (): Promise<void> => {
-      await Promise.all([cn2.ch.wait("ready", 20_000), tgw.ch.wait("ready", 20_000)])
-    }
-    await up().catch((e: unknown) => {
+    await Promise.all([cn2.ch.wait('ready', 20_000), tgw.ch.wait('ready', 20_000)]).catch((e: unknown) => {
       const last = (t: LineTap): string => JSON.stringify(t.lines.slice(-8))
       throw new Error(`${(e as Error).message}; control node's last events ${last(cn2.tap)}, TGW's ${last(tgw.tap)}${daemonExit !== '' ? `; ${daemonExit}` : ''}`)
     })

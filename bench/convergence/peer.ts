@@ -6,7 +6,7 @@
  *   once, so this is the moment the kernel takes it, to a few microseconds);
  * - `update`: when the session's framer hands a received UPDATE to the sink, before it is decoded.
  *
- * Two roles, as gsi-routerd meets them:
+ * Two roles, as gsi-routerd meets them (passive on port 179 of each address: the daemon connects):
  * - `cn2`: a CN2 control node. One iBGP session (inet-vpn, inet6-vpn, route-target: RFC 4364, 4659,
  *   4684). Once Established it advertises its route-target membership for the exposed target (so the
  *   daemon sends it the VPN routes it re-originates) and End-of-RIB for every family (RFC 4724).
@@ -19,7 +19,8 @@
  *
  * argv[2]: JSON PeerArgs. Commands are lines on stdin; events JSON lines on stdout (channel.ts):
  * established {peer}, ready {peers} (every session up, End-of-RIB sent), loaded {routes, messages},
- * listening, sent {seq, t}, update {peer, t, announced[], withdrawn[]}, down {peer, reason}, error {message}.
+ * listening, sent {seq, t}, update {peer, t, announced[], withdrawn[]}, state {peer, from, to} (for
+ * a failure's message), down {peer, reason}, error {message}.
  * The process exits on `stop` or when stdin closes.
  */
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
