@@ -23,6 +23,8 @@
  *   CONVERGENCE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p"   extra node flags for the daemon
  *   CONVERGENCE_REALTIME=1         daemon and peers under SCHED_FIFO (chrt -f 10): a diagnostic that takes
  *                                  the machine's other load out, to tell the daemon's delays from CPU waits
+ *   CONVERGENCE_SAMPLE_TIMEOUT_MS=2000, CONVERGENCE_START_TIMEOUT_MS=30000   bounds (raise them in the VM)
+ *   CONVERGENCE_WHERE="host kernel"   what the table's title says ran it ("VM, TCG: emulated" in the VM)
  *   CONVERGENCE_KEEP_LOGS=1        keep the daemon's log and config (the path is printed)
  */
 import { percentile, runConvergence, SERIES, type ConvergenceResult, type SeriesName } from './convergence/harness.js'
@@ -37,6 +39,9 @@ const samples = intEnv('CONVERGENCE_SAMPLES', 200, 1, 250)
 const spacingMs = intEnv('CONVERGENCE_SPACING_MS', 30, 0, 10_000)
 const warmup = intEnv('CONVERGENCE_WARMUP', 5, 0, 50)
 const realtime = process.env.CONVERGENCE_REALTIME === '1'
+const sampleTimeoutMs = intEnv('CONVERGENCE_SAMPLE_TIMEOUT_MS', 2000, 100, 600_000)
+const startTimeoutMs = intEnv('CONVERGENCE_START_TIMEOUT_MS', 30_000, 1000, 3_600_000)
+const where = process.env.CONVERGENCE_WHERE ?? 'host kernel'
 const daemonNodeArgs = (process.env.CONVERGENCE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
 const loads = (process.env.CONVERGENCE_LOADS ?? '0,100000').split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
   const n = Number(x)
@@ -61,7 +66,7 @@ const results: ConvergenceResult[] = []
 let failed = false
 for (const load of loads) {
   try {
-    results.push(await runConvergence({ samples, spacingMs, load, warmup, daemonNodeArgs, realtime, log: (l) => console.error(`  ${l}`) }))
+    results.push(await runConvergence({ samples, spacingMs, load, warmup, daemonNodeArgs, realtime, sampleTimeoutMs, startTimeoutMs, log: (l) => console.error(`  ${l}`) }))
   } catch (e) {
     failed = true
     console.error(`  load ${load}: FAILED: ${(e as Error).message}`)
@@ -70,7 +75,7 @@ for (const load of loads) {
 
 const ms = (v: number): string => (Number.isNaN(v) ? '-' : v.toFixed(2))
 const cond = (r: ConvergenceResult): string => (r.load === 0 ? 'idle' : `${r.load.toLocaleString('en-US')} VPN routes loaded`)
-console.log(`Convergence of gsi-routerd (dataplane none, host kernel${realtime ? ', daemon and peers under SCHED_FIFO' : ''}), ${samples} changes per row, ${spacingMs} ms apart, after ${warmup} uncounted pairs per direction; ms from the UPDATE written by one peer to the result (p50 / p99 / max). Target: p99 < 10 ms at idle.\n`)
+console.log(`Convergence of gsi-routerd (dataplane none, ${where}${realtime ? ', daemon and peers under SCHED_FIFO' : ''}), ${samples} changes per row, ${spacingMs} ms apart, after ${warmup} uncounted pairs per direction; ms from the UPDATE written by one peer to the result (p50 / p99 / max). Target: p99 < 10 ms at idle.\n`)
 console.log(`| Change | ${results.map((r) => `${cond(r)}: p50 | p99 | max | missed`).join(' | ')} |`)
 console.log(`|---|${results.map(() => '---:|---:|---:|---:').join('|')}|`)
 for (const s of SERIES) {

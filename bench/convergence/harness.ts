@@ -92,6 +92,9 @@ export interface ConvergenceOptions {
    * machine's other load out of the figures, to tell the daemon's own delays from waiting for a CPU. */
   readonly realtime?: boolean
   readonly sampleTimeoutMs?: number
+  /** Bound of each start-up step (peers listening, daemon started, sessions up); default 30 s (the
+   * emulated VM needs more). */
+  readonly startTimeoutMs?: number
   /** false: leave the probes' CIDR out of the exposed CIDRs, so no aggregate ever reaches the TGW
    * (the smoke test's proof that a change never seen is counted as missed). Default true. */
   readonly exposeProbeCidr?: boolean
@@ -295,6 +298,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
   if (o.warmup !== undefined && (!Number.isInteger(o.warmup) || o.warmup < 0)) throw new RangeError(`warmup ${o.warmup}: must be a non-negative integer`)
   const log = o.log ?? ((): void => undefined)
   const timeout = o.sampleTimeoutMs ?? 2000
+  const startTimeout = o.startTimeoutMs ?? 30_000
   const dir = mkdtempSync(join(tmpdir(), 'gsi-convergence-'))
   const net = new ConvergenceNet()
   const children: ChildProcess[] = []
@@ -310,7 +314,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     }
     const cn2 = startPeer('control node', net.cn2, { role: 'cn2', local: [CONTROL_NODE], daemon: NODE_ADDRESS, localAs: CN2_AS, daemonAs: CN2_AS, routeTarget: ROUTE_TARGET, probeRd: `${CN2_AS}:9999`, loadBase: LOAD_BASE })
     const tgw = startPeer('TGW peers', net.tgw, { role: 'tgw', local: [...TGW_PEERS], daemon: INSIDE_LOCAL, localAs: TGW_AS, daemonAs: GSI_AS })
-    await Promise.all([cn2.ch.wait('listening', 30_000), tgw.ch.wait('listening', 30_000)])
+    await Promise.all([cn2.ch.wait('listening', startTimeout), tgw.ch.wait('listening', startTimeout)])
     const dproc = net.spawnIn(net.node, process.execPath, daemonArgs(o.daemon ?? (fromSource ? 'source' : 'built'), configFile, o.daemonNodeArgs ?? []), o.realtime === true)
     children.push(dproc)
     const daemon = new LineTap(dproc, daemonLog)
@@ -319,9 +323,9 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
     let daemonExit = ''
     dproc.once('exit', (code, sig) => { daemonExit = `gsi-routerd exited (${sig ?? code}); its log: ${daemonLog}` })
 
-    const started = await daemon.next(0, (l) => l.msg === 'gsi-routerd started', 30_000)
-    if (started === undefined) throw new Error(`gsi-routerd did not start within 30 s${daemonExit !== '' ? `: ${daemonExit}` : ` (log: ${daemonLog})`}`)
-    await Promise.all([cn2.ch.wait('ready', 20_000), tgw.ch.wait('ready', 20_000)]).catch((e: unknown) => {
+    const started = await daemon.next(0, (l) => l.msg === 'gsi-routerd started', startTimeout)
+    if (started === undefined) throw new Error(`gsi-routerd did not start within ${startTimeout / 1000} s${daemonExit !== '' ? `: ${daemonExit}` : ` (log: ${daemonLog})`}`)
+    await Promise.all([cn2.ch.wait('ready', startTimeout), tgw.ch.wait('ready', startTimeout)]).catch((e: unknown) => {
       const last = (t: LineTap): string => JSON.stringify(t.lines.slice(-8))
       throw new Error(`${(e as Error).message}; control node's last events ${last(cn2.tap)}, TGW's ${last(tgw.tap)}${daemonExit !== '' ? `; ${daemonExit}` : ''}`)
     })
@@ -335,12 +339,13 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
       const from = daemon.lines.length
       const t0 = monoMs()
       cn2.ch.send(`load ${o.load}`)
-      const full = await daemon.next(from, (l) => isFibChange(l) && Number(l.routes) >= o.load, 60_000 + o.load)
-      if (full === undefined) throw new Error(`the computed FIB did not reach ${o.load} routes within ${60 + o.load / 1000} s (log: ${daemonLog})`)
+      const loadTimeout = startTimeout * 2 + o.load
+      const full = await daemon.next(from, (l) => isFibChange(l) && Number(l.routes) >= o.load, loadTimeout)
+      if (full === undefined) throw new Error(`the computed FIB did not reach ${o.load} routes within ${loadTimeout / 1000} s (log: ${daemonLog})`)
       loadSeconds = (Number(full.monotonicMs) - t0) / 1000
       fibRoutes = Number(full.routes)
       // wait for the daemon to go quiet (the aggregate toward the TGW, the collector)
-      await tgw.tap.next(0, (l) => l.event === 'update' && (l.announced as string[]).includes(LOAD_CIDR), 10_000)
+      await tgw.tap.next(0, (l) => l.event === 'update' && (l.announced as string[]).includes(LOAD_CIDR), startTimeout)
       await sleep(2000)
       log(`loaded ${o.load} VPNv4 routes: computed FIB holds ${fibRoutes} after ${loadSeconds.toFixed(2)} s`)
     }
