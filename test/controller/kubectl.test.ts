@@ -193,6 +193,7 @@ t.test('Debian kubectl against the Kubernetes API emulator', async t => {
 
   t.test('namespaces and label selectors', async t => {
     t.match(await ok(['create', 'namespace', 'team-b']), 'namespace/team-b created')
+    t.same(parseTable(await ok(['get', 'namespaces'])).map(r => [r.NAME, r.STATUS]), [['default', 'Active'], ['kube-system', 'Active'], ['team-b', 'Active']])
     await ok(['-n', 'team-b', 'apply', '-f', '-'], JSON.stringify({
       apiVersion: 'gsi.gsi-router.io/v1alpha1', kind: 'TransitGateway', metadata: { name: 'tgw-b', labels: { team: 'b' } },
       spec: { gatewayServiceInstance: 'gsi', transitGatewayCidrBlock: '100.64.1.0/24' },
@@ -209,6 +210,18 @@ t.test('Debian kubectl against the Kubernetes API emulator', async t => {
     t.equal(labels[0]!.LABELS, 'team=b')
     t.match(await ok(['delete', 'namespace', 'team-b']), 'namespace "team-b" deleted')
     t.same(emu.objects('gsi.gsi-router.io', 'transitgateways', 'team-b'), [], 'the namespace\'s objects went with it')
+  })
+
+  t.test('kubectl wait returns when the controller reports Ready', async t => {
+    const wait = start(['wait', '--for=condition=Ready', 'transitgateway/tgw', '--timeout=30s'])
+    await new Promise(r => setTimeout(r, 1000))
+    t.equal(wait.out.code, null, 'still waiting while Ready is False')
+    await setStatus('transitgateways', 'default', 'tgw', {
+      conditions: [{ type: 'Ready', status: 'True', reason: 'PeersUp', message: 'all peers up', lastTransitionTime: '2026-01-01T00:01:00Z' }],
+    })
+    const r = await wait.done
+    t.equal(r.code, 0)
+    t.match(r.stdout, 'transitgateway.gsi.gsi-router.io/tgw condition met')
   })
 
   t.test('watch sees a change; delete waits for the finalizer', async t => {

@@ -164,7 +164,7 @@ export class KubeEmulator {
     for (const t of BUILTINS) this.register(t)
     for (const text of opts.crds ?? []) this.loadCrds(text)
     if (opts.cn2 ?? true) for (const text of CN2) this.loadCrds(text)
-    for (const ns of ['default', 'kube-system']) this.put('/namespaces', '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })
+    for (const ns of ['default', 'kube-system']) this.put('/namespaces', '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, status: { phase: 'Active' } })
   }
 
   /**
@@ -510,6 +510,8 @@ export class KubeEmulator {
       if (ns.metadata.deletionTimestamp) throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${m.namespace} because it is being terminated`)
     } else delete m.namespace
     if (type.statusSubresource && type.group !== '') delete obj.status
+    // The namespace lifecycle admission of kube-apiserver: a new namespace is Active.
+    if (type.group === '' && type.plural === 'namespaces') obj.status = { phase: 'Active' }
     this.validate(type, obj)
     const key = this.key(type, m.namespace, m.name)
     if (this.bucket(type).has(key)) throw new ApiError(409, 'AlreadyExists', `${type.plural}${type.group ? '.' + type.group : ''} "${m.name}" already exists`, { name: m.name, group: type.group, kind: type.plural })
