@@ -233,6 +233,9 @@ t.test('Debian kubectl against the Kubernetes API emulator', async t => {
     await waitFor('MODIFIED with the new state', () => lines().some(r => r.EVENT === 'MODIFIED' && r.STATE === 'deleting'))
     t.pass('the status change arrived on the watch')
 
+    const strategic = await kubectl(['patch', 'transitgateway', 'tgw', '-p', '{"metadata":{"finalizers":["x/y"]}}'])
+    t.equal(strategic.code, 1, 'kubectl patch\'s default (strategic merge) is refused on a custom resource')
+    t.match(strategic.stderr, /UnsupportedMediaType/)
     await ok(['patch', 'transitgateway', 'tgw', '--type=merge', '-p', '{"metadata":{"finalizers":["gsi.gsi-router.io/aws-resources"]}}'])
     const del = start(['delete', 'transitgateway', 'tgw', '--timeout=60s'])
     const dying = await waitFor('deletionTimestamp', () => emu.objects('gsi.gsi-router.io', 'transitgateways', 'default').find(o => o.metadata.deletionTimestamp))

@@ -7,7 +7,8 @@
  * response, from a resourceVersion; 410 Gone as an ERROR event with a Status when that version has
  * left the bounded event history; optional bookmarks), create (POST, generateName), update (PUT; a
  * stale metadata.resourceVersion answers 409 Conflict), patch (application/merge-patch+json,
- * application/json-patch+json, and application/strategic-merge-patch+json served as a merge patch),
+ * application/json-patch+json, and application/strategic-merge-patch+json served as a merge patch on
+ * built-in kinds and refused with 415 on custom resources, as kube-apiserver does),
  * delete (with finalizers: sets deletionTimestamp and waits for them to be removed), the status
  * subresource (spec and status written separately; generation moves only with spec), namespaces
  * (deleting one deletes its contents), owner-reference garbage collection (background), core Nodes,
@@ -605,12 +606,15 @@ export class KubeEmulator {
   private patch(type: ResourceType, namespace: string | undefined, name: string, body: string, contentType: string, statusOnly: boolean): Obj {
     const cur = this.get(type, namespace, name)
     const ct = contentType.split(';')[0]!.trim()
+    // Custom resources have no Go struct to carry patch strategies: kube-apiserver refuses a
+    // strategic merge patch on them (kubectl patch's default), and so does the emulator.
+    const strategic = type.crd === undefined
     let next: Json
     try {
       const p = parseJson(body) as unknown as Json
-      if (ct === 'application/merge-patch+json' || ct === 'application/strategic-merge-patch+json') next = mergePatch(cur as unknown as Json, p)
+      if (ct === 'application/merge-patch+json' || (strategic && ct === 'application/strategic-merge-patch+json')) next = mergePatch(cur as unknown as Json, p)
       else if (ct === 'application/json-patch+json') next = jsonPatch(cur as unknown as Json, p)
-      else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${ct || 'none'})`)
+      else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${strategic ? ', application/strategic-merge-patch+json' : ''} (got ${ct || 'none'})`)
     } catch (e) {
       if (e instanceof PatchError) {
         if (e.conflict) throw new ApiError(409, 'Conflict', `the server rejected our request due to an error in our request: ${e.message}`)
