@@ -77,9 +77,31 @@ t.test('Table rows: cells by column type, row objects, headers', async t => {
   t.same(generic.rows[0]!.cells, ['tgw', '2026-01-01T00:00:00Z'])
 })
 
-t.test('OpenAPI v2 document in protobuf: swagger = 1, info = 2 { title = 1, version = 2 }', async t => {
-  const { protobuf, json } = openApiV2('v1.30.0')
+t.test('OpenAPI v2 document in protobuf: the fields kubectl reads, in gnostic\'s numbering', async t => {
+  const empty = openApiV2('v1.30.0', [])
   const info = Buffer.concat([Buffer.from([0x0a, 10]), Buffer.from('Kubernetes'), Buffer.from([0x12, 7]), Buffer.from('v1.30.0')])
-  t.same([...protobuf], [...Buffer.concat([Buffer.from([0x0a, 3]), Buffer.from('2.0'), Buffer.from([0x12, info.length]), info])])
-  t.same(json, { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.30.0' }, paths: {}, definitions: {} })
+  // swagger = 1, info = 2 { title = 1, version = 2 }, paths = 8 {}, definitions = 9 {}
+  t.same([...empty.protobuf], [...Buffer.concat([Buffer.from([0x0a, 3]), Buffer.from('2.0'), Buffer.from([0x12, info.length]), info, Buffer.from([0x42, 0, 0x4a, 0])])])
+  t.same(empty.json, { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.30.0' }, paths: {}, definitions: {} })
+
+  const schema = {
+    type: 'object', required: ['spec'],
+    properties: {
+      spec: { type: 'object', description: 'd', properties: { n: { type: 'integer', minimum: 1, 'x-kubernetes-validations': [{ rule: 'self > 0' }] }, l: { type: 'array', items: { type: 'string', pattern: '^a' } } } },
+      free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { a: { type: 'string' } } },
+      m: { type: 'object', additionalProperties: { type: 'string' } },
+    },
+  }
+  const doc = openApiV2('v1', [{ group: 'gsi.gsi-router.io', version: 'v1alpha1', kind: 'TransitGateway', schema }])
+  const def = (doc.json.definitions as Record<string, Record<string, unknown>>)['io.gsi-router.gsi.v1alpha1.TransitGateway']
+  t.ok(def, 'named by the reversed group, as kube-apiserver names it')
+  t.same(def!['x-kubernetes-group-version-kind'], [{ group: 'gsi.gsi-router.io', kind: 'TransitGateway', version: 'v1alpha1' }])
+  t.same((def!.properties as Record<string, unknown>).free, { type: 'object' }, 'preserve-unknown-fields: a free-form object')
+  t.same((def!.properties as Record<string, { properties: Record<string, unknown> }>).spec!.properties.n, { type: 'integer', minimum: 1 }, 'CEL rules are not published')
+  const bytes = doc.protobuf.toString('latin1')
+  for (const text of ['io.gsi-router.gsi.v1alpha1.TransitGateway', 'x-kubernetes-group-version-kind', '- group: "gsi.gsi-router.io"\n  kind: "TransitGateway"\n  version: "v1alpha1"\n', '^a']) {
+    t.ok(bytes.includes(text), `protobuf carries ${JSON.stringify(text)}`)
+  }
+  // Schema.minimum = 9 is a double (wire type 1): tag 0x49, then 1.0 little-endian.
+  t.ok(doc.protobuf.includes(Buffer.from([0x49, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f])), 'minimum as a double')
 })

@@ -176,6 +176,19 @@ t.test('Debian kubectl against the Kubernetes API emulator', async t => {
     t.ok(audit?.has('create apiextensions.k8s.io/customresourcedefinitions'), 'and created the CRDs')
   })
 
+  t.test('client-side validation from /openapi/v2, and kubectl explain', async t => {
+    const manifest = (spec: Record<string, unknown>): string => JSON.stringify({ apiVersion: 'gsi.gsi-router.io/v1alpha1', kind: 'TransitGateway', metadata: { name: 'typo' }, spec })
+    const typo = await kubectl(['apply', '-f', '-'], manifest({ gatewayServiceInstance: 'gsi', transitGatewayCidrBlock: '100.64.2.0/24', amazonSideAsm: 64512 }))
+    t.equal(typo.code, 1)
+    t.match(typo.stderr, 'ValidationError(TransitGateway.spec): unknown field "amazonSideAsm" in io.gsi-router.gsi.v1alpha1.TransitGateway.spec')
+    const missing = await kubectl(['apply', '-f', '-'], manifest({ transitGatewayCidrBlock: '100.64.2.0/24' }))
+    t.match(missing.stderr, 'missing required field "gatewayServiceInstance"')
+    t.equal(emu.objects('gsi.gsi-router.io', 'transitgateways', 'default').filter(o => o.metadata.name === 'typo').length, 0, 'nothing was sent')
+    const explained = await ok(['explain', 'transitgateway.spec'])
+    t.match(explained, /^KIND:\s+TransitGateway$/m)
+    t.match(explained, /transitGatewayCidrBlock\s+<string> -required-\n\s+IPv4 \/24 or larger/)
+  })
+
   t.test('validation errors name the field', async t => {
     const bad = await kubectl(['apply', '-f', '-'], JSON.stringify({
       apiVersion: 'gsi.gsi-router.io/v1alpha1', kind: 'ConnectedPeer', metadata: { name: 'bad' },

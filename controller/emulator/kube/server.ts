@@ -18,8 +18,8 @@
  * constructor), they are established and their resources served at once; deleted, their resources
  * and objects go.
  *
- * What Debian's kubectl (1.20) asks for besides: /openapi/v2 in protobuf (openapi.ts; needed for
- * client-side validation, the default of apply and create), server-side printing (`Accept: ...;
+ * What Debian's kubectl (1.20) asks for besides: /openapi/v2 in protobuf with the CRDs' schemas
+ * (openapi.ts; client-side validation, the default of apply and create, and explain), server-side printing (`Accept: ...;
  * as=Table;g=meta.k8s.io;v=v1`: the CRDs' additionalPrinterColumns, table.ts) for get, list and watch,
  * and lists in key order.
  *
@@ -356,7 +356,8 @@ export class KubeEmulator {
     const parts = url.pathname.split('/').filter(Boolean)
     if (parts[0] === 'version') return { code: 200, body: SERVER_VERSION }
     if (parts.length === 2 && parts[0] === 'openapi' && parts[1] === 'v2') {
-      const doc = openApiV2(SERVER_VERSION.gitVersion)
+      const kinds = [...this.types.values()].flatMap(t => t.schema ? [{ group: t.group, version: t.version, kind: t.kind, schema: t.schema.schema }] : [])
+      const doc = openApiV2(SERVER_VERSION.gitVersion, kinds)
       return (accept ?? '').includes(OPENAPI_V2_PROTOBUF) ? { code: 200, body: doc.protobuf, contentType: 'application/octet-stream' } : { code: 200, body: doc.json }
     }
     if (parts.length === 1 && parts[0] === 'api') return { code: 200, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] } }
