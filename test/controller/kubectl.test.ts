@@ -10,12 +10,12 @@
  */
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { KubeEmulator } from '../../controller/emulator/kube/server.js'
-import { debianKubectl, writeKubeconfig } from '../../controller/emulator/kube/kubeconfig.js'
+import { debianKubectl, kubeconfigText, kubectlHint, writeKubeconfig } from '../../controller/emulator/kube/kubeconfig.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 
@@ -37,6 +37,19 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 20
     await new Promise(r => setTimeout(r, 50))
   }
 }
+
+t.test('kubeconfig helper', async t => {
+  t.throws(() => kubeconfigText({ server: '127.0.0.1:8001' }), /kubeconfig server: "127\.0\.0\.1:8001" is not an http\(s\):\/\/host:port URL/)
+  const cfg = JSON.parse(kubeconfigText({ server: 'http://127.0.0.1:8001/', namespace: 'gsi', token: 't0k' })) as { clusters: { cluster: { server: string } }[]; users: { user: { token?: string } }[]; contexts: { context: { namespace: string } }[] }
+  t.equal(cfg.clusters[0]!.cluster.server, 'http://127.0.0.1:8001')
+  t.equal(cfg.users[0]!.user.token, 't0k')
+  t.equal(cfg.contexts[0]!.context.namespace, 'gsi')
+  const dir = mkdtempSync(join(tmpdir(), 'gsi-kubeconfig-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = writeKubeconfig(join(dir, 'sub', 'kubeconfig'), { server: 'http://127.0.0.1:8001' })
+  t.equal(statSync(path).mode & 0o777, 0o600, 'written for its owner only')
+  t.equal(kubectlHint(path, { GSI_KUBECTL_BIN: '/opt/k/kubectl' }), `KUBECONFIG=${path} /opt/k/kubectl get transitgateways,connectedpeers`)
+})
 
 t.test('Debian kubectl against the Kubernetes API emulator', async t => {
   const bin = debianKubectl()
