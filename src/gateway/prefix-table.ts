@@ -1,0 +1,206 @@
+/**
+ * A set of IP prefixes of one family in typed arrays: each prefix gets a small integer id (reused
+ * after it is deleted), its address words (one for IPv4, four for IPv6, host bits zeroed) and length
+ * stored by id, found through an open-addressing hash table (linear probing, backward-shift deletion,
+ * a slot holds id + 1). No string and no object per prefix, as the RIB's tables (docs/gateway.md):
+ * the gateway keys its imported prefixes here and the computed FIB its routes.
+ *
+ * Callers put the key in `key` (words) and pass its length; text goes in and out only at the edges
+ * (`scan` from canonical text, `text(id)` for the FIB and gsictl).
+ */
+import { formatIpv4, formatIpv6Words } from '../lib/address.js'
+import { scanned, scanPrefix } from './prefix.js'
+
+const EMPTY = new Uint32Array(0)
+
+export class PrefixTable {
+  /** Words per prefix: 1 (IPv4) or 4 (IPv6). */
+  readonly W: 1 | 4
+  /** The key of the next find/insert: address words, most significant first, host bits zeroed. */
+  readonly key = new Uint32Array(4)
+  private words: Uint32Array = EMPTY
+  private lens: Uint8Array = new Uint8Array(0)
+  /** Ids in use have used[id] = 1; free ids wait in `free`. */
+  private used: Uint8Array = new Uint8Array(0)
+  private free: Int32Array = new Int32Array(0)
+  private freeCount = 0
+  private top = 0
+  private slots: Int32Array = new Int32Array(16)
+  private mask = 15
+  private count = 0
+  /** Called with the new capacity when ids outgrow it, so owners grow their per-id arrays. */
+  onGrow: ((capacity: number) => void) | undefined
+
+  constructor(readonly family: 4 | 6) {
+    this.W = family === 4 ? 1 : 4
+  }
+
+  get size(): number {
+    return this.count
+  }
+
+  /** Ids can run up to (exclusive). */
+  get capacity(): number {
+    return this.lens.length
+  }
+
+  /** Loads `key` from the prefix prefix.ts's scanPrefix() last read (of this table's family). */
+  loadScanned(): number {
+    for (let i = 0; i < this.W; i++) this.key[i] = scanned.words[i] as number
+    return scanned.length
+  }
+
+  /** Parses canonical prefix text into `key`; returns its length, or -1 when it is no prefix of
+   * this family. */
+  scan(text: string): number {
+    if (!scanPrefix(text, 0) || scanned.family !== this.family) return -1
+    return this.loadScanned()
+  }
+
+  private hash(words: Uint32Array, o: number, length: number): number {
+    let h = Math.imul(length + 1, 0x9e3779b1)
+    for (let i = 0; i < this.W; i++) h = Math.imul(h ^ (words[o + i] as number), 0x85ebca6b) ^ (h >>> 13)
+    h ^= h >>> 16
+    return h
+  }
+
+  private equal(id: number, length: number): boolean {
+    if (this.lens[id] !== length) return false
+    const o = id * this.W
+    for (let i = 0; i < this.W; i++) if (this.words[o + i] !== this.key[i]) return false
+    return true
+  }
+
+  /** The id of `key`/`length`, or -1. */
+  find(length: number): number {
+    let s = this.hash(this.key, 0, length) & this.mask
+    for (;;) {
+      const v = this.slots[s] as number
+      if (v === 0) return -1
+      if (this.equal(v - 1, length)) return v - 1
+      s = (s + 1) & this.mask
+    }
+  }
+
+  /** The id of `key`/`length`, added when missing; `added` tells which. */
+  insert(length: number): number {
+    let s = this.hash(this.key, 0, length) & this.mask
+    for (;;) {
+      const v = this.slots[s] as number
+      if (v === 0) break
+      if (this.equal(v - 1, length)) {
+        this.added = false
+        return v - 1
+      }
+      s = (s + 1) & this.mask
+    }
+    const id = this.freeCount > 0 ? (this.free[--this.freeCount] as number) : this.top++
+    if (id >= this.lens.length) this.grow(id + 1)
+    const o = id * this.W
+    for (let i = 0; i < this.W; i++) this.words[o + i] = this.key[i] as number
+    this.lens[id] = length
+    this.used[id] = 1
+    this.slots[s] = id + 1
+    this.added = true
+    if (++this.count * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2)
+    return id
+  }
+
+  /** Whether the last insert() added the prefix. */
+  added = false
+
+  /** Removes a prefix by id; its id is given out again later. */
+  delete(id: number): void {
+    if (this.used[id] !== 1) return
+    let s = this.hash(this.words, id * this.W, this.lens[id] as number) & this.mask
+    while (this.slots[s] !== id + 1) s = (s + 1) & this.mask
+    // Backward-shift deletion: move later entries of the run into the hole when their home allows.
+    let hole = s
+    for (let j = (s + 1) & this.mask; ; j = (j + 1) & this.mask) {
+      const v = this.slots[j] as number
+      if (v === 0) break
+      const home = this.hash(this.words, (v - 1) * this.W, this.lens[v - 1] as number) & this.mask
+      // The entry at j may fill the hole if its home is not cyclically within (hole, j].
+      if (((j - home) & this.mask) >= ((j - hole) & this.mask)) {
+        this.slots[hole] = v
+        hole = j
+      }
+    }
+    this.slots[hole] = 0
+    this.used[id] = 0
+    this.count--
+    if (this.freeCount >= this.free.length) {
+      const f = new Int32Array(Math.max(16, this.free.length * 2))
+      f.set(this.free)
+      this.free = f
+    }
+    this.free[this.freeCount++] = id
+  }
+
+  has(id: number): boolean {
+    return this.used[id] === 1
+  }
+
+  length(id: number): number {
+    return this.lens[id] as number
+  }
+
+  /** Address word i (0 for IPv4) of a prefix. */
+  word(id: number, i: number): number {
+    return this.words[id * this.W + i] as number
+  }
+
+  /** Canonical text (dotted quad, RFC 5952 IPv6). */
+  text(id: number): string {
+    const o = id * this.W
+    const w = this.words
+    return this.W === 1
+      ? `${formatIpv4(w[o] as number)}/${this.lens[id]}`
+      : `${formatIpv6Words(w[o] as number, w[o + 1] as number, w[o + 2] as number, w[o + 3] as number)}/${this.lens[id]}`
+  }
+
+  /** Calls fn with every id in use. */
+  forEach(fn: (id: number) => void): void {
+    for (let id = 0; id < this.top; id++) if (this.used[id] === 1) fn(id)
+  }
+
+  /** Array buffers held, in bytes (for the figures in docs/gateway.md). */
+  get bytes(): number {
+    return this.words.byteLength + this.lens.byteLength + this.used.byteLength + this.free.byteLength + this.slots.byteLength
+  }
+
+  private grow(min: number): void {
+    const cap = Math.max(64, min, this.lens.length * 2)
+    const words = new Uint32Array(cap * this.W)
+    words.set(this.words)
+    this.words = words
+    const lens = new Uint8Array(cap)
+    lens.set(this.lens)
+    this.lens = lens
+    const used = new Uint8Array(cap)
+    used.set(this.used)
+    this.used = used
+    this.onGrow?.(cap)
+  }
+
+  private rehash(size: number): void {
+    const slots = new Int32Array(size)
+    const mask = size - 1
+    for (let id = 0; id < this.top; id++) {
+      if (this.used[id] !== 1) continue
+      let s = this.hash(this.words, id * this.W, this.lens[id] as number) & mask
+      while (slots[s] !== 0) s = (s + 1) & mask
+      slots[s] = id + 1
+    }
+    this.slots = slots
+    this.mask = mask
+  }
+}
+
+/** Grows an Int32Array to `capacity`, keeping its contents (zeros after). */
+export function grownInt32(a: Int32Array<ArrayBuffer>, capacity: number): Int32Array<ArrayBuffer> {
+  if (a.length >= capacity) return a
+  const b = new Int32Array(capacity)
+  b.set(a)
+  return b
+}
