@@ -1077,7 +1077,7 @@ export function parsePrefixKey(kind: TableKind, text: string): [number, number, 
 export class TableBestChange implements BestChange {
   private text: string | undefined
   private paths: readonly RouteEntry[] | undefined
-  constructor(readonly table: Table, readonly dest: DestId, readonly kind: BestChange['kind']) {}
+  constructor(readonly table: RibTable, readonly dest: DestId, readonly kind: BestChange['kind']) {}
 
   get family(): FamilyKey {
     return this.table.family
