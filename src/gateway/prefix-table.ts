@@ -8,6 +8,7 @@
  * Callers put the key in `key` (words) and pass its length; text goes in and out only at the edges
  * (`scan` from canonical text, `text(id)` for the FIB and gsictl).
  */
+import { allocated, grown, retire } from '../../bgp/rib/index.js'
 import { formatIpv4, formatIpv6Words } from '../lib/address.js'
 import { scanned, scanPrefix } from './prefix.js'
 
@@ -171,20 +172,14 @@ export class PrefixTable {
 
   private grow(min: number): void {
     const cap = Math.max(64, min, this.lens.length * 2)
-    const words = new Uint32Array(cap * this.W)
-    words.set(this.words)
-    this.words = words
-    const lens = new Uint8Array(cap)
-    lens.set(this.lens)
-    this.lens = lens
-    const used = new Uint8Array(cap)
-    used.set(this.used)
-    this.used = used
+    this.words = grown(this.words, cap * this.W)
+    this.lens = grown(this.lens, cap)
+    this.used = grown(this.used, cap)
     this.onGrow?.(cap)
   }
 
   private rehash(size: number): void {
-    const slots = new Int32Array(size)
+    const slots = allocated(this.slots, size)
     const mask = size - 1
     for (let id = 0; id < this.top; id++) {
       if (this.used[id] !== 1) continue
@@ -192,15 +187,15 @@ export class PrefixTable {
       while (slots[s] !== 0) s = (s + 1) & mask
       slots[s] = id + 1
     }
+    const old = this.slots
     this.slots = slots
     this.mask = mask
+    retire(old)
   }
 }
 
-/** Grows an Int32Array to `capacity`, keeping its contents (zeros after). */
-export function grownInt32(a: Int32Array<ArrayBuffer>, capacity: number): Int32Array<ArrayBuffer> {
-  if (a.length >= capacity) return a
-  const b = new Int32Array(capacity)
-  b.set(a)
-  return b
+/** Grows an Int32Array to `capacity`, keeping its contents (zeros after); large arrays in huge pages
+ * as the RIB's (bgp/rib grow.ts). The old array must not be used afterwards. */
+export function grownInt32(a: Int32Array, capacity: number): Int32Array {
+  return a.length >= capacity ? a : grown(a, capacity)
 }

@@ -30,8 +30,8 @@ export interface RecordingFibState {
 class FamilyRoutes {
   readonly prefixes: PrefixTable
   /** vRouter id + 1 of a route's one MPLS next hop; 0: its next hops are in `other`. */
-  vrouter1 = new Int32Array(0)
-  label = new Int32Array(0)
+  vrouter1: Int32Array = new Int32Array(0)
+  label: Int32Array = new Int32Array(0)
   readonly other = new Map<number, readonly NextHop[]>()
 
   constructor(family: 4 | 6) {
@@ -91,6 +91,19 @@ export class RecordingFib implements FibPort {
       f.vrouter1[id] = 0
       f.other.set(id, route.nexthops)
     }
+    this.writes++
+  }
+
+  setMplsRoute(table: number, family: 4 | 6, words: Uint32Array, length: number, vrouter: string, label: number): void {
+    const routes = this.tables.has(table) ? this.desired.get(table) : undefined
+    if (routes === undefined) throw new RouteError(`route in table ${table}: table`, `table ${table} is not a gateway table (setTables first)`)
+    const f = family === 4 ? routes.v4 : routes.v6
+    const pt = f.prefixes
+    for (let i = 0; i < pt.W; i++) pt.key[i] = words[i] as number
+    const id = pt.insert(length)
+    f.vrouter1[id] = this.vrouterId(vrouter) + 1
+    f.label[id] = label
+    if (!pt.added) f.other.delete(id)
     this.writes++
   }
 
