@@ -32,8 +32,11 @@
  * and are ignored. Listeners must be attached (start()) before the speakers learn routes: the speakers
  * build `best` events only while someone listens.
  *
- * Hot path: per change a few map operations and, for new prefixes, one parse; no closure or promise
- * per route; the FIB is flushed once per batch of changes.
+ * Hot path (docs/gateway.md): no string and no object per imported route. Imports are keyed by the
+ * CN2 RIB's destination ids in typed arrays (one int32 row each), their IP prefixes in PrefixTables,
+ * vRouters interned; a RIB change is read through its table's numbers (best peer, multipath sets and
+ * labels, key words), and pod routes go to the computed FIB in numbers. No closure or promise per
+ * route; the FIB is flushed once per batch of changes (a RIB commit's chunk of up to 4,096).
  */
 import { EventEmitter } from 'node:events'
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
@@ -45,7 +48,7 @@ import type { PeerStateEvent } from '../../bgp/speaker/index.js'
 import { checkLabel, checkTable } from '../fib/diff.js'
 import type { GreNextHop, MplsNextHop, NextHop } from '../fib/types.js'
 import { wordMask } from '../lib/address.js'
-import { GatewayConfigError, ipv4NextHop, orderKey, parsePrefix, scanned, scanPrefix, unicastNlri, vpnNlri, vpnPrefixStart, type ParsedPrefix } from './prefix.js'
+import { GatewayConfigError, ipv4NextHop, orderKey, parsePrefix, scanned, scanPrefix, unicastNlri, vpnNlri, vpnPrefixStart, wordsOrderKey, type ParsedPrefix } from './prefix.js'
 import { grownInt32, PrefixTable } from './prefix-table.js'
 import { QuotaGuard, type QuotaSink } from './quota.js'
 import type { Cn2SpeakerPort, FibPort, GatewayEvents, GatewayLogger, GatewayOptions, GatewayStatus, QuotaReport, SpeakerPort } from './types.js'
@@ -159,6 +162,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
   private hopCount = 0
   private readonly keyLength = new Uint8Array(1)
   private readonly keyRd = new Uint32Array(2)
+  private readonly words = new Uint32Array(4)
   private aggregatesActive = 0
   private reoriginated = 0
   private unusable = 0
@@ -440,10 +444,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
       if (eq) equal = true
     })
     if (!inside || equal) return ''
-    const pt = p.table
-    let s = p.family === 4 ? 'm4' : 'm6'
-    for (let i = 0; i < pt.W; i++) s += (pt.word(id, i) + 0x100000000).toString(16).slice(1)
-    return s + (pt.length(id) + 1000).toString().slice(1)
+    return wordsOrderKey('m', p.family, this.wordsOf(p, id), p.table.length(id))
   }
 
   /** A new gateway prefix: the aggregates it lies in count it, and it may be a quota candidate. */
@@ -536,7 +537,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     this.setFibRoute(p.table.text(id), nexthops)
   }
 
-  private readonly words = new Uint32Array(4)
+  /** A gateway prefix's words in `words` (scratch). */
   private wordsOf(p: ImportedPrefixes, id: number): Uint32Array {
     for (let i = 0; i < p.table.W; i++) this.words[i] = p.table.word(id, i)
     return this.words
