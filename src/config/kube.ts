@@ -92,6 +92,24 @@ export function connectedPeersToInput(objects: readonly ConnectedPeer[], base: K
   return { input, objects: refs }
 }
 
+/**
+ * The base once the node's last ConnectedPeer is gone (node no longer active, TransitGateway
+ * deleted): the running daemon must drop its Connect peers (GRE links, TGW sessions) and the control
+ * nodes the objects named, so the model goes on without them. What the objects carried and a
+ * running daemon cannot change (node address, both local ASNs) is kept, and so is the exposure (the
+ * gateway logic needs a route target; with no TGW session nothing is advertised anyway), unless the
+ * base itself sets them.
+ */
+export function afterLastConnectedPeer(base: KubeBaseConfig, running: DaemonConfig): KubeBaseConfig {
+  return {
+    ...base,
+    nodeAddress: base.nodeAddress ?? running.nodeAddress,
+    exposed: base.exposed?.routeTargets !== undefined && base.exposed.routeTargets.length > 0 ? base.exposed : { routeTargets: [...running.exposed.routeTargets], cidrs: [...running.exposed.cidrs] },
+    tgw: { ...base.tgw, localAsn: base.tgw?.localAsn ?? running.tgw.localAsn },
+    controlNodes: { ...base.controlNodes, localAsn: base.controlNodes?.localAsn ?? running.controlNodes.localAsn },
+  }
+}
+
 /** Re-words `tgw.connectPeers[i]...` problems to name the object they came from. */
 function nameObjects(e: ConfigError, objects: readonly ConnectedPeerRef[]): ConfigError {
   return new ConfigError(e.problems.map(p => {
@@ -155,15 +173,12 @@ export class KubeConfigSource extends EventEmitter<KubeConfigSourceEvents> {
   private rebuild(): void {
     const objects = this.informer.list().filter(o => !o.metadata.deletionTimestamp)
     let base = this.opts.base ?? {}
-    if (objects.length === 0 && base.nodeAddress === undefined) {
-      if (this.current === undefined) {
+    if (objects.length === 0) {
+      if (this.current !== undefined) base = afterLastConnectedPeer(base, this.current.config)
+      else if (base.nodeAddress === undefined) {
         this.opts.log.info({ node: this.opts.nodeName }, 'no ConnectedPeer for this node yet; waiting')
         return
       }
-      // The last ConnectedPeer went (node no longer active, TransitGateway deleted): the running daemon
-      // must drop its Connect peers (GRE links, TGW sessions), so the model goes on without them, at
-      // the node address it had.
-      base = { ...base, nodeAddress: this.current.config.nodeAddress }
     }
     const { input, objects: refs } = connectedPeersToInput(objects, base, this.opts.nodeName)
     let update: KubeConfigUpdate

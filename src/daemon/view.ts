@@ -3,17 +3,19 @@
  * implemented over the GatewayDaemon's two speakers, their RIBs and Adj-RIBs-Out, the FIB, the GRE
  * links and the gateway logic.
  *
- * Cheap where it is called often (status, peers, counts: state already at hand); route listings walk
- * a table and are paged (`limit`, `after` = how many matching paths the previous pages held).
+ * Cheap where it is called often (status, peers, counts: state already at hand); route listings are
+ * paged, the RIB views by destination id (src/api/rib-routes.ts), the advertised view by count.
  */
 import { familyName, type FamilyKey } from '../../bgp/codec/afi.js'
-import { LOCAL_PEER, type RouteEntry } from '../../bgp/rib/index.js'
+import { LOCAL_PEER } from '../../bgp/rib/index.js'
 import type { BgpSpeaker } from '../../bgp/speaker/speaker.js'
 import { greLinkName } from '../../gre/index.js'
 import {
   DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE, routeView, type ClearResult, type DaemonStatus, type DaemonView, type FamilyCount, type FibView,
   type GatewayStatus, type PeerView, type RoutePage, type RouteQuery, type RouteView, type TunnelsView,
 } from '../api/view.js'
+import { ApiError, ErrorCode } from '../api/protocol.js'
+import { ribRoutes, speakerRouteSource } from '../api/rib-routes.js'
 import { prefixContains, tryParseAddress, parsePrefix } from '../lib/address.js'
 import { version } from '../version.js'
 import type { GatewayDaemon } from './daemon.js'
@@ -47,78 +49,78 @@ export class RuntimeView implements DaemonView {
     return this.d.peerList().map((p) => ({ ...this.speaker(p.side).peerStats(p.config.name), side: p.side }))
   }
 
-  /** Peer id -> configured name, per speaker (for the route listing). */
-  private names(side: Side): Map<number, string> {
-    const s = this.speaker(side)
-    const m = new Map<number, string>([[LOCAL_PEER, 'local']])
-    for (const p of this.d.peerList()) if (p.side === side) m.set(s.peerId(p.config.name), p.config.name)
-    return m
-  }
-
+  /**
+   * Routes of both speakers, one after the other (CN2 side first). The Loc-RIB and a peer's
+   * Adj-RIB-In come from src/api/rib-routes.ts (`ribRoutes`, paged by destination id); the cursor
+   * says which speaker it continues in (`cn2|...`, `tgw|...`). What was advertised to a peer comes
+   * from that speaker's Adj-RIB-Out, which the RIB does not hold, paged by count.
+   */
   routes(q: RouteQuery): RoutePage {
     const limit = Math.min(q.limit ?? DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE)
+    const peer = q.peer !== undefined ? this.d.peerList().find((p) => p.config.address === q.peer || p.config.name === q.peer) : undefined
+    if (q.peer !== undefined && peer === undefined) throw new ApiError(ErrorCode.NotFound, `params.peer: no neighbor ${JSON.stringify(q.peer)}`)
+    if (q.view === 'advertised') {
+      if (peer === undefined) throw new ApiError(ErrorCode.InvalidParams, 'params.peer: the advertised view needs a peer')
+      return this.advertised(peer.side, peer.config.name, peer.config.address, q, limit)
+    }
+    if (q.view === 'received' && peer === undefined) throw new ApiError(ErrorCode.InvalidParams, 'params.peer: the received view needs a peer')
+    const sides: Side[] = peer !== undefined ? [peer.side] : ['cn2', 'tgw']
+    let start = 0
+    let inner: string | undefined
+    if (q.after !== undefined) {
+      const m = /^(cn2|tgw)\|(.*)$/.exec(q.after)
+      start = m !== null ? sides.indexOf(m[1] as Side) : -1
+      if (m === null || start < 0) throw new ApiError(ErrorCode.InvalidParams, `params.after: ${JSON.stringify(q.after)} is not a cursor this listing returned`)
+      inner = m[2] === '' ? undefined : m[2]
+    }
+    const families: FamilyCount[] = []
+    const routes: RouteView[] = []
+    let next: string | undefined
+    for (let i = 0; i < sides.length; i++) {
+      const side = sides[i] as Side
+      const s = this.speaker(side)
+      const wantedFamily = q.family === undefined || s.rib.families().some((f) => familyName(f) === q.family)
+      // Every side's counts are shown on every page; only the sides from the cursor on are walked.
+      const walk = i >= start && next === undefined && wantedFamily
+      const sub: { -readonly [K in keyof RouteQuery]: RouteQuery[K] } = { view: q.view === 'received' ? 'received' : 'best', limit: walk ? Math.max(limit - routes.length, 1) : 1 }
+      for (const k of ['family', 'prefix', 'rd'] as const) if (q[k] !== undefined) sub[k] = q[k]
+      if (q.view === 'received' && peer !== undefined) sub.peer = peer.config.name
+      if (walk && i === start && inner !== undefined) sub.after = inner
+      const page = wantedFamily ? ribRoutes(speakerRouteSource(s), sub) : { families: [], routes: [] }
+      families.push(...page.families)
+      if (!walk) continue
+      if (routes.length >= limit) { next = `${side}|`; continue }
+      const own = peer !== undefined && q.view !== 'received' ? page.routes.filter((r) => r.peerAddress === peer.config.address) : page.routes
+      routes.push(...own)
+      if (page.next !== undefined) next = `${side}|${page.next}`
+    }
+    return { families, routes, ...(next !== undefined ? { next } : {}) }
+  }
+
+  /** What `side`'s speaker sent to one peer (its Adj-RIB-Out), paged by count (`after` = paths skipped). */
+  private advertised(side: Side, name: string, address: string, q: RouteQuery, limit: number): RoutePage {
+    const s = this.speaker(side)
     const skip = q.after !== undefined ? Number(q.after) : 0
+    if (!Number.isInteger(skip) || skip < 0) throw new ApiError(ErrorCode.InvalidParams, `params.after: ${JSON.stringify(q.after)} is not a cursor this listing returned`)
     const routes: RouteView[] = []
     const families: FamilyCount[] = []
     let seen = 0
     let more = false
-    const peer = q.peer !== undefined ? this.d.peerList().find((p) => p.config.address === q.peer || p.config.name === q.peer) : undefined
-    const sides: Side[] = peer !== undefined ? [peer.side] : ['cn2', 'tgw']
-    const matches = (prefix: string, vpn: boolean): boolean => {
-      if (q.rd !== undefined && !(vpn && prefix.startsWith(`${q.rd}:`))) return false
-      if (q.prefix === undefined) return true
-      const ip = vpn ? ipPart(prefix) : prefix
-      return q.prefix.includes('/') ? ip === q.prefix : prefixHolds(ip, q.prefix)
-    }
-    const take = (v: RouteView): void => {
-      if (seen++ < skip) return
-      if (routes.length < limit) routes.push(v)
-      else more = true
-    }
-    for (const side of sides) {
-      const s = this.speaker(side)
-      const names = this.names(side)
-      for (const family of s.rib.families()) {
-        const name = familyName(family)
-        if (q.family !== undefined && q.family !== name) continue
-        const table = s.rib.table(family)
-        const vpn = name.startsWith('l3vpn-')
-        let paths = 0
-        if ((q.view ?? 'best') === 'best') {
-          table.forEachBest((d) => {
-            const mp = table.multipath(d)
-            paths += mp.length
-            const prefix = table.prefixText(d)
-            if (!matches(prefix, vpn)) return
-            mp.forEach((e: RouteEntry, i) => {
-              if (peer !== undefined && e.peerAddress !== peer.config.address) return
-              take(routeView(name, prefix, e, { best: i === 0, multipath: true, peerName: names.get(e.peer) ?? String(e.peer) }))
-            })
-          })
-          families.push({ family: name, destinations: table.size, paths })
-        } else if (q.view === 'received' && peer !== undefined) {
-          let count = 0
-          s.rib.adjRibIn(s.peerId(peer.config.name), family, (r, received, accepted, stale) => {
-            count++
-            if (!matches(r.prefix, vpn)) return
-            take(routeView(name, r.prefix, {
-              peer: r.peer, peerAddress: peer.config.address, pathId: r.pathId, ...(r.label !== undefined ? { label: r.label } : {}),
-              attrId: -1, nextHop: (accepted ?? received).nextHop, attrs: (accepted ?? received).attrs, stale,
-            }, { best: false, multipath: false, peerName: peer.config.name, rejected: accepted === undefined }))
-          })
-          families.push({ family: name, destinations: count, paths: count })
-        } else if (q.view === 'advertised' && peer !== undefined) {
-          let count = 0
-          s.advertised(peer.config.name, family, (prefix, attrs, label) => {
-            count++
-            if (!matches(prefix, vpn)) return
-            take(routeView(name, prefix, {
-              peer: LOCAL_PEER, peerAddress: '', pathId: 0, ...(label !== undefined ? { label } : {}), attrId: -1, nextHop: attrs.nextHop, attrs: attrs.attrs, stale: false,
-            }, { best: true, multipath: false, peerName: 'local' }))
-          })
-          families.push({ family: name, destinations: count, paths: count })
-        }
-      }
+    for (const family of s.rib.families()) {
+      const fname = familyName(family)
+      if (q.family !== undefined && q.family !== fname) continue
+      const vpn = fname.startsWith('l3vpn-')
+      let count = 0
+      s.advertised(name, family, (prefix, attrs, label) => {
+        count++
+        if (!matchesQuery(q, prefix, vpn)) return
+        if (seen++ < skip) return
+        if (routes.length >= limit) { more = true; return }
+        routes.push(routeView(fname, prefix, {
+          peer: LOCAL_PEER, peerAddress: address, pathId: 0, ...(label !== undefined ? { label } : {}), attrId: -1, nextHop: attrs.nextHop, attrs: attrs.attrs, stale: false,
+        }, { best: true, multipath: false, peerName: 'local' }))
+      })
+      families.push({ family: fname, destinations: count, paths: count })
     }
     return { families, routes, ...(more ? { next: String(skip + routes.length) } : {}) }
   }
@@ -187,9 +189,13 @@ function ipPart(prefix: string): string {
   return prefix.slice(prefix.indexOf(':', first + 1) + 1)
 }
 
-/** Whether `prefix` (CIDR text from the RIB) holds the address `addr` (the query's, validated). */
-function prefixHolds(prefix: string, addr: string): boolean {
-  const p = tryParsePrefix(prefix)
-  const a = tryParseAddress(addr)
+/** Whether an advertised prefix (RIB text, `RD:prefix` for VPN) passes the query's RD and prefix filters. */
+function matchesQuery(q: RouteQuery, prefix: string, vpn: boolean): boolean {
+  if (q.rd !== undefined && !(vpn && prefix.startsWith(`${q.rd}:`))) return false
+  if (q.prefix === undefined) return true
+  const ip = vpn ? ipPart(prefix) : prefix
+  if (q.prefix.includes('/')) return ip === q.prefix
+  const p = tryParsePrefix(ip)
+  const a = tryParseAddress(q.prefix)
   return p !== undefined && a !== undefined && prefixContains(p, a)
 }

@@ -153,10 +153,20 @@ export function vpnNlri(p: ParsedPrefix, rd: RouteDistinguisher, label: number):
 
 /** The IPv4 address a VPN next hop names: itself, or the IPv4 inside an IPv4-mapped IPv6 next hop
  * (`::ffff:a.b.c.d`, how VPN-IPv6 routes carry an IPv4 tunnel endpoint, RFC 4659 3.2.1.1); '' when
- * the next hop is no IPv4 address. */
+ * the next hop is no IPv4 address. The RIB hands next hops out as src/lib/address formats them,
+ * which spells the mapped IPv4 part in hex (`::ffff:c612:6401`): both spellings are read. */
 export function ipv4NextHop(nextHop: string): string {
   const nh = nextHop.includes(',') ? nextHop.slice(0, nextHop.indexOf(',')) : nextHop
-  if (nh.startsWith('::ffff:') && nh.includes('.')) return nh.slice(7)
+  if (nh.startsWith('::ffff:')) {
+    if (nh.includes('.')) return nh.slice(7)
+    const m = MAPPED_HEX.exec(nh)
+    if (m === null) return ''
+    const hi = parseInt(m[1] as string, 16)
+    const lo = parseInt(m[2] as string, 16)
+    return ipv4Text(((hi << 16) | lo) >>> 0)
+  }
   if (!nh.includes(':') && nh.includes('.')) return nh
   return ''
 }
+
+const MAPPED_HEX = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/

@@ -14,6 +14,8 @@ import { API_VERSION, NODE_NAME_LABEL, TRANSIT_GATEWAY_LABEL, type ConnectedPeer
 import { ConfigError, diffConfig } from '../../src/config/index.js'
 import { CONNECTED_PEERS, DaemonStatusWriter, KubeConfigSource, readMd5Key, type KubeConfigUpdate } from '../../src/config/kube.js'
 import { pino, type Logger } from 'pino'
+import { Family } from '../../bgp/codec/afi.js'
+import { connectPeerPeers } from '../../src/daemon/peers.js'
 
 // What test/controller/harness.ts offers, without loading the AWS SDK it also brings.
 const CRD_DIR = join(import.meta.dirname, '..', '..', 'deploy', 'crds')
@@ -117,6 +119,20 @@ t.test('ConnectedPeers of this node -> the model; changes -> new models; bad spe
 
   await admin.delete(NS, 'tgw2-node-a')
   await waitFor('back to one Connect peer', () => src.current?.config.tgw.connectPeers.length === 1)
+
+  // The last object goes: a valid model without Connect peers and without the control nodes the
+  // objects named (the base's instead), keeping what a running daemon cannot change.
+  const last = src.current!.config
+  const invalidBefore = invalid.length
+  await admin.delete(NS, 'tgw-node-a')
+  await waitFor('model with no Connect peer', () => src.current?.config.tgw.connectPeers.length === 0)
+  const empty = src.current!.config
+  t.equal(invalid.length, invalidBefore, 'no refusal: the model is valid')
+  t.same([empty.nodeAddress, empty.tgw.localAsn, empty.controlNodes.localAsn], [last.nodeAddress, last.tgw.localAsn, last.controlNodes.localAsn], 'node address and both local ASNs kept')
+  t.same(empty.controlNodes.peers.map(p => p.address), ['10.0.2.99'], "the base's control node replaces the objects'")
+  t.same(empty.exposed, last.exposed, 'exposure kept (nothing is advertised without a TGW session)')
+  const d3 = diffConfig(last, empty)
+  t.same(d3.connectPeers.removed.map(p => p.id), ['tgw-node-a'])
 })
 
 t.test('DaemonStatusWriter: status subresource only, rate-limited, latest wins, none when unchanged', async t => {
@@ -204,4 +220,22 @@ t.test('the daemon\'s requests are exactly what deploy/rbac.yaml grants gsi-rout
   t.same(used, ['get /secrets', 'list gsi.gsi-router.io/connectedpeers', 'patch gsi.gsi-router.io/connectedpeers/status', 'watch gsi.gsi-router.io/connectedpeers'])
   for (const u of used) t.ok(granted.has(u), `granted: ${u}`)
   t.same([...granted].filter(g => !used.includes(g)), ['get gsi.gsi-router.io/connectedpeers'], 'the only unused grant: get (kept for gsictl-style reads)')
+})
+
+t.test('an IPv6 inside /125 in the ConnectedPeer: IPv6 unicast on the two IPv4 TGW sessions', async t => {
+  const { admin, daemonConn } = await world(t)
+  await admin.create(object('tgw-node-a', spec('node-a', 9, { insideCidrBlocks: ['169.254.9.0/29', 'fd00:9::/125'], localInsideAddresses: ['169.254.9.1', 'fd00:9::1'] })))
+  const src = new KubeConfigSource({ conn: daemonConn, nodeName: 'node-a', base, log: testLog() })
+  t.teardown(() => src.stop())
+  await src.start()
+  const c = src.current!.config
+  const cp = c.tgw.connectPeers[0]!
+  t.same(cp.insideCidrBlocks, ['169.254.9.0/29', 'fd00:9::/125'], 'the CRD admits the /125 and the model keeps it')
+  t.same(cp.localInsideAddresses, ['169.254.9.1', 'fd00:9::1'])
+  const peers = connectPeerPeers(c, cp)
+  t.same(peers.map(p => p.config.address), ['169.254.9.2', '169.254.9.3'], 'still two sessions, to the IPv4 .2 and .3')
+  for (const p of peers) {
+    t.same(p.config.families, [Family.Ipv4Unicast, Family.Ipv6Unicast], `${p.config.address}: IPv4 and IPv6 unicast`)
+    t.equal(p.config.localIpv6NextHop, 'fd00:9::1', `${p.config.address}: our IPv6 next hop is the /125's ::1`)
+  }
 })

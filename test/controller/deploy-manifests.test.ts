@@ -88,6 +88,13 @@ const obj = (apiVersion: string, kind: string, namespaced: boolean, rest: Record
   properties: { apiVersion: { const: apiVersion }, kind: { const: kind }, metadata: meta(namespaced), ...rest },
   additionalProperties: false,
 })
+// One alerting or recording rule as the Prometheus Operator's CRD takes it (promtool checks the PromQL:
+// test/monitoring/alerts.test.ts).
+const promRule = {
+  type: 'object', required: ['expr'], additionalProperties: false,
+  oneOf: [{ required: ['alert'] }, { required: ['record'] }],
+  properties: { alert: str, record: str, expr: str, for: { type: 'string', pattern: '^([0-9]+[smhd])+$' }, labels, annotations: labels },
+}
 const SCHEMAS: Record<string, object> = {
   Namespace: obj('v1', 'Namespace', false),
   ServiceAccount: obj('v1', 'ServiceAccount', true, { automountServiceAccountToken: { type: 'boolean' } }),
@@ -100,6 +107,7 @@ const SCHEMAS: Record<string, object> = {
   ConfigMap: obj('v1', 'ConfigMap', true, { data: { type: 'object', additionalProperties: { type: 'string' } } }),
   Service: obj('v1', 'Service', true, { spec: { type: 'object', required: ['ports'], additionalProperties: false, properties: { clusterIP: { type: 'string' }, selector: labels, ports: { type: 'array', minItems: 1, items: { type: 'object', required: ['port'], properties: { name: str, port: { type: 'integer' }, targetPort: { type: ['string', 'integer'] }, protocol: { enum: ['TCP', 'UDP', 'SCTP'] } }, additionalProperties: false } } } } }, ['spec']),
   ServiceMonitor: obj('monitoring.coreos.com/v1', 'ServiceMonitor', true, { spec: { type: 'object', required: ['selector', 'endpoints'], additionalProperties: false, properties: { selector, namespaceSelector: { type: 'object', properties: { matchNames: { type: 'array', items: str } } }, endpoints: { type: 'array', minItems: 1, items: { type: 'object', required: ['port'], properties: { port: str, path: str, interval: { type: 'string', pattern: '^[0-9]+[smh]$' }, scrapeTimeout: { type: 'string', pattern: '^[0-9]+[smh]$' } }, additionalProperties: false } } } } }, ['spec']),
+  PrometheusRule: obj('monitoring.coreos.com/v1', 'PrometheusRule', true, { spec: { type: 'object', required: ['groups'], additionalProperties: false, properties: { groups: { type: 'array', minItems: 1, items: { type: 'object', required: ['name', 'rules'], additionalProperties: false, properties: { name: str, interval: { type: 'string', pattern: '^[0-9]+[smh]$' }, rules: { type: 'array', minItems: 1, items: promRule } } } } } } }, ['spec']),
   CustomResourceDefinition: obj('apiextensions.k8s.io/v1', 'CustomResourceDefinition', false, { spec: { type: 'object', required: ['group', 'names', 'scope', 'versions'], properties: { group: str, scope: { enum: ['Namespaced', 'Cluster'] }, names: { type: 'object', required: ['kind', 'plural'] }, versions: { type: 'array', minItems: 1, items: { type: 'object', required: ['name', 'served', 'storage', 'schema'] } } } } }, ['spec']),
   Kustomization: { type: 'object', required: ['apiVersion', 'kind', 'resources'], properties: { apiVersion: { const: 'kustomize.config.k8s.io/v1beta1' }, kind: { const: 'Kustomization' }, resources: { type: 'array', items: str } }, additionalProperties: false },
 }

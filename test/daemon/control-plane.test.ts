@@ -8,6 +8,7 @@ import { parse } from 'yaml'
 import { Topology } from './topology.js'
 import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw } from './peers.js'
 import { RouterDaemon, nodeConfig } from './daemons.js'
+import { ApiClient } from '../../src/api/client.js'
 
 t.setTimeout(300_000)
 
@@ -100,6 +101,38 @@ t.test('TGW -> CN2: the VPC CIDR re-originated as VPNv4 with RD, route target, l
   }
   // gobgpd took them into its Loc-RIB, so the iBGP loop check (its own AS 64512) did not drop them
   t.ok(gobgpRib(cn).size >= 3, 'accepted by the control node')
+})
+
+t.test('gsictl show bgp route on a live daemon: both speakers, received-from, advertised-to, paging across them', async (t) => {
+  interface Page { routes: { family: string; prefix: string; peer: string; best: boolean }[]; families: { family: string }[]; next?: string }
+  const d = daemons[0]!
+  const all = d.gsictlJson<Page>(['show', 'bgp', 'route', '--all'])
+  const keys = all.routes.map((r) => `${r.family} ${r.prefix} ${r.peer}`)
+  t.ok(keys.some((k) => /^l3vpn-ipv4-unicast 64512:1:10\.244\.1\.5\/32 /.test(k)), 'the pod route from the control node (CN2 speaker)')
+  t.ok(keys.some((k) => /^ipv4-unicast 10\.0\.0\.0\/16 /.test(k)), 'the VPC route from the TGW (TGW speaker)')
+  // one path per page: walking the cursors gives the same paths, the CN2 side's first
+  const paged: string[] = []
+  const api = await ApiClient.connect(d.socket)
+  try {
+    let after: string | undefined
+    for (let i = 0; i < 50; i++) {
+      const p = await api.call('show.bgp.route', { limit: 1, ...(after !== undefined ? { after } : {}) }) as Page
+      paged.push(...p.routes.map((r) => `${r.family} ${r.prefix} ${r.peer}`))
+      if (p.next === undefined) break
+      after = p.next
+    }
+  } finally {
+    api.close()
+  }
+  t.same(paged, keys, 'pages of one, cursors across both speakers, give the whole listing in order')
+  const one = d.gsictlJson<Page>(['show', 'bgp', 'route', 'l3vpn-ipv4-unicast', '10.244.1.5'])
+  t.same(one.routes.map((r) => r.prefix), ['64512:1:10.244.1.5/32'], 'an address finds the VPN prefix holding it')
+  const rx = d.gsictlJson<Page>(['show', 'bgp', 'route', 'received-from', '169.254.6.2'])
+  t.same(rx.routes.map((r) => r.prefix), ['10.0.0.0/16'], 'received from the TGW .2: the VPC CIDR')
+  const tx = d.gsictlJson<Page>(['show', 'bgp', 'route', 'advertised-to', '169.254.6.2'])
+  t.same(tx.routes.map((r) => r.prefix), ['10.244.0.0/16'], 'advertised to the TGW .2: the aggregate only')
+  const text = d.gsictl(['show', 'bgp', 'route', 'advertised-to', '169.254.6.2'])
+  t.match(text, /10\.244\.0\.0\/16/, 'the text form names the aggregate')
 })
 
 t.test('withdrawal follows the last route inside the CIDR', async (t) => {

@@ -80,10 +80,14 @@ export class RouterDaemon {
   }
 
   start(extraArgs: string[] = []): void {
-    const out = { fd: 0 }
-    void out
-    this.proc = spawn('ip', ['netns', 'exec', this.ns, process.execPath, '--import', 'tsx', ROUTERD, '--config', this.configFile, ...extraArgs], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    this.startWith(['--config', this.configFile, ...extraArgs])
+  }
+
+  /** Starts the daemon with exactly these arguments and extra environment (Kubernetes mode: NODE_NAME,
+   * --kubeconfig, --base; the config file then serves as the base). */
+  startWith(args: string[], env: Record<string, string> = {}): void {
+    this.proc = spawn('ip', ['netns', 'exec', this.ns, process.execPath, '--import', 'tsx', ROUTERD, ...args], {
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
     })
     const append = (d: Buffer): void => { writeFileSync(this.logFile, d, { flag: 'a' }) }
     this.proc.stdout?.on('data', append)

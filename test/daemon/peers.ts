@@ -24,6 +24,9 @@ export interface PeerHost {
     /** The node's inside address (.1) and the TGW's two (.2, .3). */
     readonly insideLocal: string
     readonly tgwPeers: readonly [string, string]
+    /** With an IPv6 inside /125: our ::1 and the TGW's ::2 and ::3. */
+    readonly insideLocal6?: string
+    readonly tgwPeers6?: readonly [string, string]
   }[]
   spawn(ns: string, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess
   exec(ns: string, cmd: string, args: string[], timeoutMs?: number): string
@@ -172,13 +175,18 @@ export interface TgwPath {
  * the TGW is two BIRD processes in its namespace: `a` speaks from every .2, `b` from every .3, each
  * bound strictly to its own addresses. Protocols are named `n<i>a` / `n<i>b`. Only `a` writes the
  * TGW's kernel (ECMP over every instance, `merge paths`), so the two never fight over a route.
+ *
+ * `vpcCidrs6` adds IPv6 unicast (MP-BGP, RFC 4760) to the same IPv4 sessions, as AWS carries IPv6
+ * on the Connect peer's IPv4 sessions: the VPC's IPv6 CIDRs are originated with the TGW's inside
+ * IPv6 address (::2 / ::3 of the node's /125) as next hop, so every node needs `tgwPeers6`.
  */
-export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: number; vpcCidrs: string[]; holdTime?: number; restartTime?: number; vpcDevice?: string; kernel?: boolean }): Promise<Tgw> {
+export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: number; vpcCidrs: string[]; vpcCidrs6?: string[]; holdTime?: number; restartTime?: number; vpcDevice?: string; kernel?: boolean }): Promise<Tgw> {
   const asn = o.asn ?? 64512
   const hold = o.holdTime ?? 9
   const dir = mkdtempSync(join(tmpdir(), 'gsid-tgw-'))
   const sides = ['a', 'b'] as const
   const ctl = (side: string): string => join(dir, `bird-${side}.ctl`)
+  const v6 = o.vpcCidrs6 !== undefined
   const write = (extraStatic: string[]): void => {
     sides.forEach((side, k) => {
       const L = [
@@ -186,16 +194,24 @@ export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: numbe
         // the inside /29s in BIRD's table, so the gateways' next hops (.1) resolve; only those
         // interfaces (veths t<i> on the host, GRE links g<i> in the VM): a direct route for the VPC
         // subnet would win over the static one and nothing would be exported
-        'protocol direct { ipv4; interface "t*", "g*"; }',
+        `protocol direct { ipv4; ${v6 ? 'ipv6; ' : ''}interface "t*", "g*"; }`,
         'protocol static vpc4 { ipv4; ' + o.vpcCidrs.filter(c => !c.includes(':')).map(c => `route ${c} ${o.vpcDevice !== undefined ? `via "${o.vpcDevice}"` : 'blackhole'};`).join(' ') + ' ' + extraStatic.join(' ') + ' }',
       ]
+      if (v6) L.push('protocol static vpc6 { ipv6; ' + (o.vpcCidrs6 ?? []).map(c => `route ${c} blackhole;`).join(' ') + ' }')
       // the TGW forwards: its kernel gets the gateways' routes, ECMP across every instance
       if (o.kernel === true && side === 'a') L.push('protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }')
       for (const n of topo.nodes) {
         L.push(`protocol bgp n${n.index}${side} {`, `  local ${n.tgwPeers[k]} as ${asn};`, `  neighbor ${n.insideLocal} as ${o.peerAsn};`,
           '  multihop 2; strict bind on;', `  hold time ${hold}; keepalive time ${Math.max(1, Math.floor(hold / 3))}; connect retry time 1; connect delay time 1;`,
           `  graceful restart on;${o.restartTime !== undefined ? ` graceful restart time ${o.restartTime};` : ''}`,
-          '  ipv4 { import all; export where proto = "vpc4"; };', '}')
+          '  ipv4 { import all; export where proto = "vpc4"; };')
+        if (v6) {
+          const nh = n.tgwPeers6?.[k]
+          if (nh === undefined) throw new Error(`node ${n.index} has no IPv6 inside /125 (Topology option ipv6)`)
+          // BIRD has no IPv6 address of its own on an IPv4 session: the next hop is named
+          L.push(`  ipv6 { import all; export where proto = "vpc6"; next hop address ${nh}; };`)
+        }
+        L.push('}')
       }
       writeFileSync(join(dir, `bird-${side}.conf`), L.join('\n') + '\n')
     })

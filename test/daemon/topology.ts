@@ -6,6 +6,9 @@
  *     198.18.<i>.1/24 ──veth── node<i> ns ──veth── 169.254.<5+i>.2/29, .3/29
  *                              198.18.<i>.2/24     169.254.<5+i>.1/29 (the inside address, dataplane none)
  *
+ * With `ipv6` each Connect peer also gets an inside /125 (fd00:<5+i>::/125: ::1 on the node, ::2 and
+ * ::3 on the TGW side of the same veth), as AWS gives a Connect peer with an IPv6 inside CIDR.
+ *
  * One node namespace per gateway instance, each running gsi-routerd. Every address lives inside a
  * namespace this module made; nothing touches the root namespace, and `destroy()` (also run at exit)
  * kills what runs inside and deletes the namespaces, which deletes the veths.
@@ -38,6 +41,16 @@ export interface NodeNet {
   readonly insideCidr: string
   readonly insideLocal: string
   readonly tgwPeers: readonly [string, string]
+  /** With `ipv6`: the inside /125, our ::1 and the TGW's ::2 and ::3. */
+  readonly insideCidr6?: string
+  readonly insideLocal6?: string
+  readonly tgwPeers6?: readonly [string, string]
+}
+
+export interface TopologyOptions {
+  /** An IPv6 inside /125 beside each /29 (addresses added without duplicate address detection, so
+   * they are usable at once). */
+  readonly ipv6?: boolean
 }
 
 export class Topology {
@@ -47,7 +60,7 @@ export class Topology {
   private destroyed = false
   private readonly made: string[] = []
 
-  constructor(nodeCount: number, prefix = 'gsid') {
+  constructor(nodeCount: number, prefix = 'gsid', opts: TopologyOptions = {}) {
     hookExit()
     const id = `${process.pid % 100000}${counter++}`
     this.cn2 = `${prefix}c${id}`
@@ -80,9 +93,17 @@ export class Topology {
         ip(['-n', this.tgw, 'addr', 'add', `169.254.${o}.2/29`, 'dev', `t${i}`])
         ip(['-n', this.tgw, 'addr', 'add', `169.254.${o}.3/29`, 'dev', `t${i}`])
         ip(['-n', this.tgw, 'link', 'set', `t${i}`, 'up'])
+        const v6 = opts.ipv6 === true ? {
+          insideCidr6: `fd00:${o}::/125`, insideLocal6: `fd00:${o}::1`, tgwPeers6: [`fd00:${o}::2`, `fd00:${o}::3`] as const,
+        } : {}
+        if (v6.insideCidr6 !== undefined) {
+          ip(['-n', ns, 'addr', 'add', `${v6.insideLocal6}/125`, 'dev', 'tgw', 'nodad'])
+          for (const a of v6.tgwPeers6) ip(['-n', this.tgw, 'addr', 'add', `${a}/125`, 'dev', `t${i}`, 'nodad'])
+        }
         this.nodes.push({
           index: i, ns, address: `198.18.${i}.2`, controlNode: `198.18.${i}.1`,
           insideCidr: `169.254.${o}.0/29`, insideLocal: `169.254.${o}.1`, tgwPeers: [`169.254.${o}.2`, `169.254.${o}.3`],
+          ...v6,
         })
       }
     } catch (err) {
