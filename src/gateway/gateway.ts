@@ -416,21 +416,16 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     return yes
   }
 
-  /** The exposed CIDRs containing a gateway prefix, each with whether it is that CIDR itself. */
-  private forEachAggregate(p: ImportedPrefixes, id: number, fn: (a: Aggregate, equal: boolean) => void): void {
-    const pt = p.table
-    const length = pt.length(id)
-    for (const a of this.aggregates) {
-      const o = a.prefix
-      if (o.family !== p.family || length < o.length) continue
-      let inside = true
-      for (let i = 0; i < o.words.length && inside; i++) {
-        const m = wordMask(o.length - 32 * i)
-        if (m === 0) break
-        if (((pt.word(id, i) & m) >>> 0) !== o.words[i]) inside = false
-      }
-      if (inside) fn(a, o.length === length)
+  /** Whether exposed CIDR `a` contains gateway prefix `id` (or is it). */
+  private contains(a: Aggregate, p: ImportedPrefixes, id: number): boolean {
+    const o = a.prefix
+    if (o.family !== p.family || p.table.length(id) < o.length) return false
+    for (let i = 0; i < o.words.length; i++) {
+      const m = wordMask(o.length - 32 * i)
+      if (m === 0) break
+      if (((p.table.word(id, i) & m) >>> 0) !== o.words[i]) return false
     }
+    return true
   }
 
   /** Quota key of a gateway prefix advertised as a more-specific, or '' when it is none (more-
@@ -438,24 +433,23 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
   private moreSpecificKey(p: ImportedPrefixes, id: number): string {
     if (!this.moreSpecifics) return ''
     let inside = false
-    let equal = false
-    this.forEachAggregate(p, id, (_a, eq) => {
+    for (const a of this.aggregates) {
+      if (!this.contains(a, p, id)) continue
+      if (a.prefix.length === p.table.length(id)) return ''
       inside = true
-      if (eq) equal = true
-    })
-    if (!inside || equal) return ''
-    return wordsOrderKey('m', p.family, this.wordsOf(p, id), p.table.length(id))
+    }
+    return inside ? wordsOrderKey('m', p.family, this.wordsOf(p, id), p.table.length(id)) : ''
   }
 
   /** A new gateway prefix: the aggregates it lies in count it, and it may be a quota candidate. */
   private prefixAdded(p: ImportedPrefixes, id: number): void {
-    this.forEachAggregate(p, id, (a) => {
-      if (a.inside++ === 0) {
+    for (const a of this.aggregates) {
+      if (this.contains(a, p, id) && a.inside++ === 0) {
         this.aggregatesActive++
         this.candidates.set(a.key, a.prefix.text)
         this.quotaGuard.add(a.key)
       }
-    })
+    }
     const key = this.moreSpecificKey(p, id)
     if (key !== '') {
       this.candidates.set(key, p.table.text(id))
@@ -490,13 +484,13 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
       this.quotaGuard.remove(key)
       this.candidates.delete(key)
     }
-    this.forEachAggregate(p, id, (a) => {
-      if (--a.inside === 0) {
+    for (const a of this.aggregates) {
+      if (this.contains(a, p, id) && --a.inside === 0) {
         this.aggregatesActive--
         this.quotaGuard.remove(a.key)
         this.candidates.delete(a.key)
       }
-    })
+    }
     p.table.delete(id)
   }
 
