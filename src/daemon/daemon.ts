@@ -194,8 +194,7 @@ export class ComputedFib extends RecordingFib implements FibPort {
 
   override state(): FibState & ReturnType<RecordingFib['state']> {
     const s = super.state()
-    const refs = new Map<string, number>()
-    for (const r of this.routes()) for (const h of r.nexthops) if (h.kind === 'mpls') refs.set(h.vrouter, (refs.get(h.vrouter) ?? 0) + 1)
+    const refs = this.vrouterRoutes()
     return {
       ...s, installedRoutes: 0,
       tables: s.tables.map((t) => ({ table: t.table, label: t.label, vrf: vrfName(t.table) })),
