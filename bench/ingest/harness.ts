@@ -264,7 +264,7 @@ export async function runCell(receiver: ReceiverKind | 'gsi-routerd', s: Scenari
     ours?.send('stop')
     // Let them exit on their own (a --cpu-prof profile is written at exit), then make sure.
     await Promise.all([injector?.proc, ours?.proc].map((p) => (p === undefined ? undefined : exitWithin(p, 3000))))
-    if (daemon?.stop !== undefined) await Promise.race([daemon.stop().catch(() => undefined), sleep(10_000)])
+    if (daemon?.stop !== undefined) await Promise.race([daemon.stop().catch(() => undefined), sleep(60_000)])
     killChild(injector?.proc)
     killChild(ours?.proc)
     killChild(daemon?.proc)
