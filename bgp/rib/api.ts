@@ -222,8 +222,11 @@ export interface RibApi {
   /** Withdraws the peer's paths still stale; returns how many. */
   sweepStale(id: PeerId, family?: FamilyKey): number
 
-  /** Runs best path on every dirty destination and emits `changed` and `best`. */
-  commit(): void
+  /** Runs best path on every dirty destination and emits `changed` and `best`; with `limit`, on at
+   * most that many (the rest stay pending for the next call, `pending` says how many). */
+  commit(limit?: number): void
+  /** Destinations waiting for commit() (all tables). */
+  readonly pending: number
 
   table(family: FamilyKey): RibTable
   /** Families that have a table. */

@@ -336,16 +336,21 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
     return n
   }
 
-  commit(): void {
+  commit(limit = Infinity): void {
     for (const s of this.sinks) s.release()
+    let budget = limit
     for (const t of this.tables.values()) {
       if (t.pending === 0) continue
+      if (budget <= 0) break
+      const before = t.pending
       const changed = this.listenerCount('changed') > 0
       const best = this.listenerCount('best') > 0
       t.commit((dests, kinds, n) => {
         if (changed) this.emit('changed', t.family, dests, n)
         if (best) this.emit('best', t.family, this.bestChanges(t, dests, kinds, n))
-      })
+      }, budget)
+      // listeners may add destinations meanwhile; what was decided is at least what left the table
+      budget -= Math.max(1, before - t.pending)
     }
   }
 

@@ -533,8 +533,12 @@ export class Table implements RibTable {
    * changed to `chunk`, at most 4,096 at a time in reused arrays (a full-table load does not build a
    * million-entry list); returns how many changed. `chunk` may read the table; changes it makes to
    * the table are picked up by this commit or the next.
+   *
+   * `limit` bounds the destinations decided in this call (the rest stay pending, in order, for the
+   * next): a full table's changes then reach the listeners over several turns of the event loop
+   * instead of one, so the daemon keeps answering while a table loads.
    */
-  commit(chunk: (dests: Int32Array, kinds: Uint8Array, n: number) => void): number {
+  commit(chunk: (dests: Int32Array, kinds: Uint8Array, n: number) => void, limit = Infinity): number {
     const out = this.outDests
     const kinds = this.outKinds
     let n = 0
@@ -549,16 +553,26 @@ export class Table implements RibTable {
       }
     }
     const flags = this.destFlags
-    for (let i = 0; i < this.dirtyCount; i++) {
-      const d = this.dirty[i] as number
+    // dirtyCount is read again each time round: destinations a listener marks meanwhile are decided
+    // in this call too, within the limit
+    let fromDirty = 0
+    for (; fromDirty < this.dirtyCount && fromDirty < limit; fromDirty++) {
+      const d = this.dirty[fromDirty] as number
       const f = flags[d] as number
       flags[d] = 0
       if (this.decide(d, (f & DestTouched) !== 0, (f & DestBestGone) !== 0)) report(d)
     }
-    this.dirtyCount = 0
-    for (let d = this.newFrom; d < this.destCount; d++) if (this.decide(d, false, false)) report(d)
-    this.newFrom = this.destCount
-    if (this.dirty.length > 65536) this.dirty = new Int32Array(1024)
+    if (fromDirty < this.dirtyCount) this.dirty.copyWithin(0, fromDirty, this.dirtyCount)
+    this.dirtyCount -= fromDirty
+    // New destinations are decided in creation order; newFrom moves as they are, so one created by
+    // a listener meanwhile stays pending (implicitly dirty) for this call or the next.
+    let budget = limit - fromDirty
+    while (this.newFrom < this.destCount && budget > 0) {
+      const d = this.newFrom++
+      budget--
+      if (this.decide(d, false, false)) report(d)
+    }
+    if (this.dirtyCount === 0 && this.dirty.length > 65536) this.dirty = new Int32Array(1024)
     if (n > 0) {
       total += n
       chunk(out, kinds, n)
