@@ -160,6 +160,8 @@ export interface FibPort {
   markReady(): Promise<void>
   state(): FibState
   counters(): Readonly<FibCounters>
+  /** Every desired route, in no particular order (gsictl show fib sorts and pages them). */
+  visitDesired(visit: (route: DesiredRoute) => void): void
 }
 
 /**
@@ -186,6 +188,10 @@ export class ComputedFib extends RecordingFib implements FibPort {
 
   counters(): Readonly<FibCounters> {
     return { ...newCounters(), syncs: super.state().flushes }
+  }
+
+  visitDesired(visit: (route: DesiredRoute) => void): void {
+    for (const r of this.routes()) visit(r)
   }
 }
 
