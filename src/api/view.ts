@@ -25,8 +25,9 @@ import type { GreLinkReport } from '../../gre/reconcile.js'
 /** Which side of the gateway a peer is on: a CN2 control node or a Transit Gateway Connect peer. */
 export type PeerSide = 'cn2' | 'tgw'
 
-/** One BGP peer: the speaker's statistics (BgpSpeaker.peerStats) and its side. */
-export type PeerView = PeerStats & { readonly side: PeerSide }
+/** One BGP peer: the speaker's statistics (BgpSpeaker.peerStats) and its side; `diagnosis`: why the
+ * session does not come up where BGP itself cannot see it (TCP-MD5 segments the kernel dropped). */
+export type PeerView = PeerStats & { readonly side: PeerSide; readonly diagnosis?: string }
 
 /** Who the daemon is and whether it is ready, for the summary's header and /readyz. */
 export interface DaemonStatus {

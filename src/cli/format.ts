@@ -133,6 +133,7 @@ function formatNeighbor(p: PeerView, now: number): string {
   o.push('')
   o.push(`  Connections established ${s.flaps + (s.state === 'Established' ? 1 : 0)}; dropped ${s.flaps}; collisions ${s.collisions}`)
   if (s.lastError !== undefined) o.push(`  Last reset ${time(s.lastError.at, now)}, due to ${s.lastError.reason}${s.lastError.detail !== undefined ? ` (${s.lastError.detail})` : ''}`)
+  if (p.diagnosis !== undefined) o.push(`  Not established: ${p.diagnosis}`)
   if (s.lastNotificationSent !== undefined) o.push(`  Last notification sent ${time(s.lastNotificationSent.at, now)}: ${notification(s.lastNotificationSent)}`)
   if (s.lastNotificationReceived !== undefined) o.push(`  Last notification received ${time(s.lastNotificationReceived.at, now)}: ${notification(s.lastNotificationReceived)}`)
   if (s.connection !== undefined) {

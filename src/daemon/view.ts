@@ -48,7 +48,10 @@ export class RuntimeView implements DaemonView {
   }
 
   peers(): readonly PeerView[] {
-    return this.d.peerList().map((p) => ({ ...this.speaker(p.side).peerStats(p.config.name), side: p.side }))
+    return this.d.peerList().map((p) => {
+      const diagnosis = p.side === 'cn2' ? this.d.md5Diagnosis(p.config.name) : undefined
+      return { ...this.speaker(p.side).peerStats(p.config.name), side: p.side, ...(diagnosis !== undefined ? { diagnosis } : {}) }
+    })
   }
 
   /**
