@@ -136,7 +136,8 @@ export interface TunnelsView {
 export interface FibQuery {
   readonly table?: number
   readonly prefix?: string
-  /** Page size (the API caps it at MAX_ROUTE_PAGE). */
+  /** Page size (the API caps it at MAX_ROUTE_PAGE); 0: no routes, state and counts only (what
+   * /metrics asks at every scrape; the API refuses 0). */
   readonly limit?: number
   /** Continue after this cursor (FibView.next of the previous page). */
   readonly after?: string

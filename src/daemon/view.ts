@@ -148,10 +148,18 @@ export class RuntimeView implements DaemonView {
    * routes (whatever its storage) and sorts them, so it costs one pass per page asked for. */
   fib(q: FibQuery = {}): FibView {
     const state = this.d.fib.state()
+    const counters = { ...this.d.fib.counters() }
+    // One gateway table (today's configuration): its count is the FIB's, no walk needed
+    const single = state.tables.length === 1 ? new Map([[(state.tables[0] as { table: number }).table, state.desiredRoutes]]) : undefined
+    if (q.limit === 0 && single !== undefined) {
+      // /metrics: state and counts only, at every scrape, whatever the FIB's size
+      return { state, counters, routesByTable: state.tables.map((t) => ({ table: t.table, routes: single.get(t.table) ?? 0 })), routes: [] }
+    }
     const all: FibRouteView[] = []
     const perTable = new Map<number, number>()
     this.d.fib.visitDesired((r) => {
       perTable.set(r.table, (perTable.get(r.table) ?? 0) + 1)
+      if (q.limit === 0) return
       all.push({
         table: r.table, prefix: r.prefix,
         nexthops: r.nexthops.map((nh) => nh.kind === 'mpls'
@@ -159,12 +167,8 @@ export class RuntimeView implements DaemonView {
           : { kind: 'gre' as const, via: nh.gateway, dev: nh.link, weight: nh.weight ?? 1 }),
       })
     })
-    const page = fibRoutePage(all, q)
-    return {
-      state, counters: { ...this.d.fib.counters() },
-      routesByTable: state.tables.map((t) => ({ table: t.table, routes: perTable.get(t.table) ?? 0 })),
-      ...page,
-    }
+    const page = q.limit === 0 ? { routes: [] } : fibRoutePage(all, q)
+    return { state, counters, routesByTable: state.tables.map((t) => ({ table: t.table, routes: perTable.get(t.table) ?? 0 })), ...page }
   }
 
   config(): unknown {
