@@ -37,6 +37,7 @@ import { FibWriter, NetlinkKernel, cleanup, newCounters, vrfName, type CleanupRe
 import type { DesiredRoute, FibCounters, FibState, GatewayTable } from '../fib/index.js'
 import type { State } from '../../bgp/fsm/types.js'
 
+import { Md5Watch } from './md5-watch.js'
 import { daemonPeers, planPeers, type DaemonPeer, type Side } from './peers.js'
 
 /** The subset of pino the daemon uses: bgp/'s logger interface (pino loggers satisfy it). */
@@ -160,6 +161,8 @@ export interface FibPort {
   markReady(): Promise<void>
   state(): FibState
   counters(): Readonly<FibCounters>
+  /** Every desired route, in no particular order (gsictl show fib sorts and pages them). */
+  visitDesired(visit: (route: DesiredRoute) => void): void
 }
 
 /**
@@ -204,6 +207,10 @@ export class ComputedFib extends RecordingFib implements FibPort {
 
   counters(): Readonly<FibCounters> {
     return { ...newCounters(), syncs: super.state().flushes }
+  }
+
+  visitDesired(visit: (route: DesiredRoute) => void): void {
+    for (const r of this.routes()) visit(r)
   }
 }
 
@@ -285,6 +292,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
   private stopping = false
   readonly startedAt = Date.now()
   reloads = { ok: 0, rejected: 0 }
+  private md5Watch: Md5Watch | undefined
 
   constructor(private readonly o: DaemonOptions) {
     super()
@@ -324,6 +332,8 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     await this.speakers.tgw.start()
     await this.peerSet.apply(PeerSet.wanted(c, await this.o.md5?.(c)))
     for (const s of [this.speakers.cn2, this.speakers.tgw]) s.on('gr-phase', () => { void this.checkSelection() })
+    this.md5Watch = new Md5Watch({ log: this.log.child({ part: 'tcp-md5' }), waiting: () => this.md5Waiting() })
+    this.md5Watch.start()
     this.started = true
     this.log.info({ restarting: this.restarting, dataplane: c.dataplane, controlNodes: c.controlNodes.peers.length, connectPeers: c.tgw.connectPeers.length }, 'gsi-routerd started')
     await this.checkSelection()
@@ -403,6 +413,17 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
       this.emit('reload', r)
       return r
     }
+    // The key first: a source that cannot be read refuses the whole reload before anything changes.
+    let md5: string | undefined
+    try {
+      md5 = await this.o.md5?.(next)
+    } catch (e) {
+      this.reloads.rejected++
+      const r: ReloadResult = { ok: false, added: [], removed: [], reset: [], message: `${(e as Error).message}; running configuration kept` }
+      this.log.error({ err: e }, r.message)
+      this.emit('reload', r)
+      return r
+    }
     try {
       this.reconfigureGateway(prev, next)
     } catch (e) {
@@ -415,7 +436,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     this.config = next
     if (next.dataplane === 'kernel') await this.applyGre()
     if (JSON.stringify(prev.exposed.routeTargets) !== JSON.stringify(next.exposed.routeTargets)) this.speakers.cn2.setImportRouteTargets(importRouteTargets(next))
-    const done = await this.peerSet.apply(PeerSet.wanted(next, await this.o.md5?.(next)))
+    const done = await this.peerSet.apply(PeerSet.wanted(next, md5))
     this.reloads.ok++
     const r: ReloadResult = { ok: true, ...done, message: `configuration applied: ${done.added.length} peers added, ${done.removed.length} removed, ${done.reset.length} reset` }
     this.log.info({ ...done }, r.message)
@@ -432,6 +453,18 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
 
   peerList(): readonly DaemonPeer[] {
     return this.peerSet.peers
+  }
+
+  /** Control-node sessions with a TCP-MD5 key that are not Established (what the MD5 watch explains). */
+  private md5Waiting(): string[] {
+    return this.peerSet.peers
+      .filter((p) => p.side === 'cn2' && p.config.md5Password !== undefined && this.speakers.cn2.peerStats(p.config.name).session.state !== 'Established')
+      .map((p) => p.config.name)
+  }
+
+  /** Why a TCP-MD5 control-node session is not up, when the kernel's counters say (else undefined). */
+  md5Diagnosis(peer: string): string | undefined {
+    return this.md5Watch?.diagnosis(peer)
   }
 
   gatewayStatus(): GatewayStatus {
@@ -478,6 +511,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
   async stop(mode: StopMode, message = 'gsi-routerd shutting down'): Promise<CleanupReport | undefined> {
     if (this.stopping) return undefined
     this.stopping = true
+    this.md5Watch?.stop()
     this.log.info({ mode }, mode === 'graceful' ? 'stopping: kernel state and peers\' stale routes kept (graceful restart)' : 'stopping: withdrawing routes and removing kernel state')
     if (mode === 'graceful') {
       this.writer?.stop()
