@@ -68,6 +68,12 @@ function gateways(s: DoctorSnapshot): Gateway[] {
 
 const subjectOf = (g: Gateway): string => (g.cp !== undefined ? `${g.cp.spec.transitGateway}/${g.node}` : g.node)
 
+/** What to do when a daemon did not answer: depends on how the doctor asked it. */
+function reachAction(s: DoctorSnapshot, g: Gateway): string {
+  if (s.mode === 'node') return 'start gsi-routerd (systemctl / the DaemonSet pod), or give its socket with --socket'
+  return `open the daemon's HTTP port (9478) from here to ${g.node}, or run gsictl doctor on the node`
+}
+
 function unreachable(g: Gateway): string {
   if (g.daemon === undefined) return `gsi-routerd on ${g.node} was not asked`
   return `gsi-routerd on ${g.node} did not answer (${g.daemon.source}: ${g.daemon.error ?? 'no report'})`
@@ -220,7 +226,7 @@ export const nodeAndDaemon: Check = (s) => gateways(s).map((g) => {
     const age = upd !== undefined ? (s.takenAt - Date.parse(upd)) / 1000 : undefined
     verdicts.push('warn')
     parts.push(`${unreachable(g)}${age !== undefined ? `; status.daemon written ${age.toFixed(0)} s ago` : '; no status.daemon'}`)
-    action ??= `open port 9478 from here to the node, or run gsictl doctor on ${g.node}`
+    action ??= reachAction(s, g)
   }
   return line('node-daemon', worst(verdicts), parts.join('; '), action, subject)
 })
@@ -243,12 +249,13 @@ export const greLink: Check = (s) => gateways(s).map((g) => {
   const up = g.cp?.status?.daemon?.greLinkUp
   if (up === true) return line('gre-link', 'ok', `up (status.daemon; ${unreachable(g)})`, undefined, subject)
   if (up === false) return line('gre-link', 'fail', `down (status.daemon; ${unreachable(g)})`, `ip -d link show on ${g.node}`, subject)
-  return line('gre-link', 'warn', `cannot tell: ${unreachable(g)}, and no greLinkUp in status.daemon`, 'open port 9478 from here to the node, or run gsictl doctor on the node', subject)
+  return line('gre-link', 'warn', `cannot tell: ${unreachable(g)}, and no greLinkUp in status.daemon`, reachAction(s, g), subject)
 })
 
 export const tgwSessions: Check = (s) => gateways(s).map((g) => {
   const subject = subjectOf(g)
   const r = g.daemon?.report
+  if (r === undefined && g.cp === undefined) return line('tgw-sessions', 'warn', `cannot tell: ${unreachable(g)}`, reachAction(s, g), subject)
   const tgwPeers = r?.peers.filter((p) => p.side === 'tgw') ?? []
   const addresses = g.cp?.spec.bgpPeerAddresses ?? tgwPeers.map((p) => p.address)
   if (addresses.length === 0) return line('tgw-sessions', 'fail', 'no TGW BGP peer configured', 'check the ConnectedPeer of this node', subject)
@@ -263,7 +270,7 @@ export const tgwSessions: Check = (s) => gateways(s).map((g) => {
     let text = `${addr} ${state ?? 'unknown'}`
     if (state !== 'Established' && lastError !== undefined) text += ` (last error ${lastError})`
     if (g.cp !== undefined) text += `, AWS BgpStatus ${aws ?? 'not reported'}`
-    if (state === undefined) { verdicts.push('warn'); action ??= 'open port 9478 from here to the node, or run gsictl doctor on the node' }
+    if (state === undefined) { verdicts.push('warn'); action ??= reachAction(s, g) }
     else if (state !== 'Established') { verdicts.push('fail'); action ??= `gsictl show bgp neighbor ${addr} on ${g.node}; check the gre-link and gsi-sg lines (GRE from the TGW CIDR block)` }
     else if (g.cp !== undefined && aws !== 'up') { verdicts.push('warn'); action ??= 'AWS does not see the session up yet: its BgpStatus is read on the controller\'s pass; if it stays down, the Connect peer\'s addresses or ASNs differ from the daemon\'s' }
     if (state === 'Established' && aws === 'down') text += ' (disagrees)'
@@ -277,7 +284,7 @@ export const cn2Sessions: Check = (s) => gateways(s).flatMap((g) => {
   const subject = subjectOf(g)
   const out: CheckResult[] = []
   const r = g.daemon?.report
-  if (r === undefined) out.push(line('cn2-sessions', 'warn', `cannot tell: ${unreachable(g)} (status.daemon carries only the TGW sessions)`, 'open port 9478 from here to the node, or run gsictl doctor on the node', subject))
+  if (r === undefined) out.push(line('cn2-sessions', 'warn', `cannot tell: ${unreachable(g)} (status.daemon carries only the TGW sessions)`, reachAction(s, g), subject))
   else {
     const peers = r.peers.filter((p) => p.side === 'cn2')
     if (peers.length === 0) out.push(line('cn2-sessions', 'fail', 'no control-node peer configured', 'the controller fills spec.controlNodes from the control nodes\' BGPRouters: check cn2-bgprouters', subject))
@@ -308,6 +315,7 @@ export const cn2Sessions: Check = (s) => gateways(s).flatMap((g) => {
 
 export const vnExposed: Check = (s) => gateways(s).map((g) => {
   const subject = subjectOf(g)
+  if (g.daemon?.report === undefined && g.cp === undefined) return line('vn-exposed', 'warn', `cannot tell: ${unreachable(g)}`, reachAction(s, g), subject)
   const wantRts = g.cp?.spec.exposedRouteTargets ?? g.daemon?.report?.exposed.routeTargets ?? []
   const wantCidrs = g.cp?.spec.exposedCidrs ?? g.daemon?.report?.exposed.cidrs ?? []
   if (wantRts.length === 0) {
@@ -315,7 +323,7 @@ export const vnExposed: Check = (s) => gateways(s).map((g) => {
       'list the VN\'s route target in the TransitGateway\'s spec.exposed.routeTargets, or label its VirtualNetwork for spec.exposed.virtualNetworkSelector', subject)
   }
   const r = g.daemon?.report
-  if (r === undefined) return line('vn-exposed', 'warn', `exposes ${wantRts.join(', ')}; cannot tell what was imported: ${unreachable(g)}`, 'open port 9478 from here to the node, or run gsictl doctor on the node', subject)
+  if (r === undefined) return line('vn-exposed', 'warn', `exposes ${wantRts.join(', ')}; cannot tell what was imported: ${unreachable(g)}`, reachAction(s, g), subject)
   const have = new Set(r.exposed.routeTargets.map(routeTargetKey))
   const notApplied = wantRts.filter((rt) => !have.has(routeTargetKey(rt)))
   if (notApplied.length > 0) return line('vn-exposed', 'fail', `gsi-routerd does not import ${notApplied.join(', ')} (its config: ${r.exposed.routeTargets.join(', ') || 'none'})`, `the daemon has not applied its ConnectedPeer: check its log on ${g.node} for a rejected reload`, subject)
@@ -331,7 +339,7 @@ export const vnExposed: Check = (s) => gateways(s).map((g) => {
 export const tgwAdvertised: Check = (s) => gateways(s).map((g) => {
   const subject = subjectOf(g)
   const r = g.daemon?.report
-  if (r === undefined) return line('tgw-advertised', 'warn', `cannot tell: ${unreachable(g)}`, 'open port 9478 from here to the node, or run gsictl doctor on the node', subject)
+  if (r === undefined) return line('tgw-advertised', 'warn', `cannot tell: ${unreachable(g)}`, reachAction(s, g), subject)
   const cidrs = (g.cp?.spec.exposedCidrs ?? r.exposed.cidrs).map(prefixKey)
   const up = new Set(r.peers.filter((p) => p.side === 'tgw' && p.state === 'Established').map((p) => p.address))
   const verdicts: Verdict[] = []
