@@ -88,7 +88,7 @@ t.test('usage errors exit 2; a daemon not running is a warn line naming the sock
   t.match(r.out, /usage: gsictl doctor/)
   r = await ctl('--socket', '/nonexistent/gsi.sock', 'doctor', '--node', 'n1')
   t.equal(r.code, 0, 'nothing failed that the doctor could see; every line says it cannot tell')
-  t.match(r.out, /warn  node-daemon +n1 +gsi-routerd on n1 did not answer \(\/nonexistent\/gsi\.sock: .*\)/)
+  t.match(r.out, /warn {2}node-daemon +n1 +gsi-routerd on n1 did not answer \(\/nonexistent\/gsi\.sock: .*\)/)
   t.notMatch(r.out, /^FAIL/m)
   t.match(r.out, /do: start gsi-routerd .*or give its socket with --socket/)
 })

@@ -12,9 +12,9 @@ export const CIDR = '10.244.0.0/16'
 export const TGW_ID = 'tgw-0123456789abcdef0'
 export const SG_ID = 'sg-0aaa'
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] extends object ? Mutable<T[K]> : T[K] }
+type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T
 
-export function peer(address: string, side: 'tgw' | 'cn2', state = 'Established', lastError?: string): PeerSummary {
+export function peer(address: string, side: 'tgw' | 'cn2', state = 'Established', lastError?: string): Mutable<PeerSummary> {
   return {
     name: `${side}-${address}`, address, asn: side === 'tgw' ? 64512 : 64512, side, enabled: true, state, stateSince: NOW - 60_000, flaps: 0,
     messagesReceived: 10, messagesSent: 10, prefixes: [], ...(lastError !== undefined ? { lastError } : {}),
@@ -32,7 +32,7 @@ export function report(): Mutable<DaemonReport> {
     importedByRouteTarget: [{ routeTarget: RT, routes: 3 }],
     importedCapped: false,
     advertisedToTgw: [{ peer: '169.254.6.2', prefixes: [CIDR] }, { peer: '169.254.6.3', prefixes: [CIDR] }],
-  } as Mutable<DaemonReport>
+  } as unknown as Mutable<DaemonReport>
 }
 
 export function transitGateway(): TransitGateway {
@@ -90,7 +90,7 @@ export function aws(): Mutable<AwsSnapshot> {
     region: 'us-east-1', vpcId: 'vpc-1',
     routeTables: [{ id: 'rtb-1', routes: [{ destination: '10.0.0.0/16', state: 'active' }, { destination: CIDR, transitGatewayId: TGW_ID, state: 'active' }] }, { id: 'rtb-2', routes: [{ destination: CIDR, transitGatewayId: TGW_ID, state: 'active' }] }],
     securityGroups: [{ id: SG_ID, name: 'gsi-sg', ingress: [{ protocol: '-1', cidr: CIDR }, { protocol: '47', cidr: '192.0.2.0/24' }] }],
-  } as Mutable<AwsSnapshot>
+  } as unknown as Mutable<AwsSnapshot>
 }
 
 export interface Healthy {
@@ -105,7 +105,7 @@ export function healthy(): Healthy {
   const c = cluster()
   const r = report()
   const a = aws()
-  const daemon: DaemonProbe = { node: 'node1', source: 'http://10.0.1.11:9478/status', report: r as DaemonReport }
-  const s: DoctorSnapshot = { takenAt: NOW, mode: 'cluster', cluster: c as ClusterSnapshot, daemons: [daemon], aws: { 'default/tgw': a as AwsSnapshot }, probes: [{ node: 'node1', target: 'gre gsig1 -> 169.254.6.2', sent: 10, received: 10, rttMs: 1.2 }] }
+  const daemon: DaemonProbe = { node: 'node1', source: 'http://10.0.1.11:9478/status', report: r as unknown as DaemonReport }
+  const s: DoctorSnapshot = { takenAt: NOW, mode: 'cluster', cluster: c as unknown as ClusterSnapshot, daemons: [daemon], aws: { 'default/tgw': a as unknown as AwsSnapshot }, probes: [{ node: 'node1', target: 'gre gsig1 -> 169.254.6.2', sent: 10, received: 10, rttMs: 1.2 }] }
   return { s, cluster: c, report: r, aws: a }
 }
