@@ -19,7 +19,7 @@ import type { GsictlIo } from './gsictl.js'
 
 export const DOCTOR_USAGE = `usage: gsictl doctor [--kubeconfig FILE | --server URL] [--context NAME] [--namespace NS]
                      [--socket PATH] [--node NAME] [--aws] [--aws-endpoint URL] [--aws-region R]
-                     [--daemon-port N] [--timeout S] [--json]
+                     [--daemon-port N | --daemon-url TEMPLATE] [--timeout S] [--json]
 
 checks the whole gateway and prints one line per check: ok, warn or FAIL, the evidence, what to do.
 Exit status 1 when a line FAILs.
@@ -31,6 +31,9 @@ Exit status 1 when a line FAILs.
                       ${DEFAULT_SOCKET_PATH} is used when no kubeconfig is found)
   --node NAME         node mode: this node's name (default $NODE_NAME, else the host name)
   --daemon-port N     each node's gsi-routerd HTTP port (default ${DEFAULT_HTTP_PORT})
+  --daemon-url T      where each node's daemon answers, {node} and {address} replaced (a proxy or a
+                      kubectl port-forward: http://127.0.0.1:19478/status); default
+                      http://{address}:PORT/status, {address} the ConnectedPeer's peerAddress
   --aws               ask EC2 itself (read-only: DescribeRouteTables, DescribeSecurityGroups) with the
                       default AWS credential chain; without it the VPC route and gsi-sg lines rely on
                       what the controller wrote in the CRs' status
@@ -49,7 +52,7 @@ export async function runDoctorCli(argv: readonly string[], io: GsictlIo): Promi
       args: [...argv], allowPositionals: false, strict: true,
       options: {
         kubeconfig: { type: 'string' }, server: { type: 'string' }, token: { type: 'string' }, context: { type: 'string' },
-        namespace: { type: 'string' }, socket: { type: 'string' }, node: { type: 'string' }, 'daemon-port': { type: 'string' },
+        namespace: { type: 'string' }, socket: { type: 'string' }, node: { type: 'string' }, 'daemon-port': { type: 'string' }, 'daemon-url': { type: 'string' },
         aws: { type: 'boolean' }, 'aws-endpoint': { type: 'string' }, 'aws-region': { type: 'string' },
         timeout: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -78,6 +81,9 @@ export async function runDoctorCli(argv: readonly string[], io: GsictlIo): Promi
     if (!Number.isInteger(port) || port < 1 || port > 65535) return usage(`--daemon-port ${v['daemon-port']}: must be an integer 1..65535`)
   }
   if (v.kubeconfig !== undefined && v.server !== undefined) return usage('--kubeconfig and --server: give one or the other')
+  if (v['daemon-url'] !== undefined && v['daemon-port'] !== undefined) return usage('--daemon-url and --daemon-port: give one or the other')
+  const template = v['daemon-url']
+  if (template !== undefined && !/^https?:\/\//.test(template)) return usage(`--daemon-url ${template}: must start with http:// or https://`)
 
   const kubeGiven = v.kubeconfig !== undefined || v.server !== undefined || (env.KUBECONFIG ?? '') !== ''
   const socket = v.socket ?? (!kubeGiven && existsSync(env.GSICTL_SOCKET ?? DEFAULT_SOCKET_PATH) ? env.GSICTL_SOCKET ?? DEFAULT_SOCKET_PATH : undefined)
@@ -101,7 +107,10 @@ export async function runDoctorCli(argv: readonly string[], io: GsictlIo): Promi
     namespace: v.namespace ?? DEFAULT_CONTROLLER_NAMESPACE,
     ...(socket !== undefined ? { socket } : {}),
     ...(v.node !== undefined ? { nodeName: v.node } : {}),
-    daemonUrl: (_node, cp) => `http://${cp.spec.peerAddress.includes(':') ? `[${cp.spec.peerAddress}]` : cp.spec.peerAddress}:${port}/status`,
+    daemonUrl: (node, cp) => {
+      const address = cp.spec.peerAddress.includes(':') ? `[${cp.spec.peerAddress}]` : cp.spec.peerAddress
+      return template !== undefined ? template.replaceAll('{node}', node).replaceAll('{address}', address) : `http://${address}:${port}/status`
+    },
     ...(awsWanted ? { aws: { ...(v['aws-endpoint'] !== undefined ? { endpoint: v['aws-endpoint'] } : {}), ...(v['aws-region'] !== undefined ? { region: v['aws-region'] } : {}) } } : {}),
     timeoutMs,
     ...(io.now !== undefined ? { now: io.now } : {}),

@@ -16,7 +16,8 @@ import { KubeConnection, makeKubeConfig, NODES, ResourceClient, type KubeObject,
 import { BGP_ROUTER_REF, GSI_REF, PEER_REF, TGW_REF } from '../../controller/controller.js'
 import { startEc2Emulator, type Ec2Emulator } from '../../controller/emulator/ec2/server.js'
 import type { ConnectedPeer, TransitGateway } from '../../controller/types.js'
-import { runDoctor, type CheckResult, type DoctorRun } from '../../src/doctor/index.js'
+import { runGsictl } from '../../src/cli/index.js'
+import { formatDoctor, runDoctor, type CheckResult, type DoctorRun } from '../../src/doctor/index.js'
 import { Topology, type NodeNet } from '../daemon/topology.js'
 import { startControlNode, startTgw, sleep, type ControlNode, type Tgw } from '../daemon/peers.js'
 import { RouterDaemon, ROOT } from '../daemon/daemons.js'
@@ -213,6 +214,22 @@ t.test('a healthy gateway: every line ok but the expected warnings', async (t) =
   t.match(line(r, 'vpc-routes')?.evidence, /^EC2: 10\.244\.0\.0\/16 -> tgw-\S+ active in 2 route tables/)
   t.match(line(r, 'security-group')?.evidence, `admits all traffic from ${CIDR}, GRE (47) from ${TGW_CIDR}`)
   t.equal(r.snapshot.daemons[0]?.source, `http://127.0.0.1:${relay?.port ?? 0}/status`, 'the daemon was asked over HTTP')
+  t.comment(formatDoctor(r.results, r.snapshot))
+
+  // The same through gsictl's command line, as from a laptop (the SDK's default chain finds the
+  // static keys in the environment; --daemon-url stands for a port-forward to the node).
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDTEST'
+  process.env.AWS_SECRET_ACCESS_KEY = 'test'
+  process.env.AWS_EC2_METADATA_DISABLED = 'true'
+  let out = ''
+  let err = ''
+  const code = await runGsictl(['doctor', '--server', api.url, '--namespace', NS, '--aws-endpoint', ec2.endpoint, '--daemon-url', `http://127.0.0.1:${relay?.port ?? 0}/status`, '--json'],
+    { stdout: { write: (x) => (out += x) }, stderr: { write: (x) => (err += x) }, env: {} })
+  t.equal(err, '')
+  t.equal(code, 0, 'gsictl doctor exits 0 on a healthy gateway')
+  const j = JSON.parse(out) as { summary: { ok: number; warn: number; fail: number }; results: CheckResult[] }
+  t.same(j.results.filter((x) => x.verdict !== 'ok').map((x) => x.check).sort(), [...EXPECTED_WARN].sort(), 'the command line sees what the library sees')
+  t.equal(j.summary.fail, 0)
 })
 
 t.test('a TGW session down (one BIRD stopped): tgw-sessions names it', async (t) => {
@@ -222,6 +239,7 @@ t.test('a TGW session down (one BIRD stopped): tgw-sessions names it', async (t)
   t.match(line(r, 'tgw-sessions')?.action, `gsictl show bgp neighbor ${n.tgwPeers[1]} on node1`)
   t.same(r.results.filter((x) => x.verdict === 'fail').map((x) => x.check), ['tgw-sessions'], 'no other line fails')
   t.equal(r.exitStatus, 1)
+  t.comment(formatDoctor(r.results, r.snapshot))
   tgwPeer.birdcFor('n1b', 'enable n1b')
   await waitDoctor('healthy again', healthy)
   t.pass('healthy again once BIRD is back')
