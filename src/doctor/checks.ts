@@ -273,7 +273,7 @@ export const tgwSessions: Check = (s) => gateways(s).map((g) => {
     if (state === undefined) { verdicts.push('warn'); action ??= reachAction(s, g) }
     else if (state !== 'Established') { verdicts.push('fail'); action ??= `gsictl show bgp neighbor ${addr} on ${g.node}; check the gre-link and gsi-sg lines (GRE from the TGW CIDR block)` }
     else if (g.cp !== undefined && aws !== 'up') { verdicts.push('warn'); action ??= 'AWS does not see the session up yet: its BgpStatus is read on the controller\'s pass; if it stays down, the Connect peer\'s addresses or ASNs differ from the daemon\'s' }
-    if (state === 'Established' && aws === 'down') text += ' (disagrees)'
+    if (state !== undefined && aws !== undefined && (state === 'Established') !== (aws === 'up')) text += ' (disagrees)'
     return text
   })
   const source = r !== undefined ? '' : ` (from status.daemon; ${unreachable(g)})`
@@ -329,7 +329,7 @@ export const vnExposed: Check = (s) => gateways(s).map((g) => {
   if (notApplied.length > 0) return line('vn-exposed', 'fail', `gsi-routerd does not import ${notApplied.join(', ')} (its config: ${r.exposed.routeTargets.join(', ') || 'none'})`, `the daemon has not applied its ConnectedPeer: check its log on ${g.node} for a rejected reload`, subject)
   const counts = wantRts.map((rt) => ({ rt, n: r.importedByRouteTarget.find((x) => routeTargetKey(x.routeTarget) === routeTargetKey(rt))?.routes ?? 0 }))
   const tableRoutes = r.gatewayTables.reduce((a, t) => a + t.routes, 0)
-  const desc = `${counts.map((x) => `${x.rt}: ${x.n}${r.importedCapped ? '+' : ''} VPN routes`).join(', ')}; gateway table ${r.gatewayTables.map((t) => t.table).join(',') || '-'}: ${plural(tableRoutes, 'route')}`
+  const desc = `${counts.map((x) => `${x.rt}: ${x.n}${r.importedCapped ? '+' : ''} VPN route${x.n === 1 && !r.importedCapped ? '' : 's'}`).join(', ')}; gateway table ${r.gatewayTables.map((t) => t.table).join(',') || '-'}: ${plural(tableRoutes, 'route')}`
   const empty = counts.filter((x) => x.n === 0)
   if (empty.length > 0) return line('vn-exposed', 'fail', desc, `no route with ${empty[0]?.rt ?? ''} from the control nodes: check that the VN's route target is exactly this, and the cn2-sessions line`, subject)
   if (tableRoutes === 0) return line('vn-exposed', 'fail', desc, 'VPN routes imported but none usable in the gateway table (no vRouter next hop or label): gsictl show bgp route vpnv4', subject)

@@ -130,7 +130,7 @@ t.test('a TGW session down, and AWS disagreeing', async (t) => {
   h.report.peers[1] = peer('169.254.6.3', 'tgw', 'Active', 'hold-timer-expired')
   const l = one(h.s, 'tgw-sessions')
   t.equal(l.verdict, 'fail')
-  t.match(l.evidence, '169.254.6.2 Established, AWS BgpStatus up; 169.254.6.3 Active (last error hold-timer-expired), AWS BgpStatus up')
+  t.match(l.evidence, '169.254.6.2 Established, AWS BgpStatus up; 169.254.6.3 Active (last error hold-timer-expired), AWS BgpStatus up (disagrees)')
   t.match(l.action, /gsictl show bgp neighbor 169\.254\.6\.3 on node1/)
   t.same(others(h.s, 'tgw-sessions'), [], 'tgw-advertised does not judge the down session')
   t.match(one(h.s, 'tgw-advertised').evidence, /169\.254\.6\.3: session down, not judged/)
