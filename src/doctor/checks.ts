@@ -14,7 +14,7 @@
 import { DEFAULT_NODE_LABEL, TRANSIT_GATEWAY_LABEL, type ConnectedPeer, type GatewayServiceInstance, type TransitGateway } from '../../controller/types.js'
 import { routeTargetKey } from '../api/report.js'
 import { canonicalPrefix } from '../lib/address.js'
-import { unreadable, type AwsSnapshot, type CheckResult, type DaemonProbe, type DoctorSnapshot, type ProbeResult, type Verdict } from './snapshot.js'
+import { unreadable, type AwsSnapshot, type CheckResult, type DaemonAnswer, type DoctorSnapshot, type ProbeResult, type Verdict } from './snapshot.js'
 
 /** A check: one snapshot in, zero or more lines out (none when it does not apply to the mode). */
 export type Check = (s: DoctorSnapshot) => CheckResult[]
@@ -54,7 +54,7 @@ const nodeLabelOf = (s: DoctorSnapshot, tgw: TransitGateway | undefined): string
 interface Gateway {
   readonly node: string
   readonly cp?: ConnectedPeer
-  readonly daemon?: DaemonProbe
+  readonly daemon?: DaemonAnswer
 }
 
 /** Cluster mode: one per ConnectedPeer; node mode: one per daemon reached. */

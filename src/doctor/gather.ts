@@ -20,7 +20,7 @@ import { createEc2Api } from '../../controller/aws/ec2.js'
 import { apiMessage, isNotFound, NODES, ResourceClient, type KubeConnection, type KubeObject } from '../../controller/k8s/client.js'
 import type { Cn2BgpRouter, ConnectedPeer, GatewayServiceInstance, Route, TransitGateway } from '../../controller/types.js'
 import { DEFAULT_HTTP_PORT } from '../http/index.js'
-import type { AwsSnapshot, ClusterSnapshot, DaemonProbe, DoctorSnapshot, EventInfo, NodeInfo, PodInfo, ProbeResult, Unreadable } from './snapshot.js'
+import type { AwsSnapshot, ClusterSnapshot, DaemonAnswer, DoctorSnapshot, EventInfo, NodeInfo, PodInfo, ProbeResult, Unreadable } from './snapshot.js'
 
 export const DEFAULT_CONTROLLER_NAMESPACE = 'gsi-system'
 const CONTROLLER_SELECTOR = 'app.kubernetes.io/name=gsi-controller'
@@ -89,7 +89,15 @@ async function listPods(kube: KubeConnection, namespace: string, labelSelector: 
 const iso = (v: unknown): string | undefined => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : undefined)
 
 export async function gatherCluster(kube: KubeConnection, namespace: string): Promise<ClusterSnapshot> {
-  const list = async <T>(ref: typeof TGW_REF): Promise<T[]> => (await new ResourceClient<KubeObject>(kube, ref).list()).items as unknown as T[]
+  // Our own resources are the doctor's ground: without them there is nothing to judge, so a failure
+  // to list them ends the run with the reason.
+  const list = async <T>(ref: typeof TGW_REF): Promise<T[]> => {
+    try {
+      return (await new ResourceClient<KubeObject>(kube, ref).list()).items as unknown as T[]
+    } catch (e) {
+      throw new Error(`cannot list ${ref.plural}.${ref.group}: ${apiMessage(e)} (are the CRDs installed, and may this kubeconfig list them?)`)
+    }
+  }
   const [controllerPods, daemonPods, lease, serviceAccount, gsis, tgws, cps, routes, nodes, bgpRouters] = await Promise.all([
     orError(() => listPods(kube, namespace, CONTROLLER_SELECTOR)),
     orError(() => listPods(kube, namespace, DAEMON_SELECTOR)),
@@ -163,7 +171,7 @@ function fetchError(e: unknown): string {
   return err.cause?.code ?? err.cause?.message ?? err.message
 }
 
-async function askDaemonHttp(node: string, url: string, timeoutMs: number): Promise<DaemonProbe> {
+async function askDaemonHttp(node: string, url: string, timeoutMs: number): Promise<DaemonAnswer> {
   try {
     return { node, source: url, report: await fetchReport(url, timeoutMs) }
   } catch (e) {
@@ -171,7 +179,7 @@ async function askDaemonHttp(node: string, url: string, timeoutMs: number): Prom
   }
 }
 
-export async function askDaemonSocket(node: string, socket: string, timeoutMs: number): Promise<DaemonProbe> {
+export async function askDaemonSocket(node: string, socket: string, timeoutMs: number): Promise<DaemonAnswer> {
   let client: ApiClient | undefined
   try {
     client = await ApiClient.connect(socket, { timeoutMs })
@@ -230,13 +238,13 @@ export async function gatherSnapshot(o: GatherOptions): Promise<DoctorSnapshot> 
   const timeoutMs = o.timeoutMs ?? 5000
   const namespace = o.namespace ?? DEFAULT_CONTROLLER_NAMESPACE
   const cluster = o.kube !== undefined ? await gatherCluster(o.kube, namespace) : undefined
-  const daemons: DaemonProbe[] = []
+  const daemons: DaemonAnswer[] = []
   if (o.socket !== undefined) {
     daemons.push(await askDaemonSocket(o.nodeName ?? process.env.NODE_NAME ?? hostname(), o.socket, timeoutMs))
   } else if (cluster !== undefined) {
     const url = o.daemonUrl ?? ((_node: string, cp: ConnectedPeer) => `http://${hostPart(cp.spec.peerAddress)}:${DEFAULT_HTTP_PORT}/status`)
     const seen = new Set<string>()
-    const asks: Promise<DaemonProbe>[] = []
+    const asks: Promise<DaemonAnswer>[] = []
     for (const cp of cluster.connectedPeers) {
       if (seen.has(cp.spec.nodeName)) continue
       seen.add(cp.spec.nodeName)

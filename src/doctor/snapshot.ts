@@ -81,7 +81,7 @@ export interface ClusterSnapshot {
 }
 
 /** One node's gsi-routerd, as the doctor reached it. */
-export interface DaemonProbe {
+export interface DaemonAnswer {
   readonly node: string
   /** `http://<node>:9478/status` or the socket path. */
   readonly source: string
@@ -114,7 +114,7 @@ export interface DoctorSnapshot {
   /** cluster: from a kubeconfig; node: the local daemon only (and the cluster too when reachable). */
   readonly mode: 'cluster' | 'node'
   readonly cluster?: ClusterSnapshot
-  readonly daemons: readonly DaemonProbe[]
+  readonly daemons: readonly DaemonAnswer[]
   /** Per VPC (by TransitGateway): what EC2 answered, or why it could not be asked. */
   readonly aws?: Readonly<Record<string, AwsSnapshot | Unreadable>>
   /** Absent: no probe source (the line says "not available"). */

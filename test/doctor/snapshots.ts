@@ -3,7 +3,7 @@
 // breaks in one place. Values follow what gsi-controller and gsi-routerd really write.
 import type { DaemonReport } from '../../src/api/report.js'
 import type { PeerSummary } from '../../src/api/handlers.js'
-import type { AwsSnapshot, ClusterSnapshot, DaemonProbe, DoctorSnapshot } from '../../src/doctor/index.js'
+import type { AwsSnapshot, ClusterSnapshot, DaemonAnswer, DoctorSnapshot } from '../../src/doctor/index.js'
 import { API_VERSION, type ConnectedPeer, type TransitGateway } from '../../controller/types.js'
 
 export const NOW = Date.parse('2026-12-01T10:00:00Z')
@@ -105,7 +105,7 @@ export function healthy(): Healthy {
   const c = cluster()
   const r = report()
   const a = aws()
-  const daemon: DaemonProbe = { node: 'node1', source: 'http://10.0.1.11:9478/status', report: r as unknown as DaemonReport }
+  const daemon: DaemonAnswer = { node: 'node1', source: 'http://10.0.1.11:9478/status', report: r as unknown as DaemonReport }
   const s: DoctorSnapshot = { takenAt: NOW, mode: 'cluster', cluster: c as unknown as ClusterSnapshot, daemons: [daemon], aws: { 'default/tgw': a as unknown as AwsSnapshot }, probes: [{ node: 'node1', target: 'gre gsig1 -> 169.254.6.2', sent: 10, received: 10, rttMs: 1.2 }] }
   return { s, cluster: c, report: r, aws: a }
 }
