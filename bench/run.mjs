@@ -24,7 +24,8 @@ const commandLine = {
   program: 'bench',
   usage: `usage: npm run bench [-- NAME...]
 
-runs the compiled benchmarks of dist/bench (codec, framer, ingest, kernel-routes, rib), or those whose
+runs the compiled benchmarks of dist/bench (codec, convergence, daemon, framer, gateway, ingest,
+kernel-routes, rib), or those whose
 file name contains one of the NAMEs; each prints a markdown table`,
   options: {},
   positionals: true,

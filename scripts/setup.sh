@@ -7,11 +7,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEBS=(gobgpd frr bird2 exabgp tshark qemu-system-x86 linux-image-amd64 busybox-static iproute2 tcpdump nftables kmod prometheus)
+# Debian's kubectl (kubernetes-client, 1.20): test/controller/kubectl.test.ts runs it against the
+# Kubernetes emulator, and the lab prints a kubeconfig for it. Where another package owns
+# /usr/bin/kubectl (a cloud SDK's kubectl: apt would refuse to overwrite it), Debian's package is
+# unpacked into a directory of its own below and the machine's kubectl stays as it is
+# (controller/emulator/kube/kubeconfig.ts finds either).
+KUBECTL_HOME=/usr/local/lib/gsi-kubectl
+kubectl_owner=$(dpkg-query -S /usr/bin/kubectl 2>/dev/null | cut -d: -f1 || true)
+if [ -z "$kubectl_owner" ] || [ "$kubectl_owner" = kubernetes-client ]; then DEBS+=(kubernetes-client); fi
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ -n "$kubectl_owner" ] && [ "$kubectl_owner" != kubernetes-client ] && [ ! -x "$KUBECTL_HOME/usr/bin/kubectl" ]; then
+  deb_dir=$(mktemp -d)
+  (cd "$deb_dir" && { apt-get download -qq kubernetes-client 2>/dev/null || { apt-get update -qq && apt-get download -qq kubernetes-client; }; })
+  mkdir -p "$KUBECTL_HOME"
+  dpkg-deb -x "$deb_dir"/kubernetes-client_*.deb "$KUBECTL_HOME"
+  rm -rf "$deb_dir"
 fi
 # The Debian daemons start themselves on install; the tests run their own instances in namespaces
 # (prometheus: only its promtool is used).

@@ -21,13 +21,17 @@ import { INJECTOR_ADDRESS, INJECTOR_AS, RECEIVER_ADDRESS, RECEIVER_AS, type Scen
 export type DaemonKind = 'bird' | 'frr' | 'gobgp'
 
 export interface DaemonHandle {
-  readonly kind: DaemonKind
+  readonly kind: DaemonKind | 'gsi-routerd'
   readonly proc: ChildProcess
   readonly pid: number
   readonly logFile: string
   /** Routes of the scenario's family in the daemon's RIB (from its own CLI). */
   count(): number
   log(): string
+  /** What else the receiver set up (bench/daemon: the TGW namespace), removed after the cell. */
+  cleanup?(): void
+  /** Asks the receiver to exit on its own before it is killed (a --cpu-prof profile is written at exit). */
+  stop?(): Promise<void>
 }
 
 export const DAEMON_VERSIONS: Record<DaemonKind, string> = { bird: 'BIRD 2.0.12', frr: 'FRR bgpd 8.4.4', gobgp: 'GoBGP 3.10' }

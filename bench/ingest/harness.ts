@@ -25,8 +25,12 @@ import type { Scenario } from './scenario.js'
 
 export type ReceiverKind = 'ours' | DaemonKind
 
+/** A receiver the caller starts itself (bench/daemon/: the whole gsi-routerd), inside the pair's
+ * receiver namespace, with its count read by its own means. */
+export type ReceiverStarter = (pair: NetPair, s: Scenario, dir: string) => Promise<DaemonHandle>
+
 export interface CellResult {
-  readonly receiver: ReceiverKind
+  readonly receiver: ReceiverKind | 'gsi-routerd'
   readonly scenario: Scenario
   /** Busy-end minus the first UPDATE, seconds. */
   readonly seconds: number
@@ -95,9 +99,19 @@ export interface CellOptions {
   readonly oursMode?: 'speaker' | 'rib'
   /** Pause between Established and the baseline reading (default 1,000 ms). */
   readonly settleMs?: number
+  /** Receiver 'gsi-routerd' only: starts it (bench/daemon/routerd.ts). */
+  readonly startReceiver?: ReceiverStarter
+  /** The injector also listens on 198.18.0.1:179 (a receiver that connects itself: gsi-routerd). */
+  readonly injectorListens?: boolean
+  /** Called just after the injector is told to go (bench/daemon: the CLI queries start). */
+  readonly onGo?: () => void
+  /** When it returns a CLOCK_MONOTONIC time, the cell ends at the first CPU sample after it instead
+   * of at busy-end: for runs that keep the receiver ticking (a profiler, queries every 50 ms), whose
+   * own end is "everything counted" as the caller saw it. */
+  readonly endAt?: () => number | undefined
 }
 
-export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOptions = {}): Promise<CellResult> {
+export async function runCell(receiver: ReceiverKind | 'gsi-routerd', s: Scenario, opts: CellOptions = {}): Promise<CellResult> {
   const timeoutMs = opts.timeoutMs ?? Number(process.env.INGEST_TIMEOUT_MS ?? 300_000)
   const oursMode = opts.oursMode ?? (process.env.INGEST_OURS === 'rib' ? 'rib' : 'speaker')
   const profiling = receiver === 'ours' && (process.env.INGEST_NODE_ARGS ?? '').includes('prof')
@@ -120,11 +134,15 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
       await ours.wait('ready', 30_000)
       if (p.pid === undefined) throw new Error('our receiver: no pid')
       pid = p.pid
+    } else if (receiver === 'gsi-routerd') {
+      if (opts.startReceiver === undefined) throw new Error('receiver gsi-routerd: no startReceiver (bench/daemon/routerd.ts)')
+      daemon = await opts.startReceiver(pair, s, dir)
+      pid = daemon.pid
     } else {
       daemon = await startDaemon(receiver, pair, s, dir)
       pid = daemon.pid
     }
-    const ip = pair.spawnIn(pair.injectorNs, process.execPath, [...nodeArgs('injector'), JSON.stringify({ scenario: s.name, routes: opts.sendRoutes ?? s.routes, labels: s.labels })], {
+    const ip = pair.spawnIn(pair.injectorNs, process.execPath, [...nodeArgs('injector'), JSON.stringify({ scenario: s.name, routes: opts.sendRoutes ?? s.routes, labels: s.labels, listen: opts.injectorListens === true })], {
       stdio: ['pipe', 'pipe', 'pipe'],
       cwd: process.cwd(),
     })
@@ -148,6 +166,7 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
 
     // 3. go
     injector.send('go')
+    opts.onGo?.()
     const t0 = Number((await injector.wait('first-update', 30_000)).t)
     const deadline = Date.now() + timeoutMs
     let written: number | undefined
@@ -165,12 +184,13 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
       // Profiling (--cpu-prof) keeps our receiver ticking: no quiet window ever comes, so its own
       // "all in Loc-RIB" ends the cell (the figures of such a run are for the profile only).
       const doneEv = profiling ? ours?.find('done') : undefined
-      if (doneEv !== undefined) {
-        const dt = Number(doneEv.t)
+      const endAt = opts.endAt?.()
+      if (doneEv !== undefined || endAt !== undefined) {
+        const dt = endAt ?? Number(doneEv?.t)
         const at = sampler.samples.find((x) => x.t >= dt)
         if (at !== undefined) {
           end = { ...at, quietFrom: at.t }
-          log('profiling run: the end is our receiver\'s own done time, not busy-end')
+          log(endAt !== undefined ? 'the end is the caller\'s endAt, not busy-end' : 'profiling run: the end is our receiver\'s own done time, not busy-end')
           break
         }
       }
@@ -244,9 +264,11 @@ export async function runCell(receiver: ReceiverKind, s: Scenario, opts: CellOpt
     ours?.send('stop')
     // Let them exit on their own (a --cpu-prof profile is written at exit), then make sure.
     await Promise.all([injector?.proc, ours?.proc].map((p) => (p === undefined ? undefined : exitWithin(p, 3000))))
+    if (daemon?.stop !== undefined) await Promise.race([daemon.stop().catch(() => undefined), sleep(60_000)])
     killChild(injector?.proc)
     killChild(ours?.proc)
     killChild(daemon?.proc)
+    daemon?.cleanup?.()
     pair.destroy()
     rmSync(dir, { recursive: true, force: true })
   }

@@ -6,20 +6,27 @@
  * it as fast as the receiver reads), then End-of-RIB (RFC 4724 2). It keeps the session up
  * (KEEPALIVEs) until the harness says `stop` or closes stdin.
  *
- * argv[2]: JSON {"scenario": "ipv4" | "vpnv4", "routes": N, "labels": "per-set" | "per-route"}.
+ * With `listen` it also accepts the receiver's own connection on 198.18.0.1:179, as a CN2 control
+ * node does (gsi-routerd connects to its control nodes and, after a refused attempt, spends most of
+ * its time in Idle, where it turns incoming connections away).
+ *
+ * argv[2]: JSON {"scenario": "ipv4" | "vpnv4", "routes": N, "labels": "per-set" | "per-route", "listen": boolean}.
  * Events: built {messages, bytes, sets}; established; first-update {t} (CLOCK_MONOTONIC ms, taken
  * just before the write); written {t} (the kernel has taken every byte); down {reason}; error.
  */
-import { Session } from '../../bgp/session/index.js'
+import { BgpListener, Session } from '../../bgp/session/index.js'
 import { parseIpv4 } from '../../src/lib/address.js'
 import { onCommands, report } from './channel.js'
 import { encodeStream, INJECTOR_ADDRESS, INJECTOR_AS, RECEIVER_ADDRESS, RECEIVER_AS, scenario, type LabelMode, type ScenarioName } from './scenario.js'
 import { monoMs } from './proc.js'
 
-const args = JSON.parse(process.argv[2] ?? '{}') as { scenario?: ScenarioName; routes?: number; labels?: LabelMode }
+const args = JSON.parse(process.argv[2] ?? '{}') as { scenario?: ScenarioName; routes?: number; labels?: LabelMode; listen?: boolean }
 const s = scenario(args.scenario ?? 'ipv4', args.routes ?? 1000, args.labels)
 const stream = encodeStream(s)
 report({ event: 'built', messages: stream.messages, bytes: stream.bytes.length, sets: stream.attributeSets })
+
+const listener = args.listen === true ? new BgpListener({ host: INJECTOR_ADDRESS, port: 179 }) : undefined
+await listener?.listen()
 
 const session = new Session({
   name: 'injector',
@@ -35,7 +42,7 @@ const session = new Session({
   connectRetryTime: 1,
   idleHoldTime: 0.5,
   updateSink: () => undefined, // the receivers send nothing we need to read
-})
+}, listener !== undefined ? { listener } : {})
 let sent = false
 session.on('established', () => report({ event: 'established' }))
 session.on('down', (d) => {
@@ -69,6 +76,7 @@ function go(): void {
 
 async function stop(): Promise<void> {
   await Promise.race([session.destroy('benchmark done'), new Promise((r) => setTimeout(r, 2000))])
+  await listener?.close()
   process.exit(0)
 }
 

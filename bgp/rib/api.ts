@@ -105,9 +105,13 @@ export interface BestChange {
   readonly prefix: string
   readonly kind: 'add' | 'replace' | 'withdraw'
   /** Absent on withdraw. */
-  readonly best?: RouteEntry
+  readonly best?: RouteEntry | undefined
   /** The whole ECMP set, best first; empty on withdraw; [best] without multipath. */
   readonly multipath: readonly RouteEntry[]
+  /** The table the change comes from, on the RIB's own changes: its numeric accessors (bestPeer,
+   * multipathSets, writeKey) read the change without the text and entry objects above, which the
+   * RIB builds only when they are read. Absent on changes built by hand. */
+  readonly table?: RibTable
 }
 
 export interface RibOptions {
@@ -130,7 +134,8 @@ export interface RibOptions {
 
 export interface RibEvents {
   /** During commit(): best-path changes of one table, in chunks of at most 4,096 (built only when
-   * someone listens). */
+   * someone listens). A change's prefix text and entries are built when first read and describe the
+   * table as it is then: read them during the event (or keep what was read). */
   best: [FamilyKey, readonly BestChange[]]
   /** During commit(): destinations whose best path or multipath set changed (cheap; for
    * Adj-RIB-Out), in chunks of at most 4,096: the array is reused, read it before returning. */
@@ -165,6 +170,14 @@ export interface RibTable {
   bestPeer(dest: DestId): PeerId
   /** Best path's label (VPN families), or -1. */
   bestLabel(dest: DestId): number
+  /**
+   * The ECMP set in numbers, best first as multipath() orders it: each path's accepted attribute
+   * set id and label (-1 on families without labels) into `attrIds` and `labels`, at most their
+   * length; returns how many. No object per path: the hot path of the gateway logic.
+   */
+  multipathSets(dest: DestId, attrIds: Int32Array, labels: Int32Array): number
+  /** An interned attribute set by id (attribute set ids from bestAttrId or multipathSets). */
+  attributeSet(id: AttrId): RouteAttributes
   route(dest: DestId, pathId?: number): RouteInfo
   prefixText(dest: DestId): string
   /** The destination of a prefix text (same forms as RouteInfo.prefix), or -1. */
@@ -209,8 +222,11 @@ export interface RibApi {
   /** Withdraws the peer's paths still stale; returns how many. */
   sweepStale(id: PeerId, family?: FamilyKey): number
 
-  /** Runs best path on every dirty destination and emits `changed` and `best`. */
-  commit(): void
+  /** Runs best path on every dirty destination and emits `changed` and `best`; with `limit`, on at
+   * most that many (the rest stay pending for the next call, `pending` says how many). */
+  commit(limit?: number): void
+  /** Destinations waiting for commit() (all tables). */
+  readonly pending: number
 
   table(family: FamilyKey): RibTable
   /** Families that have a table. */

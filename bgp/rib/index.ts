@@ -5,4 +5,5 @@
 export * from './api.js'
 export { Rib } from './rib.js'
 export { AttributeStore, nextHopText } from './attribute-store.js'
-export { Table, tableKind, parsePrefixKey, rdFromWords, PathFlag, ChangeKind, type TableKind } from './table.js'
+export { allocated, grown, retire } from './grow.js'
+export { Table, TableBestChange, tableKind, parsePrefixKey, rdFromWords, PathFlag, ChangeKind, type TableKind } from './table.js'

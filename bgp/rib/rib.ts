@@ -33,7 +33,7 @@ import type {
 import { LOCAL_PEER } from './api.js'
 import { AttributeStore } from './attribute-store.js'
 import { PeerInfoTable } from './peers.js'
-import { ChangeKind, Table } from './table.js'
+import { ChangeKind, Table, TableBestChange } from './table.js'
 
 const EMPTY = new Uint8Array(0)
 
@@ -336,34 +336,29 @@ export class Rib extends EventEmitter<RibEvents> implements RibApi {
     return n
   }
 
-  commit(): void {
+  commit(limit = Infinity): void {
     for (const s of this.sinks) s.release()
+    let budget = limit
     for (const t of this.tables.values()) {
       if (t.pending === 0) continue
+      if (budget <= 0) break
+      const before = t.pending
       const changed = this.listenerCount('changed') > 0
       const best = this.listenerCount('best') > 0
       t.commit((dests, kinds, n) => {
         if (changed) this.emit('changed', t.family, dests, n)
         if (best) this.emit('best', t.family, this.bestChanges(t, dests, kinds, n))
-      })
+      }, budget)
+      // listeners may add destinations meanwhile; what was decided is at least what left the table
+      budget -= Math.max(1, before - t.pending)
     }
   }
 
   private bestChanges(t: Table, dests: Int32Array, kinds: Uint8Array, n: number): BestChange[] {
-    const list: BestChange[] = []
+    const list: BestChange[] = new Array(n)
     for (let i = 0; i < n; i++) {
-      const d = dests[i] as number
       const k = kinds[i] as number
-      const kind = k === ChangeKind.Add ? 'add' : k === ChangeKind.Replace ? 'replace' : 'withdraw'
-      const best = t.best(d)
-      list.push({
-        family: t.family,
-        dest: d,
-        prefix: t.prefixText(d),
-        kind,
-        ...(best === undefined ? {} : { best }),
-        multipath: best === undefined ? [] : t.multipath(d),
-      })
+      list[i] = new TableBestChange(t, dests[i] as number, k === ChangeKind.Add ? 'add' : k === ChangeKind.Replace ? 'replace' : 'withdraw')
     }
     return list
   }

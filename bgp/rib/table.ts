@@ -22,7 +22,7 @@
 import { Family, type FamilyKey } from '../codec/afi.js'
 import { decodeNlri, families, nlriToString, rdToString, parseRd, type Nlri, type RouteDistinguisher } from '../codec/nlri.js'
 import { formatIpv4, formatIpv6Words, parseIpv4, parseIpv6Words, wordMask } from '../../src/lib/address.js'
-import type { AttrId, DestId, PeerId, RibOptions, RibTable, RouteEntry, RouteInfo } from './api.js'
+import type { AttrId, BestChange, DestId, PeerId, RibOptions, RibTable, RouteAttributes, RouteEntry, RouteInfo } from './api.js'
 import { AttrBits, type AttributeStore } from './attribute-store.js'
 import { allocated, grown, retire } from './grow.js'
 import type { PeerInfoTable } from './peers.js'
@@ -533,8 +533,12 @@ export class Table implements RibTable {
    * changed to `chunk`, at most 4,096 at a time in reused arrays (a full-table load does not build a
    * million-entry list); returns how many changed. `chunk` may read the table; changes it makes to
    * the table are picked up by this commit or the next.
+   *
+   * `limit` bounds the destinations decided in this call (the rest stay pending, in order, for the
+   * next): a full table's changes then reach the listeners over several turns of the event loop
+   * instead of one, so the daemon keeps answering while a table loads.
    */
-  commit(chunk: (dests: Int32Array, kinds: Uint8Array, n: number) => void): number {
+  commit(chunk: (dests: Int32Array, kinds: Uint8Array, n: number) => void, limit = Infinity): number {
     const out = this.outDests
     const kinds = this.outKinds
     let n = 0
@@ -549,16 +553,26 @@ export class Table implements RibTable {
       }
     }
     const flags = this.destFlags
-    for (let i = 0; i < this.dirtyCount; i++) {
-      const d = this.dirty[i] as number
+    // dirtyCount is read again each time round: destinations a listener marks meanwhile are decided
+    // in this call too, within the limit
+    let fromDirty = 0
+    for (; fromDirty < this.dirtyCount && fromDirty < limit; fromDirty++) {
+      const d = this.dirty[fromDirty] as number
       const f = flags[d] as number
       flags[d] = 0
       if (this.decide(d, (f & DestTouched) !== 0, (f & DestBestGone) !== 0)) report(d)
     }
-    this.dirtyCount = 0
-    for (let d = this.newFrom; d < this.destCount; d++) if (this.decide(d, false, false)) report(d)
-    this.newFrom = this.destCount
-    if (this.dirty.length > 65536) this.dirty = new Int32Array(1024)
+    if (fromDirty < this.dirtyCount) this.dirty.copyWithin(0, fromDirty, this.dirtyCount)
+    this.dirtyCount -= fromDirty
+    // New destinations are decided in creation order; newFrom moves as they are, so one created by
+    // a listener meanwhile stays pending (implicitly dirty) for this call or the next.
+    let budget = limit - fromDirty
+    while (this.newFrom < this.destCount && budget > 0) {
+      const d = this.newFrom++
+      budget--
+      if (this.decide(d, false, false)) report(d)
+    }
+    if (this.dirtyCount === 0 && this.dirty.length > 65536) this.dirty = new Int32Array(1024)
     if (n > 0) {
       total += n
       chunk(out, kinds, n)
@@ -763,6 +777,39 @@ export class Table implements RibTable {
     }
     rest.sort((x, y) => (this.before(x, y) ? -1 : 1))
     return [best, ...rest].map((p) => this.entry(p))
+  }
+
+  multipathSets(dest: DestId, attrIds: Int32Array, labels: Int32Array): number {
+    const best = (this.best1[dest] ?? 0) - 1
+    if (best < 0 || attrIds.length === 0) return 0
+    attrIds[0] = this.acc(best)
+    labels[0] = this.labeled ? (this.pLabel[best] as number) : -1
+    let n = 1
+    let more = false
+    for (let p = ((this.first1[dest] as number) - 1); p >= 0; p = this.next(p)) {
+      if (p !== best && ((this.pFlags[p] as number) & PathFlag.Multipath) !== 0) {
+        more = true
+        break
+      }
+    }
+    if (!more) return n
+    // More than one path: multipath() builds the order (rare enough to allocate).
+    const rest: number[] = []
+    for (let p = ((this.first1[dest] as number) - 1); p >= 0; p = this.next(p)) {
+      if (p !== best && ((this.pFlags[p] as number) & PathFlag.Multipath) !== 0) rest.push(p)
+    }
+    rest.sort((x, y) => (this.before(x, y) ? -1 : 1))
+    for (const p of rest) {
+      if (n >= attrIds.length || n >= labels.length) break
+      attrIds[n] = this.acc(p)
+      labels[n] = this.labeled ? (this.pLabel[p] as number) : -1
+      n++
+    }
+    return n
+  }
+
+  attributeSet(id: AttrId): RouteAttributes {
+    return this.store.get(id)
   }
 
   bestAttrId(dest: DestId): AttrId {
@@ -1034,4 +1081,31 @@ export function parsePrefixKey(kind: TableKind, text: string): [number, number, 
   for (let i = off; i < 6; i++) out[i] = w[i] as number
   out[6] = len
   return out
+}
+
+/**
+ * A best-path change as the RIB emits it: family, destination and kind at once; the prefix text and
+ * the entries only when read (then kept), so a listener that reads the table's numbers instead
+ * (`table`, the gateway logic) costs no string and no entry object per change.
+ */
+export class TableBestChange implements BestChange {
+  private text: string | undefined
+  private paths: readonly RouteEntry[] | undefined
+  constructor(readonly table: RibTable, readonly dest: DestId, readonly kind: BestChange['kind']) {}
+
+  get family(): FamilyKey {
+    return this.table.family
+  }
+
+  get prefix(): string {
+    return (this.text ??= this.table.prefixText(this.dest))
+  }
+
+  get multipath(): readonly RouteEntry[] {
+    return (this.paths ??= this.kind === 'withdraw' ? [] : this.table.multipath(this.dest))
+  }
+
+  get best(): RouteEntry | undefined {
+    return this.multipath[0]
+  }
 }

@@ -17,6 +17,7 @@ import {
   MAX_ROUTE_PAGE,
   type DaemonStatus,
   type DaemonView,
+  type FibQuery,
   type GatewayStatus,
   type PeerSide,
   type PeerView,
@@ -161,6 +162,26 @@ function routeQuery(view: DaemonView, p: Params): RouteQuery {
   }
 }
 
+function fibQuery(p: Params): FibQuery {
+  const table = p.table
+  if (table !== undefined && (typeof table !== 'number' || !Number.isInteger(table) || table < 1 || table > 0xffffffff)) {
+    throw new ApiError(ErrorCode.InvalidParams, 'params.table: must be a kernel table id 1..4294967295')
+  }
+  const prefix = optString(p, 'prefix')
+  if (prefix !== undefined) checkPrefix(prefix)
+  const limit = p.limit ?? DEFAULT_ROUTE_PAGE
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_ROUTE_PAGE) {
+    throw new ApiError(ErrorCode.InvalidParams, `params.limit: must be an integer 1..${MAX_ROUTE_PAGE}`)
+  }
+  const after = optString(p, 'after')
+  return {
+    limit,
+    ...(table !== undefined ? { table } : {}),
+    ...(prefix !== undefined ? { prefix } : {}),
+    ...(after !== undefined ? { after } : {}),
+  }
+}
+
 /** Runs one method against the view. Throws ApiError for the client's mistakes. */
 export async function handle(view: DaemonView, method: string, params: Params = {}): Promise<unknown> {
   if (!(METHODS as readonly string[]).includes(method)) {
@@ -182,7 +203,7 @@ export async function handle(view: DaemonView, method: string, params: Params = 
     case 'show.tunnels':
       return view.tunnels()
     case 'show.fib':
-      return view.fib()
+      return view.fib(fibQuery(params))
     case 'show.config':
       return view.config()
     case 'show.gateway':

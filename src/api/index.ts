@@ -8,4 +8,5 @@ export { handle, peerSummary, findPeer, FAMILY_NAMES, type BgpSummary, type Peer
 export { ApiServer, type ApiServerOptions } from './server.js'
 export { ApiClient, DaemonNotRunningError, type ApiClientOptions } from './client.js'
 export { ribRoutes, speakerRouteSource, type RibRouteSource } from './rib-routes.js'
+export { fibRoutePage, fibCursor } from './fib-routes.js'
 export { daemonReport, routeTargetKey, type DaemonReport } from './report.js'

@@ -70,7 +70,7 @@ export function daemonReport(view: DaemonView): DaemonReport {
     const prefixes = view.routes({ view: 'advertised', peer: p.address, limit: MAX_ROUTE_PAGE }).routes.map((r) => r.prefix)
     return { peer: p.address, prefixes }
   })
-  const fib = view.fib()
+  const fib = view.fib({ limit: 0 }) // counts only, no route listing
   return {
     status,
     peers: peers.map(peerSummary),

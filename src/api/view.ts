@@ -25,8 +25,9 @@ import type { GreLinkReport } from '../../gre/reconcile.js'
 /** Which side of the gateway a peer is on: a CN2 control node or a Transit Gateway Connect peer. */
 export type PeerSide = 'cn2' | 'tgw'
 
-/** One BGP peer: the speaker's statistics (BgpSpeaker.peerStats) and its side. */
-export type PeerView = PeerStats & { readonly side: PeerSide }
+/** One BGP peer: the speaker's statistics (BgpSpeaker.peerStats) and its side; `diagnosis`: why the
+ * session does not come up where BGP itself cannot see it (TCP-MD5 segments the kernel dropped). */
+export type PeerView = PeerStats & { readonly side: PeerSide; readonly diagnosis?: string }
 
 /** Who the daemon is and whether it is ready, for the summary's header and /readyz. */
 export interface DaemonStatus {
@@ -130,12 +131,51 @@ export interface TunnelsView {
   readonly mplsoudp: readonly MplsoudpTunnelView[]
 }
 
-/** The FIB writer's state and counters, with routes per kernel table. */
+/** FIB route listing: optionally one gateway table, one prefix (exact) or address (every prefix
+ * containing it); paged like the BGP route listing. */
+export interface FibQuery {
+  readonly table?: number
+  readonly prefix?: string
+  /** Page size (the API caps it at MAX_ROUTE_PAGE); 0: no routes, state and counts only (what
+   * /metrics asks at every scrape; the API refuses 0). */
+  readonly limit?: number
+  /** Continue after this cursor (FibView.next of the previous page). */
+  readonly after?: string
+}
+
+/** One next hop of a FIB route: toward a pod (MPLS label pushed, MPLSoUDP to the vRouter) or toward
+ * the VPC (via the TGW's inside address over the Connect peer's GRE link). */
+export interface FibNextHopView {
+  readonly kind: 'mpls' | 'gre'
+  /** mpls: the vRouter's address; gre: the TGW's inside address (.2 / .3). */
+  readonly via: string
+  /** mpls: the label the control node assigned, pushed on the packet. */
+  readonly label?: number
+  /** The output device: the MPLSoUDP tunnel (gsim*) or the GRE link (gsig*). */
+  readonly dev: string
+  /** Relative ECMP weight (1-256). */
+  readonly weight: number
+}
+
+/** One desired route of a gateway table. */
+export interface FibRouteView {
+  readonly table: number
+  /** Canonical CIDR text. */
+  readonly prefix: string
+  /** More than one: ECMP. */
+  readonly nexthops: readonly FibNextHopView[]
+}
+
+/** The FIB writer's state and counters, with routes per kernel table, and one page of its routes. */
 export interface FibView {
   readonly state: FibState
   readonly counters: FibCounters
   /** Desired routes per gateway table (bounded: one entry per table). */
   readonly routesByTable: readonly { readonly table: number; readonly routes: number }[]
+  /** One page of the desired routes, by table, then IPv4 before IPv6, then address and length. */
+  readonly routes: readonly FibRouteView[]
+  /** Cursor for the next page; absent on the last one. */
+  readonly next?: string
 }
 
 /** The gateway logic's Transit Gateway quota guard (the same figures toward every Connect peer). */
@@ -163,7 +203,7 @@ export interface DaemonView {
   peers(): readonly PeerView[]
   routes(query: RouteQuery): RoutePage
   tunnels(): TunnelsView
-  fib(): FibView
+  fib(query?: FibQuery): FibView
   /** The running config (secrets left out), JSON-able. */
   config(): unknown
   gateway(): GatewayStatus

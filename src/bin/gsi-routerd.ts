@@ -11,7 +11,7 @@
 import { pino, type Level } from 'pino'
 import { ApiClient, ApiServer, DaemonNotRunningError } from '../api/index.js'
 import { checkConfigFile } from '../config/check.js'
-import { ConfigError, loadConfigFile } from '../config/load.js'
+import { ConfigError, loadConfigFile, readMd5File } from '../config/load.js'
 import type { DaemonConfig } from '../config/model.js'
 import { GatewayDaemon } from '../daemon/daemon.js'
 import { RuntimeView } from '../daemon/view.js'
@@ -149,7 +149,7 @@ async function run(source: Source): Promise<number> {
     md5: async (c) => {
       const m = c.controlNodes.md5
       if (m === undefined) return undefined
-      if ('file' in m) return (await readFile(m.file, 'utf8')).replace(/\r?\n$/, '')
+      if ('file' in m) return readMd5File(m.file)
       if (kube === undefined) throw new Error('controlNodes.md5.secretRef: Secrets are read in Kubernetes mode only; with --config use controlNodes.md5.file')
       const { readMd5Key } = await import('../config/kube.js')
       return readMd5Key(m, { conn: kube.conn, namespace: process.env.POD_NAMESPACE ?? 'gsi-system' })

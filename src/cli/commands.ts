@@ -43,7 +43,7 @@ export const COMMAND_LINES = [
   'show bgp route received-from PEER [FAMILY] [PREFIX]',
   'show bgp route advertised-to PEER [FAMILY] [PREFIX]',
   'show tunnels',
-  'show fib',
+  'show fib [PREFIX|ADDRESS] [--limit N | --all]',
   'show config',
   'show gateway',
   'clear bgp neighbor ADDRESS|NAME [soft]',
@@ -108,6 +108,12 @@ export function parseCommand(words: readonly string[]): Command {
     return { kind: 'clear', method: 'clear.bgp.neighbor', params: { address, soft } }
   }
   const what = keyword(words[1], ['bgp', 'tunnels', 'fib', 'config', 'gateway'], 'show')
+  if (what === 'fib') {
+    const prefix = words[2]
+    if (prefix !== undefined && !looksLikeAddress(prefix)) throw new UsageError(`"${prefix}" after "show fib" is not a prefix or an address`)
+    noMore(words, 3, `show fib ${prefix ?? ''}`.trimEnd())
+    return { kind: 'fib', method: 'show.fib', params: prefix !== undefined ? { prefix } : {} }
+  }
   if (what !== 'bgp') {
     noMore(words, 2, `show ${what}`)
     const method = `show.${what}` as Method

@@ -8,7 +8,7 @@
  */
 import { stringify as toYaml } from 'yaml'
 import type { BgpSummary, PeerSummary } from '../api/handlers.js'
-import type { ClearResult, DaemonStatus, FibView, GatewayStatus, PeerView, RoutePage, RouteView, TunnelsView } from '../api/view.js'
+import type { ClearResult, DaemonStatus, FibRouteView, FibView, GatewayStatus, PeerView, RoutePage, RouteView, TunnelsView } from '../api/view.js'
 
 /** Columns padded to their widest cell; `right` lists the right-aligned columns (numbers). */
 export function table(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number> = new Set()): string {
@@ -133,6 +133,7 @@ function formatNeighbor(p: PeerView, now: number): string {
   o.push('')
   o.push(`  Connections established ${s.flaps + (s.state === 'Established' ? 1 : 0)}; dropped ${s.flaps}; collisions ${s.collisions}`)
   if (s.lastError !== undefined) o.push(`  Last reset ${time(s.lastError.at, now)}, due to ${s.lastError.reason}${s.lastError.detail !== undefined ? ` (${s.lastError.detail})` : ''}`)
+  if (p.diagnosis !== undefined) o.push(`  Not established: ${p.diagnosis}`)
   if (s.lastNotificationSent !== undefined) o.push(`  Last notification sent ${time(s.lastNotificationSent.at, now)}: ${notification(s.lastNotificationSent)}`)
   if (s.lastNotificationReceived !== undefined) o.push(`  Last notification received ${time(s.lastNotificationReceived.at, now)}: ${notification(s.lastNotificationReceived)}`)
   if (s.connection !== undefined) {
@@ -230,7 +231,40 @@ export function formatFib(f: FibView, now: number): string {
   ], new Set([1, 2, 3])))
   out.push(`  Adopted at start ${c.routesAdopted}, drift repaired ${c.driftRepairs}, syncs ${c.syncs}, errors ${c.errors}`)
   if (c.lastError !== '') out.push(`  Last error: ${c.lastError}`)
+  const listing = formatFibRoutes(f, f.routes, f.next !== undefined)
+  if (listing !== '') out.push('', listing.trimEnd())
   return out.join('\n') + '\n'
+}
+
+/**
+ * The FIB's routes as Junos `show route table` lays them out: a header per gateway table (its VRF,
+ * its label, how many routes it holds in all), the destination on its own line, then one line per
+ * next hop after ">": `to vRouter V via TUNNEL, Push LABEL` toward a pod (MPLSoUDP), `via TGW-ADDRESS,
+ * GRE LINK` toward the VPC. Several next hops are ECMP.
+ */
+export function formatFibRoutes(f: Pick<FibView, 'state' | 'routesByTable'>, routes: readonly FibRouteView[], more: boolean): string {
+  const out: string[] = []
+  const tables = new Map(f.state.tables.map(t => [t.table, t]))
+  const counts = new Map(f.routesByTable.map(t => [t.table, t.routes]))
+  let current: number | undefined
+  for (const r of routes) {
+    if (r.table !== current) {
+      current = r.table
+      const t = tables.get(r.table)
+      const n = counts.get(r.table)
+      if (out.length > 0) out.push('')
+      out.push(`Table ${r.table}${t !== undefined ? ` (VRF ${t.vrf}, label ${t.label})` : ''}${n !== undefined ? `: ${n} route${n === 1 ? '' : 's'}` : ''}`)
+    }
+    out.push(r.prefix)
+    for (const nh of r.nexthops) {
+      const weight = nh.weight !== 1 ? `, weight ${nh.weight}` : ''
+      out.push(nh.kind === 'mpls'
+        ? `        > to vRouter ${nh.via} via ${nh.dev}, Push ${nh.label ?? '?'}${weight}`
+        : `        > via ${nh.via}, GRE ${nh.dev}${weight}`)
+    }
+  }
+  if (more) out.push('', '(more routes: --all lists every page, --limit N sets the page size)')
+  return out.length > 0 ? out.join('\n') + '\n' : ''
 }
 
 export function formatGateway(g: GatewayStatus): string {

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { ApiClient, DaemonNotRunningError } from '../api/client.js'
 import type { BgpSummary } from '../api/handlers.js'
 import { ApiError, DEFAULT_SOCKET_PATH } from '../api/protocol.js'
-import { DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE, type ClearResult, type FibView, type GatewayStatus, type PeerView, type RoutePage, type RouteView, type TunnelsView } from '../api/view.js'
+import { DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE, type ClearResult, type FibRouteView, type FibView, type GatewayStatus, type PeerView, type RoutePage, type RouteView, type TunnelsView } from '../api/view.js'
 import { version } from '../version.js'
 import { runDoctorCli } from './doctor.js'
 import { COMMAND_LINES, parseCommand, UsageError, type Command } from './commands.js'
@@ -31,8 +31,8 @@ options:
   --socket PATH   the daemon's API socket (default ${DEFAULT_SOCKET_PATH}; env GSICTL_SOCKET)
   --json          print the daemon's answer as JSON (every command)
   --rd RD         show bgp route: only this route distinguisher (64512:7, 10.0.0.5:1)
-  --limit N       show bgp route: at most N paths (default ${DEFAULT_ROUTE_PAGE}, at most ${MAX_ROUTE_PAGE})
-  --all           show bgp route: every path, page after page
+  --limit N       show bgp route, show fib: at most N paths / routes (default ${DEFAULT_ROUTE_PAGE}, at most ${MAX_ROUTE_PAGE})
+  --all           show bgp route, show fib: every path / route, page after page
   --timeout S     seconds to wait for an answer (default 10)
   -h, --help      this text
   -V, --version   gsictl's version
@@ -109,6 +109,10 @@ function isRouteListing(c: Command): boolean {
   return c.method === 'show.bgp.route'
 }
 
+function isFibListing(c: Command): boolean {
+  return c.method === 'show.fib'
+}
+
 /** Index of the command word `doctor` when it is the command (options and their values may come
  * first), else -1. */
 function doctorWord(argv: readonly string[]): number {
@@ -144,8 +148,9 @@ export async function runGsictl(argv: readonly string[], io: GsictlIo): Promise<
     if (p.words.length === 0) throw new UsageError('no command given')
     opts = p.opts
     command = parseCommand(p.words)
-    if (!isRouteListing(command) && (opts.rd !== undefined || opts.limit !== undefined || opts.all)) {
-      throw new UsageError(`${opts.rd !== undefined ? '--rd' : opts.limit !== undefined ? '--limit' : '--all'}: only for show bgp route`)
+    if (!isRouteListing(command) && opts.rd !== undefined) throw new UsageError('--rd: only for show bgp route')
+    if (!isRouteListing(command) && !isFibListing(command) && (opts.limit !== undefined || opts.all)) {
+      throw new UsageError(`${opts.limit !== undefined ? '--limit' : '--all'}: only for show bgp route and show fib`)
     }
     if (opts.all && opts.limit !== undefined) throw new UsageError('--all and --limit: give one or the other')
   } catch (e) {
@@ -184,13 +189,23 @@ async function run(client: ApiClient, c: Command, o: Options, now: number): Prom
     const title = c.kind === 'received-from' ? `Routes received from ${String(c.params.peer)}` : c.kind === 'advertised-to' ? `Routes advertised to ${String(c.params.peer)}` : ''
     return formatRoutes(page, routes, page.next !== undefined, title)
   }
+  if (isFibListing(c)) {
+    const params = { ...c.params, limit: o.all ? MAX_ROUTE_PAGE : (o.limit ?? DEFAULT_ROUTE_PAGE) }
+    let page = await client.call(c.method, params) as FibView
+    const routes: FibRouteView[] = [...page.routes]
+    while (o.all && page.next !== undefined) {
+      page = await client.call(c.method, { ...params, after: page.next }) as FibView
+      routes.push(...page.routes)
+    }
+    const whole: FibView = { state: page.state, counters: page.counters, routesByTable: page.routesByTable, routes, ...(page.next !== undefined ? { next: page.next } : {}) }
+    return o.json ? json(whole) : formatFib(whole, now)
+  }
   const result = await client.call(c.method, c.params)
   if (o.json) return json(result)
   switch (c.kind) {
     case 'summary': return formatSummary(result as BgpSummary, now)
     case 'neighbor': return formatNeighbors(result as PeerView[], now)
     case 'tunnels': return formatTunnels(result as TunnelsView)
-    case 'fib': return formatFib(result as FibView, now)
     case 'config': return formatConfig(result)
     case 'gateway': return formatGateway(result as GatewayStatus)
     case 'clear': return formatClear(result as ClearResult)

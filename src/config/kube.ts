@@ -16,11 +16,10 @@
  * namespace (`controlNodes.md5.secretRef`) or a file; `readMd5Key` reads either.
  */
 import { EventEmitter } from 'node:events'
-import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { Informer, isNotFound, ResourceClient, type KubeConnection, type KubeObject, type ResourceRef } from '../../controller/k8s/index.js'
 import { GROUP, NODE_NAME_LABEL, PLURALS, VERSION, type ConnectedPeer, type DaemonStatus } from '../../controller/types.js'
-import { ConfigError, resolveConfig } from './load.js'
+import { ConfigError, readMd5File, resolveConfig } from './load.js'
 import type { DaemonConfig, DaemonConfigInput, Md5KeySource } from './model.js'
 
 export const CONNECTED_PEERS: ResourceRef = { group: GROUP, version: VERSION, plural: PLURALS.ConnectedPeer, kind: 'ConnectedPeer', namespaced: true }
@@ -223,9 +222,7 @@ export async function readSecretKey(conn: KubeConnection, namespace: string, nam
 export async function readMd5Key(source: Md5KeySource | undefined, ctx: { conn?: KubeConnection; namespace?: string } = {}): Promise<string | undefined> {
   if (source === undefined) return undefined
   if ('file' in source) {
-    const text = (await readFile(source.file, 'utf8')).replace(/\r?\n$/, '')
-    if (text === '') throw new Error(`controlNodes.md5.file: ${source.file} is empty`)
-    return text
+    return readMd5File(source.file)
   }
   const { name, key } = source.secretRef
   if (!ctx.conn || ctx.namespace === undefined) throw new Error('controlNodes.md5.secretRef: a Secret needs the Kubernetes source (no API connection)')

@@ -312,3 +312,18 @@ export function parseConfigText(text: string, source = 'config'): LoadedConfig {
 export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   return parseConfigText(await readFile(path, 'utf8'), path)
 }
+
+/** The control nodes' TCP-MD5 password from `controlNodes.md5.file` (a trailing newline dropped, as
+ * a mounted Secret or `echo` leaves it); errors name the field. Read at start and on every reload, so
+ * a new key in the file takes effect with SIGHUP. */
+export async function readMd5File(path: string): Promise<string> {
+  let text: string
+  try {
+    text = (await readFile(path, 'utf8')).replace(/\r?\n$/, '')
+  } catch (e) {
+    throw new Error(`controlNodes.md5.file: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  if (text === '') throw new Error(`controlNodes.md5.file: ${path} is empty`)
+  if (Buffer.byteLength(text) > 80) throw new Error(`controlNodes.md5.file: ${path} holds ${Buffer.byteLength(text)} bytes; a TCP-MD5 key is at most 80 (TCP_MD5SIG_MAXKEYLEN)`)
+  return text
+}

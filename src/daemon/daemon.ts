@@ -37,6 +37,7 @@ import { FibWriter, NetlinkKernel, cleanup, newCounters, vrfName, type CleanupRe
 import type { DesiredRoute, FibCounters, FibState, GatewayTable } from '../fib/index.js'
 import type { State } from '../../bgp/fsm/types.js'
 
+import { Md5Watch } from './md5-watch.js'
 import { daemonPeers, planPeers, type DaemonPeer, type Side } from './peers.js'
 
 /** The subset of pino the daemon uses: bgp/'s logger interface (pino loggers satisfy it). */
@@ -160,23 +161,43 @@ export interface FibPort {
   markReady(): Promise<void>
   state(): FibState
   counters(): Readonly<FibCounters>
+  /** Every desired route, in no particular order (gsictl show fib sorts and pages them). */
+  visitDesired(visit: (route: DesiredRoute) => void): void
 }
 
 /**
  * The FIB of `dataplane: none`: the gateway's routes computed and kept (src/gateway's RecordingFib),
  * shown by gsictl in the FIB writer's terms (tables, tunnels the routes would need), nothing programmed.
+ *
+ * A flush that follows route writes is where the FIB writer would send its netlink batch, i.e. the
+ * moment the kernel route would change: it is logged at debug level with the CLOCK_MONOTONIC time (the
+ * clock every process of the machine shares, across network namespaces), so the convergence benchmark
+ * (bench/convergence.bench.ts) times "kernel route changed" from the log without asking the daemon
+ * anything on its event loop. At the default level (info) it costs one level check per flush.
  */
 export class ComputedFib extends RecordingFib implements FibPort {
   private readonly local: string
-  constructor(localAddress: string) {
+  private readonly log: DaemonLogger | undefined
+  /** Route writes counted at the previous flush: a flush with none after it changed nothing. */
+  private writesFlushed = 0
+  constructor(localAddress: string, log?: DaemonLogger) {
     super()
     this.local = localAddress
+    this.log = log
+  }
+
+  override flush(): Promise<void> {
+    const s = super.state()
+    if (s.writes !== this.writesFlushed) {
+      this.log?.debug({ monotonicMs: Number(process.hrtime.bigint()) / 1e6, writes: s.writes - this.writesFlushed, routes: s.desiredRoutes }, 'computed FIB changed')
+      this.writesFlushed = s.writes
+    }
+    return super.flush()
   }
 
   override state(): FibState & ReturnType<RecordingFib['state']> {
     const s = super.state()
-    const refs = new Map<string, number>()
-    for (const r of this.routes()) for (const h of r.nexthops) if (h.kind === 'mpls') refs.set(h.vrouter, (refs.get(h.vrouter) ?? 0) + 1)
+    const refs = this.vrouterRoutes()
     return {
       ...s, installedRoutes: 0,
       tables: s.tables.map((t) => ({ table: t.table, label: t.label, vrf: vrfName(t.table) })),
@@ -186,6 +207,10 @@ export class ComputedFib extends RecordingFib implements FibPort {
 
   counters(): Readonly<FibCounters> {
     return { ...newCounters(), syncs: super.state().flushes }
+  }
+
+  visitDesired(visit: (route: DesiredRoute) => void): void {
+    for (const r of this.routes()) visit(r)
   }
 }
 
@@ -267,6 +292,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
   private stopping = false
   readonly startedAt = Date.now()
   reloads = { ok: 0, rejected: 0 }
+  private md5Watch: Md5Watch | undefined
 
   constructor(private readonly o: DaemonOptions) {
     super()
@@ -292,7 +318,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
       this.restarting = writer.counters().routesAdopted > 0
       await this.applyGre()
     } else {
-      this.fib = new ComputedFib(c.nodeAddress)
+      this.fib = new ComputedFib(c.nodeAddress, this.log.child({ part: 'fib' }))
       this.fib.setTables([{ table: c.gatewayTable.table, label: c.gatewayTable.label }])
     }
     this.speakers = createSpeakers(c, this.restarting, this.log)
@@ -306,6 +332,8 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     await this.speakers.tgw.start()
     await this.peerSet.apply(PeerSet.wanted(c, await this.o.md5?.(c)))
     for (const s of [this.speakers.cn2, this.speakers.tgw]) s.on('gr-phase', () => { void this.checkSelection() })
+    this.md5Watch = new Md5Watch({ log: this.log.child({ part: 'tcp-md5' }), waiting: () => this.md5Waiting() })
+    this.md5Watch.start()
     this.started = true
     this.log.info({ restarting: this.restarting, dataplane: c.dataplane, controlNodes: c.controlNodes.peers.length, connectPeers: c.tgw.connectPeers.length }, 'gsi-routerd started')
     await this.checkSelection()
@@ -385,6 +413,17 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
       this.emit('reload', r)
       return r
     }
+    // The key first: a source that cannot be read refuses the whole reload before anything changes.
+    let md5: string | undefined
+    try {
+      md5 = await this.o.md5?.(next)
+    } catch (e) {
+      this.reloads.rejected++
+      const r: ReloadResult = { ok: false, added: [], removed: [], reset: [], message: `${(e as Error).message}; running configuration kept` }
+      this.log.error({ err: e }, r.message)
+      this.emit('reload', r)
+      return r
+    }
     try {
       this.reconfigureGateway(prev, next)
     } catch (e) {
@@ -397,7 +436,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     this.config = next
     if (next.dataplane === 'kernel') await this.applyGre()
     if (JSON.stringify(prev.exposed.routeTargets) !== JSON.stringify(next.exposed.routeTargets)) this.speakers.cn2.setImportRouteTargets(importRouteTargets(next))
-    const done = await this.peerSet.apply(PeerSet.wanted(next, await this.o.md5?.(next)))
+    const done = await this.peerSet.apply(PeerSet.wanted(next, md5))
     this.reloads.ok++
     const r: ReloadResult = { ok: true, ...done, message: `configuration applied: ${done.added.length} peers added, ${done.removed.length} removed, ${done.reset.length} reset` }
     this.log.info({ ...done }, r.message)
@@ -414,6 +453,18 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
 
   peerList(): readonly DaemonPeer[] {
     return this.peerSet.peers
+  }
+
+  /** Control-node sessions with a TCP-MD5 key that are not Established (what the MD5 watch explains). */
+  private md5Waiting(): string[] {
+    return this.peerSet.peers
+      .filter((p) => p.side === 'cn2' && p.config.md5Password !== undefined && this.speakers.cn2.peerStats(p.config.name).session.state !== 'Established')
+      .map((p) => p.config.name)
+  }
+
+  /** Why a TCP-MD5 control-node session is not up, when the kernel's counters say (else undefined). */
+  md5Diagnosis(peer: string): string | undefined {
+    return this.md5Watch?.diagnosis(peer)
   }
 
   gatewayStatus(): GatewayStatus {
@@ -460,6 +511,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
   async stop(mode: StopMode, message = 'gsi-routerd shutting down'): Promise<CleanupReport | undefined> {
     if (this.stopping) return undefined
     this.stopping = true
+    this.md5Watch?.stop()
     this.log.info({ mode }, mode === 'graceful' ? 'stopping: kernel state and peers\' stale routes kept (graceful restart)' : 'stopping: withdrawing routes and removing kernel state')
     if (mode === 'graceful') {
       this.writer?.stop()

@@ -6,17 +6,17 @@
  * with the same attributes cause no UPDATE (the RIB's best path does not change), and the FIB writer
  * leaves equal kernel routes alone, so a reload that changes nothing visible sends nothing.
  *
- * For that the gateway reaches the speakers and the FIB through thin tracking ports that remember what
- * it originated and which routes it set.
+ * For that the gateway reaches the speakers through thin tracking ports that remember what it
+ * originated (aggregates and VPC routes: thousands at most); which FIB routes each gateway wants it
+ * says itself (Gateway.forEachFibRoute / wantsFibRoute), so nothing is kept per route here.
  */
 import type { FamilyKey } from '../../bgp/codec/afi.js'
 import type { ExtendedCommunity } from '../../bgp/codec/ext-communities.js'
 import { nlriToString, type Nlri } from '../../bgp/codec/nlri.js'
-import type { BestChange, RouteAttributes } from '../../bgp/rib/index.js'
+import { TableBestChange, type BestChange, type RouteAttributes } from '../../bgp/rib/index.js'
 import type { BgpSpeaker, PeerStateEvent } from '../../bgp/speaker/index.js'
 import { Gateway, type GatewayOptions, type GatewayStatus } from '../gateway/index.js'
 import type { Cn2SpeakerPort, FibPort as GatewayFibPort } from '../gateway/types.js'
-import type { DesiredRoute, GatewayTable } from '../fib/types.js'
 
 type BestListener = (family: FamilyKey, changes: readonly BestChange[]) => void
 type StateListener = (e: PeerStateEvent) => void
@@ -75,10 +75,7 @@ class TrackedSpeaker implements Cn2SpeakerPort {
       const table = rib.table(family)
       let batch: BestChange[] = []
       table.forEachBest((dest) => {
-        const multipath = table.multipath(dest)
-        const best = multipath[0]
-        if (best === undefined) return
-        batch.push({ family, dest, prefix: table.prefixText(dest), kind: 'add', best, multipath })
+        batch.push(new TableBestChange(table, dest, 'add'))
         if (batch.length === 4096) {
           this.fwdBest(family, batch)
           batch = []
@@ -94,30 +91,6 @@ class TrackedSpeaker implements Cn2SpeakerPort {
   }
 }
 
-/** The FIB as one gateway sees it: the routes it set remembered. */
-class TrackedFib implements GatewayFibPort {
-  readonly routes = new Map<string, { table: number; prefix: string }>()
-  constructor(private readonly fib: GatewayFibPort) {}
-
-  setTables(tables: readonly GatewayTable[]): void {
-    this.fib.setTables(tables)
-  }
-
-  setRoute(route: DesiredRoute): void {
-    this.routes.set(`${route.table} ${route.prefix}`, { table: route.table, prefix: route.prefix })
-    this.fib.setRoute(route)
-  }
-
-  deleteRoute(table: number, prefix: string): boolean {
-    this.routes.delete(`${table} ${prefix}`)
-    return this.fib.deleteRoute(table, prefix)
-  }
-
-  flush(): Promise<void> {
-    return this.fib.flush()
-  }
-}
-
 export interface GatewayEventSink {
   attach(gw: Gateway): void
 }
@@ -126,13 +99,11 @@ export class GatewayHost {
   private gw: Gateway
   private cn2: TrackedSpeaker
   private tgw: TrackedSpeaker
-  private fibPort: TrackedFib
 
   constructor(private readonly speakers: { cn2: BgpSpeaker; tgw: BgpSpeaker }, private readonly fib: GatewayFibPort, options: GatewayOptions, private readonly sink: GatewayEventSink) {
     this.cn2 = new TrackedSpeaker(speakers.cn2)
     this.tgw = new TrackedSpeaker(speakers.tgw)
-    this.fibPort = new TrackedFib(fib)
-    this.gw = new Gateway(this.cn2, this.tgw, this.fibPort, options)
+    this.gw = new Gateway(this.cn2, this.tgw, fib, options)
     sink.attach(this.gw)
     this.gw.start()
   }
@@ -153,23 +124,21 @@ export class GatewayHost {
   reconfigure(options: GatewayOptions): void {
     const cn2 = new TrackedSpeaker(this.speakers.cn2)
     const tgw = new TrackedSpeaker(this.speakers.tgw)
-    const fibPort = new TrackedFib(this.fib)
     let next: Gateway
     try {
-      next = new Gateway(cn2, tgw, fibPort, options)
+      next = new Gateway(cn2, tgw, this.fib, options)
     } catch (e) {
       cn2.detach()
       tgw.detach()
       throw e
     }
-    const old = { gw: this.gw, cn2: this.cn2, tgw: this.tgw, fib: this.fibPort }
+    const old = { gw: this.gw, cn2: this.cn2, tgw: this.tgw }
     old.gw.stop()
     old.cn2.detach()
     old.tgw.detach()
     this.gw = next
     this.cn2 = cn2
     this.tgw = tgw
-    this.fibPort = fibPort
     this.sink.attach(next)
     next.start()
     cn2.replay()
@@ -177,12 +146,12 @@ export class GatewayHost {
     for (const [key, nlri] of old.cn2.originated) if (!cn2.originated.has(key)) this.speakers.cn2.withdrawOriginated(nlri)
     for (const [key, nlri] of old.tgw.originated) if (!tgw.originated.has(key)) this.speakers.tgw.withdrawOriginated(nlri)
     let deleted = false
-    for (const [key, r] of old.fib.routes) {
-      if (!fibPort.routes.has(key)) {
-        this.fib.deleteRoute(r.table, r.prefix)
+    old.gw.forEachFibRoute((table, prefix) => {
+      if (!next.wantsFibRoute(table, prefix)) {
+        this.fib.deleteRoute(table, prefix)
         deleted = true
       }
-    }
+    })
     if (deleted) void this.fib.flush()
   }
 

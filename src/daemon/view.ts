@@ -10,12 +10,14 @@ import { familyName, type FamilyKey } from '../../bgp/codec/afi.js'
 import { LOCAL_PEER } from '../../bgp/rib/index.js'
 import type { BgpSpeaker } from '../../bgp/speaker/speaker.js'
 import { greLinkName } from '../../gre/index.js'
+import { tunnelName } from '../../mplsoudp/index.js'
 import {
-  DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE, routeView, type ClearResult, type DaemonStatus, type DaemonView, type FamilyCount, type FibView,
+  DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE, routeView, type ClearResult, type DaemonStatus, type DaemonView, type FamilyCount, type FibQuery, type FibRouteView, type FibView,
   type GatewayStatus, type PeerView, type RoutePage, type RouteQuery, type RouteView, type TunnelsView,
 } from '../api/view.js'
 import { ApiError, ErrorCode } from '../api/protocol.js'
 import { ribRoutes, speakerRouteSource } from '../api/rib-routes.js'
+import { fibRoutePage } from '../api/fib-routes.js'
 import { prefixContains, tryParseAddress, parsePrefix } from '../lib/address.js'
 import { version } from '../version.js'
 import type { GatewayDaemon } from './daemon.js'
@@ -46,7 +48,10 @@ export class RuntimeView implements DaemonView {
   }
 
   peers(): readonly PeerView[] {
-    return this.d.peerList().map((p) => ({ ...this.speaker(p.side).peerStats(p.config.name), side: p.side }))
+    return this.d.peerList().map((p) => {
+      const diagnosis = p.side === 'cn2' ? this.d.md5Diagnosis(p.config.name) : undefined
+      return { ...this.speaker(p.side).peerStats(p.config.name), side: p.side, ...(diagnosis !== undefined ? { diagnosis } : {}) }
+    })
   }
 
   /**
@@ -139,9 +144,31 @@ export class RuntimeView implements DaemonView {
     }
   }
 
-  fib(): FibView {
+  /** State and counters, and one page of the desired routes: the listing visits the FIB port's
+   * routes (whatever its storage) and sorts them, so it costs one pass per page asked for. */
+  fib(q: FibQuery = {}): FibView {
     const state = this.d.fib.state()
-    return { state, counters: { ...this.d.fib.counters() }, routesByTable: state.tables.map((t) => ({ table: t.table, routes: state.desiredRoutes })) }
+    const counters = { ...this.d.fib.counters() }
+    // One gateway table (today's configuration): its count is the FIB's, no walk needed
+    const single = state.tables.length === 1 ? new Map([[(state.tables[0] as { table: number }).table, state.desiredRoutes]]) : undefined
+    if (q.limit === 0 && single !== undefined) {
+      // /metrics: state and counts only, at every scrape, whatever the FIB's size
+      return { state, counters, routesByTable: state.tables.map((t) => ({ table: t.table, routes: single.get(t.table) ?? 0 })), routes: [] }
+    }
+    const all: FibRouteView[] = []
+    const perTable = new Map<number, number>()
+    this.d.fib.visitDesired((r) => {
+      perTable.set(r.table, (perTable.get(r.table) ?? 0) + 1)
+      if (q.limit === 0) return
+      all.push({
+        table: r.table, prefix: r.prefix,
+        nexthops: r.nexthops.map((nh) => nh.kind === 'mpls'
+          ? { kind: 'mpls' as const, via: nh.vrouter, label: nh.label, dev: tunnelName(nh.vrouter), weight: nh.weight ?? 1 }
+          : { kind: 'gre' as const, via: nh.gateway, dev: nh.link, weight: nh.weight ?? 1 }),
+      })
+    })
+    const page = q.limit === 0 ? { routes: [] } : fibRoutePage(all, q)
+    return { state, counters, routesByTable: state.tables.map((t) => ({ table: t.table, routes: perTable.get(t.table) ?? 0 })), ...page }
   }
 
   config(): unknown {

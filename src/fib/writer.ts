@@ -312,6 +312,24 @@ export class FibWriter {
     return { ...this.c, errorsByErrno: { ...this.c.errorsByErrno } }
   }
 
+  /**
+   * Hands every desired route to `visit` in the gateway's terms (no order promised): a labelled next
+   * hop out of one of our MPLSoUDP tunnels is the vRouter and its label, any other a GRE link and
+   * its gateway. For listings (gsictl show fib); the writer's storage stays its own.
+   */
+  visitDesired(visit: (route: DesiredRoute) => void): void {
+    for (const r of this.desired.values()) {
+      visit({
+        table: r.table, prefix: r.prefix,
+        nexthops: r.nexthops.map((nh) => {
+          const vrouter = tunnelRemote(nh.dev)
+          if (vrouter !== undefined && nh.labels !== undefined && nh.labels.length > 0) return { kind: 'mpls', vrouter, label: nh.labels[0] as number, weight: nh.weight }
+          return { kind: 'gre', link: nh.dev, gateway: nh.gateway ?? '', weight: nh.weight }
+        }),
+      })
+    }
+  }
+
   state(): FibState {
     return {
       ready: this.ready,

@@ -32,19 +32,24 @@
  * and are ignored. Listeners must be attached (start()) before the speakers learn routes: the speakers
  * build `best` events only while someone listens.
  *
- * Hot path: per change a few map operations and, for new prefixes, one parse; no closure or promise
- * per route; the FIB is flushed once per batch of changes.
+ * Hot path (docs/gateway.md): no string and no object per imported route. Imports are keyed by the
+ * CN2 RIB's destination ids in typed arrays (one int32 row each), their IP prefixes in PrefixTables,
+ * vRouters interned; a RIB change is read through its table's numbers (best peer, multipath sets and
+ * labels, key words), and pod routes go to the computed FIB in numbers. No closure or promise per
+ * route; the FIB is flushed once per batch of changes (a RIB commit's chunk of up to 4,096).
  */
 import { EventEmitter } from 'node:events'
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import type { PathAttributes } from '../../bgp/codec/attributes.js'
 import { encapsulation, extCommunityToString, parseExtCommunity, TunnelType, type ExtendedCommunity } from '../../bgp/codec/ext-communities.js'
 import { parseRd, type Nlri, type RouteDistinguisher } from '../../bgp/codec/nlri.js'
-import { LOCAL_PEER, type BestChange, type RouteAttributes, type RouteEntry } from '../../bgp/rib/index.js'
+import { LOCAL_PEER, type BestChange, type RibTable, type RouteAttributes, type RouteEntry } from '../../bgp/rib/index.js'
 import type { PeerStateEvent } from '../../bgp/speaker/index.js'
 import { checkLabel, checkTable } from '../fib/diff.js'
 import type { GreNextHop, MplsNextHop, NextHop } from '../fib/types.js'
-import { containsScanned, GatewayConfigError, ipv4NextHop, orderKey, parsePrefix, scanned, scannedOrderKey, scanPrefix, unicastNlri, vpnNlri, vpnPrefixStart, type ParsedPrefix } from './prefix.js'
+import { wordMask } from '../lib/address.js'
+import { GatewayConfigError, ipv4NextHop, orderKey, parsePrefix, scanned, scanPrefix, unicastNlri, vpnNlri, vpnPrefixStart, wordsOrderKey, type ParsedPrefix } from './prefix.js'
+import { grownInt32, PrefixTable } from './prefix-table.js'
 import { QuotaGuard, type QuotaSink } from './quota.js'
 import type { Cn2SpeakerPort, FibPort, GatewayEvents, GatewayLogger, GatewayOptions, GatewayStatus, QuotaReport, SpeakerPort } from './types.js'
 
@@ -54,9 +59,6 @@ export const DEFAULT_LOST_AFTER = 360
 
 /** Attributes of every route toward the TGW: identical on every instance. */
 const TGW_ATTRS: RouteAttributes = Object.freeze({ attrs: Object.freeze({ origin: 0, asPath: [] }), nextHop: '' })
-const NO_AGGREGATES: readonly number[] = []
-/** Shared one-element index arrays: most prefixes lie in exactly one exposed CIDR. */
-const ONE_AGGREGATE: readonly (readonly number[])[] = Array.from({ length: 256 }, (_, i) => Object.freeze([i]))
 
 /** An exposed CIDR and how many imported prefixes lie inside it. */
 interface Aggregate {
@@ -65,20 +67,51 @@ interface Aggregate {
   inside: number
 }
 
-/** One IP prefix of the gateway table, imported under one or more RDs. */
-interface ImportedPrefix {
-  readonly text: string
-  /** The VPN routes (RD:prefix) holding it; usually one. */
-  readonly routes: ImportedRoute[]
-  /** Indexes of the exposed CIDRs it lies inside. */
-  readonly aggregates: readonly number[]
-  /** Quota key when advertised as a more-specific, else ''. */
-  readonly moreSpecificKey: string
+/** Paths of a multipath set read at most (the CN2 speaker's multipath maximum is 16). */
+const MAX_PATHS = 16
+
+/**
+ * The imported routes of one VPN family, indexed by the CN2 RIB's destination id (stable while the
+ * RIB lives: it never gives an id to another prefix). One row of four int32 per destination, in one
+ * array (one cache line holds four routes; a million routes touch 16 MiB, in huge pages): its gateway
+ * prefix id + 1 (0: not imported), the next route (destination + 1) of the same prefix (a prefix
+ * held under several RDs is a short list; 0: the last), its one MPLS next hop as vRouter id + 1 and
+ * label; vRouter 0 means the route has more next hops, kept in `multi`.
+ */
+class VpnImports {
+  rows: Int32Array = new Int32Array(0)
+  readonly multi = new Map<number, readonly MplsNextHop[]>()
+  count = 0
+
+  constructor(readonly prefixes: ImportedPrefixes) {}
+
+  has(dest: number): boolean {
+    return 4 * dest < this.rows.length && this.rows[4 * dest] !== 0
+  }
+
+  ensure(dest: number): void {
+    if (4 * dest < this.rows.length) return
+    let cap = Math.max(64, this.rows.length / 4)
+    while (cap <= dest) cap *= 2
+    this.rows = grownInt32(this.rows, 4 * cap)
+  }
 }
 
-interface ImportedRoute {
-  readonly prefix: ImportedPrefix
-  hops: readonly MplsNextHop[]
+/** The gateway table's prefixes imported from CN2, of one IP family: a PrefixTable and, per prefix,
+ * the first route importing it. */
+class ImportedPrefixes {
+  readonly table: PrefixTable
+  /** First route (destination + 1 in the VPN family's VpnImports). */
+  head1: Int32Array = new Int32Array(0)
+  /** Prefixes the TGW taught (their routes win over imports of the same prefix). */
+  readonly tgw: PrefixTable
+  constructor(readonly family: 4 | 6) {
+    this.table = new PrefixTable(family)
+    this.tgw = new PrefixTable(family)
+    this.table.onGrow = (cap) => {
+      this.head1 = grownInt32(this.head1, cap)
+    }
+  }
 }
 
 interface TgwRoute {
@@ -107,11 +140,29 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
   private readonly tgwLostAfterMs: number
   private readonly log: GatewayLogger | undefined
 
-  private readonly imported = new Map<string, ImportedRoute>()
-  private readonly prefixes = new Map<string, ImportedPrefix>()
+  private readonly prefixes4 = new ImportedPrefixes(4)
+  private readonly prefixes6 = new ImportedPrefixes(6)
+  private readonly vpn4 = new VpnImports(this.prefixes4)
+  private readonly vpn6 = new VpnImports(this.prefixes6)
+  /** vRouter addresses by id (interned: each is shared by the routes of all its pods). */
+  private readonly vrouters: string[] = []
+  private readonly vrouterIds = new Map<string, number>()
   private readonly tgwRoutes = new Map<string, TgwRoute>()
   /** Exposed-route-target verdict per interned attribute object. */
   private readonly exposedCache = new WeakMap<PathAttributes, boolean>()
+  /** Per attribute set id of the CN2 RIB: the set it was computed for, and its verdict
+   * (vRouter id + 1) * 2 + exposed; an id given to another set is recomputed. */
+  private readonly setSeen: (RouteAttributes | undefined)[] = []
+  private readonly setVerdict: number[] = []
+  /** Scratch of one change: its multipath set in numbers, then its usable next hops. */
+  private readonly pathSets = new Int32Array(MAX_PATHS)
+  private readonly pathLabels = new Int32Array(MAX_PATHS)
+  private readonly hopVrouter = new Int32Array(MAX_PATHS)
+  private readonly hopLabel = new Int32Array(MAX_PATHS)
+  private hopCount = 0
+  private readonly keyLength = new Uint8Array(1)
+  private readonly keyRd = new Uint32Array(2)
+  private readonly words = new Uint32Array(4)
   private aggregatesActive = 0
   private reoriginated = 0
   private unusable = 0
@@ -238,34 +289,122 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
 
   private cn2Changes(family: FamilyKey, changes: readonly BestChange[]): void {
     if (family !== Family.Ipv4Vpn && family !== Family.Ipv6Vpn) return
-    for (let i = 0; i < changes.length; i++) this.cn2Change(changes[i] as BestChange)
+    const f = family === Family.Ipv4Vpn ? this.vpn4 : this.vpn6
+    for (let i = 0; i < changes.length; i++) this.cn2Change(f, changes[i] as BestChange)
     this.settle()
   }
 
-  private cn2Change(c: BestChange): void {
-    const prev = this.imported.get(c.prefix)
+  /** One VPN best-path change: imported, changed, or no longer imported. The RIB's own changes are
+   * read through their table's numbers; hand-built ones (replays, tests) through their objects. */
+  private cn2Change(f: VpnImports, c: BestChange): void {
+    const dest = c.dest
+    const prev = f.has(dest)
+    const usable = c.table !== undefined ? this.hopsOfTable(c.table, c) : this.hopsOfEntries(c)
+    if (usable === 0) {
+      if (prev) this.dropImported(f, dest)
+      return
+    }
+    if (usable < 0) {
+      if (!prev) this.unusable++
+      else this.dropImported(f, dest)
+      return
+    }
+    if (prev) {
+      this.storeHops(f, dest)
+      this.writePrefix(f.prefixes, (f.rows[4 * dest] as number) - 1)
+      return
+    }
+    const pt = f.prefixes.table
+    let length: number
+    if (c.table !== undefined) {
+      c.table.writeKey(dest, pt.key, this.keyLength, this.keyRd, 0)
+      length = this.keyLength[0] as number
+    } else {
+      if (!scanPrefix(c.prefix, vpnPrefixStart(c.prefix)) || scanned.family !== f.prefixes.family) throw new RangeError(`"${c.prefix}" is not a VPN-IPv${f.prefixes.family} route`)
+      length = pt.loadScanned()
+    }
+    const id = pt.insert(length)
+    if (pt.added) this.prefixAdded(f.prefixes, id)
+    f.ensure(dest)
+    f.rows[4 * dest] = id + 1
+    f.rows[4 * dest + 1] = f.prefixes.head1[id] as number
+    f.prefixes.head1[id] = dest + 1
+    f.count++
+    this.storeHops(f, dest)
+    this.writePrefix(f.prefixes, id)
+  }
+
+  /**
+   * The usable next hops of a change into hopVrouter/hopLabel: 1 when there are some, 0 when the
+   * change imports nothing (withdrawn, ours, no exposed route target), -1 when it would import but
+   * no path names an IPv4 vRouter with a usable label.
+   */
+  private hopsOfTable(table: RibTable, c: BestChange): number {
+    this.hopCount = 0
+    if (c.kind === 'withdraw') return 0
+    const peer = table.bestPeer(c.dest)
+    if (peer < 0 || peer === LOCAL_PEER) return 0
+    const n = table.multipathSets(c.dest, this.pathSets, this.pathLabels)
+    for (let i = 0; i < n; i++) {
+      const id = this.pathSets[i] as number
+      let v: number
+      if (this.setSeen[id] === table.attributeSet(id)) v = this.setVerdict[id] as number
+      else {
+        const set = table.attributeSet(id)
+        const vrouter = ipv4NextHop(set.nextHop)
+        v = (vrouter === '' ? 0 : (this.vrouterId(vrouter) + 1) * 2) + (this.exposed(set.attrs) ? 1 : 0)
+        this.setSeen[id] = set
+        this.setVerdict[id] = v
+      }
+      // The best path decides the import; every path of the set may add a next hop.
+      if (i === 0 && (v & 1) === 0) return 0
+      if (v >= 2) this.addHop((v >>> 1) - 1, this.pathLabels[i] as number)
+    }
+    return this.hopCount > 0 ? 1 : -1
+  }
+
+  private hopsOfEntries(c: BestChange): number {
+    this.hopCount = 0
     const best = c.best
-    let hops: readonly MplsNextHop[] | null = null
-    if (c.kind !== 'withdraw' && best !== undefined && best.peer !== LOCAL_PEER && this.exposed(best.attrs)) {
-      hops = mplsHops(c.multipath)
-      if (hops === null && prev === undefined) this.unusable++
+    if (c.kind === 'withdraw' || best === undefined || best.peer === LOCAL_PEER || !this.exposed(best.attrs)) return 0
+    for (const e of c.multipath) {
+      const vrouter = ipv4NextHop(e.nextHop)
+      if (vrouter !== '' && e.label !== undefined) this.addHop(this.vrouterId(vrouter), e.label)
     }
-    if (hops === null) {
-      if (prev !== undefined) this.dropImported(c.prefix, prev)
+    return this.hopCount > 0 ? 1 : -1
+  }
+
+  /** Adds one MPLS next hop to the change's, once. Labels 0-15 are reserved (RFC 3032): no vRouter
+   * assigns one to a pod route. */
+  private addHop(vrouter: number, label: number): void {
+    if (label < 16) return
+    for (let i = 0; i < this.hopCount; i++) if (this.hopVrouter[i] === vrouter && this.hopLabel[i] === label) return
+    this.hopVrouter[this.hopCount] = vrouter
+    this.hopLabel[this.hopCount] = label
+    this.hopCount++
+  }
+
+  private storeHops(f: VpnImports, dest: number): void {
+    if (this.hopCount === 1) {
+      f.rows[4 * dest + 2] = (this.hopVrouter[0] as number) + 1
+      f.rows[4 * dest + 3] = this.hopLabel[0] as number
+      f.multi.delete(dest)
       return
     }
-    if (prev !== undefined) {
-      prev.hops = hops
-      this.writePrefix(prev.prefix)
-      return
+    f.rows[4 * dest + 2] = 0
+    const hops: MplsNextHop[] = []
+    for (let i = 0; i < this.hopCount; i++) hops.push({ kind: 'mpls', vrouter: this.vrouters[this.hopVrouter[i] as number] as string, label: this.hopLabel[i] as number })
+    f.multi.set(dest, hops)
+  }
+
+  private vrouterId(address: string): number {
+    let id = this.vrouterIds.get(address)
+    if (id === undefined) {
+      id = this.vrouters.length
+      this.vrouters.push(address)
+      this.vrouterIds.set(address, id)
     }
-    const ipText = c.prefix.slice(vpnPrefixStart(c.prefix))
-    let p = this.prefixes.get(ipText)
-    if (p === undefined) p = this.addPrefix(ipText)
-    const r: ImportedRoute = { prefix: p, hops }
-    p.routes.push(r)
-    this.imported.set(c.prefix, r)
-    this.writePrefix(p)
+    return id
   }
 
   private exposed(attrs: PathAttributes): boolean {
@@ -277,72 +416,139 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     return yes
   }
 
-  private addPrefix(text: string): ImportedPrefix {
-    if (!scanPrefix(text, 0)) throw new RangeError(`"${text}" is not a prefix`)
-    let aggs: readonly number[] = NO_AGGREGATES
-    let equalsAggregate = false
-    for (let i = 0; i < this.aggregates.length; i++) {
-      const a = this.aggregates[i] as Aggregate
-      if (!containsScanned(a.prefix)) continue
-      aggs = aggs.length === 0 ? (ONE_AGGREGATE[i] ?? [i]) : [...aggs, i]
-      if (a.prefix.length === scanned.length) equalsAggregate = true
-      if (a.inside++ === 0) {
+  /** Whether exposed CIDR `a` contains gateway prefix `id` (or is it). */
+  private contains(a: Aggregate, p: ImportedPrefixes, id: number): boolean {
+    const o = a.prefix
+    if (o.family !== p.family || p.table.length(id) < o.length) return false
+    for (let i = 0; i < o.words.length; i++) {
+      const m = wordMask(o.length - 32 * i)
+      if (m === 0) break
+      if (((p.table.word(id, i) & m) >>> 0) !== o.words[i]) return false
+    }
+    return true
+  }
+
+  /** Quota key of a gateway prefix advertised as a more-specific, or '' when it is none (more-
+   * specifics off, inside no exposed CIDR, or equal to one). */
+  private moreSpecificKey(p: ImportedPrefixes, id: number): string {
+    if (!this.moreSpecifics) return ''
+    let inside = false
+    for (const a of this.aggregates) {
+      if (!this.contains(a, p, id)) continue
+      if (a.prefix.length === p.table.length(id)) return ''
+      inside = true
+    }
+    return inside ? wordsOrderKey('m', p.family, this.wordsOf(p, id), p.table.length(id)) : ''
+  }
+
+  /** A new gateway prefix: the aggregates it lies in count it, and it may be a quota candidate. */
+  private prefixAdded(p: ImportedPrefixes, id: number): void {
+    for (const a of this.aggregates) {
+      if (this.contains(a, p, id) && a.inside++ === 0) {
         this.aggregatesActive++
         this.candidates.set(a.key, a.prefix.text)
         this.quotaGuard.add(a.key)
       }
     }
-    let msKey = ''
-    if (this.moreSpecifics && aggs.length > 0 && !equalsAggregate) {
-      msKey = scannedOrderKey('m')
-      this.candidates.set(msKey, text)
-      this.quotaGuard.add(msKey)
+    const key = this.moreSpecificKey(p, id)
+    if (key !== '') {
+      this.candidates.set(key, p.table.text(id))
+      this.quotaGuard.add(key)
     }
-    const p: ImportedPrefix = { text, routes: [], aggregates: aggs, moreSpecificKey: msKey }
-    this.prefixes.set(text, p)
-    return p
   }
 
-  private dropImported(vpnKey: string, r: ImportedRoute): void {
-    this.imported.delete(vpnKey)
-    const p = r.prefix
-    p.routes.splice(p.routes.indexOf(r), 1)
-    if (p.routes.length > 0) {
-      this.writePrefix(p)
+  private dropImported(f: VpnImports, dest: number): void {
+    const p = f.prefixes
+    const r = f.rows
+    const id = (r[4 * dest] as number) - 1
+    // Unlink the route from its prefix's list (one or a few RDs).
+    if (p.head1[id] === dest + 1) p.head1[id] = r[4 * dest + 1] as number
+    else {
+      let q = (p.head1[id] as number) - 1
+      while (q >= 0 && r[4 * q + 1] !== dest + 1) q = (r[4 * q + 1] as number) - 1
+      if (q >= 0) r[4 * q + 1] = r[4 * dest + 1] as number
+    }
+    r.fill(0, 4 * dest, 4 * dest + 4)
+    f.multi.delete(dest)
+    f.count--
+    if (p.head1[id] !== 0) {
+      this.writePrefix(p, id)
       return
     }
-    this.prefixes.delete(p.text)
-    if (!this.tgwRoutes.has(p.text)) {
-      this.fib.deleteRoute(this.table, p.text)
+    if (!this.tgwHas(p, id)) {
+      this.fib.deleteRoute(this.table, p.table.text(id))
       this.fibDirty = true
     }
-    if (p.moreSpecificKey !== '') {
-      this.quotaGuard.remove(p.moreSpecificKey)
-      this.candidates.delete(p.moreSpecificKey)
+    const key = this.moreSpecificKey(p, id)
+    if (key !== '') {
+      this.quotaGuard.remove(key)
+      this.candidates.delete(key)
     }
-    for (const i of p.aggregates) {
-      const a = this.aggregates[i] as Aggregate
-      if (--a.inside === 0) {
+    for (const a of this.aggregates) {
+      if (this.contains(a, p, id) && --a.inside === 0) {
         this.aggregatesActive--
         this.quotaGuard.remove(a.key)
         this.candidates.delete(a.key)
       }
     }
+    p.table.delete(id)
+  }
+
+  /** Whether the TGW taught gateway prefix `id` too. */
+  private tgwHas(p: ImportedPrefixes, id: number): boolean {
+    if (p.tgw.size === 0) return false
+    for (let i = 0; i < p.table.W; i++) p.tgw.key[i] = p.table.word(id, i)
+    return p.tgw.find(p.table.length(id)) >= 0
   }
 
   /** The prefix's kernel route: ECMP over every vRouter of every RD holding it. A TGW route for the
    * same prefix wins: another gateway instance's re-originated VPC routes reach us through the control
    * nodes too, and the VPC is reached through our own GRE links, not through that instance. */
-  private writePrefix(p: ImportedPrefix): void {
-    if (this.tgwRoutes.has(p.text)) return
+  private writePrefix(p: ImportedPrefixes, id: number): void {
+    if (this.tgwHas(p, id)) return
+    const f = p === this.prefixes4 ? this.vpn4 : this.vpn6
+    const r = f.rows
+    const first = (p.head1[id] as number) - 1
+    const vrouter1 = r[4 * first + 2] as number
+    if (r[4 * first + 1] === 0 && vrouter1 !== 0 && this.fib.setMplsRoute !== undefined) {
+      // The common case, a pod behind one vRouter: the computed FIB takes it in numbers.
+      try {
+        this.fib.setMplsRoute(this.table, p.family, this.wordsOf(p, id), p.table.length(id), this.vrouters[vrouter1 - 1] as string, r[4 * first + 3] as number)
+      } catch (e) {
+        this.refused(e)
+        return
+      }
+      this.fibDirty = true
+      return
+    }
     let nexthops: readonly NextHop[]
-    if (p.routes.length === 1) nexthops = (p.routes[0] as ImportedRoute).hops
+    if (r[4 * first + 1] === 0) nexthops = this.hopsOf(f, first)
     else {
       const seen = new Map<string, MplsNextHop>()
-      for (const r of p.routes) for (const h of r.hops) seen.set(`${h.vrouter}/${h.label}`, h)
+      for (let d = first; d >= 0; d = (r[4 * d + 1] as number) - 1) for (const h of this.hopsOf(f, d)) seen.set(`${h.vrouter}/${h.label}`, h)
       nexthops = [...seen.keys()].sort().map((k) => seen.get(k) as MplsNextHop)
     }
-    this.setFibRoute(p.text, nexthops)
+    this.setFibRoute(p.table.text(id), nexthops)
+  }
+
+  /** A gateway prefix's words in `words` (scratch). */
+  private wordsOf(p: ImportedPrefixes, id: number): Uint32Array {
+    for (let i = 0; i < p.table.W; i++) this.words[i] = p.table.word(id, i)
+    return this.words
+  }
+
+  private hopsOf(f: VpnImports, dest: number): readonly MplsNextHop[] {
+    const v = f.rows[4 * dest + 2] as number
+    if (v === 0) return f.multi.get(dest) ?? []
+    return [{ kind: 'mpls', vrouter: this.vrouters[v - 1] as string, label: f.rows[4 * dest + 3] as number }]
+  }
+
+  /** The gateway prefix of a text (TGW routes meet imports here), or -1. */
+  private importedPrefix(text: string): { p: ImportedPrefixes; id: number } | undefined {
+    if (!scanPrefix(text, 0)) return undefined
+    const p = scanned.family === 4 ? this.prefixes4 : this.prefixes6
+    const id = p.table.find(p.table.loadScanned())
+    return id < 0 ? undefined : { p, id }
   }
 
   /** One gateway table route. The FIB validates what it is given (labels, addresses); a route it
@@ -351,11 +557,15 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     try {
       this.fib.setRoute({ table: this.table, prefix, nexthops })
     } catch (e) {
-      this.fibRefused++
-      if (this.fibRefused <= 10 || this.fibRefused % 1000 === 0) this.emitError(e)
+      this.refused(e)
       return
     }
     this.fibDirty = true
+  }
+
+  private refused(e: unknown): void {
+    this.fibRefused++
+    if (this.fibRefused <= 10 || this.fibRefused % 1000 === 0) this.emitError(e)
   }
 
   /** QuotaSink: a candidate enters the advertised set. */
@@ -395,8 +605,9 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     if (hops === null) {
       if (prev === undefined) return
       this.tgwRoutes.delete(c.prefix)
-      const imported = this.prefixes.get(c.prefix)
-      if (imported !== undefined) this.writePrefix(imported)
+      this.tgwPrefixes(prev.parsed, false)
+      const imported = this.importedPrefix(c.prefix)
+      if (imported !== undefined) this.writePrefix(imported.p, imported.id)
       else {
         this.fib.deleteRoute(this.table, c.prefix)
         this.fibDirty = true
@@ -411,7 +622,21 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     }
     const r: TgwRoute = { parsed: parsePrefix(c.prefix, true), hops }
     this.tgwRoutes.set(c.prefix, r)
+    this.tgwPrefixes(r.parsed, true)
     if (!this.tgwLost) this.originateVpn(r)
+  }
+
+  /** Adds or removes a TGW prefix where imports look for it (ImportedPrefixes.tgw). */
+  private tgwPrefixes(parsed: ParsedPrefix, add: boolean): void {
+    const t = (parsed.family === 4 ? this.prefixes4 : this.prefixes6).tgw
+    parsed.words.forEach((w, i) => {
+      t.key[i] = w
+    })
+    if (add) t.insert(parsed.length)
+    else {
+      const id = t.find(parsed.length)
+      if (id >= 0) t.delete(id)
+    }
   }
 
   /** GRE next hops of a TGW route: one per session in the multipath set, via its Connect peer's link. */
@@ -534,8 +759,8 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
 
   status(): GatewayStatus {
     return {
-      importedRoutes: this.imported.size,
-      importedPrefixes: this.prefixes.size,
+      importedRoutes: this.vpn4.count + this.vpn6.count,
+      importedPrefixes: this.prefixes4.table.size + this.prefixes6.table.size,
       aggregatesActive: this.aggregatesActive,
       advertisedToTgw: this.advertised.size,
       quota: this.quota(),
@@ -548,24 +773,22 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     }
   }
 
+  /** Calls fn with every gateway table route this gateway wants in the FIB (imported prefixes and
+   * TGW routes): on a reload, what the next gateway does not want too is deleted. */
+  forEachFibRoute(fn: (table: number, prefix: string) => void): void {
+    for (const p of [this.prefixes4, this.prefixes6]) p.table.forEach((id) => fn(this.table, p.table.text(id)))
+    for (const prefix of this.tgwRoutes.keys()) if (this.importedPrefix(prefix) === undefined) fn(this.table, prefix)
+  }
+
+  /** Whether this gateway wants a route for `prefix` in `table` (canonical text). */
+  wantsFibRoute(table: number, prefix: string): boolean {
+    return table === this.table && (this.tgwRoutes.has(prefix) || this.importedPrefix(prefix) !== undefined)
+  }
+
   /** Prefixes advertised to the TGW, in the quota guard's order. */
   advertisedPrefixes(): string[] {
     return [...this.advertised].sort().map((k) => this.candidates.get(k) as string)
   }
-}
-
-/** MPLS next hops of an imported route: one per path of its multipath set with an IPv4 vRouter
- * address and a label, de-duplicated; null when none is usable. */
-function mplsHops(multipath: readonly RouteEntry[]): MplsNextHop[] | null {
-  let out: MplsNextHop[] | null = null
-  for (const e of multipath) {
-    const vrouter = ipv4NextHop(e.nextHop)
-    // Labels 0-15 are reserved (RFC 3032): no vRouter assigns one to a pod route.
-    if (vrouter === '' || e.label === undefined || e.label < 16) continue
-    if (out !== null && out.some((h) => h.vrouter === vrouter && h.label === e.label)) continue
-    ;(out ??= []).push({ kind: 'mpls', vrouter, label: e.label })
-  }
-  return out
 }
 
 function positive(v: number, field: string): number {

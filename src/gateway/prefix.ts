@@ -63,9 +63,14 @@ function prefixText(family: 4 | 6, w: readonly number[], length: number): string
  * aggregates before more-specifics), IPv4 before IPv6, addresses as fixed-width hex, then length.
  */
 export function orderKey(tier: 'a' | 'm', p: ParsedPrefix): string {
-  let s = tier + (p.family === 4 ? '4' : '6')
-  for (const w of p.words) s += (w + 0x100000000).toString(16).slice(1)
-  return s + (p.length + 1000).toString().slice(1)
+  return wordsOrderKey(tier, p.family, p.words, p.length)
+}
+
+/** orderKey of a prefix given as words (one for IPv4, four for IPv6: the first that many are read). */
+export function wordsOrderKey(tier: 'a' | 'm', family: 4 | 6, words: ArrayLike<number>, length: number): string {
+  let s = tier + (family === 4 ? '4' : '6')
+  for (let i = 0; i < (family === 4 ? 1 : 4); i++) s += ((words[i] as number) + 0x100000000).toString(16).slice(1)
+  return s + (length + 1000).toString().slice(1)
 }
 
 /** Words of the last scanPrefix(); valid until the next call (no allocation per route). */
@@ -113,26 +118,6 @@ export function scanPrefix(text: string, start: number): boolean {
   scanned.family = 4
   scanned.length = length
   return true
-}
-
-/** Whether `outer` contains the prefix last scanned (scanPrefix). */
-export function containsScanned(outer: ParsedPrefix): boolean {
-  if (outer.family !== scanned.family || scanned.length < outer.length) return false
-  const w = scanned.words
-  for (let i = 0; i < outer.words.length; i++) {
-    const m = wordMaskOf(outer.length - 32 * i)
-    if (m === 0) break
-    if (((w[i] as number) & m) >>> 0 !== outer.words[i]) return false
-  }
-  return true
-}
-
-/** orderKey of the prefix last scanned. */
-export function scannedOrderKey(tier: 'a' | 'm'): string {
-  let s = tier + (scanned.family === 4 ? '4' : '6')
-  const n = scanned.family === 4 ? 1 : 4
-  for (let i = 0; i < n; i++) s += ((scanned.words[i] as number) + 0x100000000).toString(16).slice(1)
-  return s + (scanned.length + 1000).toString().slice(1)
 }
 
 /** Index just past the route distinguisher of a VPN route's text (`64512:7:10.0.0.0/24`,

@@ -37,6 +37,13 @@ export interface FibPort {
   setTables(tables: readonly GatewayTable[]): void
   setRoute(route: DesiredRoute): void
   deleteRoute(table: number, prefix: string): boolean
+  /**
+   * Optional: setRoute for the commonest route, toward one pod over one MPLS next hop, with the
+   * prefix in numbers (address words, most significant first, host bits zero; one word for IPv4)
+   * instead of text: what a million pod routes cost is then no string and no object each. The
+   * computed FIB (RecordingFib) has it; without it the gateway calls setRoute.
+   */
+  setMplsRoute?(table: number, family: 4 | 6, words: Uint32Array, length: number, vrouter: string, label: number): void
   /** Writes what changed; the gateway calls it once per batch of BGP changes. */
   flush(): Promise<void>
 }

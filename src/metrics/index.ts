@@ -218,7 +218,7 @@ export class DaemonMetrics {
   private snapshot(): Snapshot {
     if (this.snap === undefined) {
       const v = this.view
-      this.snap = { status: v.status(), peers: v.peers(), gateway: v.gateway(), fib: v.fib(), tunnels: v.tunnels() }
+      this.snap = { status: v.status(), peers: v.peers(), gateway: v.gateway(), fib: v.fib({ limit: 0 }), tunnels: v.tunnels() }
       setImmediate(() => {
         this.snap = undefined
       })

@@ -11,7 +11,7 @@ import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ApiServer, type BgpSummary, type RoutePage } from '../../src/api/index.js'
+import { ApiServer, type BgpSummary, type FibView, type RoutePage } from '../../src/api/index.js'
 import { parseCommand, runGsictl, upDown, USAGE } from '../../src/cli/index.js'
 import { FakeDaemonView, NOW } from '../helpers/fake-daemon-view.js'
 
@@ -188,6 +188,51 @@ Refused (not advertised to the Transit Gateway):
 `)
 })
 
+t.test('show fib lists the routes as Junos show route table does, sorted, paged, filtered, with --json', async t => {
+  const { ctl, view } = await start(t)
+  const fib = await ctl('show', 'fib')
+  t.equal(fib.code, 0)
+  const listing = fib.out.slice(fib.out.indexOf('Table 100 ('))
+  t.equal(listing, `Table 100 (VRF gsiv100, label 100): 5 routes
+10.0.0.0/16
+        > via 169.254.6.2, GRE gsig64000100
+        > via 169.254.6.3, GRE gsig64000100
+10.9.0.0/16
+        > via 169.254.6.10, GRE gsig64000200
+10.244.1.0/24
+        > to vRouter 10.0.1.2 via gsim0a000102, Push 17, weight 2
+10.244.2.0/24
+        > to vRouter 10.0.1.3 via gsim0a000103, Push 18
+fd00:244::/64
+        > to vRouter 10.0.1.3 via gsim0a000103, Push 20
+`, 'numeric order (10.9 before 10.244), IPv4 before IPv6, ECMP as one line per next hop')
+
+  const page = await ctl('show', 'fib', '--limit', '2')
+  t.match(page.out, /^10\.9\.0\.0\/16$/m, 'the first page')
+  t.notMatch(page.out, /10\.244\.1\.0/, 'stops at the limit')
+  t.match(page.out, /^\(more routes: --all lists every page, --limit N sets the page size\)$/m, 'says there is more')
+  const p1 = JSON.parse((await ctl('show', 'fib', '--limit', '2', '--json')).out) as FibView
+  t.same(p1.routes.map(r => r.prefix), ['10.0.0.0/16', '10.9.0.0/16'])
+  t.equal(p1.next, '100 10.9.0.0/16', 'the cursor names the last route')
+  // a route added before the cursor while paging is not repeated nor does it shift the next page
+  view.fibRoutes.push({ table: 100, prefix: '10.1.0.0/16', nexthops: [{ kind: 'gre', via: '169.254.6.2', dev: 'gsig64000100', weight: 1 }] })
+  const p2 = view.fib({ limit: 2, after: p1.next as string })
+  t.same(p2.routes.map(r => r.prefix), ['10.244.1.0/24', '10.244.2.0/24'])
+  view.fibRoutes.pop()
+  const all = JSON.parse((await ctl('show', 'fib', '--all', '--json')).out) as FibView
+  t.same(all.routes.map(r => r.prefix), ['10.0.0.0/16', '10.9.0.0/16', '10.244.1.0/24', '10.244.2.0/24', 'fd00:244::/64'], '--all walks every page')
+  t.equal(all.next, undefined)
+  t.same(all.routes[0]?.nexthops, [{ kind: 'gre', via: '169.254.6.2', dev: 'gsig64000100', weight: 1 }, { kind: 'gre', via: '169.254.6.3', dev: 'gsig64000100', weight: 1 }])
+  const one = JSON.parse((await ctl('show', 'fib', '10.244.2.9', '--json')).out) as FibView
+  t.same(one.routes.map(r => r.prefix), ['10.244.2.0/24'], 'an address finds the route holding it')
+  const exact = JSON.parse((await ctl('show', 'fib', '10.0.0.0/16', '--json')).out) as FibView
+  t.same(exact.routes.map(r => r.prefix), ['10.0.0.0/16'], 'a prefix is exact')
+  const bad = await ctl('show', 'fib', '10.0.0.1/16')
+  t.equal(bad.code, 1)
+  t.match(bad.err, /^gsictl: params\.prefix: "10\.0\.0\.1\/16" is not a prefix/, 'host bits refused, the field named')
+  t.throws(() => view.fib({ after: 'nonsense' }), /params\.after: "nonsense" is not a FIB cursor/)
+})
+
 t.test('clear bgp neighbor and set log-level reach the daemon', async t => {
   const { ctl, view } = await start(t)
   const hard = await ctl('clear', 'bgp', 'neighbor', '169.254.6.3')
@@ -233,7 +278,9 @@ t.test('usage errors exit 2 with the reason', async t => {
     [['s', 'bgp'], 'gsictl: ambiguous "s": show | set'],
     [['show', 'bgp'], 'gsictl: incomplete command: expected summary | neighbor | neighbors | route | routes after "show bgp"'],
     [['show', 'bgp', 'sunmary'], 'gsictl: unknown word "sunmary" after "show bgp": expected summary | neighbor | neighbors | route | routes'],
-    [['show', 'fib', 'now'], 'gsictl: unexpected "now" after "show fib"'],
+    [['show', 'fib', 'now'], 'gsictl: "now" after "show fib" is not a prefix or an address'],
+    [['show', 'fib', '10.0.0.0/16', 'x'], 'gsictl: unexpected "x" after "show fib 10.0.0.0/16"'],
+    [['show', 'tunnels', '--limit', '2'], 'gsictl: --limit: only for show bgp route and show fib'],
     [['show', 'fib', '--rd', '1:1'], 'gsictl: --rd: only for show bgp route'],
     [['show', 'bgp', 'route', '--limit', '0'], 'gsictl: --limit 0: must be an integer 1..10000'],
     [['show', 'bgp', 'route', '--all', '--limit', '3'], 'gsictl: --all and --limit: give one or the other'],

@@ -195,6 +195,11 @@ t.test('MD5 key from a Secret (through the client) or a file', async t => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'key'), 'file-key\n')
   t.equal(await readMd5Key({ file: join(dir, 'key') }), 'file-key')
+  await t.rejects(readMd5Key({ file: join(dir, 'absent') }), { message: `controlNodes.md5.file: cannot read ${join(dir, 'absent')}: ENOENT` }, 'a missing file names the field')
+  writeFileSync(join(dir, 'long'), 'k'.repeat(81))
+  await t.rejects(readMd5Key({ file: join(dir, 'long') }), { message: `controlNodes.md5.file: ${join(dir, 'long')} holds 81 bytes; a TCP-MD5 key is at most 80 (TCP_MD5SIG_MAXKEYLEN)` })
+  writeFileSync(join(dir, 'empty'), '\n')
+  await t.rejects(readMd5Key({ file: join(dir, 'empty') }), { message: `controlNodes.md5.file: ${join(dir, 'empty')} is empty` })
   t.equal(await readMd5Key(undefined), undefined)
 })
 

@@ -14,6 +14,8 @@ import type { ChildProcess, SpawnOptions } from 'node:child_process'
 /** Where the peers run: the control node's and the TGW's namespaces, and the gateway nodes. */
 export interface PeerHost {
   readonly cn2: string
+  /** A second control node's namespace (Topology option controlNodes: 2). */
+  readonly cn2b?: string | undefined
   readonly tgw: string
   readonly nodes: readonly {
     readonly index: number
@@ -21,6 +23,8 @@ export interface PeerHost {
     readonly address: string
     /** The control node's address on the node's side (gobgpd's local address for that neighbour). */
     readonly controlNode: string
+    /** The second control node's, when there is one. */
+    readonly controlNode2?: string
     /** The node's inside address (.1) and the TGW's two (.2, .3). */
     readonly insideLocal: string
     readonly tgwPeers: readonly [string, string]
@@ -102,19 +106,29 @@ export interface GobgpPath {
 }
 export interface GobgpDest { prefix?: string; paths?: GobgpPath[] }
 
-export async function startControlNode(topo: Topology, o: { asn?: number; holdTime?: number; gracefulRestart?: boolean; restartTime?: number } = {}): Promise<ControlNode> {
+/**
+ * Options: `md5` sets gobgpd's `auth-password` (TCP-MD5, RFC 2385) on every neighbour, as a control
+ * node with a BGP authentication key; `second` runs it as the second control node (the Topology's
+ * `cn2b` namespace, the nodes' `controlNode2` addresses, router id 198.18.0.2).
+ */
+export async function startControlNode(topo: Topology, o: { asn?: number; holdTime?: number; gracefulRestart?: boolean; restartTime?: number; md5?: string; second?: boolean } = {}): Promise<ControlNode> {
   const asn = o.asn ?? 64512
   const hold = o.holdTime ?? 9
+  const ns = o.second === true ? topo.cn2b : topo.cn2
+  if (ns === undefined) throw new Error('startControlNode second: the Topology has no second control node (option controlNodes: 2)')
   const dir = mkdtempSync(join(tmpdir(), 'gsid-cn2-'))
   const L = [
-    '[global.config]', `  as = ${asn}`, '  router-id = "198.18.0.1"', '  port = 179',
+    '[global.config]', `  as = ${asn}`, `  router-id = "198.18.0.${o.second === true ? 2 : 1}"`, '  port = 179',
   ]
   for (const n of topo.nodes) {
-    L.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = "${n.address}"`, `    peer-as = ${asn}`,
-      '  [neighbors.timers.config]', `    hold-time = ${hold}`, `    keepalive-interval = ${Math.max(1, Math.floor(hold / 3))}`, '    connect-retry = 1',
-      '  [neighbors.transport.config]', `    local-address = "${n.controlNode}"`,
+    const local = o.second === true ? n.controlNode2 : n.controlNode
+    if (local === undefined) throw new Error(`node ${n.index} has no second control-node address`)
+    L.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = "${n.address}"`, `    peer-as = ${asn}`)
+    if (o.md5 !== undefined) L.push(`    auth-password = ${JSON.stringify(o.md5)}`)
+    L.push('  [neighbors.timers.config]', `    hold-time = ${hold}`, `    keepalive-interval = ${Math.max(1, Math.floor(hold / 3))}`, '    connect-retry = 1',
+      '  [neighbors.transport.config]', `    local-address = "${local}"`,
       // a control node reflects vRouter routes to its BGP peers; here it reflects between gateways too
-      '  [neighbors.route-reflector.config]', '    route-reflector-client = true', '    route-reflector-cluster-id = "198.18.0.1"')
+      '  [neighbors.route-reflector.config]', '    route-reflector-client = true', `    route-reflector-cluster-id = "198.18.0.${o.second === true ? 2 : 1}"`)
     if (o.gracefulRestart !== false) L.push('  [neighbors.graceful-restart.config]', '    enabled = true', `    restart-time = ${o.restartTime ?? 30}`)
     for (const f of ['l3vpn-ipv4-unicast', 'l3vpn-ipv6-unicast', 'rtc']) {
       L.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${f}"`)
@@ -122,8 +136,8 @@ export async function startControlNode(topo: Topology, o: { asn?: number; holdTi
     }
   }
   writeFileSync(join(dir, 'gobgpd.toml'), L.join('\n') + '\n')
-  const p = startIn(topo, topo.cn2, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-l', 'warn', '-p', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'], dir)
-  const cli = (args: string[]): string => topo.exec(topo.cn2, 'gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args])
+  const p = startIn(topo, ns, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-l', 'warn', '-p', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'], dir)
+  const cli = (args: string[]): string => topo.exec(ns, 'gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args])
   const json = <T>(args: string[]): T => JSON.parse(cli([...args, '-j']) || 'null') as T
   await waitUntil('gobgpd API', 10_000, () => { cli(['global']); return true })
   const fam = (prefix: string): string => prefix.includes(':') ? 'vpnv6' : 'vpnv4'

@@ -9,6 +9,10 @@
  * With `ipv6` each Connect peer also gets an inside /125 (fd00:<5+i>::/125: ::1 on the node, ::2 and
  * ::3 on the TGW side of the same veth), as AWS gives a Connect peer with an IPv6 inside CIDR.
  *
+ * With `controlNodes: 2` a second control node's namespace (CN2 runs three) joins every node by a
+ * veth of its own: 198.18.<i>.3 there, reached from the node by a /32 route with the node's own
+ * 198.18.<i>.2 as source, so the daemon's one underlay address serves both control nodes.
+ *
  * One node namespace per gateway instance, each running gsi-routerd. Every address lives inside a
  * namespace this module made; nothing touches the root namespace, and `destroy()` (also run at exit)
  * kills what runs inside and deletes the namespaces, which deletes the veths.
@@ -41,6 +45,8 @@ export interface NodeNet {
   readonly insideCidr: string
   readonly insideLocal: string
   readonly tgwPeers: readonly [string, string]
+  /** With `controlNodes: 2`: the second control node's address on this node's link. */
+  readonly controlNode2?: string
   /** With `ipv6`: the inside /125, our ::1 and the TGW's ::2 and ::3. */
   readonly insideCidr6?: string
   readonly insideLocal6?: string
@@ -51,10 +57,14 @@ export interface TopologyOptions {
   /** An IPv6 inside /125 beside each /29 (addresses added without duplicate address detection, so
    * they are usable at once). */
   readonly ipv6?: boolean
+  /** Control-node namespaces: 1 (default) or 2. */
+  readonly controlNodes?: 1 | 2
 }
 
 export class Topology {
   readonly cn2: string
+  /** The second control node's namespace (option controlNodes: 2). */
+  readonly cn2b: string | undefined
   readonly tgw: string
   readonly nodes: NodeNet[] = []
   private destroyed = false
@@ -65,9 +75,10 @@ export class Topology {
     const id = `${process.pid % 100000}${counter++}`
     this.cn2 = `${prefix}c${id}`
     this.tgw = `${prefix}t${id}`
+    this.cn2b = opts.controlNodes === 2 ? `${prefix}d${id}` : undefined
     live.add(this)
     try {
-      for (const ns of [this.cn2, this.tgw]) {
+      for (const ns of [this.cn2, this.tgw, ...(this.cn2b !== undefined ? [this.cn2b] : [])]) {
         ip(['netns', 'add', ns])
         this.made.push(ns)
         ip(['-n', ns, 'link', 'set', 'lo', 'up'])
@@ -84,6 +95,14 @@ export class Topology {
         ip(['-n', ns, 'link', 'set', 'cn', 'up'])
         ip(['-n', this.cn2, 'addr', 'add', `198.18.${i}.1/24`, 'dev', `n${i}`])
         ip(['-n', this.cn2, 'link', 'set', `n${i}`, 'up'])
+        if (this.cn2b !== undefined) {
+          ip(['-n', ns, 'link', 'add', 'cnb', 'type', 'veth', 'peer', 'name', `n${i}`])
+          ip(['-n', ns, 'link', 'set', `n${i}`, 'netns', this.cn2b])
+          ip(['-n', ns, 'link', 'set', 'cnb', 'up'])
+          ip(['-n', this.cn2b, 'addr', 'add', `198.18.${i}.3/24`, 'dev', `n${i}`])
+          ip(['-n', this.cn2b, 'link', 'set', `n${i}`, 'up'])
+          ip(['-n', ns, 'route', 'add', `198.18.${i}.3/32`, 'dev', 'cnb', 'src', `198.18.${i}.2`])
+        }
         // the TGW side: the inside /29 on a veth standing for the GRE link (dataplane none)
         const o = 5 + i
         ip(['-n', ns, 'link', 'add', 'tgw', 'type', 'veth', 'peer', 'name', `t${i}`])
@@ -102,6 +121,7 @@ export class Topology {
         }
         this.nodes.push({
           index: i, ns, address: `198.18.${i}.2`, controlNode: `198.18.${i}.1`,
+          ...(this.cn2b !== undefined ? { controlNode2: `198.18.${i}.3` } : {}),
           insideCidr: `169.254.${o}.0/29`, insideLocal: `169.254.${o}.1`, tgwPeers: [`169.254.${o}.2`, `169.254.${o}.3`],
           ...v6,
         })
@@ -114,7 +134,7 @@ export class Topology {
 
   /** Every namespace this topology made. */
   get namespaces(): string[] {
-    return [this.cn2, this.tgw, ...this.nodes.map(n => n.ns)]
+    return [this.cn2, this.tgw, ...(this.cn2b !== undefined ? [this.cn2b] : []), ...this.nodes.map(n => n.ns)]
   }
 
   spawn(ns: string, cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {

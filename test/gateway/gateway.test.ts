@@ -148,25 +148,38 @@ t.test('a VPC prefix learned from the TGW wins the kernel route over the same pr
 })
 
 t.test('a route the FIB refuses is reported and counted, not thrown into the speaker', async (t) => {
+  // Through setRoute (a FIB port without the numeric door, as the FibWriter) and through setMplsRoute
+  // (the computed FIB's door for pod routes).
   class PickyFib extends RecordingFib {
     override setRoute(r: Parameters<RecordingFib['setRoute']>[0]): void {
       if (r.prefix === '10.244.6.6/32') throw new RangeError(`route ${r.prefix}: refused`)
       super.setRoute(r)
     }
   }
-  const cn2 = new PortSpeaker(64512)
-  const g = new Gateway(cn2, new PortSpeaker(65100), new PickyFib(), base)
-  g.start()
-  t.teardown(() => g.stop())
-  const errors: string[] = []
-  g.on('error', (e) => errors.push(e.message))
-  cn2.best(Family.Ipv4Vpn, [
-    vpn('192.0.2.11:1:10.244.6.6/32', [['192.0.2.11', 25]], [RT]),
-    vpn('192.0.2.11:1:10.244.6.7/32', [['192.0.2.11', 26]], [RT]),
-    vpn('192.0.2.11:1:10.244.6.8/32', [['192.0.2.11', 3]], [RT]),
-  ])
-  t.same(errors, ['route 10.244.6.6/32: refused'])
-  t.match(g.status(), { fibRefused: 1, importedRoutes: 2, unusableRoutes: 1 }, 'label 3 (reserved) is no usable pod route; the refused one still counts as imported')
+  const textOnly = new PickyFib() as FibPort
+  Object.defineProperty(textOnly, 'setMplsRoute', { value: undefined })
+  class PickyFastFib extends PickyFib {
+    override setMplsRoute(table: number, family: 4 | 6, words: Uint32Array, length: number, vrouter: string, label: number): void {
+      if (words[0] === 0x0af40606 && length === 32) throw new RangeError('route 10.244.6.6/32: refused')
+      super.setMplsRoute(table, family, words, length, vrouter, label)
+    }
+  }
+  for (const [name, fib] of [['setRoute', textOnly], ['setMplsRoute', new PickyFastFib()]] as const) {
+    const cn2 = new PortSpeaker(64512)
+    const g = new Gateway(cn2, new PortSpeaker(65100), fib, base)
+    g.start()
+    t.teardown(() => g.stop())
+    const errors: string[] = []
+    g.on('error', (e) => errors.push(e.message))
+    cn2.best(Family.Ipv4Vpn, [
+      vpn('192.0.2.11:1:10.244.6.6/32', [['192.0.2.11', 25]], [RT]),
+      vpn('192.0.2.11:1:10.244.6.7/32', [['192.0.2.11', 26]], [RT]),
+      vpn('192.0.2.11:1:10.244.6.8/32', [['192.0.2.11', 3]], [RT]),
+    ])
+    t.same(errors, ['route 10.244.6.6/32: refused'], `${name}: reported`)
+    t.match(g.status(), { fibRefused: 1, importedRoutes: 2, unusableRoutes: 1 }, `${name}: label 3 (reserved) is no usable pod route; the refused one still counts as imported`)
+    t.same((fib as RecordingFib).routes().map((r) => [r.prefix, r.nexthops]), [['10.244.6.7/32', [{ kind: 'mpls', vrouter: '192.0.2.11', label: 26 }]]], `${name}: the other route is in the FIB`)
+  }
 })
 
 t.test('more than the warning threshold of TGW routes is reported once', async (t) => {

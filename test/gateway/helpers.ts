@@ -2,7 +2,7 @@
  * Helpers for gateway tests: a speaker-shaped stand-in that records what the gateway originates and
  * lets a test emit `best` and `peer-state` events as a BgpSpeaker would, and builders of BestChange
  * events for VPN and unicast routes (one shared attribute object per route-target set, as the RIB's
- * interned sets are).
+ * interned sets are; one destination id per prefix, as the RIB's tables give them).
  */
 import { EventEmitter } from 'node:events'
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
@@ -56,6 +56,18 @@ export function vpnAttrs(rts: readonly string[]): PathAttributes {
   return a
 }
 
+/** Destination ids as a RIB gives them: one per prefix of a family, never reused for another. */
+const destIds = new Map<string, number>()
+export function destOf(family: FamilyKey, prefix: string): number {
+  const k = `${family} ${prefix}`
+  let d = destIds.get(k)
+  if (d === undefined) {
+    d = destIds.size
+    destIds.set(k, d)
+  }
+  return d
+}
+
 export function entry(peer: number, peerAddress: string, nextHop: string, attrs: PathAttributes, label?: number): RouteEntry {
   return { peer, peerAddress, pathId: 0, attrId: 0, nextHop, attrs, stale: false, ...(label !== undefined ? { label } : {}) }
 }
@@ -63,17 +75,19 @@ export function entry(peer: number, peerAddress: string, nextHop: string, attrs:
 /** A VPN best change: `prefix` is RD:prefix; paths are [vRouter, label] pairs (the multipath set). */
 export function vpn(prefix: string, paths: readonly (readonly [string, number])[], rts: readonly string[], kind: BestChange['kind'] = 'add', peer = 1): BestChange {
   const family = prefix.split(':').length > 3 ? Family.Ipv6Vpn : Family.Ipv4Vpn
-  if (kind === 'withdraw') return { family, dest: 0, prefix, kind, multipath: [] }
+  const dest = destOf(family, prefix)
+  if (kind === 'withdraw') return { family, dest, prefix, kind, multipath: [] }
   const a = vpnAttrs(rts)
   const mp = paths.map(([nh, label]) => entry(peer, '10.0.0.1', nh, a, label))
-  return { family, dest: 0, prefix, kind, best: mp[0] as RouteEntry, multipath: mp }
+  return { family, dest, prefix, kind, best: mp[0] as RouteEntry, multipath: mp }
 }
 
 const tgwAttrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [64512] }] }
 /** A unicast best change from TGW sessions (peer addresses), multipath over all of them. */
 export function unicast(prefix: string, peers: readonly string[], kind: BestChange['kind'] = 'add', peer = 1): BestChange {
   const family = prefix.includes(':') ? Family.Ipv6Unicast : Family.Ipv4Unicast
-  if (kind === 'withdraw') return { family, dest: 0, prefix, kind, multipath: [] }
+  const dest = destOf(family, prefix)
+  if (kind === 'withdraw') return { family, dest, prefix, kind, multipath: [] }
   const mp = peers.map((p, i) => entry(peer + i, p, p, tgwAttrs))
-  return { family, dest: 0, prefix, kind, best: mp[0] as RouteEntry, multipath: mp }
+  return { family, dest, prefix, kind, best: mp[0] as RouteEntry, multipath: mp }
 }

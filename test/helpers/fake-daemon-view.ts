@@ -6,7 +6,8 @@
  * log-level record what they were asked.
  */
 import type { FibCounters } from '../../src/fib/writer.js'
-import type { ClearResult, DaemonStatus, DaemonView, FibView, GatewayStatus, PeerView, RoutePage, RouteQuery, RouteView, TunnelsView } from '../../src/api/view.js'
+import { fibRoutePage } from '../../src/api/fib-routes.js'
+import type { ClearResult, DaemonStatus, DaemonView, FibQuery, FibRouteView, FibView, GatewayStatus, PeerView, RoutePage, RouteQuery, RouteView, TunnelsView } from '../../src/api/view.js'
 import type { MessageCounts, SessionStats } from '../../bgp/session/session.js'
 
 export const NOW = Date.now()
@@ -174,11 +175,22 @@ export class FakeDaemonView implements DaemonView {
     }
   }
 
-  fib(): FibView {
+  /** The desired routes behind fib(): toward pods over two tunnels (one IPv6), toward the VPC over
+   * two GRE links, one ECMP over the TGW's .2 and .3; deliberately not in listing order. */
+  fibRoutes: FibRouteView[] = [
+    { table: 100, prefix: '10.244.2.0/24', nexthops: [{ kind: 'mpls', via: '10.0.1.3', label: 18, dev: 'gsim0a000103', weight: 1 }] },
+    { table: 100, prefix: '10.0.0.0/16', nexthops: [{ kind: 'gre', via: '169.254.6.2', dev: 'gsig64000100', weight: 1 }, { kind: 'gre', via: '169.254.6.3', dev: 'gsig64000100', weight: 1 }] },
+    { table: 100, prefix: 'fd00:244::/64', nexthops: [{ kind: 'mpls', via: '10.0.1.3', label: 20, dev: 'gsim0a000103', weight: 1 }] },
+    { table: 100, prefix: '10.244.1.0/24', nexthops: [{ kind: 'mpls', via: '10.0.1.2', label: 17, dev: 'gsim0a000102', weight: 2 }] },
+    { table: 100, prefix: '10.9.0.0/16', nexthops: [{ kind: 'gre', via: '169.254.6.10', dev: 'gsig64000200', weight: 1 }] },
+  ]
+
+  fib(q: FibQuery = {}): FibView {
     return {
       state: { ready: this.ready, desiredRoutes: 5, installedRoutes: 4, tables: [{ table: 100, label: 100, vrf: 'gsiv100' }], tunnels: [{ name: 'gsim0a000102', vrouter: '10.0.1.2', routes: 1 }, { name: 'gsim0a000103', vrouter: '10.0.1.3', routes: 2 }] },
       counters: fakeCounters(),
       routesByTable: [{ table: 100, routes: 5 }],
+      ...fibRoutePage(this.fibRoutes, q),
     }
   }
 

@@ -208,6 +208,35 @@ t.test('best events: add, replace with the whole multipath set, withdraw', async
   t.equal(seen.length, 4)
 })
 
+t.test('best events in numbers: the change names its table; multipathSets agrees with multipath()', async (t) => {
+  const r = rib({ multipath: { maximum: 3 } })
+  const peers = [1, 2, 3, 4].map((i) => r.addPeer(ebgpPeer(i, 65001, 10 + i)))
+  const seen: { dest: number; prefix: string; sets: number[]; labels: number[]; entries: number[] }[] = []
+  r.on('best', (_f, list) => {
+    for (const c of list) {
+      const table = c.table
+      if (table === undefined) throw new Error('a RIB change without its table')
+      const sets = new Int32Array(8)
+      const labels = new Int32Array(8)
+      const n = table.multipathSets(c.dest, sets, labels)
+      seen.push({ dest: c.dest, prefix: c.prefix, sets: [...sets.subarray(0, n)], labels: [...labels.subarray(0, n)], entries: c.multipath.map((e) => e.attrId) })
+    }
+  })
+  peers.forEach((p, i) => r.announce(p, prefix, { attrs: base({}), nextHop: `192.0.2.${i + 1}` }))
+  r.commit()
+  const last = seen[seen.length - 1]
+  const table = r.table(Family.Ipv4Unicast)
+  t.equal(last?.prefix, '10.1.0.0/16')
+  t.equal(last?.dest, table.lookup('10.1.0.0/16'))
+  t.equal(last?.sets.length, 3, 'the multipath maximum')
+  t.same(last?.sets, last?.entries, 'the same sets in the same order as multipath()')
+  t.same(last?.labels, [-1, -1, -1], 'no labels on IPv4 unicast')
+  t.same(last?.sets.map((id) => table.attributeSet(id).nextHop), table.multipath(last?.dest ?? -1).map((e) => e.nextHop))
+  const one = new Int32Array(1)
+  t.equal(table.multipathSets(last?.dest ?? -1, one, new Int32Array(1)), 1, 'at most the arrays\' length')
+  t.equal(one[0], table.bestAttrId(last?.dest ?? -1), 'the best first')
+})
+
 t.test('changing a peer router id re-runs best path', async (t) => {
   const { r, ids } = setup({}, [ibgpPeer(1, 10), ibgpPeer(2, 20)], [base({}), base({})])
   t.equal(bestPeer(r), ids[0])

@@ -101,7 +101,7 @@ t.test('best-path events are re-emitted while someone listens', async (t) => {
   const p = await makeSpeakers({ asA: 65131, asB: 65132 })
   t.teardown(() => p.close())
   const seen: string[] = []
-  const onBest = (family: number, changes: readonly { kind: string; prefix: string; best?: { nextHop: string } }[]): void => {
+  const onBest = (family: number, changes: readonly { kind: string; prefix: string; best?: { nextHop: string } | undefined }[]): void => {
     for (const c of changes) seen.push(`${family}:${c.kind}:${c.prefix}:${c.best?.nextHop ?? ''}`)
   }
   p.b.on('best', onBest)

@@ -83,6 +83,8 @@ t.test('packing: 10,000 prefixes sharing attributes leave in a handful of UPDATE
   t.ok(sent >= 10 && sent <= 12, `10,000 prefixes in ${sent} UPDATEs`)
   t.equal(p.b.session('A').stats().messagesIn.update - 1, sent, 'B counted the same UPDATEs (plus one End-of-RIB)')
   t.equal(p.a.peerStats('B').families[0]?.advertised, 10000)
+  // received counts at ingest; Loc-RIB follows within a few turns (the commit goes in slices)
+  await waitBest(p.b, Family.Ipv4Unicast, '10.39.15.0/24')
   const r = best(p.b, Family.Ipv4Unicast, '10.39.15.0/24')
   t.same(r?.attrs.communities, [0xfde80002])
 

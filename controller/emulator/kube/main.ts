@@ -1,15 +1,17 @@
 /**
  * The Kubernetes API emulator as a program, for the lab:
  *   node dist/controller/emulator/kube/main.js --port 8001 [--host 127.0.0.1] [--crds DIR_OR_FILE]...
- *     [--history N] [--no-cn2]
+ *     [--history N] [--no-cn2] [--kubeconfig PATH]
  * Serves our CRDs from deploy/crds (found next to the package) unless --crds is given. Prints
- * `kube emulator listening on http://HOST:PORT` once ready; SIGINT/SIGTERM stop it. A wrong command
+ * `kube emulator listening on http://HOST:PORT` once ready (and, with --kubeconfig, writes a
+ * kubeconfig there and prints the kubectl command that uses it); SIGINT/SIGTERM stop it. A wrong command
  * line exits 2 with the usage, a failure to start exits 1.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { KubeEmulator } from './server.js'
+import { kubectlHint, writeKubeconfig } from './kubeconfig.js'
 import { numberOption, runCommandLine, type CommandLine, type OptionSpecs, type OptionValues } from '../../../src/lib/args.js'
 
 /** deploy/crds of this package, whether running from source or from dist/. */
@@ -35,7 +37,7 @@ export function readCrds(paths: string[]): string[] {
 
 const commandLine = {
   program: 'kube-emulator',
-  usage: `usage: kube-emulator [--port N] [--host ADDR] [--crds PATH]... [--history N] [--no-cn2]
+  usage: `usage: kube-emulator [--port N] [--host ADDR] [--crds PATH]... [--history N] [--no-cn2] [--kubeconfig PATH]
 
 the Kubernetes API emulator: serves our CRDs (deploy/crds unless --crds) and CN2's VirtualNetwork and
 Subnet, with list/watch, leases and server-side validation against the CRD schemas
@@ -45,6 +47,7 @@ Subnet, with list/watch, leases and server-side validation against the CRD schem
   --crds PATH     a CRD file or a directory of them; repeatable
   --history N     watch events kept for resuming watches (default 1000)
   --no-cn2        do not serve CN2's VirtualNetwork and Subnet
+  --kubeconfig PATH  write a kubeconfig for kubectl pointing at the emulator
   --help`,
   options: {
     port: { type: 'string', default: '8001' },
@@ -52,6 +55,7 @@ Subnet, with list/watch, leases and server-side validation against the CRD schem
     crds: { type: 'string', multiple: true, default: [] },
     history: { type: 'string', default: '1000' },
     'no-cn2': { type: 'boolean', default: false },
+    kubeconfig: { type: 'string', default: '' },
   },
 } as const satisfies CommandLine<OptionSpecs>
 
@@ -62,6 +66,7 @@ async function main(v: OptionValues<typeof commandLine.options>): Promise<number
   const emu = new KubeEmulator({ crds: readCrds(crdPaths.length ? crdPaths : [defaultCrdDir()]), historyLimit: history, cn2: !v['no-cn2'] })
   const url = await emu.start(port, v.host)
   process.stdout.write(`kube emulator listening on ${url}\n`)
+  if (v.kubeconfig) process.stdout.write(`kubectl: ${kubectlHint(writeKubeconfig(resolve(v.kubeconfig), { server: url }))}\n`)
   await new Promise<void>(done => {
     process.once('SIGINT', done)
     process.once('SIGTERM', done)

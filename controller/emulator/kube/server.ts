@@ -7,18 +7,26 @@
  * response, from a resourceVersion; 410 Gone as an ERROR event with a Status when that version has
  * left the bounded event history; optional bookmarks), create (POST, generateName), update (PUT; a
  * stale metadata.resourceVersion answers 409 Conflict), patch (application/merge-patch+json,
- * application/json-patch+json, and application/strategic-merge-patch+json served as a merge patch),
+ * application/json-patch+json, and application/strategic-merge-patch+json served as a merge patch on
+ * built-in kinds and refused with 415 on custom resources, as kube-apiserver does),
  * delete (with finalizers: sets deletionTimestamp and waits for them to be removed), the status
  * subresource (spec and status written separately; generation moves only with spec), namespaces
  * (deleting one deletes its contents), owner-reference garbage collection (background), core Nodes,
  * Namespaces, Events and Secrets (stringData folded into base64 data), coordination.k8s.io/v1 Leases,
- * and custom resources from CRD manifests (apiextensions.k8s.io/v1), validated by their OpenAPI v3
- * schemas (see schema.ts; CEL by hand).
+ * and custom resources, validated by their OpenAPI v3 schemas (see schema.ts; CEL by hand). CRDs are
+ * apiextensions.k8s.io/v1 CustomResourceDefinition objects like any other: created (or given to the
+ * constructor), they are established and their resources served at once; deleted, their resources
+ * and objects go.
+ *
+ * What Debian's kubectl (1.20) asks for besides: /openapi/v2 in protobuf with the CRDs' schemas
+ * (openapi.ts; client-side validation, the default of apply and create, and explain), server-side printing (`Accept: ...;
+ * as=Table;g=meta.k8s.io;v=v1`: the CRDs' additionalPrinterColumns, table.ts) for get, list and watch,
+ * and lists in key order.
  *
  * Error bodies are metav1.Status objects with the real reasons and codes (NotFound 404,
  * AlreadyExists 409, Conflict 409, Invalid 422, Expired/Gone 410, UnsupportedMediaType 415).
- * Not served: authentication/authorization (every request is allowed), server-side apply, protobuf,
- * pagination (`limit` is ignored; lists are complete), dry-run, table output.
+ * Not served: authentication/authorization (every request is allowed), server-side apply, protobuf
+ * objects, pagination (`limit` is ignored; lists are complete), dry-run, PartialObjectMetadata lists.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -27,6 +35,8 @@ import { parseAllDocuments } from 'yaml'
 import type { Ajv } from 'ajv'
 import { CrdSchema, makeAjv, type Cause } from './schema.js'
 import { jsonPatch, mergePatch, PatchError, type Json } from './patch.js'
+import { DEFAULT_CRD_COLUMNS, parseJsonPath, tableRequested, toTable, type IncludeObject, type PrinterColumn, type TableRequest } from './table.js'
+import { openApiV2, OPENAPI_V2_PROTOBUF } from './openapi.js'
 
 type Obj = Record<string, unknown> & { metadata: Meta }
 interface Meta {
@@ -53,7 +63,12 @@ export interface ResourceType {
   namespaced: boolean
   statusSubresource: boolean
   shortNames?: string[]
+  categories?: string[]
   schema?: CrdSchema
+  /** Printer columns for `kubectl get` (Table output); undefined = Name and Created At. */
+  columns?: PrinterColumn[]
+  /** The CustomResourceDefinition that defines this resource (its metadata.name), if any. */
+  crd?: string
 }
 
 interface WatchEvent { rv: number; typeKey: string; type: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: Obj; old?: Obj }
@@ -65,6 +80,8 @@ interface Watcher {
   fieldSel: Selector
   res: ServerResponse
   bookmarks: boolean
+  /** Set when the client asked for Table output (`kubectl get -w`): events carry one-row Tables. */
+  table?: { req: TableRequest; include: IncludeObject; headersSent: boolean }
 }
 
 class ApiError extends Error {
@@ -85,7 +102,10 @@ export interface KubeEmulatorOptions {
 }
 
 const BUILTINS: ResourceType[] = [
-  { group: '', version: 'v1', plural: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, statusSubresource: true, shortNames: ['ns'] },
+  {
+    group: '', version: 'v1', plural: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, statusSubresource: true, shortNames: ['ns'],
+    columns: [{ name: 'Status', type: 'string', jsonPath: '.status.phase' }, { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+  },
   { group: '', version: 'v1', plural: 'nodes', singular: 'node', kind: 'Node', namespaced: false, statusSubresource: true, shortNames: ['no'] },
   { group: '', version: 'v1', plural: 'events', singular: 'event', kind: 'Event', namespaced: true, statusSubresource: false, shortNames: ['ev'] },
   { group: '', version: 'v1', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, statusSubresource: false },
@@ -93,7 +113,13 @@ const BUILTINS: ResourceType[] = [
   { group: '', version: 'v1', plural: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, statusSubresource: true, shortNames: ['po'] },
   { group: '', version: 'v1', plural: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', namespaced: true, statusSubresource: false, shortNames: ['sa'] },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', kind: 'Lease', namespaced: true, statusSubresource: false },
+  // Creating one registers its resources (kubectl apply -f deploy/crds); deleting one removes them and their objects.
+  { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', singular: 'customresourcedefinition', kind: 'CustomResourceDefinition', namespaced: false, statusSubresource: true, shortNames: ['crd', 'crds'] },
 ]
+
+const CRD_KEY = 'apiextensions.k8s.io/customresourcedefinitions'
+/** What /version and the OpenAPI document report. */
+const SERVER_VERSION = { major: '1', minor: '30', gitVersion: 'v1.30.0-gsi-emulator' }
 
 /** CN2's CRDs, reduced to what we read; the real ones have schemas, these preserve whatever is sent. */
 const CN2 = ['VirtualNetwork', 'Subnet', 'BGPRouter'].map(kind => `
@@ -122,6 +148,8 @@ export class KubeEmulator {
   private rv = 1
   private readonly watchers = new Set<Watcher>()
   private readonly ajv: Ajv = makeAjv()
+  /** A CRD's resources as validated, handed from validate() to commit() (same object). */
+  private readonly pendingCrdTypes = new WeakMap<Obj, ResourceType[]>()
   private readonly historyLimit: number
   private readonly bookmarkIntervalMs: number
   /** Requests served, by verb, for tests that count traffic. */
@@ -140,30 +168,103 @@ export class KubeEmulator {
     for (const t of BUILTINS) this.register(t)
     for (const text of opts.crds ?? []) this.loadCrds(text)
     if (opts.cn2 ?? true) for (const text of CN2) this.loadCrds(text)
-    for (const ns of ['default', 'kube-system']) this.put('/namespaces', '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })
+    for (const ns of ['default', 'kube-system']) this.put('/namespaces', '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns }, status: { phase: 'Active' } })
   }
 
-  /** Registers every CustomResourceDefinition in a YAML text (other documents are ignored). */
+  /**
+   * Creates (or replaces) every CustomResourceDefinition in a YAML text, as `kubectl apply -f` would,
+   * so they are listed under apiextensions.k8s.io like those applied over HTTP; other documents are
+   * ignored. Returns the resources they define. Throws the 422 an API server would answer for a CRD
+   * it refuses (names, versions, a CEL rule or printer column JSONPath the emulator cannot evaluate).
+   */
   loadCrds(text: string): ResourceType[] {
     const out: ResourceType[] = []
+    const crdType = this.types.get(CRD_KEY)!
     for (const doc of parseAllDocuments(text)) {
-      const crd = doc.toJS() as { kind?: string; spec?: CrdSpec } | null
-      if (!crd || crd.kind !== 'CustomResourceDefinition' || !crd.spec) continue
-      const s = crd.spec
-      for (const v of s.versions) {
-        if (!v.served) continue
-        const schema = v.schema?.openAPIV3Schema
-        const t: ResourceType = {
-          group: s.group, version: v.name, plural: s.names.plural, singular: s.names.singular ?? s.names.kind.toLowerCase(),
-          kind: s.names.kind, namespaced: s.scope === 'Namespaced', statusSubresource: v.subresources?.status !== undefined,
-          ...(s.names.shortNames ? { shortNames: s.names.shortNames } : {}),
-          ...(schema ? { schema: new CrdSchema(schema, this.ajv) } : {}),
-        }
-        this.register(t)
-        out.push(t)
-      }
+      const crd = doc.toJS() as Obj | null
+      if (!crd || crd.kind !== 'CustomResourceDefinition' || typeof crd.metadata !== 'object' || crd.metadata === null) continue
+      const name = crd.metadata.name
+      const stored = this.bucket(crdType).has(name)
+        ? this.write(crdType, undefined, name, { ...crd, metadata: { ...crd.metadata, resourceVersion: '' } }, false)
+        : this.create(crdType, undefined, crd)
+      out.push(...[...this.types.values()].filter(t => t.crd === stored.metadata.name))
     }
     return out
+  }
+
+  /**
+   * The resources a CRD object defines, one per served version (the emulator keeps one version per
+   * resource: the last served one listed). Throws 422 Invalid naming the field, as the API server's
+   * CRD validation does, for what it refuses or the emulator cannot serve.
+   */
+  private crdResourceTypes(crd: Obj): ResourceType[] {
+    const name = crd.metadata.name
+    const s = crd.spec as CrdSpec | undefined
+    const invalid = (field: string, message: string): ApiError =>
+      new ApiError(422, 'Invalid', `CustomResourceDefinition.apiextensions.k8s.io "${name}" is invalid: ${field}: ${message}`,
+        { name, group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition', causes: [{ field, reason: 'FieldValueInvalid', message }] })
+    if (typeof s !== 'object' || s === null) throw invalid('spec', 'Required value')
+    if (typeof s.group !== 'string' || !s.group.includes('.')) throw invalid('spec.group', `Invalid value: ${JSON.stringify(s.group)}: should be a domain with at least one dot`)
+    if (typeof s.names?.plural !== 'string' || typeof s.names.kind !== 'string') throw invalid('spec.names', 'Required value: plural and kind')
+    if (s.scope !== 'Namespaced' && s.scope !== 'Cluster') throw invalid('spec.scope', `Unsupported value: ${JSON.stringify(s.scope)}: supported values: "Cluster", "Namespaced"`)
+    if (name !== `${s.names.plural}.${s.group}`) throw invalid('metadata.name', `Invalid value: ${JSON.stringify(name)}: must be spec.names.plural+"."+spec.group`)
+    if (!Array.isArray(s.versions) || s.versions.length === 0) throw invalid('spec.versions', 'Required value')
+    const out: ResourceType[] = []
+    s.versions.forEach((v, i) => {
+      if (!v.served) return
+      let schema: CrdSchema | undefined
+      try {
+        schema = v.schema?.openAPIV3Schema ? new CrdSchema(v.schema.openAPIV3Schema, this.ajv) : undefined
+      } catch (e) { throw invalid(`spec.versions[${i}].schema.openAPIV3Schema`, e instanceof Error ? e.message : String(e)) }
+      const declared = v.additionalPrinterColumns ?? []
+      declared.forEach((c, j) => {
+        try { parseJsonPath(c.jsonPath) } catch (e) { throw invalid(`spec.versions[${i}].additionalPrinterColumns[${j}].jsonPath`, e instanceof Error ? e.message : String(e)) }
+        if (!['string', 'integer', 'number', 'boolean', 'date'].includes(c.type)) throw invalid(`spec.versions[${i}].additionalPrinterColumns[${j}].type`, `Unsupported value: ${JSON.stringify(c.type)}`)
+      })
+      out.push({
+        group: s.group, version: v.name, plural: s.names.plural, singular: s.names.singular ?? s.names.kind.toLowerCase(),
+        kind: s.names.kind, namespaced: s.scope === 'Namespaced', statusSubresource: v.subresources?.status !== undefined,
+        ...(s.names.shortNames ? { shortNames: s.names.shortNames } : {}),
+        ...(s.names.categories ? { categories: s.names.categories } : {}),
+        ...(schema ? { schema } : {}),
+        columns: declared.length > 0 ? declared : DEFAULT_CRD_COLUMNS,
+        crd: name,
+      })
+    })
+    return out
+  }
+
+  /**
+   * After a CRD is stored: its status as the API server's controllers set it (names accepted,
+   * established) and its resources served. Resources it no longer defines are removed.
+   */
+  private establishCrd(crd: Obj): void {
+    const types = this.pendingCrdTypes.get(crd) ?? this.crdResourceTypes(crd)
+    const s = crd.spec as CrdSpec
+    if (!crd.status) {
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+      crd.status = {
+        acceptedNames: { ...s.names, singular: s.names.singular ?? s.names.kind.toLowerCase(), listKind: s.names.listKind ?? `${s.names.kind}List` },
+        conditions: [
+          { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: now },
+          { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: now },
+        ],
+        storedVersions: s.versions.filter(v => v.storage).map(v => v.name),
+      }
+    }
+    const keep = new Set(types.map(t => `${t.group}/${t.plural}`))
+    for (const [key, t] of this.types) if (t.crd === crd.metadata.name && !keep.has(key)) this.removeResource(key)
+    for (const t of types) this.register(t)
+  }
+
+  /** A resource whose CRD is gone: its objects are deleted (watchers see DELETED), its watches end. */
+  private removeResource(key: string): void {
+    const t = this.types.get(key)
+    if (!t) return
+    for (const [k, o] of [...this.bucket(t)]) this.commit(t, k, structuredClone(o), 'DELETED', o)
+    for (const w of [...this.watchers]) if (w.typeKey === key) { w.res.end(); this.watchers.delete(w) }
+    this.types.delete(key)
+    this.store.delete(key)
   }
 
   private register(t: ResourceType): void {
@@ -242,18 +343,26 @@ export class KubeEmulator {
       const verb = req.method ?? 'GET'
       this.requests.set(verb, (this.requests.get(verb) ?? 0) + 1)
       const user = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? 'anonymous'
-      const out = this.route(verb, url, body, req.headers['content-type'] ?? '', res, user)
+      const out = this.route(verb, url, body, req.headers['content-type'] ?? '', res, user, req.headers.accept)
       if (out === undefined) return // a watch owns the response now
-      send(res, out.code, out.body)
+      if (out.body instanceof Buffer) {
+        res.writeHead(out.code, { 'content-type': out.contentType ?? 'application/octet-stream', 'content-length': out.body.length })
+        res.end(out.body)
+      } else send(res, out.code, out.body)
     } catch (e) {
       if (e instanceof ApiError) send(res, e.code, status(e))
       else send(res, 500, status(new ApiError(500, 'InternalError', String(e instanceof Error ? e.stack : e))))
     }
   }
 
-  private route(verb: string, url: URL, body: string, contentType: string, res: ServerResponse, user = 'anonymous'): { code: number; body: unknown } | undefined {
+  private route(verb: string, url: URL, body: string, contentType: string, res: ServerResponse, user = 'anonymous', accept?: string): { code: number; body: unknown; contentType?: string } | undefined {
     const parts = url.pathname.split('/').filter(Boolean)
-    if (parts[0] === 'version') return { code: 200, body: { major: '1', minor: '30', gitVersion: 'v1.30.0-gsi-emulator' } }
+    if (parts[0] === 'version') return { code: 200, body: SERVER_VERSION }
+    if (parts.length === 2 && parts[0] === 'openapi' && parts[1] === 'v2') {
+      const kinds = [...this.types.values()].flatMap(t => t.schema ? [{ group: t.group, version: t.version, kind: t.kind, schema: t.schema.schema }] : [])
+      const doc = openApiV2(SERVER_VERSION.gitVersion, kinds)
+      return (accept ?? '').includes(OPENAPI_V2_PROTOBUF) ? { code: 200, body: doc.protobuf, contentType: 'application/octet-stream' } : { code: 200, body: doc.json }
+    }
     if (parts.length === 1 && parts[0] === 'api') return { code: 200, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] } }
     if (parts.length === 1 && parts[0] === 'apis') return { code: 200, body: this.groupList() }
     let group: string, version: string, rest: string[]
@@ -270,19 +379,31 @@ export class KubeEmulator {
     if (sub !== undefined && sub !== 'status') throw new ApiError(404, 'NotFound', `subresource ${sub} is not served`)
     if (sub === 'status' && !type.statusSubresource) throw new ApiError(404, 'NotFound', `${type.plural} has no status subresource`)
     const q = url.searchParams
+    // kubectl get asks for a Table (server-side printing); everything else gets the objects.
+    const table = verb === 'GET' && sub === undefined ? tableRequested(accept) : undefined
+    const includeObject = (['None', 'Metadata', 'Object'] as const).find(v => v === q.get('includeObject')) ?? 'Metadata'
     const rbacVerb = name === undefined
       ? (verb === 'GET' ? (q.get('watch') === 'true' ? 'watch' : 'list') : verb === 'POST' ? 'create' : verb.toLowerCase())
       : ({ GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[verb] ?? verb.toLowerCase()
     if (!this.audit.has(user)) this.audit.set(user, new Set())
     this.audit.get(user)!.add(`${rbacVerb} ${type.group}/${type.plural}${sub ? '/' + sub : ''}`)
     if (name === undefined) {
-      if (verb === 'GET' && q.get('watch') === 'true') { this.watch(type, namespace, q, res); return undefined }
-      if (verb === 'GET') return { code: 200, body: this.list(type, namespace, q) }
+      if (verb === 'GET' && q.get('watch') === 'true') {
+        this.watch(type, namespace, q, res, table ? { req: table, include: includeObject, headersSent: false } : undefined)
+        return undefined
+      }
+      if (verb === 'GET') {
+        const list = this.list(type, namespace, q)
+        return { code: 200, body: table ? toTable(list.items, type.columns, table, { include: includeObject, resourceVersion: list.metadata.resourceVersion }) : list }
+      }
       if (verb === 'POST') return { code: 201, body: this.create(type, namespace, parseJson(body)) }
       throw new ApiError(405, 'MethodNotAllowed', `${verb} is not allowed on a collection`)
     }
     switch (verb) {
-      case 'GET': return { code: 200, body: this.get(type, namespace, name) }
+      case 'GET': {
+        const obj = this.get(type, namespace, name)
+        return { code: 200, body: table ? toTable([obj], type.columns, table, { include: includeObject, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) }) : obj }
+      }
       case 'PUT': return { code: 200, body: this.update(type, namespace, name, parseJson(body), sub === 'status') }
       case 'PATCH': return { code: 200, body: this.patch(type, namespace, name, body, contentType, sub === 'status') }
       case 'DELETE': return { code: 200, body: this.delete(type, namespace, name) }
@@ -313,6 +434,7 @@ export class KubeEmulator {
       resources.push({
         name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind,
         verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ...(t.shortNames ? { shortNames: t.shortNames } : {}),
+        ...(t.categories ? { categories: t.categories } : {}),
       })
       if (t.statusSubresource) resources.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] })
     }
@@ -339,12 +461,14 @@ export class KubeEmulator {
     return o
   }
 
-  private list(type: ResourceType, namespace: string | undefined, q: URLSearchParams): unknown {
+  private list(type: ResourceType, namespace: string | undefined, q: URLSearchParams): { kind: string; apiVersion: string; metadata: { resourceVersion: string }; items: Obj[] } {
     const ls = parseSelector(q.get('labelSelector') ?? '')
     const fs = parseSelector(q.get('fieldSelector') ?? '')
     const items = [...this.bucket(type).values()]
       .filter(o => namespace === undefined || o.metadata.namespace === namespace)
       .filter(o => matchLabels(ls, o.metadata.labels ?? {}) && matchFields(fs, o))
+      // In key order (namespace, then name), as etcd returns them and kubectl prints them.
+      .sort((a, b) => compareKeys(this.key(type, a.metadata.namespace, a.metadata.name), this.key(type, b.metadata.namespace, b.metadata.name)))
     return {
       kind: `${type.kind}List`, apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
       metadata: { resourceVersion: String(this.rv) }, items,
@@ -368,6 +492,7 @@ export class KubeEmulator {
     }
     if (type.schema) causes.push(...type.schema.check(obj))
     if (type.group === '' && type.plural === 'secrets') causes.push(...secretCauses(obj))
+    if (`${type.group}/${type.plural}` === CRD_KEY && causes.length === 0) this.pendingCrdTypes.set(obj, this.crdResourceTypes(obj))
     if (causes.length > 0) {
       const gk = type.group ? `${type.kind}.${type.group}` : type.kind
       throw new ApiError(422, 'Invalid', `${gk} "${name}" is invalid: ${causes.map(c => `${c.field}: ${c.message}`).join(', ')}`,
@@ -390,6 +515,8 @@ export class KubeEmulator {
       if (ns.metadata.deletionTimestamp) throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${m.namespace} because it is being terminated`)
     } else delete m.namespace
     if (type.statusSubresource && type.group !== '') delete obj.status
+    // The namespace lifecycle admission of kube-apiserver: a new namespace is Active.
+    if (type.group === '' && type.plural === 'namespaces') obj.status = { phase: 'Active' }
     this.validate(type, obj)
     const key = this.key(type, m.namespace, m.name)
     if (this.bucket(type).has(key)) throw new ApiError(409, 'AlreadyExists', `${type.plural}${type.group ? '.' + type.group : ''} "${m.name}" already exists`, { name: m.name, group: type.group, kind: type.plural })
@@ -408,6 +535,8 @@ export class KubeEmulator {
   }
 
   private commit(type: ResourceType, key: string, obj: Obj, evType: WatchEvent['type'], old?: Obj): Obj {
+    const isCrd = `${type.group}/${type.plural}` === CRD_KEY
+    if (isCrd && evType !== 'DELETED') this.establishCrd(obj)
     this.rv++
     obj.metadata.resourceVersion = String(this.rv)
     if (evType === 'DELETED') this.bucket(type).delete(key)
@@ -417,6 +546,9 @@ export class KubeEmulator {
     while (this.history.length > this.historyLimit) this.compactedRv = this.history.shift()!.rv
     this.dispatch(ev)
     if (evType === 'DELETED') this.afterRemoval(obj)
+    if (isCrd && evType === 'DELETED') {
+      for (const [k, t] of [...this.types]) if (t.crd === obj.metadata.name) this.removeResource(k)
+    }
     return obj
   }
 
@@ -478,12 +610,15 @@ export class KubeEmulator {
   private patch(type: ResourceType, namespace: string | undefined, name: string, body: string, contentType: string, statusOnly: boolean): Obj {
     const cur = this.get(type, namespace, name)
     const ct = contentType.split(';')[0]!.trim()
+    // Custom resources have no Go struct to carry patch strategies: kube-apiserver refuses a
+    // strategic merge patch on them (kubectl patch's default), and so does the emulator.
+    const strategic = type.crd === undefined
     let next: Json
     try {
       const p = parseJson(body) as unknown as Json
-      if (ct === 'application/merge-patch+json' || ct === 'application/strategic-merge-patch+json') next = mergePatch(cur as unknown as Json, p)
+      if (ct === 'application/merge-patch+json' || (strategic && ct === 'application/strategic-merge-patch+json')) next = mergePatch(cur as unknown as Json, p)
       else if (ct === 'application/json-patch+json') next = jsonPatch(cur as unknown as Json, p)
-      else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${ct || 'none'})`)
+      else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${strategic ? ', application/strategic-merge-patch+json' : ''} (got ${ct || 'none'})`)
     } catch (e) {
       if (e instanceof PatchError) {
         if (e.conflict) throw new ApiError(409, 'Conflict', `the server rejected our request due to an error in our request: ${e.message}`)
@@ -557,17 +692,17 @@ export class KubeEmulator {
 
   // ------------------------------------------------------------------ watch
 
-  private watch(type: ResourceType, namespace: string | undefined, q: URLSearchParams, res: ServerResponse): void {
+  private watch(type: ResourceType, namespace: string | undefined, q: URLSearchParams, res: ServerResponse, table?: Watcher['table']): void {
     const typeKey = `${type.group}/${type.plural}`
     const w: Watcher = {
       typeKey, labelSel: parseSelector(q.get('labelSelector') ?? ''), fieldSel: parseSelector(q.get('fieldSelector') ?? ''),
-      res, bookmarks: q.get('allowWatchBookmarks') === 'true', ...(namespace !== undefined ? { namespace } : {}),
+      res, bookmarks: q.get('allowWatchBookmarks') === 'true', ...(namespace !== undefined ? { namespace } : {}), ...(table ? { table } : {}),
     }
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
     res.flushHeaders()
     const rvParam = q.get('resourceVersion') ?? ''
     if (rvParam === '' || rvParam === '0') {
-      for (const o of this.bucket(type).values()) if (this.matches(w, o)) write(res, { type: 'ADDED', object: o })
+      for (const o of this.bucket(type).values()) if (this.matches(w, o)) this.emit(w, 'ADDED', o)
     } else {
       const from = Number(rvParam)
       if (!Number.isFinite(from) || from < this.compactedRv) {
@@ -611,7 +746,16 @@ export class KubeEmulator {
       else if (!now && before) type = 'DELETED'
       else if (!now) return
     } else if (!now && !(ev.type === 'DELETED' && before)) return
-    write(w.res, { type, object: ev.obj })
+    this.emit(w, type, ev.obj)
+  }
+
+  /** One watch event; for a Table watch, a one-row Table whose column definitions come only first. */
+  private emit(w: Watcher, type: string, obj: Obj): void {
+    if (!w.table) { write(w.res, { type, object: obj }); return }
+    const t = this.types.get(w.typeKey)
+    const object = toTable([obj], t?.columns, w.table.req, { include: w.table.include, withHeaders: !w.table.headersSent, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) })
+    w.table.headersSent = true
+    write(w.res, { type, object })
   }
 
   private dispatch(ev: WatchEvent): void {
@@ -623,8 +767,15 @@ export class KubeEmulator {
 interface CrdSpec {
   group: string
   scope: 'Namespaced' | 'Cluster'
-  names: { kind: string; plural: string; singular?: string; listKind?: string; shortNames?: string[] }
-  versions: { name: string; served: boolean; subresources?: { status?: unknown }; schema?: { openAPIV3Schema?: Record<string, unknown> } }[]
+  names: { kind: string; plural: string; singular?: string; listKind?: string; shortNames?: string[]; categories?: string[] }
+  versions: {
+    name: string; served: boolean; storage?: boolean; subresources?: { status?: unknown }
+    schema?: { openAPIV3Schema?: Record<string, unknown> }; additionalPrinterColumns?: PrinterColumn[]
+  }[]
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
 function specOf(o: Obj): string {
