@@ -10,6 +10,7 @@ import { Family, familyName } from '../../bgp/codec/afi.js'
 import { parseRd } from '../../bgp/codec/nlri.js'
 import { parseAddress } from '../fib/prefix.js'
 import { ApiError, ErrorCode, METHODS, type Method } from './protocol.js'
+import { daemonReport } from './report.js'
 import {
   DEFAULT_ROUTE_PAGE,
   LOG_LEVELS,
@@ -207,6 +208,8 @@ export async function handle(view: DaemonView, method: string, params: Params = 
       return view.config()
     case 'show.gateway':
       return view.gateway()
+    case 'show.report':
+      return daemonReport(view)
     case 'clear.bgp.neighbor': {
       const p = findPeer(view, needString(params, 'address'), 'params.address')
       const soft = params.soft ?? false

@@ -22,6 +22,7 @@ export const METHODS = [
   'show.fib',
   'show.config',
   'show.gateway',
+  'show.report',
   'clear.bgp.neighbor',
   'set.log-level',
   'shutdown',

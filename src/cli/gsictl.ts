@@ -12,6 +12,7 @@ import type { BgpSummary } from '../api/handlers.js'
 import { ApiError, DEFAULT_SOCKET_PATH } from '../api/protocol.js'
 import { DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE, type ClearResult, type FibRouteView, type FibView, type GatewayStatus, type PeerView, type RoutePage, type RouteView, type TunnelsView } from '../api/view.js'
 import { version } from '../version.js'
+import { runDoctorCli } from './doctor.js'
 import { COMMAND_LINES, parseCommand, UsageError, type Command } from './commands.js'
 import { formatClear, formatConfig, formatFib, formatGateway, formatLogLevel, formatNeighbors, formatRoutes, formatSummary, formatTunnels } from './format.js'
 
@@ -21,6 +22,7 @@ the gsi-router operator CLI: asks the running gsi-routerd over its local socket
 
 commands (keywords may be shortened: sh bgp sum, sh bgp n 10.0.0.10):
 ${COMMAND_LINES.map(l => `  ${l}`).join('\n')}
+  doctor [--kubeconfig FILE] [--aws] [--json] ...   the whole gateway checked (gsictl doctor --help)
 
 FAMILY: ipv4 | inet, ipv6 | inet6, vpnv4 | inet-vpn, vpnv6 | inet6-vpn, rtc | route-target
         (or the canonical ipv4-unicast, l3vpn-ipv4-unicast, ...)
@@ -111,8 +113,25 @@ function isFibListing(c: Command): boolean {
   return c.method === 'show.fib'
 }
 
+/** Index of the command word `doctor` when it is the command (options and their values may come
+ * first), else -1. */
+function doctorWord(argv: readonly string[]): number {
+  const flags = new Set(['--json', '--aws', '--all', '--help', '-h', '--version', '-V'])
+  let i = 0
+  while (i < argv.length) {
+    const a = argv[i] as string
+    if (a === 'doctor') return i
+    if (!a.startsWith('-')) return -1
+    i += flags.has(a) || a.includes('=') ? 1 : 2
+  }
+  return -1
+}
+
 /** Runs gsictl with `argv` (without node and the script); returns the exit status. */
 export async function runGsictl(argv: readonly string[], io: GsictlIo): Promise<number> {
+  // `doctor` has options of its own (kubeconfig, AWS): it parses them itself.
+  const at = doctorWord(argv)
+  if (at >= 0) return runDoctorCli([...argv.slice(0, at), ...argv.slice(at + 1)], io)
   const env = io.env ?? {}
   let command: Command
   let opts: Options

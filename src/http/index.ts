@@ -8,11 +8,16 @@
  *   /readyz    200 {"ready":true} once the view says ready (sessions back and the FIB synced after a
  *              restart), else 503 {"ready":false,"reason":...}: a rolling update waits for it, so one
  *              node at a time moves
+ *   /status    200 JSON DaemonReport (src/api/report.ts): what `gsictl doctor` run from a laptop
+ *              needs of this node (sessions, GRE, gateway table, exposure, what the TGW was sent);
+ *              the same answer as the local API's show.report. No secrets, no per-route listing
+ *              beyond the prefixes sent to the TGW (at most the 1,000 quota)
  *
  * GET and HEAD only; anything else is 405, unknown paths 404.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { daemonReport } from '../api/report.js'
 import type { DaemonView } from '../api/view.js'
 import type { DaemonMetrics } from '../metrics/index.js'
 
@@ -21,7 +26,8 @@ export const DEFAULT_HTTP_HOST = '0.0.0.0'
 
 export interface HttpServerOptions {
   readonly metrics: DaemonMetrics
-  readonly view: Pick<DaemonView, 'status'>
+  /** The whole view: /readyz reads status(), /status the report's parts. */
+  readonly view: DaemonView
   /** Default 9478; 0 picks a free port (tests). */
   readonly port?: number
   /** Default 0.0.0.0 (hostNetwork: Prometheus scrapes the node address). */
@@ -60,14 +66,15 @@ export async function serveHttp(o: HttpServerOptions): Promise<HttpEndpoint> {
 
 async function route(o: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]
-  const known = path === '/metrics' || path === '/healthz' || path === '/readyz'
-  if (!known) return send(res, req, 404, 'text/plain; charset=utf-8', 'not found: try /metrics, /healthz or /readyz\n')
+  const known = path === '/metrics' || path === '/healthz' || path === '/readyz' || path === '/status'
+  if (!known) return send(res, req, 404, 'text/plain; charset=utf-8', 'not found: try /metrics, /healthz, /readyz or /status\n')
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD')
     return send(res, req, 405, 'text/plain; charset=utf-8', `method ${req.method ?? ''} not allowed\n`)
   }
   if (path === '/metrics') return send(res, req, 200, o.metrics.contentType, await o.metrics.metrics())
   if (path === '/healthz') return send(res, req, 200, 'text/plain; charset=utf-8', 'ok\n')
+  if (path === '/status') return send(res, req, 200, 'application/json', JSON.stringify(daemonReport(o.view)) + '\n')
   const s = o.view.status()
   const body = s.ready ? { ready: true } : { ready: false, reason: s.notReadyReason ?? 'not ready' }
   return send(res, req, s.ready ? 200 : 503, 'application/json', JSON.stringify(body) + '\n')
