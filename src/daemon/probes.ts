@@ -177,14 +177,14 @@ export function connectPeerState(bgpUp: boolean, targets: readonly ProbeTargetSt
 // ---------------------------------------------------------------- the runner
 
 /** What raw-socket exports, as far as we use it (it ships no types). */
-interface RawSocket {
+export interface RawSocket {
   on(event: 'message', f: (b: Buffer, source: string) => void): void
   on(event: 'error', f: (e: Error) => void): void
   send(b: Buffer, offset: number, length: number, address: string, cb: (e: Error | null) => void): void
   setOption(level: number, option: number, value: Buffer | number, length?: number): void
   close(): void
 }
-interface RawSocketModule {
+export interface RawSocketModule {
   createSocket(o: { protocol: number; addressFamily?: number }): RawSocket
   Protocol: { ICMP: number }
   AddressFamily: { IPv4: number }
