@@ -29,7 +29,8 @@ t.teardown(async () => {
   topo.destroy()
 })
 
-const metrics = (): string => topo.exec(n.ns, process.execPath, ['-e', 'fetch("http://127.0.0.1:9478/metrics").then(r=>r.text()).then(t=>process.stdout.write(t))'])
+// a Node process per scrape: 30 s, as test/monitoring gives it, for a loaded machine
+const metrics = (): string => topo.exec(n.ns, process.execPath, ['-e', 'fetch("http://127.0.0.1:9478/metrics").then(r=>r.text()).then(t=>process.stdout.write(t))'], 30_000)
 const tunnels = (): TunnelsView => d.gsictlJson<TunnelsView>(['show', 'tunnels'])
 const cpState = (): string | undefined => tunnels().probes?.connectPeers[0]?.state
 const nft = (script: string): void => {
