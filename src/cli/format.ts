@@ -219,7 +219,7 @@ export function formatTunnels(t: TunnelsView): string {
       out.push(table(
         ['Target', 'Via', 'State', 'Sent', 'Replies', 'Lost', 'Loss', 'RTT ms', 'Error'],
         p.targets.map(x => [x.address, `${x.kind === 'tgw' ? 'GRE' : 'MPLSoUDP'} ${x.via}`, x.state, String(x.sent), String(x.replies), String(x.lost),
-          `${Math.round(x.lossRatio * 100)}%`, x.rttMs !== undefined ? x.rttMs.toFixed(1) : '-', x.lastError ?? '']),
+          `${Math.round(x.lossRatio * 100)}%`, x.rttMs !== undefined ? x.rttMs.toFixed(2) : '-', x.lastError ?? '']),
         new Set([3, 4, 5, 6, 7]),
       ))
     }

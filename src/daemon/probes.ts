@@ -212,13 +212,17 @@ export interface ProbeHost {
 /** Rejects every route: a Connect peer's sessions get it while its data plane is dead. */
 export const rejectAll: RoutePolicy = Object.freeze({ perAttributeSet: true, apply: () => null })
 
+/** An echo awaiting its answer; `sentAt` on the monotonic clock. */
 interface InFlight { readonly target: ProbeTarget; readonly sentAt: number }
 
 export interface ProbeRunnerOptions {
   readonly config: DaemonConfig
   readonly host: ProbeHost
   readonly log: DaemonLogger
+  /** Wall clock for state times (ms since the epoch). */
   readonly now?: () => number
+  /** Monotonic clock for round trips and timeouts (ms, sub-millisecond: RTTs inside a VPC are tens of µs). */
+  readonly monotonic?: () => number
   /** The raw-socket module; tests of the bookkeeping pass a fake. */
   readonly raw?: RawSocketModule
 }
@@ -228,6 +232,7 @@ export class ProbeRunner {
   private readonly log: DaemonLogger
   private readonly host: ProbeHost
   private readonly now: () => number
+  private readonly monotonic: () => number
   private readonly raw: RawSocketModule | undefined
   private readonly id = randomInt(1, 0xffff)
   private seq = 0
@@ -245,6 +250,7 @@ export class ProbeRunner {
     this.host = o.host
     this.log = o.log
     this.now = o.now ?? Date.now
+    this.monotonic = o.monotonic ?? (() => performance.now())
     this.raw = o.raw ?? loadRawSocket()
     this.syncTargets()
   }
@@ -352,19 +358,20 @@ export class ProbeRunner {
     // both sockets see every echo reply: the first one to arrive settles it
     if (f === undefined || f.target.address !== r.source) return
     this.inFlight.delete(r.seq)
-    const now = this.now()
+    const rttMs = this.monotonic() - f.sentAt
     const was = f.target.state
-    f.target.answered(now - f.sentAt, now)
-    if (was !== 'alive') this.log.info({ kind: f.target.kind, target: f.target.address, via: f.target.via, rttMs: now - f.sentAt }, 'probe target answers')
+    f.target.answered(rttMs, this.now())
+    if (was !== 'alive') this.log.info({ kind: f.target.kind, target: f.target.address, via: f.target.via, rttMs }, 'probe target answers')
     this.evaluate()
   }
 
   /** One round: echoes past the timeout count as lost, then one echo per target that may be probed. */
   tick(): void {
     const now = this.now()
+    const mono = this.monotonic()
     const timeoutMs = this.probes.timeout * 1000
     for (const [seq, f] of this.inFlight) {
-      if (now - f.sentAt < timeoutMs) continue
+      if (mono - f.sentAt < timeoutMs) continue
       this.inFlight.delete(seq)
       this.lose(f.target, now)
     }
@@ -376,19 +383,19 @@ export class ProbeRunner {
       if (!tunnel) { t.idle('no-tunnel', now); continue }
       // at most one echo in flight per target: a timeout above the interval slows the probes down
       if ([...this.inFlight.values()].some((f) => f.target === t)) continue
-      this.send(socket, t, now)
+      this.send(socket, t, now, mono)
     }
     this.evaluate()
   }
 
-  private send(socket: RawSocket, t: ProbeTarget, now: number): void {
+  private send(socket: RawSocket, t: ProbeTarget, now: number, mono: number): void {
     this.seq = (this.seq + 1) & 0xffff
     const seq = this.seq
     const echo = encodeEchoRequest(this.id, seq)
     const source = this.probes.source
     const packet = t.kind === 'vn' && source !== undefined ? Buffer.concat([ipv4Header(source, t.address), echo]) : echo
     t.sentEcho(now)
-    this.inFlight.set(seq, { target: t, sentAt: now })
+    this.inFlight.set(seq, { target: t, sentAt: mono })
     socket.send(packet, 0, packet.length, t.address, (e) => {
       if (e === null || e === undefined) return
       // not sent (no route, ...): lost now, not after the timeout

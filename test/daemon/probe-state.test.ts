@@ -113,7 +113,7 @@ t.test('the runner: one echo per target per round, timeouts, state, withdrawal a
     normalExportPolicy: normal,
   }
   const { raw, sockets } = fakeRaw()
-  const r = new ProbeRunner({ config: config({ interval: 60, timeout: 1, failAfter: 2, withdrawOnFailure: true }), host, log: silent, now: () => now, raw })
+  const r = new ProbeRunner({ config: config({ interval: 60, timeout: 1, failAfter: 2, withdrawOnFailure: true }), host, log: silent, now: () => now, monotonic: () => now, raw })
   r.start()
   t.teardown(() => r.stop())
   const s = sockets[0]!

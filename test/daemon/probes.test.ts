@@ -124,6 +124,9 @@ t.test('with probes.withdrawOnFailure the aggregate leaves the Connect peer\'s s
   t.ok(sessionsUp(), 'the sessions stay Established: only the routes go')
   t.same(tgw.paths('10.244.0.0/16'), [], `BIRD (birdc show route ${AGGREGATE}) has no path left`)
   t.match(tunnels().probes?.connectPeers[0], { state: 'dataplane-dead', withdrawn: true }, 'gsictl: withdrawn')
+  const shown = d.gsictl(['show', 'tunnels'])
+  t.match(shown, /cp-node1\s+gsig[0-9a-f]{8}\s+dataplane-dead\s+withdrawn/, 'gsictl show tunnels: withdrawn')
+  t.comment(shown)
   t.match(metrics(), /gsi_probe_routes_withdrawn\{connect_peer="cp-node1"\} 1/, 'gsi_probe_routes_withdrawn 1')
   // the log reaches the file through a pipe: it may trail the API
   t.ok(await waitUntil('the withdrawal logged', 10_000, () => d.records(/^routes withdrawn from the Connect peer's sessions/).length > 0), 'logged')
