@@ -280,7 +280,9 @@ export class ProbeRunner {
     this.syncTargets()
     if (this.stopped) return
     if (!next.probes.enabled) { this.stopProbing(); return }
-    if (!prev.probes.enabled || this.timer === undefined) { this.start(); return }
+    // the tunnel socket exists only while there are tunnel targets
+    const vnSocketWanted = next.probes.targets.length > 0 && this.socketError === undefined
+    if (!prev.probes.enabled || this.timer === undefined || vnSocketWanted !== (this.vnSocket !== undefined)) { this.stopProbing(); this.start(); return }
     if (prev.probes.interval !== next.probes.interval) this.schedule()
     this.evaluate()
   }
@@ -375,7 +377,8 @@ export class ProbeRunner {
       this.inFlight.delete(seq)
       this.lose(f.target, now)
     }
-    const vrouters = this.host.vrouters()
+    // the FIB's tunnels are asked for only when a target needs them (ComputedFib walks its routes)
+    const vrouters = this.probes.targets.length > 0 ? this.host.vrouters() : new Set<string>()
     for (const t of this.targets.values()) {
       const socket = t.kind === 'tgw' ? this.tgwSocket : this.vnSocket
       if (socket === undefined) { t.idle('unavailable', now); continue }

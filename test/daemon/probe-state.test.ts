@@ -172,6 +172,14 @@ t.test('kernel mode: bound to the VRF; tunnel targets only with a tunnel, from p
   t.equal(p.address, '10.244.1.5')
   t.same([...p.packet.subarray(12, 20)], [10, 0, 9, 9, 10, 244, 1, 5], 'from probes.source')
   t.equal(sockets[0]!.sent.length, 0, 'still nothing toward the TGW without its link')
+
+  r.reconfigure(config({ source: '10.0.9.9', targets: [] }, 'kernel'))
+  t.ok(sockets[1]!.closed, 'no tunnel targets left: the tunnel socket is closed')
+  t.same(r.report().targets.map((x) => x.kind), ['tgw', 'tgw'], 'the tunnel target is gone')
+  r.reconfigure(config({ source: '10.0.9.9', targets: [{ address: '10.244.1.6', vrouter: '198.18.100.1' }] }, 'kernel'))
+  t.equal(sockets.length, 5, 'a tunnel target again: both sockets opened anew (3 + 2)')
+  t.ok(sockets[2]!.closed, 'the previous TGW socket closed')
+  t.equal(sockets[4]!.sent[0]?.address, '10.244.1.6', 'and probed at once')
 })
 
 t.test('probes.targets need a source; addresses are checked by field', async (t) => {
