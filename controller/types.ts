@@ -283,6 +283,22 @@ export interface DaemonStatus {
   podName?: string
   greLinkUp?: boolean
   sessions: DaemonSessionStatus[]
+  /** The data-plane probes through this Connect peer's GRE link (absent while probes are off). */
+  dataplane?: DaemonDataplaneStatus
+}
+
+/**
+ * The data plane as the daemon's ICMP probes see it. `state`: up | dataplane-dead (BGP up but no
+ * probe answers) | bgp-down | pending | unavailable. Only states, no counters, so the status is
+ * patched when something changes rather than at every probe.
+ */
+export interface DaemonDataplaneStatus {
+  state: string
+  /** RFC 3339 time of the last state change. */
+  since: string
+  /** Our routes withdrawn from this Connect peer's sessions while its probes fail. */
+  routesWithdrawn: boolean
+  probes: { address: string; state: string }[]
 }
 
 export interface ConnectedPeerStatus {

@@ -125,10 +125,62 @@ export interface MplsoudpTunnelView {
   readonly state: string
 }
 
+/** Data-plane probes (src/daemon/probes.ts): ICMP echo through the GRE links and MPLSoUDP tunnels. */
+export type ProbeKind = 'tgw' | 'vn'
+/**
+ * `pending`: no answer and not yet `failAfter` losses; `alive`; `dead`; `no-tunnel`: the daemon has no
+ * tunnel to it now, nothing is sent; `unavailable`: no raw socket (CAP_NET_RAW missing).
+ */
+export type ProbeTargetState = 'pending' | 'alive' | 'dead' | 'no-tunnel' | 'unavailable'
+
+/** One probe target and what its echoes did. */
+export interface ProbeTargetReport {
+  readonly kind: ProbeKind
+  readonly address: string
+  /** The Connect peer id (tgw) or the vRouter address (vn) the echoes go through. */
+  readonly via: string
+  readonly state: ProbeTargetState
+  /** ms since the epoch of the last state change. */
+  readonly since: number
+  readonly sent: number
+  readonly replies: number
+  readonly lost: number
+  /** Lost / decided over the last `lossWindow` echoes (0 before any is decided). */
+  readonly lossRatio: number
+  /** Round-trip time of the last answer, ms. */
+  readonly rttMs?: number
+  readonly lastError?: string
+}
+
+/**
+ * A Connect peer's data plane: `up` (a probe answers), `dataplane-dead` (a session Established, no
+ * probe answers: BGP up but data plane dead), `bgp-down` (no session Established), `pending` (no
+ * verdict yet), `unavailable` (probes off or no raw socket).
+ */
+export type ConnectPeerDataplaneState = 'up' | 'dataplane-dead' | 'bgp-down' | 'pending' | 'unavailable'
+
+export interface ConnectPeerProbeReport {
+  readonly connectPeer: string
+  readonly link: string
+  readonly state: ConnectPeerDataplaneState
+  readonly since: number
+  /** Our routes withdrawn from its sessions (probes.withdrawOnFailure). */
+  readonly withdrawn: boolean
+}
+
+export interface ProbeReport {
+  readonly enabled: boolean
+  readonly intervalSeconds: number
+  readonly targets: readonly ProbeTargetReport[]
+  readonly connectPeers: readonly ConnectPeerProbeReport[]
+}
+
 export interface TunnelsView {
   /** One GRE link per Transit Gateway Connect peer (gre/'s reportGre). */
   readonly gre: readonly GreLinkReport[]
   readonly mplsoudp: readonly MplsoudpTunnelView[]
+  /** The data-plane probes and each Connect peer's data-plane state (absent from views without them). */
+  readonly probes?: ProbeReport
 }
 
 /** FIB route listing: optionally one gateway table, one prefix (exact) or address (every prefix

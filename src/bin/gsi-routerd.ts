@@ -26,6 +26,8 @@ import type { KubeConnection, KubeConnectOptions } from '../../controller/k8s/in
 import type { DaemonStatusWriter, KubeBaseConfig, KubeConfigSource, KubeConfigUpdate } from '../config/kube.js'
 import { DaemonMetrics } from '../metrics/index.js'
 import { version } from '../version.js'
+import type { ProbeReport } from '../api/view.js'
+import type { DaemonDataplaneStatus } from '../../controller/types.js'
 
 const usage = `usage: gsi-routerd --config FILE        run with a configuration file (SIGHUP reloads it)
        gsi-routerd [--base FILE] [--in-cluster | --kubeconfig FILE | --server URL]
@@ -197,6 +199,7 @@ async function run(source: Source): Promise<number> {
     if (kube === undefined) return
     const objects = kube.src.current?.objects ?? []
     const sessions = daemon.sessions()
+    const probes = daemon.probeReport()
     for (const ref of objects) {
       const cp = config.tgw.connectPeers[ref.connectPeer]
       if (cp === undefined) continue
@@ -210,6 +213,7 @@ async function run(source: Source): Promise<number> {
           prefixesReceived: x.prefixesReceived, prefixesAdvertised: x.prefixesAdvertised,
           ...(x.lastError !== undefined ? { lastError: x.lastError } : {}),
         })),
+        ...dataplaneStatus(probes, cp.id),
       })
     }
   }
@@ -267,3 +271,15 @@ const code = await runCommandLine({ program: 'gsi-routerd', usage, options, vers
   return run({ kind: 'kube', nodeName, connect, ...(v.base !== undefined ? { base: v.base } : {}) })
 })
 process.exitCode = code
+
+/** status.daemon.dataplane of one Connect peer from the probe report (nothing while probes are off). */
+function dataplaneStatus(probes: ProbeReport | undefined, connectPeer: string): { dataplane?: DaemonDataplaneStatus } {
+  const cp = probes?.connectPeers.find((c) => c.connectPeer === connectPeer)
+  if (probes === undefined || !probes.enabled || cp === undefined) return {}
+  return {
+    dataplane: {
+      state: cp.state, since: new Date(cp.since).toISOString(), routesWithdrawn: cp.withdrawn,
+      probes: probes.targets.filter((t) => t.kind === 'tgw' && t.via === connectPeer).map((t) => ({ address: t.address, state: t.state })),
+    },
+  }
+}

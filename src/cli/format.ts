@@ -210,6 +210,21 @@ export function formatTunnels(t: TunnelsView): string {
   out.push('', 'MPLSoUDP tunnels (one per vRouter, UDP 6635):')
   if (t.mplsoudp.length === 0) out.push('  none')
   else out.push(table(['Name', 'State', 'vRouter', 'Routes'], t.mplsoudp.map(m => [m.name, m.state, m.vrouter, String(m.routes)]), new Set([3])))
+  const p = t.probes
+  if (p !== undefined) {
+    out.push('', p.enabled ? `Data-plane probes (ICMP echo every ${p.intervalSeconds} s per target):` : 'Data-plane probes: off (probes.enabled false)')
+    if (p.connectPeers.length > 0) {
+      out.push(table(['Connect peer', 'Link', 'Data plane', 'Routes'], p.connectPeers.map(c => [c.connectPeer, c.link, c.state, c.withdrawn ? 'withdrawn' : 'advertised'])))
+    }
+    if (p.enabled && p.targets.length > 0) {
+      out.push(table(
+        ['Target', 'Via', 'State', 'Sent', 'Replies', 'Lost', 'Loss', 'RTT ms', 'Error'],
+        p.targets.map(x => [x.address, `${x.kind === 'tgw' ? 'GRE' : 'MPLSoUDP'} ${x.via}`, x.state, String(x.sent), String(x.replies), String(x.lost),
+          `${Math.round(x.lossRatio * 100)}%`, x.rttMs !== undefined ? x.rttMs.toFixed(2) : '-', x.lastError ?? '']),
+        new Set([3, 4, 5, 6, 7]),
+      ))
+    }
+  }
   return out.join('\n') + '\n'
 }
 

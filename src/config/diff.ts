@@ -75,6 +75,8 @@ export interface ConfigDiff {
   /** `log.level` changed: applied at once. */
   readonly log: boolean
   readonly shutdownPolicy: boolean
+  /** Changed `probes.*` fields: the probes follow at once (targets kept keep their counts). */
+  readonly probes: readonly string[]
   /** One line per change, for the reload log line and `gsictl show config`. */
   readonly summary: readonly string[]
 }
@@ -179,6 +181,8 @@ export function diffConfig(old: DaemonConfig, next: DaemonConfig, opts: DiffOpti
   const log = old.log.level !== next.log.level
   const shutdownPolicy = old.shutdownPolicy !== next.shutdownPolicy
   for (const f of [...listen, ...http, ...(api ? ['api.socket'] : []), ...(log ? ['log.level'] : []), ...(shutdownPolicy ? ['shutdownPolicy'] : [])]) summary.push(`${f} changed`)
+  const probes = changedFields('probes.', old.probes, next.probes)
+  if (probes.length > 0) summary.push(`${probes.join(', ')} changed (probes follow at once)`)
 
   return {
     empty: summary.length === 0,
@@ -186,7 +190,7 @@ export function diffConfig(old: DaemonConfig, next: DaemonConfig, opts: DiffOpti
     controlNodes: { added: cnAdded, removed: cnRemoved, changed: cnChanged },
     connectPeers: { added: cpAdded, removed: cpRemoved, changed: cpChanged },
     ...(exposed ? { exposed } : {}),
-    policy, gatewayTable, gracefulRestart, listen, http, api, log, shutdownPolicy,
+    policy, gatewayTable, gracefulRestart, listen, http, api, log, shutdownPolicy, probes,
     summary,
   }
 }

@@ -23,7 +23,7 @@ import { vrfName } from '../fib/writer.js'
 import { parseRouteTarget } from '../../bgp/policy/route-targets.js'
 import {
   CONNECT_PEERS_PER_ATTACHMENT, DEFAULTS, TGW_ADVERTISED_QUOTA,
-  type ConnectPeerConfig, type ConnectPeerInput, type ControlNodePeerConfig, type DaemonConfig, type DaemonConfigInput, type Md5KeySource,
+  type ConnectPeerConfig, type ProbeTargetConfig, type ConnectPeerInput, type ControlNodePeerConfig, type DaemonConfig, type DaemonConfigInput, type Md5KeySource,
 } from './model.js'
 import { schemaProblems } from './schema.js'
 
@@ -254,6 +254,18 @@ export function resolveConfig(input: unknown, source = 'config'): LoadedConfig {
   const socket = c.api?.socket ?? DEFAULTS.api.socket
   if (!socket.startsWith('/')) p.add('api.socket', `"${socket}" is not an absolute path`)
 
+  // data-plane probes
+  const pr = c.probes ?? {}
+  const probeSource = pr.source === undefined ? undefined : canonicalAddress(p, 'probes.source', pr.source, 4)
+  const probeTargets: ProbeTargetConfig[] = []
+  ;(pr.targets ?? []).forEach((x, i) => {
+    const address = canonicalAddress(p, `probes.targets[${i}].address`, x.address as string, 4)
+    const vrouter = canonicalAddress(p, `probes.targets[${i}].vrouter`, x.vrouter as string, 4)
+    if (address !== undefined && vrouter !== undefined) probeTargets.push({ address, vrouter })
+  })
+  duplicates(p, probeTargets, x => `${x.address} via ${x.vrouter}`, i => `probes.targets[${i}]`, 'target')
+  if (probeTargets.length > 0 && pr.source === undefined) p.add('probes.source', 'required with probes.targets: the address the pods answer to (in a prefix this gateway advertises into CN2)')
+
   if (p.list.length > 0 || nodeAddress === undefined) throw new ConfigError(p.list, source)
   const gr = c.gracefulRestart ?? {}
   const config: DaemonConfig = {
@@ -290,6 +302,16 @@ export function resolveConfig(input: unknown, source = 'config'): LoadedConfig {
     api: { socket },
     log: { level: c.log?.level ?? DEFAULTS.log.level },
     shutdownPolicy: c.shutdownPolicy ?? DEFAULTS.shutdownPolicy,
+    probes: {
+      enabled: pr.enabled ?? DEFAULTS.probes.enabled,
+      interval: pr.interval ?? DEFAULTS.probes.interval,
+      timeout: pr.timeout ?? DEFAULTS.probes.timeout,
+      failAfter: pr.failAfter ?? DEFAULTS.probes.failAfter,
+      lossWindow: pr.lossWindow ?? DEFAULTS.probes.lossWindow,
+      withdrawOnFailure: pr.withdrawOnFailure ?? DEFAULTS.probes.withdrawOnFailure,
+      ...(probeSource !== undefined ? { source: probeSource } : {}),
+      targets: probeTargets,
+    },
   }
   return { config, warnings: p.warnings }
 }

@@ -150,6 +150,42 @@ export interface ApiConfig {
   readonly socket: string
 }
 
+/** A probe target behind an MPLSoUDP tunnel: a pod (or any address) of a VN, reached through a vRouter. */
+export interface ProbeTargetConfig {
+  /** The address echoed (IPv4, canonical text). */
+  readonly address: string
+  /** The vRouter's underlay address: the target is probed only while the FIB has a tunnel to it. */
+  readonly vrouter: string
+}
+
+/**
+ * Data-plane probes: ICMP echo (RFC 792) through each GRE link to the TGW's two BGP addresses of
+ * each Connect peer, and through the MPLSoUDP tunnels toward `targets`. A Connect peer whose BGP
+ * sessions are up while none of its probes answer is in the state `dataplane-dead`.
+ */
+export interface ProbesConfig {
+  readonly enabled: boolean
+  /** Seconds between two echoes to one target (one in flight per interval and target at most). */
+  readonly interval: number
+  /** Seconds an echo may take before it counts as lost. */
+  readonly timeout: number
+  /** Consecutive lost echoes after which a target is dead (one answer makes it alive again). */
+  readonly failAfter: number
+  /** Echoes over which the loss ratio is computed. */
+  readonly lossWindow: number
+  /** Withdraw our advertisements from a Connect peer's sessions while every probe through it fails,
+   * so the TGW sends its traffic to the other instances; advertised again at the first answer. */
+  readonly withdrawOnFailure: boolean
+  /**
+   * Source address of the probes through the MPLSoUDP tunnels (required with `targets`). The pod
+   * answers to it through its vRouter, which routes it only along the routes CN2 holds: it must lie
+   * in a prefix this gateway advertises into CN2 (a TGW/VPC prefix, next hop this node, the gateway
+   * table's label) and be local to this node in the gateway table, or the answer goes elsewhere.
+   */
+  readonly source?: string
+  readonly targets: readonly ProbeTargetConfig[]
+}
+
 export interface LogConfig {
   readonly level: LogLevel
 }
@@ -177,6 +213,7 @@ export interface DaemonConfig {
   readonly api: ApiConfig
   readonly log: LogConfig
   readonly shutdownPolicy: ShutdownPolicy
+  readonly probes: ProbesConfig
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -206,6 +243,7 @@ export interface DaemonConfigInput {
   api?: DeepPartialInput<ApiConfig>
   log?: DeepPartialInput<LogConfig>
   shutdownPolicy?: ShutdownPolicy
+  probes?: DeepPartialInput<ProbesConfig>
 }
 
 /** Defaults, one place; docs/configuration.md quotes them and a test keeps the two equal. */
@@ -243,6 +281,8 @@ export const DEFAULTS = {
   api: { socket: '/run/gsi-router/gsi-routerd.sock' },
   log: { level: 'info' as LogLevel },
   shutdownPolicy: 'graceful' as ShutdownPolicy,
+  /** One echo per second per target; dead after 3 lost (about 4 s), loss over the last 10. */
+  probes: { enabled: true, interval: 1, timeout: 1, failAfter: 3, lossWindow: 10, withdrawOnFailure: false },
 } as const
 
 /** AWS quota: routes advertised to one Connect peer; `tgw.maxPrefixesAdvertised` may not exceed it. */

@@ -65,6 +65,16 @@ export const CONFIG_SCHEMA = obj({
   api: obj({ socket: { type: 'string', minLength: 1 } }),
   log: obj({ level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] } }),
   shutdownPolicy: { enum: ['graceful', 'withdraw'] },
+  probes: obj({
+    enabled: { type: 'boolean' },
+    interval: { type: 'number', minimum: 0.2, maximum: 60 },
+    timeout: { type: 'number', minimum: 0.1, maximum: 30 },
+    failAfter: int(1, 100),
+    lossWindow: int(1, 1000),
+    withdrawOnFailure: { type: 'boolean' },
+    source: str,
+    targets: { type: 'array', maxItems: 64, items: obj({ address: str, vrouter: str }, ['address', 'vrouter']) },
+  }),
 }, ['nodeAddress', 'tgw', 'controlNodes'])
 
 let compiled: ValidateFunction | undefined

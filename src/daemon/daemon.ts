@@ -39,6 +39,8 @@ import type { State } from '../../bgp/fsm/types.js'
 
 import { Md5Watch } from './md5-watch.js'
 import { daemonPeers, planPeers, type DaemonPeer, type Side } from './peers.js'
+import { ProbeRunner, type ProbeReport } from './probes.js'
+import { localRoutesOnly } from '../gateway/policy.js'
 
 /** The subset of pino the daemon uses: bgp/'s logger interface (pino loggers satisfy it). */
 export type DaemonLogger = BgpLogger
@@ -285,6 +287,8 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
   private writer: FibWriter | undefined
   private kernel: NetlinkKernel | undefined
   gateway!: GatewayHost
+  /** Data-plane probes (ICMP echo through the GRE links and MPLSoUDP tunnels). */
+  probes: ProbeRunner | undefined
   gre: GreResult | undefined
   restarting = false
   private fibReady = false
@@ -334,6 +338,8 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     for (const s of [this.speakers.cn2, this.speakers.tgw]) s.on('gr-phase', () => { void this.checkSelection() })
     this.md5Watch = new Md5Watch({ log: this.log.child({ part: 'tcp-md5' }), waiting: () => this.md5Waiting() })
     this.md5Watch.start()
+    this.probes = new ProbeRunner({ config: c, log: this.log.child({ part: 'probes' }), host: this.probeHost() })
+    this.probes.start()
     this.started = true
     this.log.info({ restarting: this.restarting, dataplane: c.dataplane, controlNodes: c.controlNodes.peers.length, connectPeers: c.tgw.connectPeers.length }, 'gsi-routerd started')
     await this.checkSelection()
@@ -352,6 +358,25 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
       this.log.error({ err: e }, 'FIB sync after route selection failed (retried by the FIB writer)')
     }
     this.emit('ready', this.ready())
+  }
+
+  /** The probes' view of the daemon: session states, tunnels, and the TGW sessions' export policy. */
+  private probeHost(): ConstructorParameters<typeof ProbeRunner>[0]['host'] {
+    const tgwPeers = (cp: string): DaemonPeer[] => this.peerSet.peers.filter((p) => p.side === 'tgw' && p.connectPeer === cp)
+    return {
+      bgpUp: (cp) => tgwPeers(cp).some((p) => this.speakers.tgw.peerStats(p.config.name).session.state === 'Established'),
+      // dataplane none: no link exists, the ordinary routing table reaches the addresses
+      hasGreLink: (cp) => this.config.dataplane !== 'kernel' || this.gre?.links.some((l) => l.peerId === cp && l.state === 'up') === true,
+      vrouters: () => new Set(this.fib.state().tunnels.map((t) => t.vrouter)),
+      sessionsOf: (cp) => tgwPeers(cp).map((p) => ({ name: p.config.name, families: (p.config.families ?? []) as readonly FamilyKey[] })),
+      setExportPolicy: (name, family, policy) => this.speakers.tgw.setExportPolicy(name, family, policy),
+      // what peers.ts gives every TGW session
+      normalExportPolicy: localRoutesOnly,
+    }
+  }
+
+  probeReport(): ProbeReport | undefined {
+    return this.probes?.report()
   }
 
   private greSpecs(c: DaemonConfig): GreConnectPeer[] {
@@ -437,6 +462,8 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     if (next.dataplane === 'kernel') await this.applyGre()
     if (JSON.stringify(prev.exposed.routeTargets) !== JSON.stringify(next.exposed.routeTargets)) this.speakers.cn2.setImportRouteTargets(importRouteTargets(next))
     const done = await this.peerSet.apply(PeerSet.wanted(next, md5))
+    this.probes?.reconfigure(next)
+    this.probes?.reapplyWithdrawals()
     this.reloads.ok++
     const r: ReloadResult = { ok: true, ...done, message: `configuration applied: ${done.added.length} peers added, ${done.removed.length} removed, ${done.reset.length} reset` }
     this.log.info({ ...done }, r.message)
@@ -512,6 +539,7 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     if (this.stopping) return undefined
     this.stopping = true
     this.md5Watch?.stop()
+    this.probes?.stop()
     this.log.info({ mode }, mode === 'graceful' ? 'stopping: kernel state and peers\' stale routes kept (graceful restart)' : 'stopping: withdrawing routes and removing kernel state')
     if (mode === 'graceful') {
       this.writer?.stop()

@@ -138,9 +138,11 @@ export class RuntimeView implements DaemonView {
       tgwPeers: [...cp.bgpPeerAddresses], mtu: null, local: this.d.config.nodeAddress, remote: cp.transitGatewayAddress,
     }))
     const st = this.d.fib.state()
+    const probes = this.d.probeReport()
     return {
       gre,
       mplsoudp: st.tunnels.map((t) => ({ name: t.name, vrouter: t.vrouter, routes: t.routes, state: this.d.config.dataplane === 'none' ? 'missing' : 'up' })),
+      ...(probes !== undefined ? { probes } : {}),
     }
   }
 

@@ -25,6 +25,18 @@
  *                                                adopt | drift_repair | sync
  *   gsi_fib_errors_total                         netlink requests the kernel refused
  *   gsi_tunnels{kind,state}                      kind: gre | mplsoudp; state: up | down | missing
+ *   gsi_probe_sent_total{kind,target,via}        ICMP echoes sent by the data-plane probes; kind: tgw (through
+ *                                                the GRE link of Connect peer `via`) | vn (through the MPLSoUDP
+ *                                                tunnel to vRouter `via`); targets come from the configuration
+ *   gsi_probe_replies_total{kind,target,via}     echo replies received
+ *   gsi_probe_lost_total{kind,target,via}        echoes lost (no reply within probes.timeout, or not sent)
+ *   gsi_probe_loss_ratio{kind,target,via}        lost / decided over the last probes.lossWindow echoes
+ *   gsi_probe_rtt_seconds{kind,target,via}       round-trip time of the last reply
+ *   gsi_probe_up{kind,target,via}                1 alive, 0 dead; absent while pending or not probed
+ *   gsi_dataplane_dead{connect_peer}             1 while a BGP session of the Connect peer is Established and
+ *                                                none of its probes answers ("BGP up but data plane dead")
+ *   gsi_probe_routes_withdrawn{connect_peer}     1 while our routes are withdrawn from its sessions
+ *                                                (probes.withdrawOnFailure)
  *   gsi_ready                                    1 when /readyz answers 200
  *   gsi_config_reloads_total{result}             result: ok | rejected
  *   gsi_update_processing_seconds                histogram: one batch of UPDATEs from socket read to
@@ -173,6 +185,57 @@ export class DaemonMetrics {
         for (const kind of ['gre', 'mplsoudp']) for (const state of ['up', 'down', 'missing']) this.set({ kind, state }, 0)
         for (const g of t.gre) this.inc({ kind: 'gre', state: g.state })
         for (const m of t.mplsoudp) this.inc({ kind: 'mplsoudp', state: m.state })
+      },
+    })
+    const probeTargets = (): NonNullable<TunnelsView['probes']>['targets'] => snap().tunnels.probes?.targets ?? []
+    const probeLabels = (x: { kind: string; address: string; via: string }): { kind: string; target: string; via: string } => ({ kind: x.kind, target: x.address, via: x.via })
+    const probeLabelNames = ['kind', 'target', 'via']
+    for (const [name, help, field] of [
+      ['gsi_probe_sent_total', 'ICMP echoes sent by the data-plane probes', 'sent'],
+      ['gsi_probe_replies_total', 'Echo replies received by the data-plane probes', 'replies'],
+      ['gsi_probe_lost_total', 'Data-plane probe echoes lost (no reply within the timeout, or not sent)', 'lost'],
+    ] as const) {
+      new Counter({
+        name, help, labelNames: probeLabelNames, registers,
+        collect() {
+          this.reset()
+          for (const x of probeTargets()) this.inc(probeLabels(x), x[field])
+        },
+      })
+    }
+    new Gauge({
+      name: 'gsi_probe_loss_ratio', help: 'Data-plane probe loss over the last probes.lossWindow echoes (0..1)', labelNames: probeLabelNames, registers,
+      collect() {
+        this.reset()
+        for (const x of probeTargets()) this.set(probeLabels(x), x.lossRatio)
+      },
+    })
+    new Gauge({
+      name: 'gsi_probe_rtt_seconds', help: 'Round-trip time of the last data-plane probe reply', labelNames: probeLabelNames, registers,
+      collect() {
+        this.reset()
+        for (const x of probeTargets()) if (x.rttMs !== undefined) this.set(probeLabels(x), x.rttMs / 1000)
+      },
+    })
+    new Gauge({
+      name: 'gsi_probe_up', help: '1 while the probe target answers, 0 once it stopped answering', labelNames: probeLabelNames, registers,
+      collect() {
+        this.reset()
+        for (const x of probeTargets()) if (x.state === 'alive' || x.state === 'dead') this.set(probeLabels(x), x.state === 'alive' ? 1 : 0)
+      },
+    })
+    new Gauge({
+      name: 'gsi_dataplane_dead', help: '1 while a BGP session of the Connect peer is Established and none of its probes answers', labelNames: ['connect_peer'], registers,
+      collect() {
+        this.reset()
+        for (const c of snap().tunnels.probes?.connectPeers ?? []) this.set({ connect_peer: c.connectPeer }, c.state === 'dataplane-dead' ? 1 : 0)
+      },
+    })
+    new Gauge({
+      name: 'gsi_probe_routes_withdrawn', help: '1 while our routes are withdrawn from the Connect peer\'s sessions because its probes fail', labelNames: ['connect_peer'], registers,
+      collect() {
+        this.reset()
+        for (const c of snap().tunnels.probes?.connectPeers ?? []) this.set({ connect_peer: c.connectPeer }, c.withdrawn ? 1 : 0)
       },
     })
     new Gauge({ name: 'gsi_ready', help: '1 when the daemon is ready (sessions back, FIB synced)', registers, collect() { this.set(snap().status.ready ? 1 : 0) } })

@@ -148,6 +148,10 @@ t.test('status.daemon: observed generation, no GRE link state with dataplane non
     t.notOk('lastError' in x, `${x.peerAddress}: no last error`)
   }
   t.ok(Number.isFinite(Date.parse(s.updatedAt)), 'updatedAt')
+  // the probes through the Connect peer (real ICMP to the TGW namespace's .2 and .3)
+  const dp = await waitStatus('the data plane up in status.daemon', (x) => x.dataplane?.state === 'up' && x.dataplane.probes.every((y) => y.state === 'alive'))
+  t.match(dp.dataplane, { state: 'up', routesWithdrawn: false }, 'status.daemon.dataplane: up, nothing withdrawn')
+  t.same(dp.dataplane?.probes.map((y) => y.address).sort(), [...n.tgwPeers], 'one probe per TGW BGP address')
   const other = await admin.get(NS, 'tgw-node2')
   t.notOk((other?.status as { daemon?: unknown } | undefined)?.daemon, "another node's ConnectedPeer is not written")
   const o = await admin.get(NS, CP)

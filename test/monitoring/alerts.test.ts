@@ -381,6 +381,22 @@ function cases(): Case[] {
       expect: [{ at: '6m', alerts: [] }, { at: '8m', alerts: [{ ...tunnel('gre', 'down'), ...a, severity: 'warning' }] }],
     },
     {
+      title: 'BGP up, the Connect peer\'s probes dead for 2 minutes; not a short blip', alert: 'GsiDataplaneDead',
+      series: [
+        ser('gsi_dataplane_dead', one(D, 'gsi_dataplane_dead'), a, '0 1x6'),
+        ser('gsi_dataplane_dead', one(D, 'gsi_dataplane_dead'), b, '0 1 0x5'),
+      ],
+      expect: [{ at: '1m', alerts: [] }, { at: '4m', alerts: [{ ...one(D, 'gsi_dataplane_dead'), ...a, severity: 'critical' }] }],
+    },
+    {
+      title: 'half the probes to a TGW address lost, not 10 %', alert: 'GsiProbeLoss',
+      series: [
+        ser('gsi_probe_loss_ratio', one(D, 'gsi_probe_loss_ratio', { kind: 'tgw' }), a, '0 0.5x10'),
+        ser('gsi_probe_loss_ratio', one(D, 'gsi_probe_loss_ratio', { kind: 'tgw' }), b, '0 0.1x10'),
+      ],
+      expect: [{ at: '3m', alerts: [] }, { at: '8m', alerts: [{ ...one(D, 'gsi_probe_loss_ratio', { kind: 'tgw' }), ...a, severity: 'warning' }] }],
+    },
+    {
       title: 'not ready for 15 minutes', alert: 'GsiRouterdNotReady',
       series: [ser('gsi_ready', one(D, 'gsi_ready'), a, '1 0x20'), ser('gsi_ready', one(D, 'gsi_ready'), b, '1x21')],
       expect: [{ at: '10m', alerts: [] }, { at: '17m', alerts: [{ ...a, severity: 'warning' }] }],
