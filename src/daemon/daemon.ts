@@ -423,6 +423,15 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
 
   private reloading: Promise<void> = Promise.resolve()
 
+  /** A reload refused: counted, logged with `detail`, reported; the running configuration stays. */
+  private refuseReload(reason: string, detail: Record<string, unknown>): ReloadResult {
+    this.reloads.rejected++
+    const r: ReloadResult = { ok: false, added: [], removed: [], reset: [], message: `${reason}; running configuration kept` }
+    this.log.error(detail, r.message)
+    this.emit('reload', r)
+    return r
+  }
+
   private async reloadNow(next: DaemonConfig): Promise<ReloadResult> {
     const prev = this.config
     const fixed: [string, unknown, unknown][] = [
@@ -431,32 +440,18 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
       ['gatewayTable', JSON.stringify(prev.gatewayTable), JSON.stringify(next.gatewayTable)], ['listen', JSON.stringify(prev.listen), JSON.stringify(next.listen)],
     ]
     const needsRestart = fixed.filter(([, a, b]) => a !== b).map(([f]) => f)
-    if (needsRestart.length > 0) {
-      this.reloads.rejected++
-      const r: ReloadResult = { ok: false, added: [], removed: [], reset: [], message: `${needsRestart.join(', ')}: cannot change while running (restart gsi-routerd); running configuration kept` }
-      this.log.error({ fields: needsRestart }, r.message)
-      this.emit('reload', r)
-      return r
-    }
+    if (needsRestart.length > 0) return this.refuseReload(`${needsRestart.join(', ')}: cannot change while running (restart gsi-routerd)`, { fields: needsRestart })
     // The key first: a source that cannot be read refuses the whole reload before anything changes.
     let md5: string | undefined
     try {
       md5 = await this.o.md5?.(next)
     } catch (e) {
-      this.reloads.rejected++
-      const r: ReloadResult = { ok: false, added: [], removed: [], reset: [], message: `${(e as Error).message}; running configuration kept` }
-      this.log.error({ err: e }, r.message)
-      this.emit('reload', r)
-      return r
+      return this.refuseReload((e as Error).message, { err: e })
     }
     try {
       this.reconfigureGateway(prev, next)
     } catch (e) {
-      this.reloads.rejected++
-      const r: ReloadResult = { ok: false, added: [], removed: [], reset: [], message: `${(e as Error).message}; running configuration kept` }
-      this.log.error({ err: e }, r.message)
-      this.emit('reload', r)
-      return r
+      return this.refuseReload((e as Error).message, { err: e })
     }
     this.config = next
     if (next.dataplane === 'kernel') await this.applyGre()
