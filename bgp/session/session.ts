@@ -9,7 +9,12 @@
  *   (OpenSent with its OPEN known from this very peer, OpenConfirm, or Established when
  *   `collisionDetectEstablishedState`), bgp/fsm's collisionLoser picks the one to close with Cease 7.
  *   An incoming connection while Established is refused (Cease 5) unless collision detection in
- *   Established is configured.
+ *   Established is configured, or graceful restart was negotiated: then the new connection's OPEN
+ *   decides (RFC 4724 4.2). With the R bit the peer restarted and the new connection replaces the
+ *   old session (the helper keeps its routes stale); without it this is the peer's side of a
+ *   collision and the new connection is closed (Cease 7), while a KEEPALIVE on the old connection
+ *   asks whether it still has another end. Never on the TCP connection alone: a live peer's late
+ *   connection attempt would flap the session and make a helper flush the routes it kept.
  * - TTL: we send with `ttl` when configured, else 1 on eBGP sessions (directly connected, what every
  *   daemon does by default) and the system default (64) on iBGP. Multihop eBGP (the TGW) sets ttl 2.
  *   GTSM (RFC 5082) when `gtsmHops` is set: TTL 255 out, IP_MINTTL 256 - hops in. See
@@ -428,24 +433,19 @@ export class Session extends EventEmitter<SessionEvents> {
       return
     }
     const est = this.established()
-    if (est !== undefined && est.negotiated?.gracefulRestart !== undefined && this.conns.length === 1) {
-      // RFC 4724 4.2: a new connection from a peer that advertised graceful restart, while its old
-      // session still looks Established, means the peer restarted before we saw the old connection
-      // die: end the old session as if its TCP connection failed (the helper keeps its routes
-      // stale), and let the new connection in.
-      this.pendingDetail = 'the peer opened a new connection: it restarted (RFC 4724 4.2)'
-      this.feed(est, { type: 'TcpConnectionFails' })
-      const q = this.primary()
-      if (q.fsm.state === 'Idle' && !this.destroyed) {
-        this.feed(q, { type: 'ManualStart_with_PassiveTcpEstablishment' })
-        if ((q.fsm.state as State) === 'Active' && q.socket === undefined) {
-          this.attach(q, socket, 'incoming')
-          this.feed(q, { type: 'TcpConnectionConfirmed' })
-          return
-        }
-      }
+    const graceful = est !== undefined && est.negotiated?.gracefulRestart !== undefined && this.conns.length === 1
+    if (est !== undefined && graceful) {
+      // A new connection while the session is Established with graceful restart: either the peer
+      // restarted before we saw the old connection die (RFC 4724 4.2), or it is the peer's own
+      // connection attempt from a collision it has already settled (it closes it, or sends an OPEN
+      // without the R bit). Which one is decided by the new connection's OPEN (onOpen), never by the
+      // TCP connection alone: ending the session here would flap a live session, and a peer that is
+      // a graceful-restart helper would then flush the routes it kept stale. Meanwhile a KEEPALIVE on
+      // the old connection asks whether its other end still exists: a rebooted host answers with a
+      // reset, which ends the old session at once.
+      this.probe(est)
     }
-    if (this.conns.length >= 2 || (state === 'Established' && !this.fsmConfig.collisionDetectEstablishedState)) {
+    if (this.conns.length >= 2 || (state === 'Established' && !graceful && !this.fsmConfig.collisionDetectEstablishedState)) {
       // RFC 4271 6.8: a new connection against an Established one is closed (Cease 5, RFC 4486).
       const n: NotificationMessage = { type: 'notification', code: ErrorCode.Cease, subcode: 5, data: new Uint8Array(0) }
       socket.on('error', () => {}) // a reset from the refused peer must not become an uncaught error
@@ -489,8 +489,9 @@ export class Session extends EventEmitter<SessionEvents> {
     let actions = r.actions
     const orphan = c.socket === undefined && c.pendingAttempt === 0 && (c.fsm.state === 'Connect' || c.fsm.state === 'Active')
     if ((c.fsm.state === 'Idle' || orphan) && this.conns.length > 1) {
-      // Another connection carries on: this one just goes away, without a session-level "down".
-      actions = actions.filter((a) => a.type !== 'down' && !(a.type === 'start-timer' && a.timer === 'IdleHold'))
+      // Another connection carries on: this one just goes away, without a session-level "down"
+      // unless it was the Established one (a restarted peer's new connection replaced it).
+      actions = actions.filter((a) => !(a.type === 'down' && !a.wasEstablished) && !(a.type === 'start-timer' && a.timer === 'IdleHold'))
       this.run(c, actions)
       this.clearTimers(c)
       this.conns = this.conns.filter((x) => x !== c)
@@ -809,6 +810,12 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.idleWaiters.length > 0 && this.isClosed()) this.flushIdleWaiters()
   }
 
+  /** An extra KEEPALIVE (harmless, RFC 4271 4.4) to learn whether the connection's other end still exists. */
+  private probe(c: Connection): void {
+    this.write(c, KEEPALIVE_BYTES)
+    this.messagesOut.keepalive++
+  }
+
   private write(c: Connection, bytes: Uint8Array): void {
     const s = c.socket
     if (s === undefined || s.destroyed || !s.writable) return
@@ -901,7 +908,13 @@ export class Session extends EventEmitter<SessionEvents> {
     c.negotiated = neg
     // Collision detection (6.8) against the other connection, if it knows the peer's identifier.
     const other = this.conns.find((x) => x !== c)
-    if (other !== undefined && (other.peerOpen !== undefined || other.fsm.state === 'Established')) {
+    if (other !== undefined && other.fsm.state === 'Established' && other.negotiated?.gracefulRestart !== undefined && neg.gracefulRestart?.restarting === true) {
+      // RFC 4724 4.2: the peer restarted (its new OPEN carries the R bit) before we saw the old
+      // connection die. End the old session as if its TCP connection failed, so the helper keeps
+      // the peer's routes stale, and carry on with the new connection.
+      this.pendingDetail = 'the peer opened a new connection with the R bit set: it restarted (RFC 4724 4.2)'
+      this.feed(other, { type: 'TcpConnectionFails' })
+    } else if (other !== undefined && (other.peerOpen !== undefined || other.fsm.state === 'Established')) {
       const inEstablished = other.fsm.state === 'Established'
       const loserDirection = collisionLoser(this.config.localId, neg.peerId, this.config.localAs, neg.peerAs)
       const byEstablished = inEstablished && !this.fsmConfig.collisionDetectEstablishedState

@@ -11,7 +11,7 @@ import net from 'node:net'
 import { Family } from '../../bgp/codec/afi.js'
 import { Framer } from '../../bgp/codec/framer.js'
 import { KEEPALIVE_BYTES } from '../../bgp/codec/keepalive.js'
-import { decodeFramed, encodeMessage } from '../../bgp/codec/message.js'
+import { decodeFramed, encodeMessage, type BgpMessage } from '../../bgp/codec/message.js'
 import type { NotificationMessage } from '../../bgp/codec/notification.js'
 import { BgpListener, Session } from '../../bgp/session/index.js'
 import { buildOpen } from '../../bgp/session/negotiate.js'
@@ -59,9 +59,16 @@ for (const nBit of [true, false]) {
   })
 }
 
-/** A minimal peer over a raw socket: sends our codec's OPEN, answers KEEPALIVEs. */
-async function rawPeer(port: number, localAddress: string): Promise<{ socket: net.Socket; established: Promise<void> }> {
-  const open = buildOpen({ localAs: 65001, localId: 0x01010101, holdTime: 30, families: [Family.Ipv4Unicast], gracefulRestart: gr(true) })
+/** What a raw peer's connection does after TCP: an OPEN with the R bit, one without, or nothing. */
+type SecondOpen = 'restarting' | 'not-restarting' | 'none'
+
+/**
+ * A minimal peer over a raw socket: sends our codec's OPEN (unless `send` is 'none'), answers
+ * OPENs with a KEEPALIVE, and records every message it receives.
+ */
+async function rawPeer(port: number, localAddress: string, send: SecondOpen = 'restarting'): Promise<{ socket: net.Socket; established: Promise<void>; got: BgpMessage[] }> {
+  const open = buildOpen({ localAs: 65001, localId: 0x01010101, holdTime: 30, families: [Family.Ipv4Unicast], gracefulRestart: gr(send === 'restarting') })
+  const got: BgpMessage[] = []
   const socket = net.connect({ host: '127.0.0.2', port, localAddress })
   socket.on('error', () => {})
   const framer = new Framer()
@@ -70,14 +77,15 @@ async function rawPeer(port: number, localAddress: string): Promise<{ socket: ne
       framer.push(chunk)
       while (framer.next()) {
         const m = decodeFramed(framer.type, framer.buf, framer.offset, framer.length)
+        got.push(m)
         if (m.type === 'open') socket.write(KEEPALIVE_BYTES)
         if (m.type === 'keepalive') resolve()
       }
     })
   })
   await new Promise<void>((r) => socket.once('connect', () => r()))
-  socket.write(encodeMessage(open))
-  return { socket, established }
+  if (send !== 'none') socket.write(encodeMessage(open))
+  return { socket, established, got }
 }
 
 /**
@@ -87,7 +95,8 @@ async function rawPeer(port: number, localAddress: string): Promise<{ socket: ne
 async function secondConnection(
   t: Test,
   withGr: boolean,
-  check: (b: Session, first: net.Socket, second: net.Socket, downs: { reason: string; detail?: string }[]) => Promise<void>,
+  check: (b: Session, first: RawPeer, second: RawPeer, downs: { reason: string; detail?: string }[]) => Promise<void>,
+  secondOpen: SecondOpen = 'restarting',
 ): Promise<void> {
   const listener = new BgpListener({ host: '127.0.0.2', port: 0 })
   const port = await listener.listen()
@@ -120,27 +129,54 @@ async function secondConnection(
   await first.established
   await waitState(b, 'Established')
   // The old connection stays open (the peer's host died without a FIN); a new one arrives.
-  const second = await rawPeer(port, '127.0.0.1')
+  const second = await rawPeer(port, '127.0.0.1', secondOpen)
   sockets.push(second.socket)
-  await check(b, first.socket, second.socket, downs)
-  if (withGr) await second.established
+  await check(b, first, second, downs)
 }
 
-t.test('a restarted peer connecting again replaces the session that still looked Established', async (t) => {
+type RawPeer = Awaited<ReturnType<typeof rawPeer>>
+
+t.test('a restarted peer connecting again (R bit) replaces the session that still looked Established', async (t) => {
   await secondConnection(t, true, async (b, _first, second, downs) => {
     await waitFor(() => downs.length > 0, 5000, 'the old session to end')
     t.match(downs[0], { reason: 'tcp-closed', detail: /RFC 4724/ })
-    await waitFor(() => b.state === 'Established' && b.stats().connection?.remotePort === second.localPort, 5000, 'the new connection to be the session')
-    t.equal(b.stats().connection?.remotePort, second.localPort, 'the new connection is the session now')
+    await waitFor(() => b.state === 'Established' && b.stats().connection?.remotePort === second.socket.localPort, 5000, 'the new connection to be the session')
+    t.equal(b.stats().connection?.remotePort, second.socket.localPort, 'the new connection is the session now')
     t.equal(b.stats().flaps, 1)
+    await second.established
   })
+})
+
+t.test("a live peer's late connection (OPEN without the R bit) is closed by collision, the session stays", async (t) => {
+  await secondConnection(t, true, async (b, first, second, downs) => {
+    await waitFor(() => second.got.some((m) => m.type === 'notification'), 5000, 'a NOTIFICATION on the new connection')
+    const n = second.got.find((m): m is NotificationMessage => m.type === 'notification')
+    t.same([n?.code, n?.subcode], [6, 7], 'Cease / Connection Collision Resolution')
+    t.equal(b.state, 'Established')
+    t.equal(b.stats().connection?.remotePort, first.socket.localPort, 'the old connection is still the session')
+    t.same(downs, [], 'no session-level down')
+    t.equal(b.stats().flaps, 0)
+    t.ok(first.got.filter((m) => m.type === 'keepalive').length >= 2, 'the old connection got a KEEPALIVE probe besides the OPEN handshake one')
+  }, 'not-restarting')
+})
+
+t.test('a new connection that never sends an OPEN changes nothing', async (t) => {
+  await secondConnection(t, true, async (b, first, second, downs) => {
+    await waitFor(() => second.got.some((m) => m.type === 'open'), 5000, 'our OPEN on the new connection')
+    second.socket.destroy()
+    await new Promise((r) => setTimeout(r, 300))
+    t.equal(b.state, 'Established')
+    t.equal(b.stats().connection?.remotePort, first.socket.localPort, 'the old connection is still the session')
+    t.same(downs, [], 'no session-level down')
+    t.equal(b.stats().flaps, 0)
+  }, 'none')
 })
 
 t.test('without graceful restart the new connection is refused (Cease 5) and the session stays', async (t) => {
   await secondConnection(t, false, async (b, first) => {
     await waitFor(() => b.stats().lastNotificationSent?.subcode === 5, 5000, 'Cease 5 on the new connection')
     t.equal(b.state, 'Established')
-    t.equal(b.stats().connection?.remotePort, first.localPort)
+    t.equal(b.stats().connection?.remotePort, first.socket.localPort)
   })
 })
 
