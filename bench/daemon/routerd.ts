@@ -204,10 +204,10 @@ class TgwSide {
 }
 
 /** One call of the local API over a fresh connection, as gsictl makes it. */
-export async function apiCall<T>(socket: string, method: string, timeoutMs = 30_000): Promise<T> {
+export async function apiCall<T>(socket: string, method: string, timeoutMs = 30_000, params: Record<string, unknown> = {}): Promise<T> {
   const c = await ApiClient.connect(socket, { timeoutMs })
   try {
-    return (await c.call(method)) as T
+    return (await c.call(method, params)) as T
   } finally {
     c.close()
   }
@@ -307,8 +307,10 @@ export function routerdStarter(o: RouterdOptions = {}): ReceiverStarter {
  * blocked event loop shows as the full wait of every query caught behind it.
  *
  * It stops by itself `afterMs` after the daemon shows the whole table as the CLI sees it: every
- * route accepted from the control node (the summary) and the computed FIB complete (`show.fib`,
- * asked once the routes are all accepted, at most every 500 ms, not timed). */
+ * route accepted from the control node (the summary) and the computed FIB complete (`show.fib` with
+ * limit 0, the count /metrics reads, asked once the routes are all accepted, at most every 500 ms,
+ * not timed). An earlier version listed the whole FIB to count it: seconds of the daemon's loop per
+ * ask at 500,000 routes, which the timed queries then waited behind. */
 export class CliProbe {
   readonly latencies: number[] = []
   readonly errors: string[] = []
@@ -345,7 +347,7 @@ export class CliProbe {
         const now = monoMs()
         this.latencies.push(now - t)
         if (this.allAcceptedAt === undefined && cn2Accepted(sum) >= this.routes) this.allAcceptedAt = now
-        // show.fib lists the FIB to count it (O(routes)): asked at most every 500 ms
+        // the FIB's count (show.fib with limit 0: state and counts, no listing), at most every 500 ms
         if (this.allAcceptedAt !== undefined && this.fibCompleteAt === undefined && !this.fibAsking && now - this.fibAskedAt >= 500) this.askFib()
         if (this.fibCompleteAt !== undefined && now - this.fibCompleteAt >= this.afterMs) this.stop()
       })
@@ -357,7 +359,7 @@ export class CliProbe {
     this.fibAsking = true
     this.fibAskedAt = monoMs()
     this.inFlight++
-    apiCall<FibView>(this.socket, 'show.fib')
+    apiCall<FibView>(this.socket, 'show.fib', 30_000, { limit: 0 })
       .then((f) => { if (f.state.desiredRoutes >= this.fibRoutes) this.fibCompleteAt = monoMs() })
       .catch((e: unknown) => { this.errors.push(e instanceof Error ? e.message : String(e)) })
       .finally(() => { this.inFlight--; this.fibAsking = false })

@@ -5,16 +5,12 @@
  *
  * The cursor is the last route's `table prefix`, not an index: a page asked for while routes come and
  * go starts after the last route the previous page showed, neither repeating nor skipping one that
- * stayed. Pure: the view hands in the routes (it visits them through the FIB port) and gets a page.
+ * stayed. Pure: the view offers the routes as it visits them through the FIB port and gets a page;
+ * only a page's worth is kept, so listing from a million-route FIB costs one pass and no object per route.
  */
 import { parsePrefix, prefixContains, tryParseAddress, type IpPrefix } from '../lib/address.js'
 import { ApiError, ErrorCode } from './protocol.js'
 import { DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE, type FibQuery, type FibRouteView } from './view.js'
-
-interface Keyed {
-  readonly route: FibRouteView
-  readonly p: IpPrefix
-}
 
 /** Orders (table, family, address bytes, length): numeric, so 10.9.0.0/16 comes before 10.10.0.0/16. */
 function compare(ta: number, a: IpPrefix, tb: number, b: IpPrefix): number {
@@ -47,33 +43,149 @@ function tryPrefix(text: string): IpPrefix | undefined {
   }
 }
 
-/** One page of `routes` (any order) for the query. */
-export function fibRoutePage(routes: Iterable<FibRouteView>, q: FibQuery): { routes: FibRouteView[]; next?: string } {
-  const limit = Math.min(q.limit ?? DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE)
-  let want: { exact: IpPrefix } | { holds: NonNullable<ReturnType<typeof tryParseAddress>> } | undefined
-  if (q.prefix !== undefined) {
-    if (q.prefix.includes('/')) {
-      const p = tryPrefix(q.prefix)
-      if (p === undefined) throw new ApiError(ErrorCode.InvalidParams, `params.prefix: ${JSON.stringify(q.prefix)} is not a prefix (host bits must be zero)`)
-      want = { exact: p }
+/**
+ * An IPv4 `a.b.c.d/len` as one number, address * 64 + length (exact in a double, and ordered as
+ * compare() orders IPv4 prefixes), or -1 for anything else (IPv6, or text to parse the slow way).
+ * Read character by character: a listing reads every route of the FIB, a million at a time.
+ */
+function v4Key(text: string): number {
+  let addr = 0
+  let part = 0
+  let digits = 0
+  let dots = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48)
+      if (++digits > 3 || part > 255) return -1
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      addr = addr * 256 + part
+      part = 0
+      digits = 0
+      dots++
+    } else if (c === 47 && digits > 0 && dots === 3) {
+      addr = addr * 256 + part
+      let len = 0
+      let n = 0
+      for (let j = i + 1; j < text.length; j++) {
+        const d = text.charCodeAt(j)
+        if (d < 48 || d > 57 || ++n > 2) return -1
+        len = len * 10 + (d - 48)
+      }
+      if (n === 0 || len > 32) return -1
+      // host bits must be zero, as parsePrefix requires
+      if (len < 32 && addr % 2 ** (32 - len) !== 0) return -1
+      return addr * 64 + len
     } else {
-      const a = tryParseAddress(q.prefix)
-      if (a === undefined) throw new ApiError(ErrorCode.InvalidParams, `params.prefix: ${JSON.stringify(q.prefix)} is not an IP address`)
-      want = { holds: a }
+      return -1
     }
   }
-  const after = q.after !== undefined ? parseCursor(q.after) : undefined
-  const keyed: Keyed[] = []
-  for (const route of routes) {
-    if (q.table !== undefined && route.table !== q.table) continue
-    const p = tryPrefix(route.prefix)
-    if (p === undefined) continue
-    if (want !== undefined && ('exact' in want ? compare(0, p, 0, want.exact) !== 0 : !prefixContains(p, want.holds))) continue
-    if (after !== undefined && compare(route.table, p, after.table, after.p) <= 0) continue
-    keyed.push({ route, p })
+  return -1
+}
+
+/** A route offered to a page: its table, its prefix parsed (IPv4 as a number), and the item. */
+interface Candidate<T> {
+  readonly table: number
+  /** v4Key, or -1 with `p` set. */
+  readonly v4: number
+  readonly p: IpPrefix | undefined
+  readonly prefix: string
+  readonly item: T
+}
+
+function compareCandidates<T>(a: Candidate<T>, b: { table: number; v4: number; p: IpPrefix | undefined }): number {
+  if (a.table !== b.table) return a.table - b.table
+  if (a.v4 >= 0 && b.v4 >= 0) return a.v4 - b.v4
+  return compare(0, a.p ?? (tryPrefix(v4Text(a.v4)) as IpPrefix), 0, b.p ?? (tryPrefix(v4Text(b.v4)) as IpPrefix))
+}
+
+function v4Text(key: number): string {
+  const len = key % 64
+  const addr = (key - len) / 64
+  return `${Math.floor(addr / 16777216)}.${Math.floor(addr / 65536) % 256}.${Math.floor(addr / 256) % 256}.${addr % 256}/${len}`
+}
+
+/**
+ * Picks one page of routes for the query while the FIB's routes are offered one by one, in any order:
+ * only the page's worth is kept (sorted, binary insertion), so a page of a million-route FIB costs
+ * one pass of cheap comparisons and no object per route. `offer` takes the route's table and prefix
+ * text and the caller's item (only the page's items are ever turned into views).
+ */
+export class FibPageSelector<T> {
+  private readonly limit: number
+  private readonly want: { exact: IpPrefix; v4: number } | { holds: NonNullable<ReturnType<typeof tryParseAddress>> } | undefined
+  private readonly after: { table: number; v4: number; p: IpPrefix | undefined } | undefined
+  private readonly table: number | undefined
+  /** The best `limit + 1` so far (the extra one tells whether a next page exists), ascending. */
+  private readonly kept: Candidate<T>[] = []
+
+  constructor(q: FibQuery) {
+    this.limit = Math.min(q.limit ?? DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE)
+    this.table = q.table
+    if (q.prefix !== undefined) {
+      if (q.prefix.includes('/')) {
+        const p = tryPrefix(q.prefix)
+        if (p === undefined) throw new ApiError(ErrorCode.InvalidParams, `params.prefix: ${JSON.stringify(q.prefix)} is not a prefix (host bits must be zero)`)
+        this.want = { exact: p, v4: p.family === 4 ? v4Key(p.text) : -1 }
+      } else {
+        const a = tryParseAddress(q.prefix)
+        if (a === undefined) throw new ApiError(ErrorCode.InvalidParams, `params.prefix: ${JSON.stringify(q.prefix)} is not an IP address`)
+        this.want = { holds: a }
+      }
+    }
+    if (q.after !== undefined) {
+      const c = parseCursor(q.after)
+      this.after = { table: c.table, v4: c.p.family === 4 ? v4Key(c.p.text) : -1, p: c.p }
+    }
   }
-  keyed.sort((a, b) => compare(a.route.table, a.p, b.route.table, b.p))
-  const page = keyed.slice(0, limit).map((k) => k.route)
-  const last = page[page.length - 1]
-  return { routes: page, ...(keyed.length > limit && last !== undefined ? { next: fibCursor(last) } : {}) }
+
+  offer(table: number, prefix: string, item: T): void {
+    if (this.table !== undefined && table !== this.table) return
+    const v4 = v4Key(prefix)
+    let p: IpPrefix | undefined
+    if (v4 < 0) {
+      p = tryPrefix(prefix)
+      if (p === undefined) return
+    }
+    const c: Candidate<T> = { table, v4, p, prefix, item }
+    const w = this.want
+    if (w !== undefined) {
+      if ('exact' in w) {
+        if (w.v4 >= 0 ? v4 !== w.v4 : p === undefined || compare(0, p, 0, w.exact) !== 0) return
+      } else if (!prefixContains(p ?? (tryPrefix(prefix) as IpPrefix), w.holds)) {
+        return
+      }
+    }
+    if (this.after !== undefined && compareCandidates(c, this.after) <= 0) return
+    const kept = this.kept
+    const room = this.limit + 1
+    if (kept.length === room && compareCandidates(c, kept[room - 1] as Candidate<T>) >= 0) return
+    let lo = 0
+    let hi = kept.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (compareCandidates(kept[mid] as Candidate<T>, c) < 0) lo = mid + 1
+      else hi = mid
+    }
+    kept.splice(lo, 0, c)
+    if (kept.length > room) kept.pop()
+  }
+
+  /** The page's items in order, and the cursor of the next page if there is one. */
+  page(): { items: T[]; next?: string } {
+    const items = this.kept.slice(0, this.limit)
+    const last = items[items.length - 1]
+    return {
+      items: items.map((c) => c.item),
+      ...(this.kept.length > this.limit && last !== undefined ? { next: fibCursor({ table: last.table, prefix: last.prefix }) } : {}),
+    }
+  }
+}
+
+/** One page of `routes` (any order) for the query. */
+export function fibRoutePage(routes: Iterable<FibRouteView>, q: FibQuery): { routes: FibRouteView[]; next?: string } {
+  const sel = new FibPageSelector<FibRouteView>(q)
+  for (const r of routes) sel.offer(r.table, r.prefix, r)
+  const { items, next } = sel.page()
+  return { routes: items, ...(next !== undefined ? { next } : {}) }
 }

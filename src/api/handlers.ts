@@ -170,8 +170,9 @@ function fibQuery(p: Params): FibQuery {
   const prefix = optString(p, 'prefix')
   if (prefix !== undefined) checkPrefix(prefix)
   const limit = p.limit ?? DEFAULT_ROUTE_PAGE
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_ROUTE_PAGE) {
-    throw new ApiError(ErrorCode.InvalidParams, `params.limit: must be an integer 1..${MAX_ROUTE_PAGE}`)
+  // 0: the state and the counts without a listing (what /metrics reads)
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || limit > MAX_ROUTE_PAGE) {
+    throw new ApiError(ErrorCode.InvalidParams, `params.limit: must be an integer 0..${MAX_ROUTE_PAGE} (0: state and counts only)`)
   }
   const after = optString(p, 'after')
   return {

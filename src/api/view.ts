@@ -189,7 +189,7 @@ export interface FibQuery {
   readonly table?: number
   readonly prefix?: string
   /** Page size (the API caps it at MAX_ROUTE_PAGE); 0: no routes, state and counts only (what
-   * /metrics asks at every scrape; the API refuses 0). */
+   * /metrics asks at every scrape). */
   readonly limit?: number
   /** Continue after this cursor (FibView.next of the previous page). */
   readonly after?: string

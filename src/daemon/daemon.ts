@@ -182,6 +182,9 @@ export class ComputedFib extends RecordingFib implements FibPort {
   private readonly log: DaemonLogger | undefined
   /** Route writes counted at the previous flush: a flush with none after it changed nothing. */
   private writesFlushed = 0
+  /** Routes per vRouter, as of `refsAtWrites` route writes. */
+  private refs: Map<string, number> | undefined
+  private refsAtWrites = -1
   constructor(localAddress: string, log?: DaemonLogger) {
     super()
     this.local = localAddress
@@ -199,7 +202,13 @@ export class ComputedFib extends RecordingFib implements FibPort {
 
   override state(): FibState & ReturnType<RecordingFib['state']> {
     const s = super.state()
-    const refs = this.vrouterRoutes()
+    // The tunnels the routes would need walk every route: counted again only after route writes
+    // (/metrics asks at every scrape, the CLI at every show)
+    if (this.refs === undefined || this.refsAtWrites !== s.writes) {
+      this.refs = this.vrouterRoutes()
+      this.refsAtWrites = s.writes
+    }
+    const refs = this.refs
     return {
       ...s, installedRoutes: 0,
       tables: s.tables.map((t) => ({ table: t.table, label: t.label, vrf: vrfName(t.table) })),
@@ -212,7 +221,7 @@ export class ComputedFib extends RecordingFib implements FibPort {
   }
 
   visitDesired(visit: (route: DesiredRoute) => void): void {
-    for (const r of this.routes()) visit(r)
+    this.forEachRoute(visit)
   }
 }
 

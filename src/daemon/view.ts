@@ -17,7 +17,8 @@ import {
 } from '../api/view.js'
 import { ApiError, ErrorCode } from '../api/protocol.js'
 import { ribRoutes, speakerRouteSource } from '../api/rib-routes.js'
-import { fibRoutePage } from '../api/fib-routes.js'
+import { FibPageSelector } from '../api/fib-routes.js'
+import type { DesiredRoute } from '../fib/index.js'
 import { prefixContains, tryParseAddress, parsePrefix } from '../lib/address.js'
 import { version } from '../version.js'
 import type { GatewayDaemon } from './daemon.js'
@@ -147,7 +148,8 @@ export class RuntimeView implements DaemonView {
   }
 
   /** State and counters, and one page of the desired routes: the listing visits the FIB port's
-   * routes (whatever its storage) and sorts them, so it costs one pass per page asked for. */
+   * routes (whatever its storage) once, keeping only the page's worth in order (FibPageSelector),
+   * and turns only those into views. */
   fib(q: FibQuery = {}): FibView {
     const state = this.d.fib.state()
     const counters = { ...this.d.fib.counters() }
@@ -157,19 +159,23 @@ export class RuntimeView implements DaemonView {
       // /metrics: state and counts only, at every scrape, whatever the FIB's size
       return { state, counters, routesByTable: state.tables.map((t) => ({ table: t.table, routes: single.get(t.table) ?? 0 })), routes: [] }
     }
-    const all: FibRouteView[] = []
     const perTable = new Map<number, number>()
+    const pick = q.limit === 0 ? undefined : new FibPageSelector<DesiredRoute>(q)
     this.d.fib.visitDesired((r) => {
       perTable.set(r.table, (perTable.get(r.table) ?? 0) + 1)
-      if (q.limit === 0) return
-      all.push({
+      pick?.offer(r.table, r.prefix, r)
+    })
+    const chosen = pick?.page()
+    // Only the page's routes become views
+    const page = chosen === undefined ? { routes: [] } : {
+      routes: chosen.items.map((r): FibRouteView => ({
         table: r.table, prefix: r.prefix,
         nexthops: r.nexthops.map((nh) => nh.kind === 'mpls'
           ? { kind: 'mpls' as const, via: nh.vrouter, label: nh.label, dev: tunnelName(nh.vrouter), weight: nh.weight ?? 1 }
           : { kind: 'gre' as const, via: nh.gateway, dev: nh.link, weight: nh.weight ?? 1 }),
-      })
-    })
-    const page = q.limit === 0 ? { routes: [] } : fibRoutePage(all, q)
+      })),
+      ...(chosen.next !== undefined ? { next: chosen.next } : {}),
+    }
     return { state, counters, routesByTable: state.tables.map((t) => ({ table: t.table, routes: perTable.get(t.table) ?? 0 })), ...page }
   }
 

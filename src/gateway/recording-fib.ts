@@ -142,6 +142,13 @@ export class RecordingFib implements FibPort {
     return id < 0 ? undefined : this.routeOf(table, f, id)
   }
 
+  /** Every desired route in no particular order, one at a time (nothing collected or sorted). */
+  forEachRoute(visit: (route: DesiredRoute) => void): void {
+    for (const [table, routes] of this.desired) {
+      for (const f of [routes.v4, routes.v6]) f.prefixes.forEach((id) => visit(this.routeOf(table, f, id)))
+    }
+  }
+
   /** Every desired route, ordered by table then prefix text. */
   routes(): DesiredRoute[] {
     const out: DesiredRoute[] = []

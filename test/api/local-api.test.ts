@@ -73,6 +73,8 @@ t.test('every method round trips', async t => {
 
   t.equal((await client.call('show.tunnels') as { gre: unknown[] }).gre.length, 2)
   t.equal((await client.call('show.fib') as { counters: { errors: number } }).counters.errors, 4)
+  const counts = await client.call('show.fib', { limit: 0 }) as { counters: { errors: number }; routes: unknown[] }
+  t.same([counts.counters.errors, counts.routes], [4, []], 'limit 0: state and counts, no listing')
   t.same(await client.call('show.config'), view.configObject)
   t.same((await client.call('show.gateway') as { tgwRefused: string[] }).tgwRefused, ['10.250.0.0/24', '10.250.1.0/24'])
 
@@ -96,6 +98,7 @@ t.test('errors: stable codes, messages naming the field and the reason', async t
     ['show.bgp.route', { family: 'ipv4-unicast', rd: '64512:1' }, ErrorCode.InvalidParams, /^params\.rd: only VPN families/],
     ['show.bgp.route', { view: 'received' }, ErrorCode.InvalidParams, /^params\.peer: required with view received$/],
     ['show.bgp.route', { limit: 0 }, ErrorCode.InvalidParams, /^params\.limit: must be an integer 1\.\.10000$/],
+    ['show.fib', { limit: -1 }, ErrorCode.InvalidParams, /^params\.limit: must be an integer 0\.\.10000 \(0: state and counts only\)$/],
     ['clear.bgp.neighbor', {}, ErrorCode.InvalidParams, /^params\.address: required$/],
     ['clear.bgp.neighbor', { address: '169.254.6.2', soft: 'yes' }, ErrorCode.InvalidParams, /^params\.soft: must be true or false$/],
     ['set.log-level', { level: 'verbose' }, ErrorCode.InvalidParams, /^params\.level: "verbose" is not one of fatal, error, warn, info, debug, trace, silent$/],
