@@ -49,6 +49,7 @@ import { ErrorCode, isBgpError } from '../codec/errors.js'
 import { Framer } from '../codec/framer.js'
 import { HEADER_LENGTH, MessageType, writeHeader } from '../codec/header.js'
 import { KEEPALIVE_BYTES } from '../codec/keepalive.js'
+import { chargeRead } from './read-budget.js'
 import { decodeFramed, encodeMessage } from '../codec/message.js'
 import {
   describeNotification,
@@ -731,7 +732,9 @@ export class Session extends EventEmitter<SessionEvents> {
     c.peerOpen = undefined
     c.connected = direction === 'incoming'
     socket.on('data', (chunk: Buffer) => {
-      if (c.socket === socket) this.onData(c, chunk)
+      if (c.socket !== socket) return
+      chargeRead(socket, chunk.length)
+      this.onData(c, chunk)
     })
     socket.on('drain', () => {
       if (c.socket === socket && c.fsm.state === 'Established') this.emit('drain')
