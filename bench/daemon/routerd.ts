@@ -203,6 +203,17 @@ class TgwSide {
   }
 }
 
+/**
+ * The node flags gsi-routerd's first line gives (`#!/usr/bin/env -S node FLAGS`), which the DaemonSet's
+ * `gsi-routerd` command runs with: the benchmark starts the program with the very same flags.
+ */
+export function shebangNodeArgs(file: string): string[] {
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0] ?? ''
+  const m = /^#!\S*env(?: -S)? node((?: \S+)*)\s*$/.exec(first)
+  if (m === null) throw new Error(`${file}: first line ${JSON.stringify(first)} is not "#!/usr/bin/env [-S] node [FLAGS]"`)
+  return (m[1] ?? '').split(' ').filter(Boolean)
+}
+
 /** One call of the local API over a fresh connection, as gsictl makes it. */
 export async function apiCall<T>(socket: string, method: string, timeoutMs = 30_000, params: Record<string, unknown> = {}): Promise<T> {
   const c = await ApiClient.connect(socket, { timeoutMs })
@@ -241,7 +252,7 @@ export function routerdStarter(o: RouterdOptions = {}): ReceiverStarter {
       const socket = (cfg.api as { socket: string }).socket
       const logFile = join(dir, 'gsi-routerd.log')
       const fd = openSync(logFile, 'a')
-      proc = pair.spawnIn(pair.receiverNs, process.execPath, [...(o.nodeArgs ?? []), ROUTERD, '--config', config], { stdio: ['ignore', fd, fd], cwd: dir })
+      proc = pair.spawnIn(pair.receiverNs, process.execPath, [...shebangNodeArgs(ROUTERD), ...(o.nodeArgs ?? []), ROUTERD, '--config', config], { stdio: ['ignore', fd, fd], cwd: dir })
       closeSync(fd)
       const log = (): string => { try { return readFileSync(logFile, 'utf8').slice(-3000) } catch { return '' } }
       // ready: the API answers and both TGW sessions are Established (the advertisement path runs)
@@ -346,6 +357,7 @@ export class CliProbe {
       .then((sum) => {
         const now = monoMs()
         this.latencies.push(now - t)
+        if (process.env.CLI_TRACE) process.stderr.write(`q at ${(t % 100000).toFixed(0)} took ${(now - t).toFixed(1)} accepted=${cn2Accepted(sum)}\n`)
         if (this.allAcceptedAt === undefined && cn2Accepted(sum) >= this.routes) this.allAcceptedAt = now
         // the FIB's count (show.fib with limit 0: state and counts, no listing), at most every 500 ms
         if (this.allAcceptedAt !== undefined && this.fibCompleteAt === undefined && !this.fibAsking && now - this.fibAskedAt >= 500) this.askFib()

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * gsi-routerd: the gsi-router node daemon. BGP to the CN2 control nodes and the AWS Transit Gateway,
  * the kernel data plane between them (src/daemon/daemon.ts). Entry point: the only place that reads
@@ -7,6 +7,10 @@
  * Signals: SIGHUP re-reads the config file (a bad one is refused, logged and counted, the running one
  * stays); SIGTERM/SIGINT stop as `shutdownPolicy` says (default graceful: kernel state kept, no
  * NOTIFICATION, so a rolling update is hitless).
+ *
+ * The first line runs Node with a young generation of 2 MB semi-spaces instead of 16: the daemon's
+ * garbage is short-lived and small (decoded messages), and the larger nursery only added resident
+ * memory (8 MB at idle and with 32,000 routes, bench/daemon.bench.ts) without making the ingest faster.
  */
 import { pino, type Level } from 'pino'
 import { ApiClient, ApiServer, DaemonNotRunningError } from '../api/index.js'
