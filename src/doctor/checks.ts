@@ -14,7 +14,7 @@
 import { DEFAULT_NODE_LABEL, TRANSIT_GATEWAY_LABEL, type ConnectedPeer, type GatewayServiceInstance, type TransitGateway } from '../../controller/types.js'
 import { routeTargetKey } from '../api/report.js'
 import { canonicalPrefix } from '../lib/address.js'
-import { unreadable, type AwsSnapshot, type CheckResult, type DaemonAnswer, type DoctorSnapshot, type ProbeResult, type Verdict } from './snapshot.js'
+import { unreadable, type AwsSnapshot, type CheckResult, type DaemonAnswer, type DoctorSnapshot, type Verdict } from './snapshot.js'
 
 /** A check: one snapshot in, zero or more lines out (none when it does not apply to the mode). */
 export type Check = (s: DoctorSnapshot) => CheckResult[]
@@ -430,18 +430,41 @@ export const securityGroup: Check = (s) => (s.cluster?.transitGateways ?? []).ma
 
 // ---------------------------------------------------------------- data plane
 
+/**
+ * Each daemon's own probe report (show.report / GET /status): a Connect peer whose sessions are up
+ * while every echo through its GRE link dies is "BGP up but data plane dead", the state the probes
+ * exist to catch; a dead target is a FAIL too, loss or an unavailable raw socket a warning. Judged
+ * by the targets' current state, not by counts since the daemon started.
+ */
 export const dataPlaneProbes: Check = (s) => {
-  if (s.probes === undefined) return [line('dataplane-probes', 'warn', 'not available: gsi-routerd reports no data-plane probes', 'until probes exist, ping a pod from a VPC host through the gateway')]
-  if (s.probes.length === 0) return [line('dataplane-probes', 'warn', 'no probe configured', 'configure probe targets in gsi-routerd')]
-  const byNode = new Map<string, ProbeResult[]>()
-  for (const p of s.probes) byNode.set(p.node, [...(byNode.get(p.node) ?? []), p])
-  return [...byNode].map(([node, ps]) => {
-    const dead = ps.filter((p) => p.sent > 0 && p.received === 0)
-    const lossy = ps.filter((p) => p.received < p.sent && p.received > 0)
-    const desc = ps.map((p) => `${p.target} ${p.received}/${p.sent}${p.rttMs !== undefined ? ` rtt ${p.rttMs.toFixed(1)} ms` : ''}`).join('; ')
-    if (dead.length > 0) return line('dataplane-probes', 'fail', desc, `BGP may be up while packets die: check ${dead[0]?.target ?? ''} (GRE, gsi-sg, MPLSoUDP)`, node)
-    if (lossy.length > 0) return line('dataplane-probes', 'warn', desc, 'partial loss: check MTU (8476 on GRE) and the node\'s load', node)
-    return line('dataplane-probes', 'ok', desc, undefined, node)
+  const answering = s.daemons.filter((d) => d.report !== undefined)
+  if (answering.length === 0) return [line('dataplane-probes', 'warn', 'no gsi-routerd answered: no probe report to judge', 'see node-daemon')]
+  return answering.map((d) => {
+    const p = d.report?.probes
+    if (p === undefined) return line('dataplane-probes', 'warn', 'not available: this gsi-routerd reports no data-plane probes', 'run a gsi-routerd with probes (show tunnels lists them)', d.node)
+    if (!p.enabled) return line('dataplane-probes', 'warn', 'probes disabled in the configuration', 'set probes.enabled: true so a dead data plane is noticed before the users do', d.node)
+    if (p.targets.length === 0) return line('dataplane-probes', 'warn', 'no probe target (no Connect peer inside address, no probes.targets)', 'configure probes.targets toward a pod per vRouter or VN', d.node)
+    const desc = p.targets.map((t) => {
+      const extra = t.state === 'alive'
+        ? `${t.rttMs !== undefined ? ` rtt ${t.rttMs.toFixed(1)} ms` : ''}${t.lossRatio > 0 ? ` loss ${Math.round(t.lossRatio * 100)} %` : ''}`
+        : t.lastError !== undefined ? ` (${t.lastError})` : ''
+      return `${t.kind} via ${t.via} -> ${t.address} ${t.state}${extra}`
+    }).join('; ')
+    const deadPeers = p.connectPeers.filter((c) => c.state === 'dataplane-dead')
+    if (deadPeers.length > 0) {
+      const c = deadPeers[0] as (typeof deadPeers)[number]
+      const names = deadPeers.map((x) => `${x.connectPeer} (${x.link}${x.withdrawn ? ', our routes withdrawn from its sessions' : ''})`).join(', ')
+      return line('dataplane-probes', 'fail', `BGP up but data plane dead: ${names}; ${desc}`, `packets die in ${c.link}: check that the GRE link is up, gsi-sg admits GRE (protocol 47) from the TGW CIDR block, and the TGW Connect attachment`, d.node)
+    }
+    const dead = p.targets.filter((t) => t.state === 'dead')
+    if (dead.length > 0) {
+      const t = dead[0] as (typeof dead)[number]
+      return line('dataplane-probes', 'fail', desc, t.kind === 'tgw' ? `echoes to ${t.address} through ${t.via} die: check the GRE link and gsi-sg (protocol 47)` : `echoes to ${t.address} through the MPLSoUDP tunnel to ${t.via} die: check UDP 6635 to the vRouter and the pod`, d.node)
+    }
+    if (p.targets.some((t) => t.state === 'unavailable')) return line('dataplane-probes', 'warn', desc, 'the daemon cannot send probes (raw socket): it needs CAP_NET_RAW', d.node)
+    if (p.targets.some((t) => t.state === 'alive' && t.lossRatio > 0)) return line('dataplane-probes', 'warn', desc, 'partial loss: check MTU (8476 on GRE) and the node\'s load', d.node)
+    if (p.targets.every((t) => t.state === 'alive')) return line('dataplane-probes', 'ok', desc, undefined, d.node)
+    return line('dataplane-probes', 'warn', desc, 'some targets have no tunnel yet or no answer decided: look again in a few seconds', d.node)
   })
 }
 

@@ -20,7 +20,7 @@ import { createEc2Api } from '../../controller/aws/ec2.js'
 import { apiMessage, isNotFound, NODES, ResourceClient, type KubeConnection, type KubeObject } from '../../controller/k8s/client.js'
 import type { Cn2BgpRouter, ConnectedPeer, GatewayServiceInstance, Route, TransitGateway } from '../../controller/types.js'
 import { DEFAULT_HTTP_PORT } from '../http/index.js'
-import type { AwsSnapshot, ClusterSnapshot, DaemonAnswer, DoctorSnapshot, EventInfo, NodeInfo, PodInfo, ProbeResult, Unreadable } from './snapshot.js'
+import type { AwsSnapshot, ClusterSnapshot, DaemonAnswer, DoctorSnapshot, EventInfo, NodeInfo, PodInfo, Unreadable } from './snapshot.js'
 
 export const DEFAULT_CONTROLLER_NAMESPACE = 'gsi-system'
 const CONTROLLER_SELECTOR = 'app.kubernetes.io/name=gsi-controller'
@@ -50,8 +50,6 @@ export interface GatherOptions {
   /** Per request (default 5 s). */
   readonly timeoutMs?: number
   readonly now?: () => number
-  /** The data-plane probe source; absent until the daemon has probes (the line says "not available"). */
-  readonly probes?: () => Promise<readonly ProbeResult[]>
 }
 
 const errorOf = (e: unknown): Unreadable => ({ error: isNotFound(e) ? 'not found (404)' : apiMessage(e) })
@@ -257,13 +255,11 @@ export async function gatherSnapshot(o: GatherOptions): Promise<DoctorSnapshot> 
     aws = {}
     for (const tgw of cluster.transitGateways) aws[`${tgw.metadata.namespace ?? 'default'}/${tgw.metadata.name}`] = await gatherAws(tgw, o.aws)
   }
-  const probes = o.probes !== undefined ? await o.probes() : undefined
   return {
     takenAt,
     mode: o.socket !== undefined ? 'node' : 'cluster',
     ...(cluster !== undefined ? { cluster } : {}),
     daemons,
     ...(aws !== undefined ? { aws } : {}),
-    ...(probes !== undefined ? { probes } : {}),
   }
 }

@@ -98,16 +98,6 @@ export interface AwsSnapshot {
   readonly securityGroups: readonly { readonly id: string; readonly name: string; readonly ingress: readonly { readonly protocol: string; readonly cidr: string }[] }[]
 }
 
-/** A data-plane probe result, as a probe source reports it (pluggable: none exists yet). */
-export interface ProbeResult {
-  readonly node: string
-  /** What was probed: `gre gsig... -> 169.254.6.2`, `mplsoudp -> 198.18.100.1`. */
-  readonly target: string
-  readonly sent: number
-  readonly received: number
-  readonly rttMs?: number
-}
-
 export interface DoctorSnapshot {
   /** ms since the epoch. */
   readonly takenAt: number
@@ -117,8 +107,6 @@ export interface DoctorSnapshot {
   readonly daemons: readonly DaemonAnswer[]
   /** Per VPC (by TransitGateway): what EC2 answered, or why it could not be asked. */
   readonly aws?: Readonly<Record<string, AwsSnapshot | Unreadable>>
-  /** Absent: no probe source (the line says "not available"). */
-  readonly probes?: readonly ProbeResult[]
 }
 
 export function unreadable(v: unknown): v is Unreadable {

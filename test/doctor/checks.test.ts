@@ -209,15 +209,33 @@ t.test('gsi-sg rules from EC2, unverified without it', async (t) => {
   t.match(one(h.s, 'security-group'), { verdict: 'warn', evidence: /sg-0aaa recorded by the controller with AWSReady True.*its rules are not in any status/ })
 })
 
-t.test('data-plane probes: not available until a source exists, then judged', async (t) => {
+t.test("data-plane probes from each daemon's report: BGP up but data plane dead is a FAIL", async (t) => {
   let h = healthy()
-  delete (h.s as { probes?: unknown }).probes
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'ok', subject: 'node1', evidence: 'tgw via tgw-connect-peer-1 -> 169.254.6.2 alive rtt 1.2 ms; tgw via tgw-connect-peer-1 -> 169.254.6.3 alive rtt 1.3 ms' })
+  type P = { probes?: { enabled: boolean; targets: Record<string, unknown>[]; connectPeers: Record<string, unknown>[] } }
+  const probes = (): NonNullable<P['probes']> => (h.report as unknown as P).probes!
+  h = healthy()
+  for (const x of probes().targets) Object.assign(x, { state: 'dead', lossRatio: 1 })
+  Object.assign(probes().connectPeers[0]!, { state: 'dataplane-dead', withdrawn: true })
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'fail', subject: 'node1', evidence: /^BGP up but data plane dead: tgw-connect-peer-1 \(gsig1, our routes withdrawn from its sessions\); .*169\.254\.6\.2 dead/, action: /gsi-sg admits GRE \(protocol 47\)/ })
+  h = healthy()
+  Object.assign(probes().targets[1]!, { state: 'dead' })
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'fail', action: /echoes to 169\.254\.6\.3 through tgw-connect-peer-1 die/ })
+  h = healthy()
+  Object.assign(probes().targets[0]!, { lossRatio: 0.3 })
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'warn', evidence: /loss 30 %/, action: /partial loss/ })
+  h = healthy()
+  Object.assign(probes().targets[0]!, { state: 'unavailable', lastError: 'EPERM' })
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'warn', evidence: /unavailable \(EPERM\)/, action: /CAP_NET_RAW/ })
+  h = healthy()
+  probes().enabled = false
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'warn', evidence: 'probes disabled in the configuration' })
+  h = healthy()
+  delete (h.report as unknown as P).probes
   t.match(one(h.s, 'dataplane-probes'), { verdict: 'warn', evidence: /^not available/ })
   h = healthy()
-  ;(h.s as { probes: unknown }).probes = [{ node: 'node1', target: 'gre gsig1 -> 169.254.6.2', sent: 10, received: 0 }]
-  t.match(one(h.s, 'dataplane-probes'), { verdict: 'fail', evidence: 'gre gsig1 -> 169.254.6.2 0/10', subject: 'node1' })
-  ;(h.s as { probes: unknown }).probes = [{ node: 'node1', target: 'gre gsig1 -> 169.254.6.2', sent: 10, received: 7 }]
-  t.match(one(h.s, 'dataplane-probes'), { verdict: 'warn' })
+  const s: DoctorSnapshot = { ...h.s, daemons: [{ node: 'node1', source: 'x', error: 'connection refused' }] }
+  t.match(one(s, 'dataplane-probes'), { verdict: 'warn', evidence: /no gsi-routerd answered/ })
 })
 
 t.test('node mode: only the local daemon is judged', async (t) => {

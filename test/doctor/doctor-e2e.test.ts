@@ -4,10 +4,11 @@
 // node and two BIRD processes as the TGW's .2 and .3 (test/daemon/peers.ts). The doctor runs as from a
 // laptop: the cluster through the official client, the daemon over HTTP (/status on its port 9478,
 // relayed out of the node namespace through a Unix socket, as the API is relayed in), EC2 asked with
-// the emulator's endpoint. First every line ok but the expected warnings (no GRE link with dataplane
-// none, no data-plane probes yet); then one fault at a time, each named by the right line: a TGW
-// session down, the VN not exposed, a VPC route deleted in EC2, a gsi-sg rule removed, the node
-// unlabelled.
+// the emulator's endpoint. First every line ok but the expected warning (no GRE link with dataplane
+// none; the probes' echoes reach the TGW's addresses over the namespaces' link); then one fault at a
+// time, each named by the right line: a TGW session down, the VN not exposed, the data plane dead
+// under live sessions (ICMP dropped at the TGW), a VPC route deleted in EC2, a gsi-sg rule removed,
+// the node unlabelled.
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
@@ -113,7 +114,7 @@ const doctor = (): Promise<DoctorRun> => runDoctor({
 const notOk = (r: DoctorRun): CheckResult[] => r.results.filter((x) => x.verdict !== 'ok')
 const describe = (rs: readonly CheckResult[]): string => rs.map((x) => `${x.verdict} ${x.check} ${x.subject ?? ''}: ${x.evidence}`).join('\n')
 /** The lines expected to warn on a healthy gateway here: no GRE link (dataplane none), no probes. */
-const EXPECTED_WARN = ['gre-link', 'dataplane-probes']
+const EXPECTED_WARN = ['gre-link']
 const healthy = (r: DoctorRun): boolean => notOk(r).every((x) => x.verdict === 'warn' && EXPECTED_WARN.includes(x.check))
 
 async function waitDoctor(what: string, ok: (r: DoctorRun) => boolean, timeoutMs = 90_000): Promise<DoctorRun> {
@@ -205,7 +206,7 @@ t.test('a healthy gateway: every line ok but the expected warnings', async (t) =
   t.equal(r.exitStatus, 0)
   t.same(notOk(r).map((x) => x.check).sort(), [...EXPECTED_WARN].sort(), 'only the expected warnings')
   t.match(line(r, 'gre-link')?.evidence, /missing \(dataplane none: nothing is programmed\)/)
-  t.match(line(r, 'dataplane-probes')?.evidence, /^not available/)
+  t.match(line(r, 'dataplane-probes')?.evidence, new RegExp(`-> ${n.tgwPeers[0].replace(/\./g, '\\.')} alive rtt [\\d.]+ ms; .*-> ${n.tgwPeers[1].replace(/\./g, '\\.')} alive`))
   t.match(line(r, 'controller-leader')?.evidence, new RegExp(`one leader: ${CONTROLLER}`))
   t.match(line(r, 'tgw-sessions')?.evidence, `${n.tgwPeers[0]} Established, AWS BgpStatus up; ${n.tgwPeers[1]} Established, AWS BgpStatus up`)
   t.match(line(r, 'cn2-sessions')?.evidence, `${n.controlNode} Established`)
@@ -257,6 +258,24 @@ t.test('the VN not exposed: vn-exposed names it', async (t) => {
   await tgws.mergePatch('default', 'tgw', { spec: { exposed: { routeTargets: [RT], cidrs: [CIDR] } } })
   await waitDoctor('healthy again', healthy)
   t.pass('healthy again once the route target is exposed')
+})
+
+t.test('the data plane dead under live sessions (ICMP dropped at the TGW): dataplane-probes names it', async (t) => {
+  // An nftables rule in the TGW's namespace drops the echoes; BGP (TCP 179) is untouched
+  topo.exec(topo.tgw, 'nft', ['add', 'table', 'inet', 'doctor_fault'])
+  topo.exec(topo.tgw, 'nft', ['add chain inet doctor_fault in { type filter hook input priority 0 ; }'])
+  topo.exec(topo.tgw, 'nft', ['add rule inet doctor_fault in icmp type echo-request drop'])
+  try {
+    const r = await waitDoctor('the data plane dead', (x) => line(x, 'dataplane-probes')?.verdict === 'fail')
+    t.match(line(r, 'dataplane-probes'), { verdict: 'fail', subject: 'node1', evidence: /^BGP up but data plane dead: tgw-node1 \(gsig[0-9a-f]+\);.* dead/, action: /gsi-sg admits GRE \(protocol 47\)/ })
+    t.same(r.results.filter((x) => x.verdict === 'fail').map((x) => x.check), ['dataplane-probes'], 'the sessions stay up: no other line fails')
+    t.equal(r.exitStatus, 1)
+    t.comment(formatDoctor(r.results, r.snapshot))
+  } finally {
+    topo.exec(topo.tgw, 'nft', ['delete', 'table', 'inet', 'doctor_fault'])
+  }
+  await waitDoctor('healthy again', healthy)
+  t.pass('healthy again once the echoes pass')
 })
 
 t.test('a VPC route deleted in EC2: vpc-routes names the table and the CIDR', async (t) => {

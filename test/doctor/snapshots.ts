@@ -32,6 +32,14 @@ export function report(): Mutable<DaemonReport> {
     importedByRouteTarget: [{ routeTarget: RT, routes: 3 }],
     importedCapped: false,
     advertisedToTgw: [{ peer: '169.254.6.2', prefixes: [CIDR] }, { peer: '169.254.6.3', prefixes: [CIDR] }],
+    probes: {
+      enabled: true, intervalSeconds: 1,
+      targets: [
+        { kind: 'tgw', address: '169.254.6.2', via: 'tgw-connect-peer-1', state: 'alive', since: NOW - 60_000, sent: 60, replies: 60, lost: 0, lossRatio: 0, rttMs: 1.2 },
+        { kind: 'tgw', address: '169.254.6.3', via: 'tgw-connect-peer-1', state: 'alive', since: NOW - 60_000, sent: 60, replies: 60, lost: 0, lossRatio: 0, rttMs: 1.3 },
+      ],
+      connectPeers: [{ connectPeer: 'tgw-connect-peer-1', link: 'gsig1', state: 'up', since: NOW - 60_000, withdrawn: false }],
+    },
   } as unknown as Mutable<DaemonReport>
 }
 
@@ -106,6 +114,6 @@ export function healthy(): Healthy {
   const r = report()
   const a = aws()
   const daemon: DaemonAnswer = { node: 'node1', source: 'http://10.0.1.11:9478/status', report: r as unknown as DaemonReport }
-  const s: DoctorSnapshot = { takenAt: NOW, mode: 'cluster', cluster: c as unknown as ClusterSnapshot, daemons: [daemon], aws: { 'default/tgw': a as unknown as AwsSnapshot }, probes: [{ node: 'node1', target: 'gre gsig1 -> 169.254.6.2', sent: 10, received: 10, rttMs: 1.2 }] }
+  const s: DoctorSnapshot = { takenAt: NOW, mode: 'cluster', cluster: c as unknown as ClusterSnapshot, daemons: [daemon], aws: { 'default/tgw': a as unknown as AwsSnapshot } }
   return { s, cluster: c, report: r, aws: a }
 }
