@@ -25,11 +25,11 @@ const config = (dataplane: 'kernel' | 'none'): Record<string, unknown> => ({
 const COUNT = `table inet gsiprobe6count {
   chain input {
     type filter hook input priority -10; policy accept;
-    iifname "g1" icmpv6 type echo-request counter name "all"
-    iifname "g1" ip6 saddr ${SOURCE6} icmpv6 type echo-request counter name "ours"
+    iifname "g1" icmpv6 type echo-request counter name "echoes"
+    iifname "g1" ip6 saddr ${SOURCE6} icmpv6 type echo-request counter name "fromsource"
   }
-  counter all {}
-  counter ours {}
+  counter echoes {}
+  counter fromsource {}
 }
 `
 const DROP_ECHO6 = 'table inet gsiprobe6drop {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    icmpv6 type echo-request drop\n  }\n}\n'
@@ -42,7 +42,9 @@ t.test('ICMPv6 echo through the GRE link in the gateway VRF; ICMPv6 dropped at t
     'ip link add gsiv1000 type vrf table 1000', 'ip link set gsiv1000 up',
     'ip link add gsigcp1 type gre local 10.0.1.10 remote 10.0.1.1 ttl 255', 'ip link set gsigcp1 master gsiv1000',
     'ip addr add 169.254.6.1/29 dev gsigcp1', 'ip -6 addr add fd00:6::1/125 dev gsigcp1 nodad',
-    `ip -6 addr add ${SOURCE6}/125 dev gsigcp1 nodad`, 'ip link set gsigcp1 up',
+    // deprecated (preferred_lft 0), so the kernel never picks it as a source itself (RFC 6724 rule 3):
+    // only the tunnel probe's own header can carry it
+    `ip -6 addr add ${SOURCE6}/125 dev gsigcp1 nodad preferred_lft 0`, 'ip link set gsigcp1 up',
   ].join(' && '))
   await tgw.sh([
     'ip link add g1 type gre local 10.0.1.1 remote 10.0.1.10 ttl 255',
@@ -68,8 +70,8 @@ t.test('ICMPv6 echo through the GRE link in the gateway VRF; ICMPv6 dropped at t
     t.ok(x.rttMs !== undefined, `${x.address}: RTT ${x.rttMs} ms`)
   }
   t.match(bound.connectPeers, [{ connectPeer: 'cp1', family: 'ipv4', state: 'up' }, { connectPeer: 'cp1', family: 'ipv6', state: 'up' }])
-  const all = await counted('all')
-  const ours = await counted('ours')
+  const all = await counted('echoes')
+  const ours = await counted('fromsource')
   const sent6 = v6(bound).reduce((n, x) => n + x.sent, 0)
   t.ok(all >= sent6 - 3 && all <= sent6, `the TGW counted ${all} ICMPv6 echo requests on its GRE link (${sent6} sent; the last may still be on its way)`)
   const vn = v6(bound).find((x) => x.kind === 'vn')!
