@@ -4,13 +4,13 @@
  * (`show.report`, on the node) or the HTTP endpoint (`GET /status` on 9478, from a laptop).
  *
  * Built from cheap view calls only (it answers on the daemon's event loop): the summary, the GRE
- * report, the FIB's per-table counts, the gateway's quota figures, what went to each TGW session (at
+ * report and the data-plane probes, the FIB's per-table counts, the gateway's quota figures, what went to each TGW session (at
  * most the quota, 1,000 prefixes) and one page of the VPN tables to count the exposed route targets'
  * routes. No secrets: the running config contributes only its exposed route targets and CIDRs.
  */
 import type { GreLinkReport } from '../../gre/reconcile.js'
 import { peerSummary, type PeerSummary } from './handlers.js'
-import { MAX_ROUTE_PAGE, type DaemonStatus, type DaemonView, type GatewayStatus } from './view.js'
+import { MAX_ROUTE_PAGE, type DaemonStatus, type DaemonView, type GatewayStatus, type ProbeReport } from './view.js'
 
 export interface DaemonReport {
   readonly status: DaemonStatus
@@ -28,6 +28,9 @@ export interface DaemonReport {
   readonly importedCapped: boolean
   /** Per TGW peer: the prefixes in its Adj-RIB-Out. */
   readonly advertisedToTgw: readonly { readonly peer: string; readonly prefixes: readonly string[] }[]
+  /** The data-plane probes (ICMP and ICMPv6) and each Connect peer's data plane per IP version;
+   * absent from daemons without them. */
+  readonly probes?: ProbeReport
 }
 
 const VPN_FAMILIES = ['l3vpn-ipv4-unicast', 'l3vpn-ipv6-unicast'] as const
@@ -71,11 +74,13 @@ export function daemonReport(view: DaemonView): DaemonReport {
     return { peer: p.address, prefixes }
   })
   const fib = view.fib({ limit: 0 }) // counts only, no route listing
+  const tunnels = view.tunnels()
   return {
     status,
     peers: peers.map(peerSummary),
     gateway: view.gateway(),
-    gre: view.tunnels().gre,
+    gre: tunnels.gre,
+    ...(tunnels.probes !== undefined ? { probes: tunnels.probes } : {}),
     gatewayTables: fib.routesByTable,
     exposed,
     importedByRouteTarget: exposed.routeTargets.map((rt) => ({ routeTarget: rt, routes: counts.get(routeTargetKey(rt)) ?? 0 })),

@@ -430,16 +430,25 @@ export const securityGroup: Check = (s) => (s.cluster?.transitGateways ?? []).ma
 
 // ---------------------------------------------------------------- data plane
 
+/** Recent loss above which a target warns: the GsiProbeLoss alert's threshold. */
+const PROBE_LOSS_WARN = 0.2
+
 export const dataPlaneProbes: Check = (s) => {
-  if (s.probes === undefined) return [line('dataplane-probes', 'warn', 'not available: gsi-routerd reports no data-plane probes', 'until probes exist, ping a pod from a VPC host through the gateway')]
+  if (s.probes === undefined) return [line('dataplane-probes', 'warn', 'not available: no gsi-routerd reports data-plane probes', 'turn them on (probes.enabled), or ping a pod from a VPC host through the gateway')]
   if (s.probes.length === 0) return [line('dataplane-probes', 'warn', 'no probe configured', 'configure probe targets in gsi-routerd')]
   const byNode = new Map<string, ProbeResult[]>()
   for (const p of s.probes) byNode.set(p.node, [...(byNode.get(p.node) ?? []), p])
   return [...byNode].map(([node, ps]) => {
-    const dead = ps.filter((p) => p.sent > 0 && p.received === 0)
-    const lossy = ps.filter((p) => p.received < p.sent && p.received > 0)
-    const desc = ps.map((p) => `${p.target} ${p.received}/${p.sent}${p.rttMs !== undefined ? ` rtt ${p.rttMs.toFixed(1)} ms` : ''}`).join('; ')
-    if (dead.length > 0) return line('dataplane-probes', 'fail', desc, `BGP may be up while packets die: check ${dead[0]?.target ?? ''} (GRE, gsi-sg, MPLSoUDP)`, node)
+    // the daemon's verdict and recent loss where it gives them; counts since start otherwise
+    const dead = ps.filter((p) => p.state !== undefined ? p.state === 'dead' : p.sent > 0 && p.received === 0)
+    const lossy = ps.filter((p) => p.lossRatio !== undefined ? p.lossRatio > PROBE_LOSS_WARN : p.received < p.sent && p.received > 0)
+    const desc = ps.map((p) => `${p.target} ${p.received}/${p.sent}${p.state === 'dead' ? ' dead' : ''}${p.rttMs !== undefined ? ` rtt ${p.rttMs.toFixed(1)} ms` : ''}`).join('; ')
+    if (dead.length > 0) {
+      // only the IPv6 echoes die while IPv4 ones through the same tunnels answer: not the GRE path itself
+      const v6Only = dead.every((p) => p.family === 'ipv6') && ps.some((p) => p.family === 'ipv4' && !dead.includes(p))
+      const what = v6Only ? 'IPv4 answers but IPv6 does not: check what filters ICMPv6 or IPv6 inside the tunnel (the TGW side, the inside /125)' : 'GRE, gsi-sg, MPLSoUDP'
+      return line('dataplane-probes', 'fail', desc, `BGP may be up while packets die: check ${dead[0]?.target ?? ''} (${what})`, node)
+    }
     if (lossy.length > 0) return line('dataplane-probes', 'warn', desc, 'partial loss: check MTU (8476 on GRE) and the node\'s load', node)
     return line('dataplane-probes', 'ok', desc, undefined, node)
   })

@@ -50,7 +50,8 @@ export interface GatherOptions {
   /** Per request (default 5 s). */
   readonly timeoutMs?: number
   readonly now?: () => number
-  /** The data-plane probe source; absent until the daemon has probes (the line says "not available"). */
+  /** A data-plane probe source of the caller's; absent: the daemons' own probes from their reports
+   * (the line says "not available" when no daemon reports any). */
   readonly probes?: () => Promise<readonly ProbeResult[]>
 }
 
@@ -231,6 +232,30 @@ export async function gatherAws(tgw: TransitGateway, o: NonNullable<GatherOption
   }
 }
 
+/**
+ * The daemons' own probe targets as probe results (those that sent an echo or have a verdict; a
+ * target with no tunnel yet says nothing), or undefined when no daemon reports enabled probes.
+ */
+export function probesOfDaemons(daemons: readonly DaemonAnswer[]): ProbeResult[] | undefined {
+  let any = false
+  const out: ProbeResult[] = []
+  for (const d of daemons) {
+    const p = d.report?.probes
+    if (p === undefined || !p.enabled) continue
+    any = true
+    const links = new Map(p.connectPeers.map((c) => [c.connectPeer, c.link]))
+    for (const x of p.targets) {
+      if (x.sent === 0 && x.state !== 'alive' && x.state !== 'dead') continue
+      const via = x.kind === 'tgw' ? `gre ${links.get(x.via) ?? x.via}` : `mplsoudp ${x.via}`
+      out.push({
+        node: d.node, target: `${via} -> ${x.address}`, sent: x.sent, received: x.replies, family: x.family, state: x.state, lossRatio: x.lossRatio,
+        ...(x.rttMs !== undefined ? { rttMs: x.rttMs } : {}),
+      })
+    }
+  }
+  return any ? out : undefined
+}
+
 /** Gathers the whole snapshot: the cluster (if any), the daemons, EC2 (if asked), the probes. */
 export async function gatherSnapshot(o: GatherOptions): Promise<DoctorSnapshot> {
   const now = o.now ?? Date.now
@@ -257,7 +282,7 @@ export async function gatherSnapshot(o: GatherOptions): Promise<DoctorSnapshot> 
     aws = {}
     for (const tgw of cluster.transitGateways) aws[`${tgw.metadata.namespace ?? 'default'}/${tgw.metadata.name}`] = await gatherAws(tgw, o.aws)
   }
-  const probes = o.probes !== undefined ? await o.probes() : undefined
+  const probes = o.probes !== undefined ? await o.probes() : probesOfDaemons(daemons)
   return {
     takenAt,
     mode: o.socket !== undefined ? 'node' : 'cluster',

@@ -10,7 +10,7 @@ import type { CheckResult, DoctorSnapshot } from './snapshot.js'
 
 export * from './snapshot.js'
 export { CHECKS, runChecks, exitStatus, type Check } from './checks.js'
-export { gatherSnapshot, gatherCluster, gatherAws, fetchReport, DEFAULT_CONTROLLER_NAMESPACE, type GatherOptions } from './gather.js'
+export { gatherSnapshot, gatherCluster, gatherAws, fetchReport, probesOfDaemons, DEFAULT_CONTROLLER_NAMESPACE, type GatherOptions } from './gather.js'
 export { formatDoctor, doctorJson, summarize, type DoctorSummary } from './render.js'
 
 export interface DoctorRun {

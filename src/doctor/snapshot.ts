@@ -98,14 +98,23 @@ export interface AwsSnapshot {
   readonly securityGroups: readonly { readonly id: string; readonly name: string; readonly ingress: readonly { readonly protocol: string; readonly cidr: string }[] }[]
 }
 
-/** A data-plane probe result, as a probe source reports it (pluggable: none exists yet). */
+/**
+ * A data-plane probe result: one target of a daemon's own probes (ICMP or ICMPv6 echo, from its
+ * report), or of a probe source the caller passes.
+ */
 export interface ProbeResult {
   readonly node: string
-  /** What was probed: `gre gsig... -> 169.254.6.2`, `mplsoudp -> 198.18.100.1`. */
+  /** What was probed: `gre gsig... -> 169.254.6.2`, `gre gsig... -> fd00:6::2`, `mplsoudp 198.18.100.1 -> 10.244.1.5`. */
   readonly target: string
   readonly sent: number
   readonly received: number
   readonly rttMs?: number
+  /** ipv4 (ICMP) or ipv6 (ICMPv6), when the source says. */
+  readonly family?: 'ipv4' | 'ipv6'
+  /** The daemon's verdict (alive, dead, pending, ...): judged on it rather than on counts since start. */
+  readonly state?: string
+  /** Lost over the daemon's last probes.lossWindow echoes (0..1). */
+  readonly lossRatio?: number
 }
 
 export interface DoctorSnapshot {

@@ -2,7 +2,9 @@
 // fault, put in one at a time, gives warn or FAIL on the right line with the evidence that decided
 // and what to do.
 import t from 'tap'
-import { CHECKS, exitStatus, formatDoctor, runChecks, type CheckResult, type DoctorSnapshot } from '../../src/doctor/index.js'
+import { CHECKS, exitStatus, formatDoctor, probesOfDaemons, runChecks, type CheckResult, type DaemonAnswer, type DoctorSnapshot } from '../../src/doctor/index.js'
+import type { DaemonReport } from '../../src/api/report.js'
+import type { ProbeReport } from '../../src/api/view.js'
 import { healthy, NOW, peer, RT } from './snapshots.js'
 
 function lines(s: DoctorSnapshot, check: string): CheckResult[] {
@@ -218,6 +220,46 @@ t.test('data-plane probes: not available until a source exists, then judged', as
   t.match(one(h.s, 'dataplane-probes'), { verdict: 'fail', evidence: 'gre gsig1 -> 169.254.6.2 0/10', subject: 'node1' })
   ;(h.s as { probes: unknown }).probes = [{ node: 'node1', target: 'gre gsig1 -> 169.254.6.2', sent: 10, received: 7 }]
   t.match(one(h.s, 'dataplane-probes'), { verdict: 'warn' })
+})
+
+t.test('data-plane probes from the daemons: their verdict and recent loss, IPv6 judged beside IPv4', async (t) => {
+  const h = healthy()
+  const set = (probes: unknown): void => { (h.s as { probes: unknown }).probes = probes }
+  const v4 = { node: 'node1', target: 'gre gsig1 -> 169.254.6.2', family: 'ipv4', sent: 100, received: 99, state: 'alive', lossRatio: 0 }
+  const v6 = { node: 'node1', target: 'gre gsig1 -> fd00:6::2', family: 'ipv6', sent: 100, received: 90, state: 'alive', lossRatio: 0 }
+  set([v4, v6])
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'ok', evidence: 'gre gsig1 -> 169.254.6.2 99/100; gre gsig1 -> fd00:6::2 90/100' }, 'old losses do not count once the recent window is clean')
+  set([v4, { ...v6, lossRatio: 0.5 }])
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'warn' }, 'half the recent IPv6 echoes lost')
+  set([v4, { ...v6, lossRatio: 1, state: 'dead' }])
+  t.match(one(h.s, 'dataplane-probes'), {
+    verdict: 'fail', evidence: /gre gsig1 -> fd00:6::2 90\/100 dead/, action: /check gre gsig1 -> fd00:6::2 \(IPv4 answers but IPv6 does not: check what filters ICMPv6/,
+  }, 'dead by the daemon\'s verdict though it answered before; IPv4 alive through the same link')
+  set([{ ...v4, state: 'dead' }, { ...v6, state: 'dead' }])
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'fail', action: /\(GRE, gsi-sg, MPLSoUDP\)/ }, 'both versions dead: the tunnel path')
+})
+
+t.test('the daemons\' probe reports become probe results; none reported: not available', async (t) => {
+  const probes: ProbeReport = {
+    enabled: true, intervalSeconds: 1,
+    targets: [
+      { kind: 'tgw', family: 'ipv4', address: '169.254.6.2', via: 'cp1', state: 'alive', since: 0, sent: 5, replies: 5, lost: 0, lossRatio: 0, rttMs: 0.4 },
+      { kind: 'tgw', family: 'ipv6', address: 'fd00:6::2', via: 'cp1', state: 'dead', since: 0, sent: 5, replies: 0, lost: 5, lossRatio: 1 },
+      { kind: 'vn', family: 'ipv6', address: 'fd00:244::5', via: '198.18.100.1', state: 'no-tunnel', since: 0, sent: 0, replies: 0, lost: 0, lossRatio: 0 },
+    ],
+    connectPeers: [
+      { connectPeer: 'cp1', family: 'ipv4', link: 'gsig1', state: 'up', since: 0, withdrawn: false },
+      { connectPeer: 'cp1', family: 'ipv6', link: 'gsig1', state: 'dataplane-dead', since: 0, withdrawn: false },
+    ],
+  }
+  const answer = (p: ProbeReport | undefined): DaemonAnswer => ({ node: 'node1', source: 'test', report: { ...(p !== undefined ? { probes: p } : {}) } as unknown as DaemonReport })
+  t.same(probesOfDaemons([answer(probes)]), [
+    { node: 'node1', target: 'gre gsig1 -> 169.254.6.2', sent: 5, received: 5, family: 'ipv4', state: 'alive', lossRatio: 0, rttMs: 0.4 },
+    { node: 'node1', target: 'gre gsig1 -> fd00:6::2', sent: 5, received: 0, family: 'ipv6', state: 'dead', lossRatio: 1 },
+  ], 'the GRE link named, the target without a tunnel left out')
+  t.equal(probesOfDaemons([answer(undefined), { node: 'node2', source: 'test', error: 'connection refused' }]), undefined, 'no daemon reports probes')
+  t.equal(probesOfDaemons([answer({ ...probes, enabled: false })]), undefined, 'probes off')
+  t.same(probesOfDaemons([answer({ ...probes, targets: [] })]), [], 'on but nothing probed yet: judged as such, not "not available"')
 })
 
 t.test('node mode: only the local daemon is judged', async (t) => {
