@@ -402,8 +402,9 @@ export class ProbeRunner {
   reapplyWithdrawals(): void {
     for (const [key, s] of this.cpStates) {
       if (!s.withdrawn) continue
-      const [cp, family] = key.split('|') as [string, ProbeFamily]
-      this.setWithdrawn(cp, family, true)
+      // the family is the part after the last '|': a Connect peer id is the operator's text
+      const at = key.lastIndexOf('|')
+      this.setWithdrawn(key.slice(0, at), key.slice(at + 1) as ProbeFamily, true)
     }
   }
 
