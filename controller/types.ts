@@ -288,8 +288,8 @@ export interface DaemonStatus {
 }
 
 /**
- * The data plane as the daemon's ICMP probes see it. `state`: up | dataplane-dead (BGP up but no
- * probe answers) | bgp-down | pending | unavailable. Only states, no counters, so the status is
+ * The data plane as the daemon's ICMP and ICMPv6 probes see it. `state`: up | dataplane-dead (BGP up
+ * but no probe of one IP version answers) | bgp-down | pending | unavailable. Only states, no counters, so the status is
  * patched when something changes rather than at every probe.
  */
 export interface DaemonDataplaneStatus {
@@ -299,6 +299,8 @@ export interface DaemonDataplaneStatus {
   /** Our routes withdrawn from this Connect peer's sessions while its probes fail. */
   routesWithdrawn: boolean
   probes: { address: string; state: string }[]
+  /** Per IP version (ipv4; ipv6 with an inside /125): `state` above is the worst of them. */
+  families?: { family: string; state: string; since: string; routesWithdrawn: boolean }[]
 }
 
 export interface ConnectedPeerStatus {

@@ -6,7 +6,8 @@
  * Built from cheap view calls only (it answers on the daemon's event loop): the summary, the GRE
  * report, the FIB's per-table counts, the gateway's quota figures, what went to each TGW session (at
  * most the quota, 1,000 prefixes), one page of the VPN tables to count the exposed route targets'
- * routes, and the data-plane probes' report. No secrets: the running config contributes only its exposed route targets and CIDRs.
+ * routes, and the data-plane probes' report. No secrets: the running config contributes only its
+ * exposed route targets and CIDRs.
  */
 import type { GreLinkReport } from '../../gre/reconcile.js'
 import { peerSummary, type PeerSummary } from './handlers.js'
@@ -28,7 +29,8 @@ export interface DaemonReport {
   readonly importedCapped: boolean
   /** Per TGW peer: the prefixes in its Adj-RIB-Out. */
   readonly advertisedToTgw: readonly { readonly peer: string; readonly prefixes: readonly string[] }[]
-  /** The data-plane probes and each Connect peer's data-plane state (absent from a daemon without them). */
+  /** The data-plane probes (ICMP and ICMPv6) and each Connect peer's data plane per IP version;
+   * absent from daemons without them. */
   readonly probes?: ProbeReport
 }
 

@@ -127,6 +127,8 @@ export interface MplsoudpTunnelView {
 
 /** Data-plane probes (src/daemon/probes.ts): ICMP echo through the GRE links and MPLSoUDP tunnels. */
 export type ProbeKind = 'tgw' | 'vn'
+/** The IP version a probe runs over: ICMP echo (RFC 792) or ICMPv6 echo (RFC 4443). */
+export type ProbeFamily = 'ipv4' | 'ipv6'
 /**
  * `pending`: no answer and not yet `failAfter` losses; `alive`; `dead`; `no-tunnel`: the daemon has no
  * tunnel to it now, nothing is sent; `unavailable`: no raw socket (CAP_NET_RAW missing).
@@ -136,6 +138,7 @@ export type ProbeTargetState = 'pending' | 'alive' | 'dead' | 'no-tunnel' | 'una
 /** One probe target and what its echoes did. */
 export interface ProbeTargetReport {
   readonly kind: ProbeKind
+  readonly family: ProbeFamily
   readonly address: string
   /** The Connect peer id (tgw) or the vRouter address (vn) the echoes go through. */
   readonly via: string
@@ -153,18 +156,20 @@ export interface ProbeTargetReport {
 }
 
 /**
- * A Connect peer's data plane: `up` (a probe answers), `dataplane-dead` (a session Established, no
- * probe answers: BGP up but data plane dead), `bgp-down` (no session Established), `pending` (no
- * verdict yet), `unavailable` (probes off or no raw socket).
+ * A Connect peer's data plane in one IP version: `up` (a probe answers), `dataplane-dead` (a session
+ * Established, no probe answers: BGP up but data plane dead), `bgp-down` (no session Established),
+ * `pending` (no verdict yet), `unavailable` (probes off or no raw socket).
  */
 export type ConnectPeerDataplaneState = 'up' | 'dataplane-dead' | 'bgp-down' | 'pending' | 'unavailable'
 
+/** One per Connect peer and IP version: ipv4 always (the /29), ipv6 when it has an inside /125. */
 export interface ConnectPeerProbeReport {
   readonly connectPeer: string
+  readonly family: ProbeFamily
   readonly link: string
   readonly state: ConnectPeerDataplaneState
   readonly since: number
-  /** Our routes withdrawn from its sessions (probes.withdrawOnFailure). */
+  /** Our routes of this IP version withdrawn from its sessions (probes.withdrawOnFailure). */
   readonly withdrawn: boolean
 }
 

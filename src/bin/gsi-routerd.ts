@@ -19,6 +19,7 @@ import { ConfigError, loadConfigFile, readMd5File } from '../config/load.js'
 import type { DaemonConfig } from '../config/model.js'
 import { GatewayDaemon } from '../daemon/daemon.js'
 import { RuntimeView } from '../daemon/view.js'
+import { connectPeerOverall } from '../daemon/probes.js'
 import { cleanup, NetlinkKernel } from '../fib/index.js'
 import { serveHttp } from '../http/index.js'
 import { runCommandLine, UsageError } from '../lib/args.js'
@@ -276,14 +277,20 @@ const code = await runCommandLine({ program: 'gsi-routerd', usage, options, vers
 })
 process.exitCode = code
 
-/** status.daemon.dataplane of one Connect peer from the probe report (nothing while probes are off). */
+/**
+ * status.daemon.dataplane of one Connect peer from the probe report (nothing while probes are off):
+ * the worst of its IP versions as `state` (an IPv6 data plane dead beside a live IPv4 one reads
+ * dataplane-dead), each version in `families`.
+ */
 function dataplaneStatus(probes: ProbeReport | undefined, connectPeer: string): { dataplane?: DaemonDataplaneStatus } {
-  const cp = probes?.connectPeers.find((c) => c.connectPeer === connectPeer)
-  if (probes === undefined || !probes.enabled || cp === undefined) return {}
+  const perFamily = probes?.connectPeers.filter((c) => c.connectPeer === connectPeer) ?? []
+  const overall = connectPeerOverall(perFamily)
+  if (probes === undefined || !probes.enabled || overall === undefined) return {}
   return {
     dataplane: {
-      state: cp.state, since: new Date(cp.since).toISOString(), routesWithdrawn: cp.withdrawn,
+      state: overall.state, since: new Date(overall.since).toISOString(), routesWithdrawn: overall.withdrawn,
       probes: probes.targets.filter((t) => t.kind === 'tgw' && t.via === connectPeer).map((t) => ({ address: t.address, state: t.state })),
+      families: perFamily.map((f) => ({ family: f.family, state: f.state, since: new Date(f.since).toISOString(), routesWithdrawn: f.withdrawn })),
     },
   }
 }

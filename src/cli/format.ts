@@ -212,9 +212,10 @@ export function formatTunnels(t: TunnelsView): string {
   else out.push(table(['Name', 'State', 'vRouter', 'Routes'], t.mplsoudp.map(m => [m.name, m.state, m.vrouter, String(m.routes)]), new Set([3])))
   const p = t.probes
   if (p !== undefined) {
-    out.push('', p.enabled ? `Data-plane probes (ICMP echo every ${p.intervalSeconds} s per target):` : 'Data-plane probes: off (probes.enabled false)')
+    const echo = p.targets.some(x => x.family === 'ipv6') ? 'ICMP and ICMPv6 echo' : 'ICMP echo'
+    out.push('', p.enabled ? `Data-plane probes (${echo} every ${p.intervalSeconds} s per target):` : 'Data-plane probes: off (probes.enabled false)')
     if (p.connectPeers.length > 0) {
-      out.push(table(['Connect peer', 'Link', 'Data plane', 'Routes'], p.connectPeers.map(c => [c.connectPeer, c.link, c.state, c.withdrawn ? 'withdrawn' : 'advertised'])))
+      out.push(table(['Connect peer', 'Link', 'Family', 'Data plane', 'Routes'], p.connectPeers.map(c => [c.connectPeer, c.link, c.family, c.state, c.withdrawn ? 'withdrawn' : 'advertised'])))
     }
     if (p.enabled && p.targets.length > 0) {
       out.push(table(

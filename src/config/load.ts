@@ -254,17 +254,27 @@ export function resolveConfig(input: unknown, source = 'config'): LoadedConfig {
   const socket = c.api?.socket ?? DEFAULTS.api.socket
   if (!socket.startsWith('/')) p.add('api.socket', `"${socket}" is not an absolute path`)
 
-  // data-plane probes
+  // data-plane probes: each target's IP version needs a source of that version (the tunnel probes
+  // write their own IP header); the vRouter is an underlay (IPv4) address, as the MPLSoUDP tunnels are
   const pr = c.probes ?? {}
-  const probeSource = pr.source === undefined ? undefined : canonicalAddress(p, 'probes.source', pr.source, 4)
+  const probeSource = pr.source === undefined ? undefined
+    : pr.source.includes(':') ? void p.add('probes.source', `"${pr.source}" is IPv6: the IPv6 probes' source is probes.sourceIpv6`)
+    : canonicalAddress(p, 'probes.source', pr.source, 4)
+  const probeSource6 = pr.sourceIpv6 === undefined ? undefined
+    : !pr.sourceIpv6.includes(':') ? void p.add('probes.sourceIpv6', `"${pr.sourceIpv6}" is not an IPv6 address (the IPv4 probes' source is probes.source)`)
+    : canonicalAddress(p, 'probes.sourceIpv6', pr.sourceIpv6, 6)
   const probeTargets: ProbeTargetConfig[] = []
   ;(pr.targets ?? []).forEach((x, i) => {
-    const address = canonicalAddress(p, `probes.targets[${i}].address`, x.address as string, 4)
+    let address = canonicalAddress(p, `probes.targets[${i}].address`, x.address as string)
+    // raw-socket sends without a scope id, so an interface-scoped address could not be reached
+    if (address !== undefined && /^fe[89ab]/.test(address)) { p.add(`probes.targets[${i}].address`, `"${address}" is link-local: a probe target needs a global or unique local address`); address = undefined }
     const vrouter = canonicalAddress(p, `probes.targets[${i}].vrouter`, x.vrouter as string, 4)
     if (address !== undefined && vrouter !== undefined) probeTargets.push({ address, vrouter })
   })
   duplicates(p, probeTargets, x => `${x.address} via ${x.vrouter}`, i => `probes.targets[${i}]`, 'target')
-  if (probeTargets.length > 0 && pr.source === undefined) p.add('probes.source', 'required with probes.targets: the address the pods answer to (in a prefix this gateway advertises into CN2)')
+  const firstOf = (v6: boolean): number => probeTargets.findIndex(x => x.address.includes(':') === v6)
+  if (firstOf(false) >= 0 && pr.source === undefined) p.add('probes.source', `required with IPv4 probes.targets (${probeTargets[firstOf(false)]!.address}): the address the pods answer to (in a prefix this gateway advertises into CN2)`)
+  if (firstOf(true) >= 0 && pr.sourceIpv6 === undefined) p.add('probes.sourceIpv6', `required with IPv6 probes.targets (${probeTargets[firstOf(true)]!.address}): the IPv6 address the pods answer to (in a prefix this gateway advertises into CN2)`)
 
   if (p.list.length > 0 || nodeAddress === undefined) throw new ConfigError(p.list, source)
   const gr = c.gracefulRestart ?? {}
@@ -310,6 +320,7 @@ export function resolveConfig(input: unknown, source = 'config'): LoadedConfig {
       lossWindow: pr.lossWindow ?? DEFAULTS.probes.lossWindow,
       withdrawOnFailure: pr.withdrawOnFailure ?? DEFAULTS.probes.withdrawOnFailure,
       ...(probeSource !== undefined ? { source: probeSource } : {}),
+      ...(probeSource6 !== undefined ? { sourceIpv6: probeSource6 } : {}),
       targets: probeTargets,
     },
   }

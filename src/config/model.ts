@@ -152,16 +152,17 @@ export interface ApiConfig {
 
 /** A probe target behind an MPLSoUDP tunnel: a pod (or any address) of a VN, reached through a vRouter. */
 export interface ProbeTargetConfig {
-  /** The address echoed (IPv4, canonical text). */
+  /** The address echoed (IPv4 or IPv6, canonical text): ICMP or ICMPv6 echo. */
   readonly address: string
-  /** The vRouter's underlay address: the target is probed only while the FIB has a tunnel to it. */
+  /** The vRouter's underlay address (IPv4): the target is probed only while the FIB has a tunnel to it. */
   readonly vrouter: string
 }
 
 /**
  * Data-plane probes: ICMP echo (RFC 792) through each GRE link to the TGW's two BGP addresses of
- * each Connect peer, and through the MPLSoUDP tunnels toward `targets`. A Connect peer whose BGP
- * sessions are up while none of its probes answer is in the state `dataplane-dead`.
+ * each Connect peer (and ICMPv6 echo, RFC 4443, to its two IPv6 ones when it has an inside /125), and
+ * through the MPLSoUDP tunnels toward `targets`. A Connect peer whose BGP sessions are up while none
+ * of its probes of one IP version answer is in the state `dataplane-dead` for that version.
  */
 export interface ProbesConfig {
   readonly enabled: boolean
@@ -177,12 +178,14 @@ export interface ProbesConfig {
    * so the TGW sends its traffic to the other instances; advertised again at the first answer. */
   readonly withdrawOnFailure: boolean
   /**
-   * Source address of the probes through the MPLSoUDP tunnels (required with `targets`). The pod
+   * Source address of the IPv4 probes through the MPLSoUDP tunnels (required with IPv4 `targets`). The pod
    * answers to it through its vRouter, which routes it only along the routes CN2 holds: it must lie
    * in a prefix this gateway advertises into CN2 (a TGW/VPC prefix, next hop this node, the gateway
    * table's label) and be local to this node in the gateway table, or the answer goes elsewhere.
    */
   readonly source?: string
+  /** The IPv6 counterpart of `source`, for IPv6 `targets` (required with them), under the same rule. */
+  readonly sourceIpv6?: string
   readonly targets: readonly ProbeTargetConfig[]
 }
 

@@ -73,6 +73,7 @@ export const CONFIG_SCHEMA = obj({
     lossWindow: int(1, 1000),
     withdrawOnFailure: { type: 'boolean' },
     source: str,
+    sourceIpv6: str,
     targets: { type: 'array', maxItems: 64, items: obj({ address: str, vrouter: str }, ['address', 'vrouter']) },
   }),
 }, ['nodeAddress', 'tgw', 'controlNodes'])

@@ -448,13 +448,18 @@ export const dataPlaneProbes: Check = (s) => {
       const extra = t.state === 'alive'
         ? `${t.rttMs !== undefined ? ` rtt ${t.rttMs.toFixed(1)} ms` : ''}${t.lossRatio > 0 ? ` loss ${Math.round(t.lossRatio * 100)} %` : ''}`
         : t.lastError !== undefined ? ` (${t.lastError})` : ''
-      return `${t.kind} via ${t.via} -> ${t.address} ${t.state}${extra}`
+      return `${t.kind}${t.family === 'ipv6' ? ' ipv6' : ''} via ${t.via} -> ${t.address} ${t.state}${extra}`
     }).join('; ')
     const deadPeers = p.connectPeers.filter((c) => c.state === 'dataplane-dead')
     if (deadPeers.length > 0) {
       const c = deadPeers[0] as (typeof deadPeers)[number]
-      const names = deadPeers.map((x) => `${x.connectPeer} (${x.link}${x.withdrawn ? ', our routes withdrawn from its sessions' : ''})`).join(', ')
-      return line('dataplane-probes', 'fail', `BGP up but data plane dead: ${names}; ${desc}`, `packets die in ${c.link}: check that the GRE link is up, gsi-sg admits GRE (protocol 47) from the TGW CIDR block, and the TGW Connect attachment`, d.node)
+      const names = deadPeers.map((x) => `${x.connectPeer}${x.family === 'ipv6' ? ' IPv6' : ''} (${x.link}${x.withdrawn ? ', our routes withdrawn from its sessions' : ''})`).join(', ')
+      // Only IPv6 dies while IPv4 answers through the same link: not the GRE path itself
+      const v6Only = deadPeers.every((x) => x.family === 'ipv6') && p.connectPeers.some((x) => x.family === 'ipv4' && x.state === 'up')
+      const action = v6Only
+        ? `IPv4 answers through ${c.link} but IPv6 does not: check what filters ICMPv6 or IPv6 inside the tunnel (the TGW side, the inside /125)`
+        : `packets die in ${c.link}: check that the GRE link is up, gsi-sg admits GRE (protocol 47) from the TGW CIDR block, and the TGW Connect attachment`
+      return line('dataplane-probes', 'fail', `BGP up but data plane dead: ${names}; ${desc}`, action, d.node)
     }
     const dead = p.targets.filter((t) => t.state === 'dead')
     if (dead.length > 0) {

@@ -25,18 +25,20 @@
  *                                                adopt | drift_repair | sync
  *   gsi_fib_errors_total                         netlink requests the kernel refused
  *   gsi_tunnels{kind,state}                      kind: gre | mplsoudp; state: up | down | missing
- *   gsi_probe_sent_total{kind,target,via}        ICMP echoes sent by the data-plane probes; kind: tgw (through
+ *   gsi_probe_sent_total{kind,target,via,family} ICMP echoes sent by the data-plane probes; kind: tgw (through
  *                                                the GRE link of Connect peer `via`) | vn (through the MPLSoUDP
- *                                                tunnel to vRouter `via`); targets come from the configuration
- *   gsi_probe_replies_total{kind,target,via}     echo replies received
- *   gsi_probe_lost_total{kind,target,via}        echoes lost (no reply within probes.timeout, or not sent)
- *   gsi_probe_loss_ratio{kind,target,via}        lost / decided over the last probes.lossWindow echoes
- *   gsi_probe_rtt_seconds{kind,target,via}       round-trip time of the last reply
- *   gsi_probe_up{kind,target,via}                1 alive, 0 dead; absent while pending or not probed
- *   gsi_dataplane_dead{connect_peer}             1 while a BGP session of the Connect peer is Established and
- *                                                none of its probes answers ("BGP up but data plane dead")
- *   gsi_probe_routes_withdrawn{connect_peer}     1 while our routes are withdrawn from its sessions
- *                                                (probes.withdrawOnFailure)
+ *                                                tunnel to vRouter `via`); family: ipv4 (ICMP) | ipv6 (ICMPv6);
+ *                                                targets come from the configuration
+ *   gsi_probe_replies_total{kind,target,via,family} echo replies received
+ *   gsi_probe_lost_total{kind,target,via,family} echoes lost (no reply within probes.timeout, or not sent)
+ *   gsi_probe_loss_ratio{kind,target,via,family} lost / decided over the last probes.lossWindow echoes
+ *   gsi_probe_rtt_seconds{kind,target,via,family} round-trip time of the last reply
+ *   gsi_probe_up{kind,target,via,family}         1 alive, 0 dead; absent while pending or not probed
+ *   gsi_dataplane_dead{connect_peer,family}      1 while a BGP session of the Connect peer is Established and
+ *                                                none of its probes of that IP version answers ("BGP up but
+ *                                                data plane dead"); family ipv6 only with an inside /125
+ *   gsi_probe_routes_withdrawn{connect_peer,family} 1 while our routes of that IP version are withdrawn from
+ *                                                its sessions (probes.withdrawOnFailure)
  *   gsi_ready                                    1 when /readyz answers 200
  *   gsi_config_reloads_total{result}             result: ok | rejected
  *   gsi_update_processing_seconds                histogram: one batch of UPDATEs from socket read to
@@ -188,8 +190,9 @@ export class DaemonMetrics {
       },
     })
     const probeTargets = (): NonNullable<TunnelsView['probes']>['targets'] => snap().tunnels.probes?.targets ?? []
-    const probeLabels = (x: { kind: string; address: string; via: string }): { kind: string; target: string; via: string } => ({ kind: x.kind, target: x.address, via: x.via })
-    const probeLabelNames = ['kind', 'target', 'via']
+    // family last: a label added beside the ones dashboards and alerts already select on
+    const probeLabels = (x: { kind: string; address: string; via: string; family: string }): { kind: string; target: string; via: string; family: string } => ({ kind: x.kind, target: x.address, via: x.via, family: x.family })
+    const probeLabelNames = ['kind', 'target', 'via', 'family']
     for (const [name, help, field] of [
       ['gsi_probe_sent_total', 'ICMP echoes sent by the data-plane probes', 'sent'],
       ['gsi_probe_replies_total', 'Echo replies received by the data-plane probes', 'replies'],
@@ -225,17 +228,17 @@ export class DaemonMetrics {
       },
     })
     new Gauge({
-      name: 'gsi_dataplane_dead', help: '1 while a BGP session of the Connect peer is Established and none of its probes answers', labelNames: ['connect_peer'], registers,
+      name: 'gsi_dataplane_dead', help: '1 while a BGP session of the Connect peer is Established and none of its probes of that IP version answers', labelNames: ['connect_peer', 'family'], registers,
       collect() {
         this.reset()
-        for (const c of snap().tunnels.probes?.connectPeers ?? []) this.set({ connect_peer: c.connectPeer }, c.state === 'dataplane-dead' ? 1 : 0)
+        for (const c of snap().tunnels.probes?.connectPeers ?? []) this.set({ connect_peer: c.connectPeer, family: c.family }, c.state === 'dataplane-dead' ? 1 : 0)
       },
     })
     new Gauge({
-      name: 'gsi_probe_routes_withdrawn', help: '1 while our routes are withdrawn from the Connect peer\'s sessions because its probes fail', labelNames: ['connect_peer'], registers,
+      name: 'gsi_probe_routes_withdrawn', help: '1 while our routes of that IP version are withdrawn from the Connect peer\'s sessions because its probes fail', labelNames: ['connect_peer', 'family'], registers,
       collect() {
         this.reset()
-        for (const c of snap().tunnels.probes?.connectPeers ?? []) this.set({ connect_peer: c.connectPeer }, c.withdrawn ? 1 : 0)
+        for (const c of snap().tunnels.probes?.connectPeers ?? []) this.set({ connect_peer: c.connectPeer, family: c.family }, c.withdrawn ? 1 : 0)
       },
     })
     new Gauge({ name: 'gsi_ready', help: '1 when the daemon is ready (sessions back, FIB synced)', registers, collect() { this.set(snap().status.ready ? 1 : 0) } })

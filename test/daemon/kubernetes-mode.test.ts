@@ -152,6 +152,8 @@ t.test('status.daemon: observed generation, no GRE link state with dataplane non
   const dp = await waitStatus('the data plane up in status.daemon', (x) => x.dataplane?.state === 'up' && x.dataplane.probes.every((y) => y.state === 'alive'))
   t.match(dp.dataplane, { state: 'up', routesWithdrawn: false }, 'status.daemon.dataplane: up, nothing withdrawn')
   t.same(dp.dataplane?.probes.map((y) => y.address).sort(), [...n.tgwPeers], 'one probe per TGW BGP address')
+  t.match(dp.dataplane?.families, [{ family: 'ipv4', state: 'up', routesWithdrawn: false }], 'one IP version (no inside /125), accepted by the CRD\'s status schema')
+  t.equal(dp.dataplane?.families?.length, 1)
   const other = await admin.get(NS, 'tgw-node2')
   t.notOk((other?.status as { daemon?: unknown } | undefined)?.daemon, "another node's ConnectedPeer is not written")
   const o = await admin.get(NS, CP)

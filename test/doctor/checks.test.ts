@@ -219,6 +219,11 @@ t.test("data-plane probes from each daemon's report: BGP up but data plane dead 
   Object.assign(probes().connectPeers[0]!, { state: 'dataplane-dead', withdrawn: true })
   t.match(one(h.s, 'dataplane-probes'), { verdict: 'fail', subject: 'node1', evidence: /^BGP up but data plane dead: tgw-connect-peer-1 \(gsig1, our routes withdrawn from its sessions\); .*169\.254\.6\.2 dead/, action: /gsi-sg admits GRE \(protocol 47\)/ })
   h = healthy()
+  // a dual-stack Connect peer: IPv6 dead beside IPv4 up points inside the tunnel, not at GRE
+  probes().targets.push({ kind: 'tgw', family: 'ipv6', address: 'fd00:6::2', via: 'tgw-connect-peer-1', state: 'dead', since: NOW, sent: 9, replies: 0, lost: 9, lossRatio: 1 })
+  probes().connectPeers.push({ connectPeer: 'tgw-connect-peer-1', family: 'ipv6', link: 'gsig1', state: 'dataplane-dead', since: NOW, withdrawn: false })
+  t.match(one(h.s, 'dataplane-probes'), { verdict: 'fail', evidence: /^BGP up but data plane dead: tgw-connect-peer-1 IPv6 \(gsig1\);.*tgw ipv6 via tgw-connect-peer-1 -> fd00:6::2 dead/, action: /IPv4 answers through gsig1 but IPv6 does not/ })
+  h = healthy()
   Object.assign(probes().targets[1]!, { state: 'dead' })
   t.match(one(h.s, 'dataplane-probes'), { verdict: 'fail', action: /echoes to 169\.254\.6\.3 through tgw-connect-peer-1 die/ })
   h = healthy()

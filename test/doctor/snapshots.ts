@@ -35,10 +35,10 @@ export function report(): Mutable<DaemonReport> {
     probes: {
       enabled: true, intervalSeconds: 1,
       targets: [
-        { kind: 'tgw', address: '169.254.6.2', via: 'tgw-connect-peer-1', state: 'alive', since: NOW - 60_000, sent: 60, replies: 60, lost: 0, lossRatio: 0, rttMs: 1.2 },
-        { kind: 'tgw', address: '169.254.6.3', via: 'tgw-connect-peer-1', state: 'alive', since: NOW - 60_000, sent: 60, replies: 60, lost: 0, lossRatio: 0, rttMs: 1.3 },
+        { kind: 'tgw', family: 'ipv4', address: '169.254.6.2', via: 'tgw-connect-peer-1', state: 'alive', since: NOW - 60_000, sent: 60, replies: 60, lost: 0, lossRatio: 0, rttMs: 1.2 },
+        { kind: 'tgw', family: 'ipv4', address: '169.254.6.3', via: 'tgw-connect-peer-1', state: 'alive', since: NOW - 60_000, sent: 60, replies: 60, lost: 0, lossRatio: 0, rttMs: 1.3 },
       ],
-      connectPeers: [{ connectPeer: 'tgw-connect-peer-1', link: 'gsig1', state: 'up', since: NOW - 60_000, withdrawn: false }],
+      connectPeers: [{ connectPeer: 'tgw-connect-peer-1', family: 'ipv4', link: 'gsig1', state: 'up', since: NOW - 60_000, withdrawn: false }],
     },
   } as unknown as Mutable<DaemonReport>
 }

@@ -8,12 +8,15 @@ import { ProbeRunner, rejectAll, type ProbeReport } from '../../src/daemon/probe
 
 const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {}, child() { return silent } } as never
 
-/** Probes for `seconds` with the configuration `input` (the file's shape), then the report. */
-export async function probeFor(input: unknown, seconds: number): Promise<ProbeReport> {
+/**
+ * Probes for `seconds` with the configuration `input` (the file's shape), then the report. `vrouters`:
+ * the vRouters taken as having a tunnel, so that `probes.targets` behind them are probed.
+ */
+export async function probeFor(input: unknown, seconds: number, vrouters: readonly string[] = []): Promise<ProbeReport> {
   const { config } = resolveConfig(input)
   const r = new ProbeRunner({
     config, log: silent,
-    host: { bgpUp: () => true, hasGreLink: () => true, vrouters: () => new Set(), sessionsOf: () => [], setExportPolicy: () => {}, normalExportPolicy: rejectAll },
+    host: { bgpUp: () => true, hasGreLink: () => true, vrouters: () => new Set(vrouters), sessionsOf: () => [], setExportPolicy: () => {}, normalExportPolicy: rejectAll },
   })
   r.start()
   await new Promise((res) => setTimeout(res, seconds * 1000))
