@@ -57,13 +57,19 @@ export function internetChecksum(b: Buffer): number {
   return ~sum & 0xffff
 }
 
-/** An ICMP echo request (RFC 792): type 8, code 0, checksum, identifier, sequence number, payload. */
-export function encodeEchoRequest(id: number, seq: number, payload: Buffer = PAYLOAD): Buffer {
+/** An echo request of either version (the layout is shared): type, code 0, checksum 0, identifier, sequence number, payload. */
+function echoRequest(type: number, id: number, seq: number, payload: Buffer): Buffer {
   const b = Buffer.alloc(8 + payload.length)
-  b[0] = ICMP_ECHO_REQUEST
+  b[0] = type
   b.writeUInt16BE(id & 0xffff, 4)
   b.writeUInt16BE(seq & 0xffff, 6)
   payload.copy(b, 8)
+  return b
+}
+
+/** An ICMP echo request (RFC 792): type 8, code 0, checksum, identifier, sequence number, payload. */
+export function encodeEchoRequest(id: number, seq: number, payload: Buffer = PAYLOAD): Buffer {
+  const b = echoRequest(ICMP_ECHO_REQUEST, id, seq, payload)
   b.writeUInt16BE(internetChecksum(b), 2)
   return b
 }
@@ -111,12 +117,7 @@ const IPV6_HEADER_LENGTH = 40
  * 3.1); `ipv6Packet` fills it where we write the header ourselves.
  */
 export function encodeEchoRequest6(id: number, seq: number, payload: Buffer = PAYLOAD): Buffer {
-  const b = Buffer.alloc(8 + payload.length)
-  b[0] = ICMPV6_ECHO_REQUEST
-  b.writeUInt16BE(id & 0xffff, 4)
-  b.writeUInt16BE(seq & 0xffff, 6)
-  payload.copy(b, 8)
-  return b
+  return echoRequest(ICMPV6_ECHO_REQUEST, id, seq, payload)
 }
 
 /**
