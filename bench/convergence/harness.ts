@@ -42,6 +42,7 @@ import { stringify } from 'yaml'
 import { ChildChannel } from '../ingest/channel.js'
 import { killAndDeleteNetns } from '../ingest/netns.js'
 import { monoMs } from '../ingest/proc.js'
+import { shebangNodeArgs } from '../daemon/routerd.js'
 import type { PeerArgs } from './peer.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -263,9 +264,10 @@ function daemonArgs(kind: 'built' | 'source', configFile: string, nodeArgs: read
   const built = join(ROOT, 'dist/src/bin/gsi-routerd.js')
   if (kind === 'built') {
     if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build (npm run bench does)`)
-    return [...nodeArgs, built, '--config', configFile]
+    return [...shebangNodeArgs(built), ...nodeArgs, built, '--config', configFile]
   }
-  return [...nodeArgs, '--import', 'tsx', join(ROOT, 'src/bin/gsi-routerd.ts'), '--config', configFile]
+  const source = join(ROOT, 'src/bin/gsi-routerd.ts')
+  return [...shebangNodeArgs(source), ...nodeArgs, '--import', 'tsx', source, '--config', configFile]
 }
 
 /** The daemon's configuration: one control node, one Connect peer, two exposed CIDRs, computed FIB. */
