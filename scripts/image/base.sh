@@ -82,7 +82,7 @@ bah commit --quiet --rm "$ctr" "$RUNTIME_IMAGE" >/dev/null
 mkdir -p "$work/npm"
 tar -xzf "$npm_tgz" -C "$work/npm" --strip-components=1
 ctr=$(bah from --pull=never "$RUNTIME_IMAGE")
-bah run "$ctr" -- sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(echo "$BUILD_DEBS" | tr , ' ') >/dev/null && rm -rf /var/lib/apt/lists/*"
+bah run "$ctr" -- sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(echo "$BUILD_DEBS" | tr , ' ') >/dev/null && apt-get clean && rm -rf /var/lib/apt/lists/*"
 bah copy --quiet "$ctr" "$node_dist/include/node" /usr/local/include/node
 bah copy --quiet "$ctr" "$work/npm" /usr/local/lib/node_modules/npm
 bah run "$ctr" -- sh -c 'ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && npm --version >/dev/null'

@@ -20,7 +20,9 @@ t0=$(date +%s)
 build_args=()
 base_key=public
 if [ "${GSI_IMAGE_PUBLIC_BASE:-0}" != 1 ]; then
-  mapfile -t bases < <(bash scripts/image/base.sh | tail -n 2)
+  base_out=$(bash scripts/image/base.sh)
+  echo "$base_out"
+  mapfile -t bases < <(echo "$base_out" | tail -n 2)
   build_args=(--build-arg "RUNTIME_BASE=${bases[0]}" --build-arg "BUILD_BASE=${bases[1]}")
   base_key="${bases[*]}"
 fi
@@ -43,11 +45,19 @@ else
   bah bud --pull=never --isolation chroot "${build_args[@]}" "${volumes[@]}" \
     --label org.opencontainers.image.revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
     -t "$IMAGE" -f Dockerfile .
-  for old in $(bah images --format '{{.Name}}:{{.Tag}}' | grep -E '^localhost/gsi-router:' | grep -vE ":($key|local)\$" || true); do
-    bah rmi "$old" >/dev/null 2>&1 || true
-  done
 fi
 bah tag "$IMAGE" localhost/gsi-router:local
+# Older images only take space now: earlier keys' images, then bases no image uses any more
+# (base.sh could not remove those while an earlier image still stood on them).
+for old in $(bah images --format '{{.Name}}:{{.Tag}}' | grep -E '^localhost/gsi-router:' | grep -vE ":($key|local)\$" || true); do
+  bah rmi "$old" >/dev/null 2>&1 || true
+done
+if [ "$base_key" != public ]; then
+  for old in $(bah images --format '{{.Name}}:{{.Tag}}' | grep -E '^localhost/gsi-base-(runtime|build):' || true); do
+    case " $base_key " in *" $old "*) ;; *) bah rmi "$old" >/dev/null 2>&1 || true ;; esac
+  done
+fi
+bah rmi --prune >/dev/null 2>&1 || true # untagged: what :local named before
 bah images --filter reference=localhost/gsi-router:local
 echo "image build took $(( $(date +%s) - t0 )) s"
 echo "$IMAGE"
