@@ -5,8 +5,25 @@
 # iproute2/nftables tools an operator expects when exec'ing into the pod. Only production code is
 # compiled (tsconfig.build.json): the EC2 and Kubernetes emulators, the lab and the benchmarks are
 # built by `npm run build:lab` for development and never enter the image.
+#
+# The two bases are build arguments. By default the public Node 22 images; where a registry cannot be
+# reached, scripts/image/build.sh (`npm run image`) makes local ones from Debian packages and the npm
+# registry's Node 22 (scripts/image/base.sh) and builds with buildah, no Docker engine needed:
+#   BUILD_BASE    Debian bookworm, Node 22 with its headers in /usr/local/include/node and npm, and
+#                 what node-gyp needs (python3, make, g++)
+#   RUNTIME_BASE  Debian bookworm, Node 22 as /usr/local/bin/node, user `node` (uid 1000)
+# docs/image.md says more.
+ARG BUILD_BASE=node:22-bookworm
+ARG RUNTIME_BASE=node:22-bookworm-slim
 
-FROM node:22-bookworm AS build
+FROM ${BUILD_BASE} AS build
+# node-gyp (npm ci's raw-socket and sockopt, then our addon) compiles against the base's own Node
+# headers instead of downloading them: the build needs no network but the npm registry.
+ENV npm_config_nodedir=/usr/local
+# Where HTTPS to the npm registry passes a proxy with a certificate authority of its own, the build
+# is given that CA's file and its path here (scripts/image/build.sh does it from the machine's own
+# NODE_EXTRA_CA_CERTS). A build argument, so it stays out of the image; empty by default.
+ARG NODE_EXTRA_CA_CERTS=
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -24,9 +41,11 @@ COPY native ./native
 RUN rm -rf controller/emulator src/bin/gsi-lab.ts \
     && npm run build:prod && npm run build:native && npm prune --omit=dev
 
-FROM node:22-bookworm-slim AS runtime
-RUN apt-get update && apt-get install -y --no-install-recommends iproute2 nftables kmod \
-    && rm -rf /var/lib/apt/lists/*
+FROM ${RUNTIME_BASE} AS runtime
+# The local runtime base carries these already; the public slim image gets them from Debian.
+RUN missing=; for p in iproute2 nftables kmod; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done; \
+    if [ -n "$missing" ]; then apt-get update && apt-get install -y --no-install-recommends $missing \
+    && rm -rf /var/lib/apt/lists/*; fi
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules

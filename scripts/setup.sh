@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEBS=(gobgpd frr bird2 exabgp tshark qemu-system-x86 linux-image-amd64 busybox-static iproute2 tcpdump nftables kmod prometheus)
+# buildah and mmdebstrap: the container image built without a Docker engine (scripts/image/, test/image/).
+DEBS+=(buildah mmdebstrap)
 # Debian's kubectl (kubernetes-client, 1.20): test/controller/kubectl.test.ts runs it against the
 # Kubernetes emulator, and the lab prints a kubeconfig for it. Where another package owns
 # /usr/bin/kubectl (a cloud SDK's kubectl: apt would refuse to overwrite it), Debian's package is

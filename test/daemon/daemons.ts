@@ -2,6 +2,13 @@
  * gsi-routerd processes for the daemon tests: a config file per node of a Topology (dataplane none:
  * the inside address sits on the veth standing for the GRE link), the daemon started inside the
  * node's namespace from source (tsx), gsictl run against its API socket.
+ *
+ * With GSI_TEST_IMAGE_ROOTFS set (test/image/image.test.ts sets it to the built image's mounted root
+ * filesystem, and GSI_TEST_IMAGE_ENV to the image's environment as a JSON array of NAME=VALUE), the
+ * daemon and gsictl are the image's own programs instead (`gsi-routerd`, `gsictl` on the image's
+ * PATH), run by scripts/image/run-in-rootfs.sh inside the same namespace as root with the root
+ * filesystem read-only, as the DaemonSet runs them; /tmp, where each node's directory (config file,
+ * API socket) lives, is the one writable mount, standing in for the pod's volumes.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
@@ -13,6 +20,16 @@ import type { NodeNet } from './topology.js'
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname)
 const ROUTERD = join(ROOT, 'src/bin/gsi-routerd.ts')
 const GSICTL = join(ROOT, 'src/bin/gsictl.ts')
+const IMAGE_ROOTFS = process.env.GSI_TEST_IMAGE_ROOTFS
+const IMAGE_ENV = JSON.parse(process.env.GSI_TEST_IMAGE_ENV ?? '[]') as string[]
+const IMAGE_SHARED_DIR = '/tmp'
+
+/** The command line that runs `program` (a name on the image's PATH) from the image, with the image's
+ * environment plus `env` only, as a container would. */
+function fromImage(rootfs: string, program: string, args: string[], env: Record<string, string> = {}): [string, string[]] {
+  return ['sh', [join(ROOT, 'scripts/image/run-in-rootfs.sh'), '--bind', IMAGE_SHARED_DIR, rootfs,
+    '/usr/bin/env', '-i', ...IMAGE_ENV, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), program, ...args]]
+}
 
 export interface NodeConfigOptions {
   readonly gsiAsn?: number
@@ -59,7 +76,7 @@ export class RouterDaemon {
   proc: ChildProcess | undefined
 
   constructor(readonly ns: string, public config: Record<string, unknown>, dir?: string) {
-    this.dir = dir ?? mkdtempSync(join(tmpdir(), 'gsid-node-'))
+    this.dir = dir ?? mkdtempSync(join(IMAGE_ROOTFS !== undefined ? IMAGE_SHARED_DIR : tmpdir(), 'gsid-node-'))
     this.configFile = join(this.dir, 'gsi-routerd.yaml')
     this.logFile = join(this.dir, 'gsi-routerd.log')
     this.write(config)
@@ -86,7 +103,8 @@ export class RouterDaemon {
   /** Starts the daemon with exactly these arguments and extra environment (Kubernetes mode: NODE_NAME,
    * --kubeconfig, --base; the config file then serves as the base). */
   startWith(args: string[], env: Record<string, string> = {}): void {
-    this.proc = spawn('ip', ['netns', 'exec', this.ns, process.execPath, '--import', 'tsx', ROUTERD, ...args], {
+    const [cmd, argv] = IMAGE_ROOTFS !== undefined ? fromImage(IMAGE_ROOTFS, 'gsi-routerd', args, env) : [process.execPath, ['--import', 'tsx', ROUTERD, ...args]]
+    this.proc = spawn('ip', ['netns', 'exec', this.ns, cmd, ...argv], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
     })
     const append = (d: Buffer): void => { writeFileSync(this.logFile, d, { flag: 'a' }) }
@@ -95,7 +113,7 @@ export class RouterDaemon {
   }
 
   signal(sig: NodeJS.Signals): void {
-    // `ip netns exec` execs the command, so the child is the daemon itself
+    // `ip netns exec` execs the command (and run-in-rootfs.sh execs too), so the child is the daemon itself
     this.proc?.kill(sig)
   }
 
@@ -128,7 +146,9 @@ export class RouterDaemon {
 
   /** gsictl against this daemon's socket (stdout; throws with stderr on a non-zero exit). */
   gsictl(args: string[]): string {
-    return execFileSync(process.execPath, ['--import', 'tsx', GSICTL, '--socket', this.socket, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] })
+    const full = ['--socket', this.socket, ...args]
+    const [cmd, argv] = IMAGE_ROOTFS !== undefined ? fromImage(IMAGE_ROOTFS, 'gsictl', full) : [process.execPath, ['--import', 'tsx', GSICTL, ...full]]
+    return execFileSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] })
   }
 
   gsictlJson<T = unknown>(args: string[]): T {
