@@ -2,7 +2,8 @@
 /**
  * The whole test suite, as `npm test` runs it: the type check and the linter over the whole tree (one
  * test each), the tap suite on this host, then the kernel suite (test/kernel/, inside the project's
- * qemu VM when this host's kernel lacks GRE, fou and MPLS). Each suite streams its output; at the end
+ * qemu VM when this host's kernel lacks GRE, fou and MPLS), which runs beside the others. Each suite
+ * streams its output (the kernel suite's is held and printed in its turn); at the end
  * one line counts every test of every suite:
  * `N passed, N failed, N skipped`. Exit status is non-zero if any test failed, any suite crashed, or
  * a suite that should have run did not (a VM that does not boot is a failure, never a skip).
@@ -26,7 +27,10 @@ if (process.argv.length <= 2) {
   )
 }
 if (process.argv.length <= 2 && existsSync('test/kernel') && readdirSync('test/kernel').some(f => f.endsWith('.test.ts'))) {
-  suites.push({ name: 'kernel', cmd: 'node', args: ['scripts/test-kernel.mjs'] })
+  // The kernel suite keeps one core busy (the VM's single emulated CPU) while the host suites run on
+  // the other: it starts first and its output is held and printed after theirs, so the log still
+  // reads suite by suite. GSI_TEST_SERIAL=1 runs it after them instead.
+  suites.push({ name: 'kernel', cmd: 'node', args: ['scripts/test-kernel.mjs'], background: process.env.GSI_TEST_SERIAL !== '1' })
 }
 
 /** Reads tap's closing `# { total: 12, pass: 11, fail: 1, skip: 0 }` (or a plain `N passed, N failed`). */
@@ -48,19 +52,26 @@ function parseCounts(text) {
   return counts
 }
 
-function run(suite) {
+/** Runs a suite; its output streams, or is held (returned as `out`) when `hold`. */
+function run(suite, hold = false) {
   return new Promise(resolve => {
-    const child = spawn(suite.cmd, suite.args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const t0 = Date.now()
+    const child = spawn(suite.cmd, suite.args, { stdio: ['ignore', 'pipe', hold ? 'pipe' : 'inherit'] })
     let out = ''
-    child.stdout.on('data', d => { out += d; process.stdout.write(d) })
-    child.on('close', code => resolve({ code, counts: parseCounts(out) }))
+    child.stdout.on('data', d => { out += d; if (!hold) process.stdout.write(d) })
+    if (hold) child.stderr.on('data', d => { out += d })
+    child.on('close', code => resolve({ code, counts: parseCounts(out), out, seconds: (Date.now() - t0) / 1000 }))
   })
 }
 
+const background = new Map(suites.filter(s => s.background).map(s => [s, run(s, true)]))
 let pass = 0, fail = 0, skip = 0, bad = false
 for (const suite of suites) {
-  process.stdout.write(`\n# ==== suite: ${suite.name} ====\n`)
-  const { code, counts: parsed } = await run(suite)
+  process.stdout.write(`\n# ==== suite: ${suite.name}${suite.background ? ' (ran beside the others; its output held until now)' : ''} ====\n`)
+  const held = background.get(suite)
+  const { code, counts: parsed, out, seconds } = held !== undefined ? await held : await run(suite)
+  if (held !== undefined) process.stdout.write(out)
+  process.stdout.write(`# ${suite.name}: ${seconds.toFixed(0)} s\n`)
   const counts = suite.single ? { pass: code === 0 ? 1 : 0, fail: code === 0 ? 0 : 1, skip: 0, todo: 0 } : parsed
   if (suite.single) process.stdout.write(`# ${suite.name}: ${code === 0 ? 'ok' : 'FAILED'}\n`)
   if (!counts) {
