@@ -12,7 +12,6 @@ import type { BgpSummary } from '../api/handlers.js'
 import { ApiError, DEFAULT_SOCKET_PATH } from '../api/protocol.js'
 import { DEFAULT_ROUTE_PAGE, MAX_ROUTE_PAGE, type ClearResult, type FibRouteView, type FibView, type GatewayStatus, type PeerView, type RoutePage, type RouteView, type TunnelsView } from '../api/view.js'
 import { version } from '../version.js'
-import { runDoctorCli } from './doctor.js'
 import { COMMAND_LINES, parseCommand, UsageError, type Command } from './commands.js'
 import { formatClear, formatConfig, formatFib, formatGateway, formatLogLevel, formatNeighbors, formatRoutes, formatSummary, formatTunnels } from './format.js'
 
@@ -129,9 +128,14 @@ function doctorWord(argv: readonly string[]): number {
 
 /** Runs gsictl with `argv` (without node and the script); returns the exit status. */
 export async function runGsictl(argv: readonly string[], io: GsictlIo): Promise<number> {
-  // `doctor` has options of its own (kubeconfig, AWS): it parses them itself.
+  // `doctor` has options of its own (kubeconfig, AWS): it parses them itself. It is loaded only when
+  // asked for: it brings the Kubernetes client, the heaviest module by far, which every other command
+  // (one per `gsictl show`, often in a loop) would otherwise load for nothing.
   const at = doctorWord(argv)
-  if (at >= 0) return runDoctorCli([...argv.slice(0, at), ...argv.slice(at + 1)], io)
+  if (at >= 0) {
+    const { runDoctorCli } = await import('./doctor.js')
+    return runDoctorCli([...argv.slice(0, at), ...argv.slice(at + 1)], io)
+  }
   const env = io.env ?? {}
   let command: Command
   let opts: Options
