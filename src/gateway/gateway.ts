@@ -38,6 +38,7 @@
  * labels, key words), and pod routes go to the computed FIB in numbers. No closure or promise per
  * route; the FIB is flushed once per batch of changes (a RIB commit's chunk of up to 4,096).
  */
+import { Interner } from './interner.js'
 import { EventEmitter } from 'node:events'
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import type { PathAttributes } from '../../bgp/codec/attributes.js'
@@ -145,8 +146,8 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
   private readonly vpn4 = new VpnImports(this.prefixes4)
   private readonly vpn6 = new VpnImports(this.prefixes6)
   /** vRouter addresses by id (interned: each is shared by the routes of all its pods). */
-  private readonly vrouters: string[] = []
-  private readonly vrouterIds = new Map<string, number>()
+  /** vRouter addresses by the id the typed arrays hold. */
+  private readonly vrouters = new Interner()
   private readonly tgwRoutes = new Map<string, TgwRoute>()
   /** Exposed-route-target verdict per interned attribute object. */
   private readonly exposedCache = new WeakMap<PathAttributes, boolean>()
@@ -352,7 +353,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
       else {
         const set = table.attributeSet(id)
         const vrouter = ipv4NextHop(set.nextHop)
-        v = (vrouter === '' ? 0 : (this.vrouterId(vrouter) + 1) * 2) + (this.exposed(set.attrs) ? 1 : 0)
+        v = (vrouter === '' ? 0 : (this.vrouters.id(vrouter) + 1) * 2) + (this.exposed(set.attrs) ? 1 : 0)
         this.setSeen[id] = set
         this.setVerdict[id] = v
       }
@@ -369,7 +370,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     if (c.kind === 'withdraw' || best === undefined || best.peer === LOCAL_PEER || !this.exposed(best.attrs)) return 0
     for (const e of c.multipath) {
       const vrouter = ipv4NextHop(e.nextHop)
-      if (vrouter !== '' && e.label !== undefined) this.addHop(this.vrouterId(vrouter), e.label)
+      if (vrouter !== '' && e.label !== undefined) this.addHop(this.vrouters.id(vrouter), e.label)
     }
     return this.hopCount > 0 ? 1 : -1
   }
@@ -393,19 +394,10 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     }
     f.rows[4 * dest + 2] = 0
     const hops: MplsNextHop[] = []
-    for (let i = 0; i < this.hopCount; i++) hops.push({ kind: 'mpls', vrouter: this.vrouters[this.hopVrouter[i] as number] as string, label: this.hopLabel[i] as number })
+    for (let i = 0; i < this.hopCount; i++) hops.push({ kind: 'mpls', vrouter: this.vrouters.at(this.hopVrouter[i] as number), label: this.hopLabel[i] as number })
     f.multi.set(dest, hops)
   }
 
-  private vrouterId(address: string): number {
-    let id = this.vrouterIds.get(address)
-    if (id === undefined) {
-      id = this.vrouters.length
-      this.vrouters.push(address)
-      this.vrouterIds.set(address, id)
-    }
-    return id
-  }
 
   private exposed(attrs: PathAttributes): boolean {
     const known = this.exposedCache.get(attrs)
@@ -513,7 +505,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     if (r[4 * first + 1] === 0 && vrouter1 !== 0 && this.fib.setMplsRoute !== undefined) {
       // The common case, a pod behind one vRouter: the computed FIB takes it in numbers.
       try {
-        this.fib.setMplsRoute(this.table, p.family, this.wordsOf(p, id), p.table.length(id), this.vrouters[vrouter1 - 1] as string, r[4 * first + 3] as number)
+        this.fib.setMplsRoute(this.table, p.family, this.wordsOf(p, id), p.table.length(id), this.vrouters.at(vrouter1 - 1), r[4 * first + 3] as number)
       } catch (e) {
         this.refused(e)
         return
@@ -540,7 +532,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
   private hopsOf(f: VpnImports, dest: number): readonly MplsNextHop[] {
     const v = f.rows[4 * dest + 2] as number
     if (v === 0) return f.multi.get(dest) ?? []
-    return [{ kind: 'mpls', vrouter: this.vrouters[v - 1] as string, label: f.rows[4 * dest + 3] as number }]
+    return [{ kind: 'mpls', vrouter: this.vrouters.at(v - 1), label: f.rows[4 * dest + 3] as number }]
   }
 
   /** The gateway prefix of a text (TGW routes meet imports here), or -1. */

@@ -11,6 +11,7 @@
  * and no object per route) with the next hop as two numbers: the vRouter's interned id and the label.
  * Any other next-hop list (ECMP, GRE toward the TGW, weights) is kept as given, by prefix id.
  */
+import { Interner } from './interner.js'
 import { checkLabel, checkTable, RouteError } from '../fib/diff.js'
 import type { DesiredRoute, GatewayTable, MplsNextHop, NextHop } from '../fib/types.js'
 import { grownInt32, PrefixTable } from './prefix-table.js'
@@ -55,8 +56,8 @@ export class RecordingFib implements FibPort {
   private tables = new Map<number, GatewayTable>()
   private readonly desired = new Map<number, TableRoutes>()
   /** vRouter addresses by id (interned: a few thousand at most, each shared by many routes). */
-  private readonly vrouters: string[] = []
-  private readonly vrouterIds = new Map<string, number>()
+  /** vRouter addresses by the id the typed arrays hold. */
+  private readonly vrouters = new Interner()
   private ready = false
   private writes = 0
   private flushes = 0
@@ -84,7 +85,7 @@ export class RecordingFib implements FibPort {
     const id = f.prefixes.insert(f.prefixes.loadScanned())
     const h = route.nexthops[0] as NextHop
     if (route.nexthops.length === 1 && h.kind === 'mpls' && h.weight === undefined) {
-      f.vrouter1[id] = this.vrouterId(h.vrouter) + 1
+      f.vrouter1[id] = this.vrouters.id(h.vrouter) + 1
       f.label[id] = h.label
       if (!f.prefixes.added) f.other.delete(id)
     } else {
@@ -101,7 +102,7 @@ export class RecordingFib implements FibPort {
     const pt = f.prefixes
     for (let i = 0; i < pt.W; i++) pt.key[i] = words[i] as number
     const id = pt.insert(length)
-    f.vrouter1[id] = this.vrouterId(vrouter) + 1
+    f.vrouter1[id] = this.vrouters.id(vrouter) + 1
     f.label[id] = label
     if (!pt.added) f.other.delete(id)
     this.writes++
@@ -168,7 +169,7 @@ export class RecordingFib implements FibPort {
       for (const f of [routes.v4, routes.v6]) {
         f.prefixes.forEach((id) => {
           const v = f.vrouter1[id] as number
-          if (v > 0) add(this.vrouters[v - 1] as string)
+          if (v > 0) add(this.vrouters.at(v - 1))
           else for (const h of f.other.get(id) ?? []) if (h.kind === 'mpls') add(h.vrouter)
         })
       }
@@ -191,19 +192,10 @@ export class RecordingFib implements FibPort {
     return scanned.family === 4 ? routes.v4 : routes.v6
   }
 
-  private vrouterId(address: string): number {
-    let id = this.vrouterIds.get(address)
-    if (id === undefined) {
-      id = this.vrouters.length
-      this.vrouters.push(address)
-      this.vrouterIds.set(address, id)
-    }
-    return id
-  }
 
   private routeOf(table: number, f: FamilyRoutes, id: number): DesiredRoute {
     const v = f.vrouter1[id] as number
-    const nexthops: readonly NextHop[] = v > 0 ? [{ kind: 'mpls', vrouter: this.vrouters[v - 1] as string, label: f.label[id] as number } satisfies MplsNextHop] : (f.other.get(id) as readonly NextHop[])
+    const nexthops: readonly NextHop[] = v > 0 ? [{ kind: 'mpls', vrouter: this.vrouters.at(v - 1), label: f.label[id] as number } satisfies MplsNextHop] : (f.other.get(id) as readonly NextHop[])
     return { table, prefix: f.prefixes.text(id), nexthops }
   }
 
