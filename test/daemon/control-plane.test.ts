@@ -7,7 +7,7 @@ import t from 'tap'
 import { parse } from 'yaml'
 import { Topology } from './topology.js'
 import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw } from './peers.js'
-import { RouterDaemon, nodeConfig } from './daemons.js'
+import { RouterDaemon, nodeConfig, finishDaemon } from './daemons.js'
 import { ApiClient } from '../../src/api/client.js'
 
 t.setTimeout(300_000)
@@ -18,10 +18,7 @@ const daemons: RouterDaemon[] = []
 let cn: ControlNode
 let tgw: Tgw
 t.teardown(async () => {
-  for (const d of daemons) {
-    if (t.passing()) await d.destroy()
-    else { t.comment(`${d.ns} log kept in ${d.logFile}`); await d.kill() }
-  }
+  for (const d of daemons) await finishDaemon(t, d)
   await cn?.stop()
   await tgw?.stop()
   topo.destroy()

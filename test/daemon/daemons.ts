@@ -160,3 +160,16 @@ export class RouterDaemon {
     rmSync(this.dir, { recursive: true, force: true })
   }
 }
+
+/**
+ * Ends a test file's daemon: removed when the test passed; when it failed, killed with its log kept
+ * and named in the test's output, to read what went wrong.
+ */
+export async function finishDaemon(t: { passing(): boolean; comment(...m: unknown[]): void }, d: RouterDaemon | undefined): Promise<void> {
+  if (d === undefined) return
+  if (t.passing()) await d.destroy()
+  else {
+    t.comment(`${d.ns} log kept in ${d.logFile}`)
+    await d.kill()
+  }
+}

@@ -9,7 +9,7 @@
 import t from 'tap'
 import { Topology, type NodeNet } from './topology.js'
 import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw } from './peers.js'
-import { RouterDaemon, nodeConfig } from './daemons.js'
+import { RouterDaemon, nodeConfig, finishDaemon } from './daemons.js'
 
 t.setTimeout(240_000)
 
@@ -22,10 +22,7 @@ let cn: ControlNode
 let tgw: Tgw
 let d: RouterDaemon
 t.teardown(async () => {
-  if (d !== undefined) {
-    if (t.passing()) await d.destroy()
-    else { t.comment(`${d.ns} log kept in ${d.logFile}`); await d.kill() }
-  }
+  await finishDaemon(t, d)
   await cn?.stop()
   await tgw?.stop()
   topo.destroy()

@@ -13,7 +13,7 @@ import { API_VERSION, NODE_NAME_LABEL, TRANSIT_GATEWAY_LABEL, type ConnectedPeer
 import { CONNECTED_PEERS } from '../../src/config/kube.js'
 import { Topology, type NodeNet } from './topology.js'
 import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from './peers.js'
-import { RouterDaemon, nodeConfig } from './daemons.js'
+import { RouterDaemon, nodeConfig, finishDaemon } from './daemons.js'
 import { startKubeApi, type KubeApi } from './kube-api.js'
 
 t.setTimeout(300_000)
@@ -28,10 +28,7 @@ let tgw: Tgw
 let api: KubeApi
 const daemons: RouterDaemon[] = []
 t.teardown(async () => {
-  for (const d of daemons) {
-    if (t.passing()) await d.destroy()
-    else { t.comment(`${d.ns} log kept in ${d.logFile}`); await d.kill() }
-  }
+  for (const d of daemons) await finishDaemon(t, d)
   await api?.stop()
   await cn?.stop()
   await tgw?.stop()

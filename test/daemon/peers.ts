@@ -290,3 +290,25 @@ export function parseBirdRoutes(text: string, prefix: string): TgwPath[] {
 export function readText(path: string): string {
   try { return readFileSync(path, 'utf8') } catch { return '' }
 }
+
+/**
+ * A time BIRD prints (`15:49:32.484`, a route's learn time or a protocol's "since") as ms of the day,
+ * NaN without one. BIRD keeps a monotonic clock and converts it to the wall clock at each print, so
+ * the same instant can print a millisecond apart when the wall clock is being slewed: tests that ask
+ * "did this change?" compare such times with a tolerance (a reset or re-learn moves them by seconds).
+ */
+export function birdTimeMs(text: string): number {
+  const m = /(\d\d):(\d\d):(\d\d)(?:\.(\d+))?/.exec(text)
+  if (m === null) return NaN
+  return ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + Number((m[4] ?? '0').padEnd(3, '0').slice(0, 3))
+}
+
+/** `text` with every BIRD time (`HH:MM:SS[.mmm]`) replaced by TIME. */
+export function withoutBirdTimes(text: string): string {
+  return text.replace(/\d\d:\d\d:\d\d(\.\d+)?/g, 'TIME')
+}
+
+/** Whether two BIRD times are the same instant, within `toleranceMs`. */
+export function sameBirdTime(a: string, b: string, toleranceMs = 50): boolean {
+  return Math.abs(birdTimeMs(a) - birdTimeMs(b)) <= toleranceMs
+}

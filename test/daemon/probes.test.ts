@@ -9,7 +9,7 @@ import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { Topology, type NodeNet } from './topology.js'
 import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from './peers.js'
-import { RouterDaemon, nodeConfig } from './daemons.js'
+import { RouterDaemon, nodeConfig, finishDaemon } from './daemons.js'
 import type { TunnelsView } from '../../src/api/view.js'
 
 t.setTimeout(300_000)
@@ -23,10 +23,7 @@ let d: RouterDaemon
 let cn: ControlNode
 let tgw: Tgw
 t.teardown(async () => {
-  if (d !== undefined) {
-    if (t.passing()) await d.destroy()
-    else { t.comment(`${d.ns} log kept in ${d.logFile}`); await d.kill() }
-  }
+  await finishDaemon(t, d)
   await cn?.stop()
   await tgw?.stop()
   topo.destroy()

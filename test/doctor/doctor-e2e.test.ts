@@ -21,7 +21,7 @@ import { runGsictl } from '../../src/cli/index.js'
 import { formatDoctor, runDoctor, type CheckResult, type DoctorRun } from '../../src/doctor/index.js'
 import { Topology, type NodeNet } from '../daemon/topology.js'
 import { startControlNode, startTgw, sleep, type ControlNode, type Tgw } from '../daemon/peers.js'
-import { RouterDaemon, ROOT } from '../daemon/daemons.js'
+import { RouterDaemon, ROOT, finishDaemon } from '../daemon/daemons.js'
 import { startKubeApi, type KubeApi } from '../daemon/kube-api.js'
 
 t.setTimeout(600_000)
@@ -54,10 +54,7 @@ t.teardown(async () => {
     await Promise.race([done, sleep(5000)])
     if (controller.exitCode === null) controller.kill('SIGKILL')
   }
-  if (d !== undefined) {
-    if (t.passing()) await d.destroy()
-    else { t.comment(`${d.ns} log kept in ${d.logFile}`); await d.kill() }
-  }
+  await finishDaemon(t, d)
   await relay?.stop()
   await api?.stop()
   await ec2?.close()

@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline'
 import { parse, stringify } from 'yaml'
 import { Topology } from '../daemon/topology.js'
 import { startControlNode, startTgw, waitUntil, type ControlNode, type Tgw } from '../daemon/peers.js'
-import { RouterDaemon, nodeConfig, ROOT } from '../daemon/daemons.js'
+import { RouterDaemon, nodeConfig, ROOT, finishDaemon } from '../daemon/daemons.js'
 import { KubeEmulator } from '../../controller/emulator/kube/server.js'
 import { startEc2Emulator, type Ec2Emulator } from '../../controller/emulator/ec2/server.js'
 import { KubeConnection, makeKubeConfig, ResourceClient, NODES, type KubeObject } from '../../controller/k8s/index.js'
@@ -114,10 +114,7 @@ t.teardown(async () => {
   proxy?.server.close()
   await ec2?.close()
   await kube?.stop()
-  if (daemon) {
-    if (t.passing()) await daemon.destroy()
-    else { t.comment(`gsi-routerd log kept in ${daemon.logFile}`); await daemon.kill() }
-  }
+  await finishDaemon(t, daemon)
   await cn?.stop()
   await tgw?.stop()
   topo.destroy()
