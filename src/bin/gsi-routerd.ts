@@ -18,6 +18,7 @@ import { checkConfigFile } from '../config/check.js'
 import { ConfigError, loadConfigFile, readMd5File } from '../config/load.js'
 import type { DaemonConfig } from '../config/model.js'
 import { GatewayDaemon } from '../daemon/daemon.js'
+import { GatewayConfigError } from '../gateway/index.js'
 import { RuntimeView } from '../daemon/view.js'
 import { connectPeerOverall } from '../daemon/probes.js'
 import { cleanup, NetlinkKernel } from '../fib/index.js'
@@ -112,6 +113,17 @@ async function runCleanup(): Promise<number> {
   }
 }
 
+/** A gateway option's name (src/gateway's GatewayOptions) as the configuration file spells it. */
+function configPathOf(field: string): string {
+  const names: readonly (readonly [string, string])[] = [
+    ['exposedRouteTargets', 'exposed.routeTargets'], ['exposedCidrs', 'exposed.cidrs'], ['rdIndex', 'routeDistinguisherIndex'],
+    ['table', 'gatewayTable'], ['connectPeers', 'tgw.connectPeers'], ['maxPrefixesAdvertised', 'tgw.maxPrefixesAdvertised'],
+    ['tgwRoutesWarning', 'tgw.maxPrefixesReceived'],
+  ]
+  for (const [from, to] of names) if (field === from || field.startsWith(`${from}[`) || field.startsWith(`${from}.`)) return to + field.slice(from.length)
+  return field
+}
+
 /** Where the configuration comes from: a file (SIGHUP reloads it) or this node's ConnectedPeers. */
 type Source =
   | { readonly kind: 'file'; readonly path: string }
@@ -169,7 +181,17 @@ async function run(source: Source): Promise<number> {
   })
   const metrics = new DaemonMetrics({ view })
   daemon.on('reload', (r) => metrics.configReloaded(r.ok ? 'ok' : 'rejected'))
-  await daemon.start()
+  try {
+    await daemon.start()
+  } catch (e) {
+    if (!(e instanceof GatewayConfigError)) throw e
+    // The gateway logic refused what the configuration loader let through: say it in the
+    // configuration's own terms, as a loader problem would be said, and exit (the DaemonSet restarts us)
+    process.stderr.write(`gsi-routerd: ${source.kind === 'file' ? source.path : 'configuration from the ConnectedPeers'}: ${configPathOf(e.field)}: ${e.message.slice(e.field.length + 2)}\n`)
+    log.error({ field: configPathOf(e.field), reason: e.message }, 'gsi-routerd could not start: the gateway logic refused the configuration')
+    await daemon.stop('graceful').catch(() => {})
+    return 1
+  }
   const http = await serveHttp({ metrics, view, port: config.http.port, host: config.http.address })
   let stopping: Promise<number> | undefined
   const stop = (mode: 'graceful' | 'withdraw', why: string): Promise<number> => {

@@ -38,3 +38,27 @@ t.test('a configuration with mistakes fails naming each field', async (t) => {
   t.match(r.out, /insideCidrBlocks\[0\][^\n]*169\.254\.3\.0\/29/, 'the reserved inside CIDR is named')
   t.match(r.out, /64512/, 'our AS equal to the TGW AS is named')
 })
+
+t.test('a configuration the gateway logic refuses at start: one line naming the field, exit 1, nothing left running', async (t) => {
+  // In a network namespace of its own: the daemon starts its speakers (loopback only) before the
+  // gateway logic reads its options.
+  const ns = `gsicc${process.pid % 100000}`
+  spawnSync('ip', ['netns', 'add', ns])
+  t.teardown(() => { spawnSync('ip', ['netns', 'del', ns]) })
+  spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
+  const dir = mkdtempSync(join(tmpdir(), 'gsi-start-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'no-exposed.yaml')
+  writeFileSync(file, [
+    'nodeAddress: 127.0.0.1',
+    'dataplane: none',
+    `api: { socket: ${join(dir, 'api.sock')} }`,
+    'tgw: { localAsn: 65001, connectPeers: [{ id: cp1, transitGatewayAddress: 127.0.0.9, insideCidrBlocks: [169.254.6.0/29], transitGatewayAsn: 64512 }] }',
+    'controlNodes: { peers: [{ address: 127.0.0.2, asn: 64512 }] }',
+    '',
+  ].join('\n'))
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', join(ROOT, 'src/bin/gsi-routerd.ts'), '--config', file], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+  t.equal(r.status, 1, 'exit 1 (not a time-out: the process ends by itself)')
+  t.match(r.stderr, new RegExp(`^gsi-routerd: ${file.replace(/[.]/g, '\\.')}: exposed\\.routeTargets: at least one route target is required\\n`, 'm'), 'the field in the file\'s terms')
+  t.notMatch(r.stderr, /\n\s+at /, 'no stack trace')
+})
