@@ -17,7 +17,7 @@ import { ApiClient, ApiServer, DaemonNotRunningError } from '../api/index.js'
 import { checkConfigFile } from '../config/check.js'
 import { ConfigError, loadConfigFile, readMd5File } from '../config/load.js'
 import type { DaemonConfig } from '../config/model.js'
-import { GatewayDaemon } from '../daemon/daemon.js'
+import { configPathOf, GatewayDaemon, gatewayProblem, gatewayProblems } from '../daemon/daemon.js'
 import { GatewayConfigError } from '../gateway/index.js'
 import { RuntimeView } from '../daemon/view.js'
 import { connectPeerOverall } from '../daemon/probes.js'
@@ -77,7 +77,8 @@ const options = {
 const DEFAULT_SOCKET = '/run/gsi-router/gsi-routerd.sock'
 
 function checkConfig(path: string): number {
-  const r = checkConfigFile(path)
+  // the loader's checks, then the gateway logic's (what a start would refuse)
+  const r = checkConfigFile(path, gatewayProblems)
   const out = r.ok ? process.stdout : process.stderr
   for (const m of r.messages) out.write(`${m}\n`)
   return r.ok ? 0 : 1
@@ -111,17 +112,6 @@ async function runCleanup(): Promise<number> {
   } finally {
     k.close()
   }
-}
-
-/** A gateway option's name (src/gateway's GatewayOptions) as the configuration file spells it. */
-function configPathOf(field: string): string {
-  const names: readonly (readonly [string, string])[] = [
-    ['exposedRouteTargets', 'exposed.routeTargets'], ['exposedCidrs', 'exposed.cidrs'], ['rdIndex', 'routeDistinguisherIndex'],
-    ['table', 'gatewayTable'], ['connectPeers', 'tgw.connectPeers'], ['maxPrefixesAdvertised', 'tgw.maxPrefixesAdvertised'],
-    ['tgwRoutesWarning', 'tgw.maxPrefixesReceived'],
-  ]
-  for (const [from, to] of names) if (field === from || field.startsWith(`${from}[`) || field.startsWith(`${from}.`)) return to + field.slice(from.length)
-  return field
 }
 
 /** Where the configuration comes from: a file (SIGHUP reloads it) or this node's ConnectedPeers. */
@@ -187,7 +177,7 @@ async function run(source: Source): Promise<number> {
     if (!(e instanceof GatewayConfigError)) throw e
     // The gateway logic refused what the configuration loader let through: say it in the
     // configuration's own terms, as a loader problem would be said, and exit (the DaemonSet restarts us)
-    process.stderr.write(`gsi-routerd: ${source.kind === 'file' ? source.path : 'configuration from the ConnectedPeers'}: ${configPathOf(e.field)}: ${e.message.slice(e.field.length + 2)}\n`)
+    process.stderr.write(`gsi-routerd: ${source.kind === 'file' ? source.path : 'configuration from the ConnectedPeers'}: ${gatewayProblem(e)}\n`)
     log.error({ field: configPathOf(e.field), reason: e.message }, 'gsi-routerd could not start: the gateway logic refused the configuration')
     await daemon.stop('graceful').catch(() => {})
     return 1

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { ConfigError, parseConfigText } from './load.js'
+import type { DaemonConfig } from './model.js'
 
 export interface CheckResult {
   readonly ok: boolean
@@ -12,7 +13,11 @@ export interface CheckResult {
   readonly messages: readonly string[]
 }
 
-export function checkConfigFile(path: string): CheckResult {
+/**
+ * `more`: checks of the loaded configuration beyond the loader's (the gateway logic's, given by the
+ * program: src/config does not import it), each problem a `path: reason` line.
+ */
+export function checkConfigFile(path: string, more: (config: DaemonConfig) => readonly string[] = () => []): CheckResult {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -21,6 +26,8 @@ export function checkConfigFile(path: string): CheckResult {
   }
   try {
     const { config, warnings } = parseConfigText(text, path)
+    const problems = more(config)
+    if (problems.length > 0) return { ok: false, messages: problems.map(l => `${path}: ${l}`) }
     const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`
     return {
       ok: true,

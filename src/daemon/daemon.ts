@@ -29,7 +29,7 @@ import type { BgpLogger } from '../../bgp/session/logger.js'
 import { BgpSpeaker } from '../../bgp/speaker/speaker.js'
 import type { DaemonConfig } from '../config/model.js'
 import { setSysctl } from '../netlink/sysctl.js'
-import { RecordingFib, type GatewayOptions, type GatewayStatus } from '../gateway/index.js'
+import { Gateway, GatewayConfigError, RecordingFib, type GatewayOptions, type GatewayStatus } from '../gateway/index.js'
 import { GatewayHost, type GatewayEventSink } from './gateway-host.js'
 import { tunnelSpec } from '../../mplsoudp/index.js'
 import { greLinkName, reconcileGre, type ConnectPeer as GreConnectPeer, type GreResult } from '../../gre/index.js'
@@ -243,6 +243,39 @@ export function gatewayOptions(c: DaemonConfig, log: DaemonLogger): GatewayOptio
     cn2LostAfter: c.gracefulRestart.staleRoutesTime,
     tgwLostAfter: c.gracefulRestart.staleRoutesTime,
     log,
+  }
+}
+
+/** A gateway option's name (GatewayOptions) as the configuration file spells it. */
+export function configPathOf(field: string): string {
+  const names: readonly (readonly [string, string])[] = [
+    ['exposedRouteTargets', 'exposed.routeTargets'], ['exposedCidrs', 'exposed.cidrs'], ['rdIndex', 'routeDistinguisherIndex'],
+    ['table', 'gatewayTable'], ['connectPeers', 'tgw.connectPeers'], ['maxPrefixesAdvertised', 'tgw.maxPrefixesAdvertised'],
+    ['tgwRoutesWarning', 'tgw.maxPrefixesReceived'],
+  ]
+  for (const [from, to] of names) if (field === from || field.startsWith(`${from}[`) || field.startsWith(`${from}.`)) return to + field.slice(from.length)
+  return field
+}
+
+/** A GatewayConfigError as `path: reason` in the configuration file's terms. */
+export function gatewayProblem(e: GatewayConfigError): string {
+  return `${configPathOf(e.field)}: ${e.message.slice(e.field.length + 2)}`
+}
+
+/**
+ * What the gateway logic would refuse in this configuration when the daemon starts, as `path: reason`
+ * lines in the file's terms, so that --check-config agrees with a start. The gateway's constructor
+ * checks its options without touching the speakers or the FIB (it attaches to them in start()),
+ * which is why none are given here.
+ */
+export function gatewayProblems(c: DaemonConfig): string[] {
+  try {
+    const { log: _unused, ...options } = gatewayOptions(c, undefined as never)
+    new Gateway(undefined as never, undefined as never, undefined as never, options)
+    return []
+  } catch (e) {
+    if (e instanceof GatewayConfigError) return [gatewayProblem(e)]
+    throw e
   }
 }
 

@@ -39,7 +39,7 @@ t.test('a configuration with mistakes fails naming each field', async (t) => {
   t.match(r.out, /64512/, 'our AS equal to the TGW AS is named')
 })
 
-t.test('a configuration the gateway logic refuses at start: one line naming the field, exit 1, nothing left running', async (t) => {
+t.test('a configuration the gateway logic refuses: at start one line naming the field and exit 1; --check-config says the same', async (t) => {
   // In a network namespace of its own: the daemon starts its speakers (loopback only) before the
   // gateway logic reads its options.
   const ns = `gsicc${process.pid % 100000}`
@@ -61,4 +61,7 @@ t.test('a configuration the gateway logic refuses at start: one line naming the 
   t.equal(r.status, 1, 'exit 1 (not a time-out: the process ends by itself)')
   t.match(r.stderr, new RegExp(`^gsi-routerd: ${file.replace(/[.]/g, '\\.')}: exposed\\.routeTargets: at least one route target is required\\n`, 'm'), 'the field in the file\'s terms')
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace')
+  const c = run('--check-config', file)
+  t.equal(c.status, 1, '--check-config refuses it too: it agrees with a start')
+  t.match(c.out, `${file}: exposed.routeTargets: at least one route target is required`)
 })
