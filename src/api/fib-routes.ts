@@ -93,16 +93,13 @@ interface Candidate<T> {
   readonly item: T
 }
 
-function compareCandidates<T>(a: Candidate<T>, b: { table: number; v4: number; p: IpPrefix | undefined }): number {
+type Keyed = Pick<Candidate<unknown>, 'table' | 'v4' | 'p' | 'prefix'>
+
+function compareCandidates(a: Keyed, b: Keyed): number {
   if (a.table !== b.table) return a.table - b.table
   if (a.v4 >= 0 && b.v4 >= 0) return a.v4 - b.v4
-  return compare(0, a.p ?? (tryPrefix(v4Text(a.v4)) as IpPrefix), 0, b.p ?? (tryPrefix(v4Text(b.v4)) as IpPrefix))
-}
-
-function v4Text(key: number): string {
-  const len = key % 64
-  const addr = (key - len) / 64
-  return `${Math.floor(addr / 16777216)}.${Math.floor(addr / 65536) % 256}.${Math.floor(addr / 256) % 256}.${addr % 256}/${len}`
+  // an IPv6 prefix on one side (rare in the FIB): the IPv4 side is parsed from its text only now
+  return compare(0, a.p ?? (tryPrefix(a.prefix) as IpPrefix), 0, b.p ?? (tryPrefix(b.prefix) as IpPrefix))
 }
 
 /**
@@ -114,7 +111,7 @@ function v4Text(key: number): string {
 export class FibPageSelector<T> {
   private readonly limit: number
   private readonly want: { exact: IpPrefix; v4: number } | { holds: NonNullable<ReturnType<typeof tryParseAddress>> } | undefined
-  private readonly after: { table: number; v4: number; p: IpPrefix | undefined } | undefined
+  private readonly after: Keyed | undefined
   private readonly table: number | undefined
   /** The best `limit + 1` so far (the extra one tells whether a next page exists), ascending. */
   private readonly kept: Candidate<T>[] = []
@@ -135,7 +132,7 @@ export class FibPageSelector<T> {
     }
     if (q.after !== undefined) {
       const c = parseCursor(q.after)
-      this.after = { table: c.table, v4: c.p.family === 4 ? v4Key(c.p.text) : -1, p: c.p }
+      this.after = { table: c.table, v4: c.p.family === 4 ? v4Key(c.p.text) : -1, p: c.p, prefix: c.p.text }
     }
   }
 
