@@ -118,8 +118,10 @@ t.test('a wrong key on reload resets only the control-node session, which never 
     return /Not established: .*TCPMD5Failure/.test(out) ? out : undefined
   })
   t.match(detail, /check controlNodes\.md5 against the control node's authentication key/, 'gsictl show bgp neighbor says what to check')
-  const warned = fileDaemon.records(/TCP-MD5/)
-  t.ok(warned.some((r) => r.level === 40 && JSON.stringify(r.peers) === JSON.stringify([`cn2-${n1.controlNode}`])), 'a warning in the log names the session')
+  // The log reaches its file through the daemon's stdout pipe, which may trail the API's answer
+  const named = (): boolean => fileDaemon.records(/TCP-MD5/).some((r) => r.level === 40 && JSON.stringify(r.peers) === JSON.stringify([`cn2-${n1.controlNode}`]))
+  await waitUntil('the TCP-MD5 warning in the log', 10_000, () => named() || undefined).catch(() => undefined)
+  t.ok(named(), 'a warning in the log names the session')
   const after = summary(fileDaemon)
   for (const p of before.filter((x) => x.side === 'tgw')) {
     t.match(after.find((x) => x.address === p.address), { state: 'Established', flaps: p.flaps, stateSince: p.stateSince }, `${p.address}: TGW session not reset`)
