@@ -1,5 +1,6 @@
 /**
- * The real daemons around gsi-routerd in the daemon tests, each inside its namespace of a Topology:
+ * The real daemons around gsi-routerd, each inside a network namespace: in the daemon tests (a
+ * Topology), the kernel data-plane test and the lab (src/lab/net.ts):
  * - a CN2 control node played by gobgpd (iBGP, inet-vpn / inet6-vpn / route-target, graceful restart),
  *   originating pod routes as VPNv4 with RD, label, route target and encapsulation udp, as a control
  *   node reflects vRouter routes; checked through its own CLI (`gobgp -j`);
@@ -21,9 +22,10 @@ export interface PeerHost {
     readonly address: string
     /** The control node's address on the node's side (gobgpd's local address for that neighbour). */
     readonly controlNode: string
-    /** The node's inside address (.1) and the TGW's two (.2, .3). */
-    readonly insideLocal: string
-    readonly tgwPeers: readonly [string, string]
+    /** The node's inside address (.1) and the TGW's two (.2, .3); absent while the node has no
+     * Connect peer (the lab's standby nodes): the TGW then has no session toward it. */
+    readonly insideLocal?: string
+    readonly tgwPeers?: readonly [string, string]
   }[]
   spawn(ns: string, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess
   exec(ns: string, cmd: string, args: string[], timeoutMs?: number): string
@@ -155,6 +157,8 @@ export interface Tgw extends Proc {
   sessions(): Map<string, string>
   /** birdc on the instance that runs protocol `n<i>a` or `n<i>b`. */
   birdcFor(protocol: string, cmd: string): string
+  /** Rewrites both configurations from `topo.nodes` as they are now (Connect peers come and go in
+   * the lab) plus extra static routes, and has BIRD reload them: sessions of unchanged peers stay. */
   configure(extraStatic: string[]): void
 }
 
@@ -192,6 +196,7 @@ export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: numbe
       // the TGW forwards: its kernel gets the gateways' routes, ECMP across every instance
       if (o.kernel === true && side === 'a') L.push('protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }')
       for (const n of topo.nodes) {
+        if (n.insideLocal === undefined || n.tgwPeers === undefined) continue
         L.push(`protocol bgp n${n.index}${side} {`, `  local ${n.tgwPeers[k]} as ${asn};`, `  neighbor ${n.insideLocal} as ${o.peerAsn};`,
           '  multihop 2; strict bind on;', `  hold time ${hold}; keepalive time ${Math.max(1, Math.floor(hold / 3))}; connect retry time 1; connect delay time 1;`,
           `  graceful restart on;${o.restartTime !== undefined ? ` graceful restart time ${o.restartTime};` : ''}`,
