@@ -22,11 +22,19 @@
  *
  * Underlay links are /30s from 172.16.0.0/16; every address lives inside namespaces this module made.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import type { ControlNode, PeerHost } from './peers.js'
 
 export function sh(cmd: string, input?: string, timeoutMs = 60_000): string {
   return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], input: input ?? '', timeout: timeoutMs })
+}
+
+const execFileAsync = promisify(execFile)
+
+/** `sh -c cmd` without blocking the event loop (the lab serves its emulators meanwhile). */
+export async function shAsync(cmd: string, timeoutMs = 60_000): Promise<string> {
+  return (await execFileAsync('sh', ['-c', cmd], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 })).stdout
 }
 
 export const TGW_GRE_ADDRESS = '192.0.2.100'
@@ -100,6 +108,24 @@ export function nthAddress(cidr: string, n: number): string {
   return [24, 16, 8, 0].map(s => Math.floor(w / 2 ** s) % 256).join('.')
 }
 
+/** What a continuous ping saw: how many it sent and got back, and which sequence numbers were lost. */
+export interface PingRun { sent: number; received: number; lost: number[]; line: string }
+
+/**
+ * Reads busybox ping's output. Packets 0..sent-1 went out; a packet is lost when no reply with its
+ * sequence number came, except the very last one sent: ping is stopped by SIGINT and prints its summary
+ * at once, so that one may still be on its way (sent at most one interval before the stop, and the
+ * emulated CPU's round trip can be tens of ms). Counting it was the flake of an earlier version.
+ */
+export function pingRun(out: string): PingRun {
+  const m = /(\d+) packets transmitted, (\d+) packets received/.exec(out)
+  const sent = Number(m?.[1] ?? NaN)
+  const answered = new Set([...out.matchAll(/seq=(\d+)/g)].map((x) => Number(x[1])))
+  const lost: number[] = []
+  for (let i = 0; i < sent - 1; i++) if (!answered.has(i)) lost.push(i)
+  return { sent, received: Number(m?.[2] ?? NaN), lost, line: m?.[0] ?? out.slice(-200) }
+}
+
 export class GatewayNet {
   readonly vpc: string
   readonly tgw: string
@@ -110,6 +136,7 @@ export class GatewayNet {
   readonly connectPeers = new Map<number, ConnectPeerEnd>()
   private readonly made: string[] = []
   private readonly vpcRoutes = new Set<string>()
+  private vrouterGateways: string | undefined
   private readonly opts: GatewayNetOptions
 
   constructor(tag: string, nodeCount: number, opts: GatewayNetOptions = {}) {
@@ -143,6 +170,11 @@ export class GatewayNet {
 
   exec(ns: string, cmd: string, timeoutMs = 60_000): string {
     return sh(`ip netns exec ${ns} sh -c '${cmd.replaceAll("'", "'\\''")}'`, undefined, timeoutMs)
+  }
+
+  /** `exec` without blocking the event loop. */
+  run(ns: string, cmd: string, timeoutMs = 60_000): Promise<string> {
+    return shAsync(`ip netns exec ${ns} sh -c '${cmd.replaceAll("'", "'\\''")}'`, timeoutMs)
   }
 
   private addNs(name: string): void {
@@ -240,9 +272,9 @@ export class GatewayNet {
   }
 
   /** Packets the TGW sent into each Connect peer's GRE link (node index -> count). */
-  greTxPackets(): Map<number, number> {
+  async greTxPackets(): Promise<Map<number, number>> {
     const out = new Map<number, number>()
-    const links = JSON.parse(sh(`ip -n ${this.tgw} -s -j link show type gre`) || '[]') as { ifname: string; stats64?: { tx?: { packets?: number } } }[]
+    const links = JSON.parse(await shAsync(`ip -n ${this.tgw} -s -j link show type gre`) || '[]') as { ifname: string; stats64?: { tx?: { packets?: number } } }[]
     for (const g of this.nodes) {
       const l = links.find(x => x.ifname === g.tgwGre)
       if (l !== undefined) out.set(g.index, l.stats64?.tx?.packets ?? 0)
@@ -269,6 +301,7 @@ export class GatewayNet {
       },
       spawn: (ns, cmd, args, opts = {}) => spawn('ip', ['netns', 'exec', ns, cmd, ...args], opts),
       exec: (ns, cmd, args, timeoutMs = 30_000) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] }),
+      execAsync: async (ns, cmd, args, timeoutMs = 30_000) => (await execFileAsync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: timeoutMs })).stdout,
     }
   }
 
@@ -283,16 +316,52 @@ export class GatewayNet {
 
   /** The gateways the control node has the VPC route from (as a vRouter agent learns them). */
   gatewaysAtControlNode(cn: ControlNode): string[] {
-    const rib = cn.json<Record<string, unknown[]> | null>(['global', 'rib', '-a', 'vpnv4']) ?? {}
-    return this.nodes.filter(g => rib[`${g.address}:1:${VPC_CIDR}`] !== undefined).map(g => g.address)
+    return this.gatewaysIn(cn.json<Record<string, unknown[]> | null>(['global', 'rib', '-a', 'vpnv4']))
   }
 
-  /** A vRouter agent's round: the VPC route toward the gateways the control node has it from.
-   * Returns those gateways. */
-  syncVrouters(cn: ControlNode): string[] {
-    const gws = this.gatewaysAtControlNode(cn)
-    this.setVrouterGateways(gws)
+  private gatewaysIn(rib: Record<string, unknown[]> | null): string[] {
+    return this.nodes.filter(g => rib?.[`${g.address}:1:${VPC_CIDR}`] !== undefined).map(g => g.address)
+  }
+
+  /** A vRouter agent's round (without blocking the event loop): the VPC route toward the gateways the
+   * control node has it from, changed only when they change. Returns those gateways. */
+  async syncVrouters(cn: ControlNode): Promise<string[]> {
+    const gws = this.gatewaysIn(await cn.jsonAsync<Record<string, unknown[]> | null>(['global', 'rib', '-a', 'vpnv4']))
+    const key = gws.join(',')
+    if (key !== this.vrouterGateways) {
+      this.setVrouterGateways(gws)
+      this.vrouterGateways = key
+    }
     return gws
+  }
+
+  /** A continuous ping from `ns` (busybox, `intervalS` apart, bounded to `maxCount`) until stopped;
+   * `stop()` reads it by sequence number (pingRun). */
+  startPing(ns: string, dst: string, intervalS = 0.2, maxCount = 3000): { stop(): Promise<PingRun> } {
+    const p = spawn('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-c', String(maxCount), '-i', String(intervalS), '-W', '1', dst], { stdio: ['ignore', 'pipe', 'ignore'] })
+    let out = ''
+    p.stdout.on('data', (d) => { out += String(d) })
+    const done = new Promise<void>((r) => p.once('exit', () => r()))
+    return {
+      stop: async () => {
+        // busybox ping prints its statistics on SIGINT
+        p.kill('SIGINT')
+        await done
+        return pingRun(out)
+      },
+    }
+  }
+
+  /** `ping` without blocking the event loop. */
+  async pingAsync(ns: string, dst: string, count = 2, source?: string): Promise<number> {
+    let out: string
+    try {
+      out = await this.run(ns, `busybox ping -c ${count} -W 1 ${source !== undefined ? `-I ${source} ` : ''}${dst}`, 60_000 + count * 2000)
+    } catch (e) {
+      out = String((e as { stdout?: string }).stdout ?? '')
+    }
+    const m = /(\d+) packets received/.exec(out)
+    return m ? Number(m[1]) : 0
   }
 
   /** Pings from `ns`; returns replies received. Bounded: -c count -W 1. */

@@ -29,6 +29,9 @@ export interface PeerHost {
   }[]
   spawn(ns: string, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess
   exec(ns: string, cmd: string, args: string[], timeoutMs?: number): string
+  /** The same without blocking the event loop (the lab serves its emulators from the same process);
+   * absent: `exec`. */
+  execAsync?(ns: string, cmd: string, args: string[], timeoutMs?: number): Promise<string>
 }
 type Topology = PeerHost
 
@@ -85,6 +88,8 @@ export interface ControlNode extends Proc {
   readonly asn: number
   cli(args: string[]): string
   json<T = unknown>(args: string[]): T
+  /** `json` without blocking the event loop. */
+  jsonAsync<T = unknown>(args: string[]): Promise<T>
   addPod(r: PodRoute): void
   delPod(r: PodRoute): void
   /** gobgpd's VPNv4 (or VPNv6) Adj-RIB-In from one node, as its JSON. */
@@ -124,11 +129,14 @@ export async function startControlNode(topo: Topology, o: { asn?: number; holdTi
   const p = startIn(topo, topo.cn2, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-l', 'warn', '-p', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'], dir)
   const cli = (args: string[]): string => topo.exec(topo.cn2, 'gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args])
   const json = <T>(args: string[]): T => JSON.parse(cli([...args, '-j']) || 'null') as T
-  await waitUntil('gobgpd API', 10_000, () => { cli(['global']); return true })
+  const gobgp = ['-u', '127.0.0.1', '-p', '50051']
+  const jsonAsync = async <T>(args: string[]): Promise<T> =>
+    JSON.parse((await (topo.execAsync ?? (async (...a: Parameters<Topology['exec']>) => topo.exec(...a)))(topo.cn2, 'gobgp', [...gobgp, ...args, '-j'])) || 'null') as T
+  await waitUntil('gobgpd API', 60_000, () => { cli(['global']); return true })
   const fam = (prefix: string): string => prefix.includes(':') ? 'vpnv6' : 'vpnv4'
   const podArgs = (r: PodRoute): string[] => [r.prefix, 'label', String(r.label), 'rd', r.rd, 'rt', r.rt.replace(/^target:/, ''), 'encap', 'mpls-in-udp', 'nexthop', r.vrouter]
   return {
-    ...p, asn, cli, json,
+    ...p, asn, cli, json, jsonAsync,
     addPod: (r) => { cli(['global', 'rib', '-a', fam(r.prefix), 'add', ...podArgs(r)]) },
     delPod: (r) => { cli(['global', 'rib', '-a', fam(r.prefix), 'del', ...podArgs(r)]) },
     received: (node, family = 'vpnv4') => {
@@ -155,6 +163,8 @@ export interface Tgw extends Proc {
   paths(prefix: string): TgwPath[]
   /** Protocol name -> BIRD state ("Established", "Active", ...). */
   sessions(): Map<string, string>
+  /** `sessions` without blocking the event loop. */
+  sessionsAsync(): Promise<Map<string, string>>
   /** birdc on the instance that runs protocol `n<i>a` or `n<i>b`. */
   birdcFor(protocol: string, cmd: string): string
   /** Rewrites both configurations from `topo.nodes` as they are now (Connect peers come and go in
@@ -217,7 +227,7 @@ export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: numbe
       throw e
     }
   }
-  for (const side of sides) await waitUntil(`bird ${side}`, 10_000, () => { birdcOf(side, 'show status'); return true })
+  for (const side of sides) await waitUntil(`bird ${side}`, 60_000, () => { birdcOf(side, 'show status'); return true })
   return {
     proc: (procs[0] as Proc).proc, dir, asn,
     stop: async () => { for (const p of procs) await p.stop() },
@@ -226,17 +236,24 @@ export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: numbe
     configure: (extra) => { write(extra); for (const side of sides) birdcOf(side, 'configure') },
     // `show route PREFIX` is an exact match (`show route for` would answer with a covering route)
     paths: (prefix) => sides.flatMap((side) => parseBirdRoutes(birdcOf(side, `show route ${prefix} all`), prefix)),
-    sessions: () => {
-      const m = new Map<string, string>()
-      for (const side of sides) {
-        for (const line of birdcOf(side, 'show protocols').split('\n')) {
-          const f = line.trim().split(/\s+/)
-          if (f[1] === 'BGP') m.set(f[0] as string, f[5] ?? f[3] ?? '')
-        }
-      }
-      return m
+    sessions: () => protocolStates(sides.map((side) => birdcOf(side, 'show protocols'))),
+    sessionsAsync: async () => {
+      const run = topo.execAsync ?? (async (...a: Parameters<Topology['exec']>) => topo.exec(...a))
+      return protocolStates(await Promise.all(sides.map((side) => run(topo.tgw, 'birdc', ['-s', ctl(side), 'show protocols']))))
     },
   }
+}
+
+/** BGP protocol name -> state from `birdc show protocols` texts. */
+function protocolStates(texts: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>()
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const f = line.trim().split(/\s+/)
+      if (f[1] === 'BGP') m.set(f[0] as string, f[5] ?? f[3] ?? '')
+    }
+  }
+  return m
 }
 
 /** Parses `birdc show route for X all` into one entry per path (BIRD 2.0 text). */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { stringify } from 'yaml'
 import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from '../../src/lab/peers.js'
-import { CONTROL_NODE, EXPOSED_CIDR, GATEWAY_LABEL, GATEWAY_TABLE, GatewayNet, GSI_ASN, ROUTE_TARGET, TGW_ASN, TGW_GRE_ADDRESS, VPC_CIDR, VPC_HOST, type GwNode } from '../../src/lab/net.js'
+import { CONTROL_NODE, EXPOSED_CIDR, GATEWAY_LABEL, GATEWAY_TABLE, GatewayNet, GSI_ASN, ROUTE_TARGET, TGW_ASN, TGW_GRE_ADDRESS, VPC_CIDR, VPC_HOST, pingRun, type GwNode, type PingRun } from '../../src/lab/net.js'
 
 t.setTimeout(1_500_000)
 const ROOT = resolve(new URL('../..', import.meta.url).pathname)
@@ -132,24 +132,6 @@ t.test('VPC host <-> pod, both ways, through GRE and MPLS over UDP', async (t) =
   t.equal(net.ping(net.vrouters[0]!.podNs, VPC_HOST, 3), 3, 'pod1 -> VPC host')
   t.equal(net.ping(net.vrouters[1]!.podNs, VPC_HOST, 3), 3, 'pod2 -> VPC host')
 })
-
-/** What a continuous ping saw: how many it sent and got back, and which sequence numbers were lost. */
-interface PingRun { sent: number; received: number; lost: number[]; line: string }
-
-/**
- * Reads busybox ping's output. Packets 0..sent-1 went out; a packet is lost when no reply with its
- * sequence number came, except the very last one sent: ping is stopped by SIGINT and prints its summary
- * at once, so that one may still be on its way (sent at most one interval before the stop, and the
- * emulated CPU's round trip can be tens of ms). Counting it was the flake of an earlier version.
- */
-function pingRun(out: string): PingRun {
-  const m = /(\d+) packets transmitted, (\d+) packets received/.exec(out)
-  const sent = Number(m?.[1] ?? NaN)
-  const answered = new Set([...out.matchAll(/seq=(\d+)/g)].map((x) => Number(x[1])))
-  const lost: number[] = []
-  for (let i = 0; i < sent - 1; i++) if (!answered.has(i)) lost.push(i)
-  return { sent, received: Number(m?.[2] ?? NaN), lost, line: m?.[0] ?? out.slice(-200) }
-}
 
 /** `ip -ts monitor` of route, link, neighbour and MPLS changes in `ns`, until stopped. */
 function monitor(ns: string): { stop: () => string } {
