@@ -80,6 +80,14 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
 
 type K<T> = T & KubeObject
 
+/** CPU seconds a process has used (user + system, from /proc), to show progress under emulation. */
+function cpuSeconds(pid: number | undefined): string {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return ((Number(f[11]) + Number(f[12])) / 100).toFixed(0)
+  } catch { return '-' }
+}
+
 function cond(t: K<TransitGateway> | undefined, type: string): string {
   const c = t?.status?.conditions?.find(x => x.type === type)
   return c ? `${c.status} (${c.reason})` : '-'
@@ -300,10 +308,10 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
       const t = await tgws.get(NS, 'tgw')
       if (Date.now() - progress > 30_000) {
         progress = Date.now()
-        say(`  ... ${((Date.now() - t0) / 1000).toFixed(0)} s: TransitGateway ${t?.status?.state ?? '-'}, AWSReady ${cond(t, 'AWSReady')}, PeersReady ${cond(t, 'PeersReady')}; daemons running ${dp.nodes.filter(n => n.running()).length}/${dp.nodes.length}`)
+        say(`  ... ${((Date.now() - t0) / 1000).toFixed(0)} s: TransitGateway ${t?.status?.state ?? '-'}, AWSReady ${cond(t, 'AWSReady')}, PeersReady ${cond(t, 'PeersReady')}; CPU seconds so far: controller ${cpuSeconds(child.pid)}, daemons ${dp.nodes.map(n => cpuSeconds(n.proc?.pid)).join(' ')}`)
       }
       return t?.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True' ? t : undefined
-    }, 240_000)
+    }, 900_000)
     const s = tgw.status ?? {}
     say(`\nTransitGateway tgw: Ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     table([
@@ -315,7 +323,7 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     const sessionsUp = await waitFor('every instance\'s two TGW sessions Established', async () => {
       const up = dp.establishedNodes()
       return up.length === active ? up : undefined
-    }, 180_000).catch(() => dp.establishedNodes())
+    }, 600_000).catch(() => dp.establishedNodes())
     phases.done('daemons up: GRE links and TGW sessions Established')
     const peerItems = (await peers.list(NS)).items
     say('\nConnectedPeers (what each node\'s gsi-routerd reads) and the daemons\' sessions (status.daemon):')
@@ -501,7 +509,7 @@ async function enter(argv: readonly string[]): Promise<number> {
   }
   say('gsi-lab: this kernel lacks GRE/fou/MPLS/VRF: the data plane runs inside the project\'s qemu VM (Debian kernel, booting...)')
   const t0 = Date.now()
-  const { code } = await runInVm(packageRoot(), ns, self, 900)
+  const { code } = await runInVm(packageRoot(), ns, self, Number(process.env.GSI_LAB_VM_TIMEOUT ?? 2400))
   say(`gsi-lab: VM run ${code === 0 ? 'passed' : `exited ${code}`} in ${((Date.now() - t0) / 1000).toFixed(1)} s including the VM boot`)
   return code === 0 ? 0 : code === 2 ? 2 : 1
 }
