@@ -32,7 +32,7 @@ export class LabNode {
   /** The node left the cluster (the lab removed it): its daemon is not restarted. */
   gone = false
 
-  constructor(readonly g: GwNode, readonly name: string, private readonly work: string, private readonly root: string, private readonly kubeUrl: string) {
+  constructor(readonly g: GwNode, readonly name: string, private readonly work: string, private readonly root: string, private readonly kubeUrl: string, gsiAsn: number) {
     this.log = join(work, `${name}.log`)
     this.base = join(work, `${name}.base.yaml`)
     this.socket = join(work, `${name}.sock`)
@@ -42,7 +42,9 @@ export class LabNode {
       dataplane: 'kernel',
       gatewayTable: { table: GATEWAY_TABLE, label: GATEWAY_LABEL, labelRange: [GATEWAY_LABEL, GATEWAY_LABEL + 99] },
       gracefulRestart: { restartTime: 60, staleRoutesTime: 60, deferralTime: 30 },
-      tgw: { holdTime: 9 },
+      // localAsn: the GSI's, so that the model stays valid once the last ConnectedPeer is gone (the
+      // objects carry it; without them the daemon would refuse to drop its Connect peers)
+      tgw: { holdTime: 9, localAsn: gsiAsn },
       controlNodes: { holdTime: 9 },
       http: { address: '127.0.0.1', port: 9478 },
       api: { socket: this.socket },
@@ -85,6 +87,8 @@ export interface LabDataplaneOptions {
   readonly work: string
   readonly root: string
   readonly kubeUrl: string
+  /** The GSI's AS (the daemons' base carries it). */
+  readonly gsiAsn: number
   readonly cn: ControlNode
   readonly tgw: Tgw
 }
@@ -116,7 +120,7 @@ export class LabDataplane {
   gateways: string[] = []
 
   constructor(private readonly o: LabDataplaneOptions) {
-    this.nodes = o.net.nodes.map((g, i) => new LabNode(g, o.nodeNames[i] ?? `node${g.index}`, o.work, o.root, o.kubeUrl))
+    this.nodes = o.net.nodes.map((g, i) => new LabNode(g, o.nodeNames[i] ?? `node${g.index}`, o.work, o.root, o.kubeUrl, o.gsiAsn))
     this.cn = o.cn
     this.tgw = o.tgw
   }
