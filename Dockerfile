@@ -38,7 +38,7 @@ COPY native ./native
 # The emulators' sources come with controller/ but tsconfig.build.json leaves them out; delete them
 # anyway so nothing can compile them by accident. The addon (native/: TCP-MD5, GTSM, SO_BINDTODEVICE,
 # the netlink socket, huge pages) compiles against the image's Node headers with npm's node-gyp.
-RUN rm -rf controller/emulator src/bin/gsi-lab.ts \
+RUN rm -rf controller/emulator src/bin/gsi-lab.ts src/lab \
     && npm run build:prod && npm run build:native && npm prune --omit=dev
 
 FROM ${RUNTIME_BASE} AS runtime

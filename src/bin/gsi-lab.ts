@@ -1,32 +1,39 @@
 #!/usr/bin/env node
 /**
- * gsi-lab: the main job on an embedded default, end to end with nothing real of AWS or Kubernetes.
+ * gsi-lab: the main job on an embedded default, end to end: the whole Gateway Service Instance with
+ * packets, nothing real of AWS or Kubernetes.
  *
- * 1. Starts the Kubernetes API emulator (our CRDs) and the EC2 emulator (a seeded VPC with subnets in
- *    three AZs) on loopback ports, in this process.
- * 2. Starts the real `gsi-controller` program as a child process pointed at both (`--server`,
- *    `--aws-endpoint`), exactly as it would run against EKS and EC2, with fake static credentials.
- * 3. Applies the embedded default: five nodes labelled `core.juniper.net/crpd-node` (four become
- *    instances, the fifth is standby), the GatewayServiceInstance and TransitGateway of
- *    deploy/examples/transitgateway.yaml, a CN2 VirtualNetwork selected by its label, and a CN2
- *    control node's BGPRouter in the `contrail` namespace (as CN2 writes one per control node).
- * 4. Waits for the TransitGateway to be Ready and prints what an operator would check: the
- *    TransitGateway, each ConnectedPeer (node, inside CIDR, TGW BGP addresses, control nodes: the
- *    daemon's contract), the CN2 BGPRouters that register the nodes with the control node, the Route
- *    objects, and the AWS resources as the EC2 emulator holds them.
- * 5. Removes one instance's node: the standby takes over (its BGPRouter replaces the removed node's);
- *    then deletes the TransitGateway and checks that every AWS resource and BGPRouter we created is
- *    gone and the control node's BGPRouter is not.
- * Exits 0 when every step held, 1 otherwise, 2 on a wrong command line. `--keep` leaves it running for poking with curl/kubectl.
+ * 1. Where this kernel lacks GRE, fou, MPLS or VRF, runs itself inside the project's qemu VM (one line
+ *    says so); in either place inside a namespace of its own (src/lab/kernel.ts).
+ * 2. Builds the data-plane world (src/lab/net.ts): a VPC host, the TGW, a fabric with the CN2 control
+ *    node (gobgpd, every pod as VPNv4 with encapsulation udp), two vRouters with pods, one namespace
+ *    per labelled node.
+ * 3. Starts the Kubernetes API emulator (our CRDs) and the EC2 emulator, the real `gsi-controller`
+ *    program pointed at both (`--server`, `--aws-endpoint`) and, in each node's namespace, the real
+ *    `gsi-routerd` in its Kubernetes mode (src/lab/dataplane.ts). The TGW namespace follows the EC2
+ *    emulator's Connect peers (GRE, two BIRD sessions each, ECMP toward the pods) and reports BgpStatus
+ *    from those sessions; the VPC host's routes follow the Route objects.
+ * 4. Applies the embedded default: N nodes labelled `core.juniper.net/crpd-node` (up to four become
+ *    instances, the rest standby), deploy/examples/transitgateway.yaml, a CN2 VirtualNetwork with its
+ *    Subnet selected by label, and the control node's BGPRouter in `contrail`.
+ * 5. Prints what an operator checks, then checks, each `[ok]` or `[FAIL]`: pings both ways, the TGW's
+ *    ECMP next hops, flows spread over the GRE links, a daemon restarted under a continuous ping, an
+ *    active node lost (the standby takes over), the TransitGateway deleted (every AWS resource, GRE link
+ *    and session gone, the nodes' main tables unchanged). Phase timings at the end.
+ * Exits 0 when every check held, 1 otherwise, 2 on a wrong command line. `--keep` stays up before the
+ * deletion, until Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { Ec2Emulator } from '../../controller/emulator/ec2/server.js'
 import type { KubeObject } from '../../controller/k8s/index.js'
 import type { Cn2BgpRouter, ConnectedPeer, Route, TransitGateway } from '../../controller/types.js'
-import { runCommandLine, type CommandLine, type OptionSpecs } from '../lib/args.js'
+import { numberOption, runCommandLine, type CommandLine, type OptionSpecs } from '../lib/args.js'
+import { API_NS_ENV, kernelHasDataplane, runHere, runInVm } from '../lab/kernel.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** The package root, from dist/src/bin or src/bin. */
@@ -35,17 +42,17 @@ function packageRoot(): string {
 }
 
 const NS = 'default'
-/** CN2's namespace for its control nodes' BGPRouters, and the one control node of the lab. */
+/** CN2's namespace for its control nodes' BGPRouters, and the one control node of the lab (gobgpd in
+ * the fabric, src/lab/net.ts's CONTROL_NODE). */
 const CN2_NS = 'contrail'
-const CONTROL_NODE = { name: 'cn2-control-1', address: '10.0.1.250', asn: 64512 }
+const CONTROL_NODE_NAME = 'cn2-control-1'
+const CONTROL_NODE_ASN = 64512
 const NODE_LABEL = 'core.juniper.net/crpd-node'
-const NODES_DEFAULT: Array<[string, string]> = [
-  ['ip-10-0-1-11.ec2.internal', '10.0.1.11'],
-  ['ip-10-0-2-12.ec2.internal', '10.0.2.12'],
-  ['ip-10-0-3-13.ec2.internal', '10.0.3.13'],
-  ['ip-10-0-1-14.ec2.internal', '10.0.1.14'],
-  ['ip-10-0-2-15.ec2.internal', '10.0.2.15'],
-]
+/** The pods' VirtualNetwork: its route target and its Subnet (pods are 10.244.<vRouter>.x). */
+const VN_ROUTE_TARGET = 'target:64512:200'
+const VN_SUBNET = '10.244.0.0/16'
+/** The Connect attachment's limit of Connect peers: at most this many instances. */
+const MAX_INSTANCES = 4
 
 function say(line = ''): void {
   process.stdout.write(line + '\n')
@@ -66,12 +73,20 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
     } catch (e) {
       last = e
     }
-    await new Promise(r => setTimeout(r, 100))
+    await new Promise(r => setTimeout(r, 250))
   }
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${String(last)}` : ''}`)
 }
 
 type K<T> = T & KubeObject
+
+/** CPU seconds a process has used (user + system, from /proc), to show progress under emulation. */
+function cpuSeconds(pid: number | undefined): string {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return ((Number(f[11]) + Number(f[12])) / 100).toFixed(0)
+  } catch { return '-' }
+}
 
 function cond(t: K<TransitGateway> | undefined, type: string): string {
   const c = t?.status?.conditions?.find(x => x.type === type)
@@ -97,32 +112,78 @@ function liveAws(ec2: Ec2Emulator): Record<string, number> {
 
 const commandLine = {
   program: 'gsi-lab',
-  usage: `usage: gsi-lab [--keep]
+  usage: `usage: gsi-lab [--keep] [--nodes N] [--pods N]
 
-the gsi-router lab: the Kubernetes API and EC2 emulators on loopback, the real gsi-controller against
-them, an embedded default of five labelled nodes and deploy/examples/transitgateway.yaml; prints what
-an operator checks, fails over a node, deletes the TransitGateway. Exit 0 when every check held, 1
-when one failed, 2 on a wrong command line.
+the gsi-router lab: the whole Gateway Service Instance with packets. The Kubernetes API and EC2
+emulators, the real gsi-controller against them, the real gsi-routerd (Kubernetes mode) in a network
+namespace per labelled node, a Transit Gateway (GRE, BGP, ECMP) that follows the EC2 emulator's
+Connect peers, a VPC host, a CN2 control node and two vRouters with pods. Prints what an operator
+checks, pings, fails over, restarts a daemon, deletes the TransitGateway. Where this kernel lacks
+GRE, fou, MPLS or VRF it runs inside the project's qemu VM. Exit 0 when every check held, 1 when one
+failed, 2 on a wrong command line.
 
-  --keep      stay running after the failover, until Ctrl-C, for poking with curl or kubectl
+  --nodes N   labelled nodes, 1 to 6 (default 5: four instances and a standby)
+  --pods N    pods, spread over the two vRouters, 1 to 40 (default 2)
+  --keep      stay running before the TransitGateway is deleted, until Ctrl-C (gsictl per node,
+              ip netns, curl at the emulators)
   --help`,
-  options: { keep: { type: 'boolean', default: false } },
+  options: {
+    keep: { type: 'boolean', default: false },
+    nodes: { type: 'string', default: '5' },
+    pods: { type: 'string', default: '2' },
+  },
 } as const satisfies CommandLine<OptionSpecs>
 
-async function lab(keep: boolean): Promise<number> {
+interface LabOptions { keep: boolean; nodes: number; pods: number }
+
+/** Phase timings, printed at the end. */
+class Phases {
+  private readonly rows: [string, number][] = []
+  private t = Date.now()
+  constructor(readonly t0: number) {}
+  done(name: string): void {
+    const now = Date.now()
+    this.rows.push([name, now - this.t])
+    this.t = now
+  }
+  print(): void {
+    say('\nphases:')
+    table(this.rows.map(([n, ms]) => [n, `${(ms / 1000).toFixed(1)} s`]))
+  }
+}
+
+async function lab(o: LabOptions, apiNs: string): Promise<number> {
   // Loaded only now, so that --help and a wrong flag answer without loading the emulators and clients.
   const [{ parseAllDocuments }, { KubeEmulator }, { defaultCrdDir, readCrds }, { startEc2Emulator }, { KubeConnection, makeKubeConfig, ResourceClient, NODES },
-    { BGP_ROUTER_REF, GSI_REF, PEER_REF, ROUTE_REF, TGW_REF, VN_REF }] = await Promise.all([
+    { BGP_ROUTER_REF, GSI_REF, PEER_REF, ROUTE_REF, SUBNET_REF, TGW_REF, VN_REF }, netMod, { LabDataplane, startLabPeers }, { runGsictl }] = await Promise.all([
     import('yaml'), import('../../controller/emulator/kube/server.js'), import('../../controller/emulator/kube/main.js'),
     import('../../controller/emulator/ec2/server.js'), import('../../controller/k8s/index.js'), import('../../controller/controller.js'),
+    import('../lab/net.js'), import('../lab/dataplane.js'), import('../cli/gsictl.js'),
   ])
+  const { API_ADDRESS, CONTROL_NODE, GatewayNet, VPC_HOST } = netMod
   const root = packageRoot()
   const t0 = Date.now()
-  say('gsi-router lab: Kubernetes API emulator + EC2 emulator + the real gsi-controller program')
+  const phases = new Phases(t0)
+  // Four instances and the rest standby; fewer nodes keep one standby (a single node: no standby), so
+  // that the failover is shown on any size.
+  const active = o.nodes > MAX_INSTANCES ? MAX_INSTANCES : Math.max(1, o.nodes - 1)
+  const nodeList: Array<[string, string]> = Array.from({ length: o.nodes }, (_, k) => [`ip-10-0-1-1${k + 1}.ec2.internal`, `10.0.1.1${k + 1}`])
+  say(`gsi-router lab: ${o.nodes} nodes (${active} instances, ${o.nodes - active} standby), ${o.pods} pods`)
+  const work = mkdtempSync(join(tmpdir(), 'gsi-lab-'))
+  const net = new GatewayNet('L', o.nodes, { pods: o.pods, tgwCidr: '100.64.0.0/24', apiNs })
+  net.build()
+  const mainBefore = net.nodes.map(g => net.exec(g.ns, 'ip route show table main; ip -6 route show table main'))
+  phases.done('namespaces, veths, vRouters and pods')
+
+  // The peers first: they start in seconds while nothing else competes for the CPU.
+  const bgpPeers = await startLabPeers(net, { tgwAsn: 64512, gsiAsn: 65010, podRouteTarget: VN_ROUTE_TARGET })
+    .catch((e: unknown) => { net.destroy(); throw e })
+  phases.done('CN2 control node (gobgpd) and the TGW\'s BGP (BIRD)')
   const kube = new KubeEmulator({ crds: readCrds([defaultCrdDir()]) })
-  const kubeUrl = await kube.start()
-  const ec2 = await startEc2Emulator({ availableDelayMs: 400, deletingDelayMs: 200, bgpUpWhenAvailable: true })
-  say(`  kube emulator ${kubeUrl}   ec2 emulator ${ec2.endpoint}`)
+  const kubePort = Number(new URL(await kube.start(0, '0.0.0.0')).port)
+  const kubeUrl = `http://127.0.0.1:${kubePort}`
+  const ec2 = await startEc2Emulator({ availableDelayMs: 400, deletingDelayMs: 200, bgpUpWhenAvailable: false })
+  say(`  kube emulator ${kubeUrl} (nodes: http://${API_ADDRESS}:${kubePort})   ec2 emulator ${ec2.endpoint}`)
 
   const controllerJs = join(root, 'dist', 'src', 'bin', 'gsi-controller.js')
   const child: ChildProcess = spawn(
@@ -138,7 +199,6 @@ async function lab(keep: boolean): Promise<number> {
   let exited = false
   child.on('exit', code => {
     exited = true
-    if (!keep) return
     say(`gsi-controller exited with ${code}`)
   })
 
@@ -149,16 +209,63 @@ async function lab(keep: boolean): Promise<number> {
   const peers = new ResourceClient<K<ConnectedPeer>>(conn, PEER_REF)
   const routes = new ResourceClient<K<Route>>(conn, ROUTE_REF)
   const vns = new ResourceClient<KubeObject>(conn, VN_REF)
+  const subnets = new ResourceClient<KubeObject>(conn, SUBNET_REF)
   const bgpRouters = new ResourceClient<K<Cn2BgpRouter>>(conn, BGP_ROUTER_REF)
   const ourRouters = async (): Promise<K<Cn2BgpRouter>[]> =>
     (await bgpRouters.list(CN2_NS, 'gsi.gsi-router.io/transit-gateway')).items
+  const dp = new LabDataplane({
+    net, world: ec2.world, nodeNames: nodeList.map(([n]) => n), work, root, kubeUrl: `http://${API_ADDRESS}:${kubePort}`,
+    gsiAsn: 65010, ...bgpPeers,
+  })
   let ok = true
   const check = (what: string, good: boolean): void => {
     say(`  [${good ? 'ok' : 'FAIL'}] ${what}`)
     if (!good) ok = false
   }
+  // The data plane follows the emulators: Connect peers, BgpStatus, Route objects, vRouters.
+  let syncing = true
+  let syncError = ''
+  const syncLoop = (async () => {
+    while (syncing) {
+      try {
+        const rs = (await routes.list(NS)).items
+        dp.setVpcRoutes(rs.map(r => r.spec.destinationCidrBlock))
+        await dp.sync()
+        syncError = ''
+      } catch (e) {
+        const m = (e as Error).message
+        if (m !== syncError) say(`  (data-plane sync: ${m.split('\n')[0]})`)
+        syncError = m
+      }
+      await new Promise(r => setTimeout(r, 1500))
+    }
+  })()
+  const gsictl = async (n: { socket: string }, args: string[]): Promise<string> => {
+    const out = new PassThrough()
+    let text = ''
+    out.on('data', d => { text += String(d) })
+    await runGsictl(['--socket', n.socket, ...args], { stdout: out, stderr: out, env: {} })
+    return text
+  }
+  const podPings = async (): Promise<{ to: number; from: number; total: number }> => {
+    const to = await Promise.all(net.pods.map(p => net.pingAsync(net.vpc, p.address, 1)))
+    const from = await Promise.all(net.pods.map(p => net.pingAsync(p.ns, VPC_HOST, 1)))
+    return { to: to.filter(n => n === 1).length, from: from.filter(n => n === 1).length, total: net.pods.length }
+  }
+  const settledPings = async (what: string, timeoutMs: number): Promise<{ to: number; from: number; total: number }> => {
+    let last = await podPings()
+    const deadline = Date.now() + timeoutMs
+    while ((last.to < last.total || last.from < last.total) && Date.now() < deadline) {
+      await new Promise(r => setTimeout(r, 1000))
+      last = await podPings()
+    }
+    if (last.to < last.total || last.from < last.total) say(`  (${what}: ${last.to}/${last.total} pods answered the VPC host, ${last.from}/${last.total} reached it)`)
+    return last
+  }
   try {
-    for (const [name, ip] of NODES_DEFAULT) {
+    dp.startDaemons()
+    phases.done('emulators, controller and daemons started')
+    for (const [name, ip] of nodeList) {
       await nodes.create({
         apiVersion: 'v1', kind: 'Node',
         metadata: { name, labels: { [NODE_LABEL]: '' } },
@@ -167,20 +274,24 @@ async function lab(keep: boolean): Promise<number> {
     }
     // The exposure by label selector is part of what the lab shows: without the VirtualNetwork the
     // run would pass while showing less, so a failure here ends it.
+    await subnets.create({
+      apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'Subnet', metadata: { name: 'frontend-v4', namespace: NS },
+      spec: { cidr: VN_SUBNET, defaultGateway: '10.244.0.1' },
+    } as unknown as KubeObject)
     await vns.create({
       apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'VirtualNetwork',
       metadata: { name: 'frontend', namespace: NS, labels: { 'gsi.gsi-router.io/expose': 'true' } },
-      spec: { routeTargetList: ['target:64512:200'], v4SubnetReference: { name: 'frontend-v4' } },
+      spec: { routeTargetList: [VN_ROUTE_TARGET], v4SubnetReference: { name: 'frontend-v4' } },
     } as unknown as KubeObject).catch((e: unknown) => {
       throw new Error(`creating the CN2 VirtualNetwork default/frontend in the Kubernetes emulator failed: ${e instanceof Error ? e.message : String(e)}`)
     })
     await conn.core.createNamespace({ body: { metadata: { name: CN2_NS } } })
     await bgpRouters.create({
-      apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'BGPRouter', metadata: { name: CONTROL_NODE.name, namespace: CN2_NS },
+      apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'BGPRouter', metadata: { name: CONTROL_NODE_NAME, namespace: CN2_NS },
       spec: {
         parent: { apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'RoutingInstance', namespace: CN2_NS, name: 'default' },
         bgpRouterParameters: {
-          routerType: 'control-node', address: CONTROL_NODE.address, identifier: CONTROL_NODE.address, autonomousSystem: CONTROL_NODE.asn,
+          routerType: 'control-node', address: CONTROL_NODE, identifier: CONTROL_NODE, autonomousSystem: CONTROL_NODE_ASN,
           addressFamilies: { family: ['route-target', 'inet-vpn', 'e-vpn', 'erm-vpn', 'inet6-vpn'] },
         },
       },
@@ -188,16 +299,21 @@ async function lab(keep: boolean): Promise<number> {
     const example = readFileSync(join(root, 'deploy', 'examples', 'transitgateway.yaml'), 'utf8')
     for (const doc of parseAllDocuments(example)) {
       const obj = doc.toJS() as KubeObject & { kind: string }
-      if (obj.kind === 'GatewayServiceInstance') await gsis.create(obj)
+      if (obj.kind === 'GatewayServiceInstance') await gsis.create({ ...obj, spec: { ...(obj as { spec?: object }).spec, maxInstances: active } } as KubeObject)
       else if (obj.kind === 'TransitGateway') await tgws.create(obj as K<TransitGateway>)
     }
-    say(`\napplied: ${NODES_DEFAULT.length} labelled nodes, deploy/examples/transitgateway.yaml (GSI "gsi", TransitGateway "tgw"), CN2 control node ${CN2_NS}/${CONTROL_NODE.name}`)
+    say(`\napplied: ${nodeList.length} labelled nodes, deploy/examples/transitgateway.yaml (GSI "gsi", TransitGateway "tgw"), VirtualNetwork default/frontend (${VN_SUBNET}, ${VN_ROUTE_TARGET}), CN2 control node ${CN2_NS}/${CONTROL_NODE_NAME}`)
 
+    let progress = Date.now()
     const tgw = await waitFor('TransitGateway tgw Ready', async () => {
       if (exited) throw new Error('gsi-controller exited')
       const t = await tgws.get(NS, 'tgw')
+      if (Date.now() - progress > 30_000) {
+        progress = Date.now()
+        say(`  ... ${((Date.now() - t0) / 1000).toFixed(0)} s: TransitGateway ${t?.status?.state ?? '-'}, AWSReady ${cond(t, 'AWSReady')}, PeersReady ${cond(t, 'PeersReady')}; CPU seconds so far: controller ${cpuSeconds(child.pid)}, daemons ${dp.nodes.map(n => cpuSeconds(n.proc?.pid)).join(' ')}`)
+      }
       return t?.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True' ? t : undefined
-    }, 60_000)
+    }, 900_000)
     const s = tgw.status ?? {}
     say(`\nTransitGateway tgw: Ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     table([
@@ -205,76 +321,143 @@ async function lab(keep: boolean): Promise<number> {
       [s.state ?? '-', s.transitGatewayID ?? '-', s.vpcAttachmentID ?? '-', s.connectAttachmentID ?? '-', s.securityGroupID ?? '-',
         String(s.activePeers ?? 0), cond(tgw, 'Ready'), cond(tgw, 'AWSReady'), cond(tgw, 'PeersReady')],
     ])
-    // The CN2 registration follows the ConnectedPeers within a reconcile; wait for both to settle.
-    const peerItems = await waitFor('ConnectedPeers with the control node', async () => {
-      const items = (await peers.list(NS)).items
-      return items.length === 4 && items.every(p => p.spec.controlNodes?.length === 1) ? items : undefined
-    }, 30_000).catch(async () => (await peers.list(NS)).items)
-    say('\nConnectedPeers (what each node\'s gsi-routerd reads):')
-    table([['NODE', 'PEER ADDRESS', 'TGW GRE', 'INSIDE', 'LOCAL', 'TGW BGP PEERS', 'ASN', 'TGW ASN', 'CONTROL NODES'],
-      ...peerItems.map(p => [p.spec.nodeName, p.spec.peerAddress, p.spec.transitGatewayAddress, p.spec.insideCidrBlocks.join(','),
-        p.spec.localInsideAddresses.join(','), p.spec.bgpPeerAddresses.join(','), String(p.spec.peerAsn), String(p.spec.transitGatewayAsn),
-        (p.spec.controlNodes ?? []).map(c => `${c.address} AS${c.asn}`).join(',') || '-'])])
+    phases.done('AWS resources created (TransitGateway Ready)')
+    const sessionsUp = await waitFor('every instance\'s two TGW sessions Established', async () => {
+      const up = dp.establishedNodes()
+      return up.length === active ? up : undefined
+    }, 600_000).catch(() => dp.establishedNodes())
+    phases.done('daemons up: GRE links and TGW sessions Established')
+    const peerItems = (await peers.list(NS)).items
+    say('\nConnectedPeers (what each node\'s gsi-routerd reads) and the daemons\' sessions (status.daemon):')
+    table([['NODE', 'PEER ADDRESS', 'TGW GRE', 'INSIDE', 'TGW BGP PEERS', 'ASN', 'CONTROL NODES', 'GRE', 'SESSIONS'],
+      ...peerItems.map(p => [p.spec.nodeName.split('.')[0]!, p.spec.peerAddress, p.spec.transitGatewayAddress, p.spec.insideCidrBlocks.join(','),
+        p.spec.bgpPeerAddresses.join(','), String(p.spec.peerAsn), (p.spec.controlNodes ?? []).map(c => `${c.address} AS${c.asn}`).join(',') || '-',
+        p.status?.daemon?.greLinkUp === true ? 'up' : p.status?.daemon === undefined ? '-' : 'down',
+        (p.status?.daemon?.sessions ?? []).map(x => `${x.peerAddress} ${x.state}`).join(', ') || '-'])])
     say(`  standby: ${(s.standbyNodes ?? []).join(', ') || '-'}`)
-    const routerItems = await waitFor('a BGPRouter per active node', async () => {
-      const items = await ourRouters()
-      return items.length === 4 ? items : undefined
-    }, 30_000).catch(ourRouters)
-    say(`\nCN2 BGPRouters in ${CN2_NS} registering the nodes with the control node:`)
-    table([['NAME', 'TYPE', 'ADDRESS', 'AS', 'FAMILIES', 'REFERENCES'],
-      ...routerItems.map(r => {
-        const p = r.spec?.bgpRouterParameters
-        return [r.metadata.name, p?.routerType ?? '-', p?.address ?? '-', String(p?.autonomousSystem ?? '-'),
-          (p?.addressFamilies?.family ?? []).join(','), (r.spec?.bgpRouterReferences ?? []).map(x => x.name).join(',')]
+    say('\nthe TGW\'s view (DescribeTransitGatewayConnectPeers, BgpStatus from the real sessions):')
+    table([['CONNECT PEER', 'NODE', 'TGW GRE', 'BGP .2', 'BGP .3'],
+      ...ec2.world.peers().filter(p => p.state === 'available').map(p => {
+        const g = net.nodes.find(x => x.address === p.peerAddress)
+        const st = p.sessionBgpStatus ?? {}
+        const inside = p.insideCidrBlocks[0] ?? ''
+        return [p.id, g?.ns ?? p.peerAddress, p.tgwAddress, st[netMod.nthAddress(inside, 2)] ?? p.bgpStatus, st[netMod.nthAddress(inside, 3)] ?? p.bgpStatus]
       })])
+    const first = dp.nodes.find(n => peerItems.some(p => p.spec.nodeName === n.name))
+    if (first !== undefined) {
+      say(`\ngsictl show bgp summary on ${first.name}:`)
+      say((await gsictl(first, ['show', 'bgp', 'summary'])).trimEnd().split('\n').map(l => `  ${l}`).join('\n'))
+    }
+    const routerItems = await ourRouters()
+    say(`\nCN2 BGPRouters in ${CN2_NS} registering the nodes with the control node:`)
+    table([['NAME', 'TYPE', 'ADDRESS', 'AS', 'REFERENCES', 'CONTROL NODE SESSION'],
+      ...await Promise.all(routerItems.map(async r => {
+        const p = r.spec?.bgpRouterParameters
+        const g = net.nodes.find(x => x.address === p?.address)
+        return [r.metadata.name, p?.routerType ?? '-', p?.address ?? '-', String(p?.autonomousSystem ?? '-'),
+          (r.spec?.bgpRouterReferences ?? []).map(x => x.name).join(','), g !== undefined ? await dp.controlNodeState(g.index) : '-']
+      }))])
     const routeItems = (await routes.list(NS)).items
-    say('\nRoutes (VPC route-table entries):')
-    table([['NAME', 'SPEC', 'STATUS'], ...routeItems.map(r => [r.metadata.name, JSON.stringify(r.spec), JSON.stringify(r.status ?? {})])])
+    say('\nRoutes (VPC route-table entries) and the VPC host\'s route table:')
+    table([['NAME', 'DESTINATION', 'ROUTE TABLE', 'STATE'], ...routeItems.map(r => [r.metadata.name, r.spec.destinationCidrBlock, r.spec.routeTableID, r.status?.state ?? '-'])])
+    say((await net.run(net.vpc, 'ip route show')).trimEnd().split('\n').map(l => `  ${l}`).join('\n'))
     say('\nAWS, as the EC2 emulator holds it:')
     const aws = liveAws(ec2)
     table(Object.entries(aws).map(([k, v]) => [k, String(v)]))
 
     say('\nchecks:')
-    check('four ConnectedPeers (the Connect attachment limit), one standby', peerItems.length === 4 && (s.standbyNodes ?? []).length === 1)
+    check(`${active} ConnectedPeers, ${o.nodes - active} standby`, peerItems.length === active && (s.standbyNodes ?? []).length === o.nodes - active)
     check('inside CIDRs unique /29s of 169.254.0.0/16 outside the reserved blocks',
-      new Set(peerItems.map(p => p.spec.insideCidrBlocks[0])).size === 4 &&
+      new Set(peerItems.map(p => p.spec.insideCidrBlocks[0])).size === active &&
       peerItems.every(p => /^169\.254\.\d+\.\d+\/29$/.test(p.spec.insideCidrBlocks[0] ?? '') && !/^169\.254\.[0-5]\.0\/29$/.test(p.spec.insideCidrBlocks[0] ?? '')))
-    check('one transit gateway, VPC attachment, Connect attachment and gsi-sg', aws['transit gateways'] === 1 && aws['VPC attachments'] === 1 && aws['Connect attachments'] === 1 && aws['security groups (gsi-sg)'] === 1)
-    check('four Connect peers in AWS', aws['Connect peers'] === 4)
+    check('one transit gateway, VPC attachment, Connect attachment and gsi-sg; a Connect peer per instance',
+      aws['transit gateways'] === 1 && aws['VPC attachments'] === 1 && aws['Connect attachments'] === 1 && aws['security groups (gsi-sg)'] === 1 && aws['Connect peers'] === active)
     const activeIps = peerItems.map(p => p.spec.peerAddress).sort()
-    check(`four CN2 BGPRouters (routerType router, node IP, AS ${CONTROL_NODE.asn}) referring to ${CONTROL_NODE.name}`,
-      JSON.stringify(routerItems.map(r => r.spec?.bgpRouterParameters?.address).sort()) === JSON.stringify(activeIps) &&
-      routerItems.every(r => r.spec?.bgpRouterParameters?.routerType === 'router' && r.spec.bgpRouterParameters.autonomousSystem === CONTROL_NODE.asn &&
-        JSON.stringify(r.spec.bgpRouterReferences?.map(x => x.name)) === JSON.stringify([CONTROL_NODE.name])))
-    check('every ConnectedPeer names the control node', peerItems.every(p =>
-      JSON.stringify(p.spec.controlNodes) === JSON.stringify([{ address: CONTROL_NODE.address, asn: CONTROL_NODE.asn }])))
+    check(`a CN2 BGPRouter per instance referring to ${CONTROL_NODE_NAME}`,
+      JSON.stringify(routerItems.map(r => r.spec?.bgpRouterParameters?.address).sort()) === JSON.stringify(activeIps))
+    check(`every instance's GRE link up and two TGW sessions Established (${sessionsUp.length}/${active})`, sessionsUp.length === active)
+    check('BgpStatus up for both sessions of every Connect peer in DescribeTransitGatewayConnectPeers',
+      ec2.world.peers().filter(p => p.state === 'available').every(p => Object.values(p.sessionBgpStatus ?? {}).filter(v => v === 'up').length === 2))
+    const vpcTable = await net.run(net.vpc, 'ip route show')
+    check('the VPC host routes the exposed CIDRs to the TGW as the Route objects say',
+      routeItems.length > 0 && routeItems.every(r => vpcTable.includes(`${r.spec.destinationCidrBlock} via ${netMod.VPC_GATEWAY}`)))
+
+    // Packets: the VPC host <-> every pod, through the TGW, a gateway's GRE and MPLS over UDP.
+    await waitFor('the TGW route toward the pods and the vRouters\' route toward the VPC', async () =>
+      (await dp.tgwNextHops(VN_SUBNET)).length === active && dp.gateways.length === active ? true : undefined, 60_000).catch(() => undefined)
+    const pings = await settledPings('pings', 30_000)
+    check(`VPC host ${VPC_HOST} -> every pod (${pings.to}/${pings.total})`, pings.to === pings.total)
+    check(`every pod -> VPC host (${pings.from}/${pings.total})`, pings.from === pings.total)
+    const hops = await dp.tgwNextHops(VN_SUBNET)
+    const wantHops = dp.connectPeerNodes().map(i => net.nodes[i - 1]!.tgwGre).sort()
+    check(`the TGW's route to ${VN_SUBNET} has one ECMP next hop per instance (${hops.join(' ') || 'none'})`, hops.length === active && JSON.stringify(hops) === JSON.stringify(wantHops))
+    // Flows spread: 32 VPC sources toward every pod; the TGW hashes each flow onto one GRE link.
+    const before = await net.greTxPackets()
+    const flows = 32 * net.pods.length
+    const started = Date.now()
+    const answered = (await net.run(net.vpc, `for i in $(seq 100 131); do ip addr add 10.0.5.$i/24 dev u0 2>/dev/null; done; for i in $(seq 100 131); do for p in ${net.pods.map(p => p.address).join(' ')}; do (busybox ping -c 2 -W 1 -I 10.0.5.$i $p >/dev/null 2>&1 && echo answered) & done; done; wait`, 300_000))
+      .split('\n').filter(l => l === 'answered').length
+    const after = await net.greTxPackets()
+    const spread = [...after].map(([i, n]) => [`g${i}`, n - (before.get(i) ?? 0)] as const)
+    // BGP crosses the links too: per link two sessions, a keepalive and an acknowledgement each per
+    // 3 s (hold time 9); a link carried flows when it sent more than that
+    const bgpAllowance = Math.ceil((Date.now() - started) / 3000) * 4 + 4
+    say(`  ${flows} flows (32 VPC sources x ${net.pods.length} pods), ${answered} answered; packets into each GRE link: ${spread.map(([l, n]) => `${l} ${n}`).join(', ')} (BGP alone: at most ${bgpAllowance})`)
+    const carrying = spread.filter(([, n]) => n > bgpAllowance).length
+    check(`flows spread over every instance (${answered}/${flows} flows answered, ${carrying} of ${active} GRE links carried flows)`, answered === flows && carrying === active)
+    phases.done('pings, ECMP, flow spread')
+
+    // A daemon restarted under a continuous ping: graceful restart keeps the kernel state.
+    const victim = dp.nodes.find(n => peerItems.some(p => p.spec.nodeName === n.name))!
+    const pod0 = net.pods[0]!
+    const pinger = net.startPing(net.vpc, pod0.address, 0.2)
+    await new Promise(r => setTimeout(r, 2000))
+    await victim.stop('SIGTERM')
+    victim.start()
+    await waitFor(`${victim.name}'s sessions back`, async () => {
+      await new Promise(r => setTimeout(r, 1000))
+      return dp.establishedNodes().includes(victim.g.index) && (await dp.controlNodeState(victim.g.index)) === 'established' && victim.text().split('\n').filter(l => l.includes('"restarting":true')).length > 0 ? true : undefined
+    }, 120_000).catch(() => undefined)
+    await new Promise(r => setTimeout(r, 3000))
+    const run = await pinger.stop()
+    check(`${victim.name.split('.')[0]}'s gsi-routerd restarted (SIGTERM) under a continuous ping: zero lost (${run.line}${run.lost.length > 0 ? `; lost ${JSON.stringify(run.lost)}` : ''})`, run.sent >= 20 && run.lost.length === 0)
+    phases.done('daemon restart under ping')
 
     // Failover: an active instance's node leaves; the standby takes its place.
     const gone = peerItems[0]!.spec.nodeName
+    const goneNode = dp.nodes.find(n => n.name === gone)!
     const standby = (s.standbyNodes ?? [])[0]
+    await dp.loseNode(goneNode.g.index)
     await nodes.delete(undefined, gone)
-    say(`\nnode ${gone} removed`)
-    const after = await waitFor('standby to take over', async () => {
-      const items = (await peers.list(NS)).items
-      const names = items.map(p => p.spec.nodeName)
-      const t = await tgws.get(NS, 'tgw')
-      return items.length === 4 && !names.includes(gone) && standby !== undefined && names.includes(standby) &&
-        t?.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True' ? items : undefined
-    }, 60_000)
-    const afterNames = after.map(p => p.spec.nodeName)
-    check(`standby ${standby} took over; four instances again (${afterNames.map(n => n.split('.')[0]).join(', ')})`,
-      afterNames.length === 4 && standby !== undefined && afterNames.includes(standby) && !afterNames.includes(gone))
-    check('still four Connect peers in AWS', liveAws(ec2)['Connect peers'] === 4)
-    const goneIp = peerItems[0]!.spec.peerAddress
-    const standbyIp = after.find(p => p.spec.nodeName === standby)?.spec.peerAddress
-    const routersAfter = await waitFor('BGPRouters to follow the takeover', async () => {
-      const ips = (await ourRouters()).map(r => r.spec?.bgpRouterParameters?.address)
-      return ips.length === 4 && !ips.includes(goneIp) && ips.includes(standbyIp) ? ips : undefined
-    }, 30_000).catch(() => undefined)
-    check(`BGPRouter of ${gone.split('.')[0]} removed, ${(standby ?? '?').split('.')[0]}'s created`, routersAfter !== undefined)
+    say(`\nnode ${gone} removed (its instance terminated: daemon killed, links down)`)
+    if (standby !== undefined) {
+      const standbyNode = dp.nodes.find(n => n.name === standby)!
+      const after2 = await waitFor('standby to take over', async () => {
+        const items = (await peers.list(NS)).items
+        const names = items.map(p => p.spec.nodeName)
+        return items.length === active && !names.includes(gone) && names.includes(standby) ? items : undefined
+      }, 60_000).catch(() => undefined)
+      check(`standby ${standby.split('.')[0]} took over (its ConnectedPeer)`, after2 !== undefined)
+      const upAgain = await waitFor('the standby\'s Connect peer, GRE link and TGW sessions', async () =>
+        dp.establishedNodes().includes(standbyNode.g.index) && (await dp.greLinks(standbyNode.g.index)).length === 1 ? true : undefined, 120_000).catch(() => false)
+      check(`${standby.split('.')[0]}'s Connect peer in AWS, GRE link and two TGW sessions up`, upAgain === true)
+      await waitFor('the TGW route through the new instance', async () => {
+        const h = await dp.tgwNextHops(VN_SUBNET)
+        return h.includes(standbyNode.g.tgwGre) && !h.includes(goneNode.g.tgwGre) ? true : undefined
+      }, 60_000).catch(() => undefined)
+      const hopsAfter = await dp.tgwNextHops(VN_SUBNET)
+      check(`the TGW's ECMP next hops follow (${hopsAfter.join(' ')})`, hopsAfter.length === active && hopsAfter.includes(standbyNode.g.tgwGre) && !hopsAfter.includes(goneNode.g.tgwGre))
+    } else {
+      say('  (no standby node: one instance fewer)')
+    }
+    const pingsAfter = await settledPings('pings after the failover', 60_000)
+    check(`traffic continues: VPC host <-> every pod (${pingsAfter.to}/${pingsAfter.total}, ${pingsAfter.from}/${pingsAfter.total})`, pingsAfter.to === pingsAfter.total && pingsAfter.from === pingsAfter.total)
+    phases.done('node lost, standby took over')
 
-    if (keep) {
-      say('\n--keep: running; Ctrl-C to stop')
+    if (o.keep) {
+      say('\n--keep: running; Ctrl-C to stop (then the TransitGateway is deleted and checked). Look inside with:')
+      for (const n of dp.nodes) say(`  node ${dp.nodes.indexOf(n) + 1}: ip netns exec ${n.g.ns} ...   node dist/src/bin/gsictl.js --socket ${n.socket} show bgp summary`)
+      say(`  TGW: ip netns exec ${net.tgw} ip route; VPC host: ip netns exec ${net.vpc} ...; Kubernetes API: ${kubeUrl} (from namespace ${apiNs}); EC2: ${ec2.endpoint}/_emulator/state`)
       await new Promise<void>(resolve => process.once('SIGINT', () => resolve()))
     }
 
@@ -283,15 +466,31 @@ async function lab(keep: boolean): Promise<number> {
     await waitFor('every AWS resource we own to be deleted', async () => {
       const a = liveAws(ec2)
       return Object.values(a).every(v => v === 0) && (await tgws.get(NS, 'tgw')) === undefined ? a : undefined
-    }, 60_000)
+    }, 60_000).catch(() => undefined)
     const left = Object.entries(liveAws(ec2)).filter(([, v]) => v !== 0).map(([k, v]) => `${v} ${k}`)
     check(`transit gateway, attachments, Connect peers, routes and gsi-sg all deleted; finalizer released${left.length ? ` (left: ${left.join(', ')})` : ''}`,
       left.length === 0 && (await tgws.get(NS, 'tgw')) === undefined)
     const cn2Left = (await bgpRouters.list(CN2_NS)).items.map(r => r.metadata.name)
-    check(`our BGPRouters deleted, the control node's kept (${cn2Left.join(', ')})`, JSON.stringify(cn2Left) === JSON.stringify([CONTROL_NODE.name]))
+    check(`our BGPRouters deleted, the control node's kept (${cn2Left.join(', ')})`, JSON.stringify(cn2Left) === JSON.stringify([CONTROL_NODE_NAME]))
+    const living = dp.nodes.filter(n => !n.gone)
+    const greLeft = await waitFor('every daemon\'s GRE link gone', async () => {
+      const l = (await Promise.all(living.map(n => dp.greLinks(n.g.index)))).flat()
+      return l.length === 0 && dp.connectPeerNodes().length === 0 ? l : undefined
+    }, 60_000).catch(async () => (await Promise.all(living.map(n => dp.greLinks(n.g.index)))).flat())
+    check(`every daemon's GRE link gone, the TGW's ends and sessions too${greLeft.length ? ` (left: ${greLeft.join(', ')})` : ''}`,
+      greLeft.length === 0 && dp.connectPeerNodes().length === 0 && dp.tgwSessionNames().length === 0)
+    check(`every daemon still running (${living.filter(n => n.running()).length}/${living.length})`, living.every(n => n.running()))
+    const tablesNow = await Promise.all(living.map(n => dp.mainTable(n.g.index)))
+    const changed = living.filter((n, k) => tablesNow[k] !== mainBefore[n.g.index - 1]).map(n => n.g.ns)
+    check(`the nodes' main tables unchanged throughout${changed.length ? ` (changed: ${changed.join(', ')})` : ''}`, changed.length === 0)
+    phases.done('TransitGateway deleted, everything gone')
   } catch (e) {
     check(String((e as Error).message ?? e), false)
   } finally {
+    syncing = false
+    await syncLoop
+    if (!ok) for (const n of dp.nodes) say(`---- ${n.name} (${n.running() ? 'running' : `exited ${n.proc?.exitCode ?? n.proc?.signalCode ?? '-'}`}) log, last lines:\n${n.text().split('\n').slice(-15).join('\n')}`)
+    await dp.stop()
     // Let the controller finish (it drains its work queue on SIGTERM) before its API servers go away.
     if (!exited) {
       const done = new Promise(r => child.once('exit', r))
@@ -301,12 +500,35 @@ async function lab(keep: boolean): Promise<number> {
     }
     await kube.stop()
     await ec2.close()
+    net.destroy()
+    rmSync(work, { recursive: true, force: true })
   }
+  phases.print()
   say(`\nlab ${ok ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   return ok ? 0 : 1
 }
 
-runCommandLine(commandLine, process.argv.slice(2), values => lab(values.keep)).then(code => {
+/** Outside the lab's namespace: run it there, on this kernel or in the VM. */
+async function enter(argv: readonly string[]): Promise<number> {
+  const self = [process.execPath, fileURLToPath(import.meta.url), ...argv]
+  const ns = `gsilab-${process.pid}`
+  if (kernelHasDataplane()) {
+    say('gsi-lab: this kernel has GRE, fou, MPLS and VRF: the data plane runs here')
+    return runHere(ns, self)
+  }
+  say('gsi-lab: this kernel lacks GRE/fou/MPLS/VRF: the data plane runs inside the project\'s qemu VM (Debian kernel, booting...)')
+  const t0 = Date.now()
+  const { code } = await runInVm(packageRoot(), ns, self, Number(process.env.GSI_LAB_VM_TIMEOUT ?? 2400))
+  say(`gsi-lab: VM run ${code === 0 ? 'passed' : `exited ${code}`} in ${((Date.now() - t0) / 1000).toFixed(1)} s including the VM boot`)
+  return code === 0 ? 0 : code === 2 ? 2 : 1
+}
+
+const argv = process.argv.slice(2)
+runCommandLine(commandLine, argv, values => {
+  const o = { keep: values.keep, nodes: numberOption('--nodes', values.nodes, { min: 1, max: 6 }), pods: numberOption('--pods', values.pods, { min: 1, max: 40 }) }
+  const apiNs = process.env[API_NS_ENV]
+  return apiNs === undefined ? enter(argv) : lab(o, apiNs)
+}).then(code => {
   process.exitCode = code
 }, (e: unknown) => {
   process.stderr.write(`gsi-lab: ${(e as Error).stack ?? String(e)}\n`)

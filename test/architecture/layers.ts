@@ -49,7 +49,7 @@ export const LAYERS: readonly Layer[] = [
   { name: 'controller/emulator', paths: ['controller/emulator/'], mayImport: ['controller', 'src/lib'] },
   // Everything else under src/: the programs and the daemon's own parts (longer prefixes above win).
   { name: 'src', paths: ['src/'], mayImport: ['controller', ...DAEMON_PARTS] },
-  { name: 'lab', paths: ['src/bin/gsi-lab.ts'], mayImport: ['src', 'controller/emulator', 'controller', ...DAEMON_PARTS] },
+  { name: 'lab', paths: ['src/bin/gsi-lab.ts', 'src/lab/'], mayImport: ['src', 'controller/emulator', 'controller', ...DAEMON_PARTS] },
   { name: 'bench, test', paths: ['bench/', 'test/'], mayImport: ['*'] },
 ]
 

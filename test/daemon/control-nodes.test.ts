@@ -8,7 +8,7 @@
 // (text and --json, pages): the routes with their MPLS and GRE next hops.
 import t from 'tap'
 import { Topology, type NodeNet } from './topology.js'
-import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw, birdTimeMs, sameBirdTime, withoutBirdTimes } from './peers.js'
+import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw, birdTimeMs, sameBirdTime, withoutBirdTimes } from '../../src/lab/peers.js'
 import { RouterDaemon, nodeConfig, finishDaemon } from './daemons.js'
 import type { FibView, PeerView, RoutePage } from '../../src/api/view.js'
 import { greLinkName } from '../../gre/index.js'

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { parse } from 'yaml'
 import { Topology } from './topology.js'
-import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw } from './peers.js'
+import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw } from '../../src/lab/peers.js'
 import { RouterDaemon, nodeConfig, finishDaemon } from './daemons.js'
 import { ApiClient } from '../../src/api/client.js'
 

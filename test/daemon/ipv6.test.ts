@@ -8,7 +8,7 @@
 // received is read from its own CLI.
 import t from 'tap'
 import { Topology, type NodeNet } from './topology.js'
-import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw } from './peers.js'
+import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw } from '../../src/lab/peers.js'
 import { RouterDaemon, nodeConfig, finishDaemon } from './daemons.js'
 
 t.setTimeout(240_000)

@@ -9,7 +9,7 @@ import { KubeConnection, makeKubeConfig, ResourceClient, type KubeObject } from 
 import { API_VERSION, NODE_NAME_LABEL, TRANSIT_GATEWAY_LABEL, type ConnectedPeer, type ConnectedPeerSpec, type DaemonStatus } from '../../controller/types.js'
 import { CONNECTED_PEERS } from '../../src/config/kube.js'
 import { Topology, type NodeNet } from './topology.js'
-import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw, sameBirdTime, withoutBirdTimes } from './peers.js'
+import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type GobgpPath, type Tgw, sameBirdTime, withoutBirdTimes } from '../../src/lab/peers.js'
 import { RouterDaemon, finishDaemon } from './daemons.js'
 import { DAEMON_USER, startKubeApi, type KubeApi } from './kube-api.js'
 

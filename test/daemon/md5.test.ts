@@ -12,7 +12,7 @@ import { KubeConnection, makeKubeConfig, ResourceClient, type KubeObject } from 
 import { API_VERSION, NODE_NAME_LABEL, TRANSIT_GATEWAY_LABEL, type ConnectedPeer } from '../../controller/types.js'
 import { CONNECTED_PEERS } from '../../src/config/kube.js'
 import { Topology, type NodeNet } from './topology.js'
-import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from './peers.js'
+import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from '../../src/lab/peers.js'
 import { RouterDaemon, nodeConfig, finishDaemon } from './daemons.js'
 import { startKubeApi, type KubeApi } from './kube-api.js'
 

@@ -8,7 +8,7 @@
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { Topology, type NodeNet } from './topology.js'
-import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from './peers.js'
+import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from '../../src/lab/peers.js'
 import { RouterDaemon, nodeConfig, finishDaemon } from './daemons.js'
 import type { TunnelsView } from '../../src/api/view.js'
 

@@ -1,7 +1,7 @@
 // gsictl doctor end to end: the Kubernetes API emulator (our CRDs) and the EC2 emulator on loopback,
 // the real gsi-controller program against them, one real gsi-routerd in Kubernetes mode (dataplane
 // none) in a node namespace reading the ConnectedPeer the controller wrote, gobgpd as the CN2 control
-// node and two BIRD processes as the TGW's .2 and .3 (test/daemon/peers.ts). The doctor runs as from a
+// node and two BIRD processes as the TGW's .2 and .3 (src/lab/peers.ts). The doctor runs as from a
 // laptop: the cluster through the official client, the daemon over HTTP (/status on its port 9478,
 // relayed out of the node namespace through a Unix socket, as the API is relayed in), EC2 asked with
 // the emulator's endpoint. First every line ok but the expected warning (no GRE link with dataplane
@@ -20,7 +20,7 @@ import type { ConnectedPeer, TransitGateway } from '../../controller/types.js'
 import { runGsictl } from '../../src/cli/index.js'
 import { formatDoctor, runDoctor, type CheckResult, type DoctorRun } from '../../src/doctor/index.js'
 import { Topology, type NodeNet } from '../daemon/topology.js'
-import { startControlNode, startTgw, sleep, type ControlNode, type Tgw } from '../daemon/peers.js'
+import { startControlNode, startTgw, sleep, type ControlNode, type Tgw } from '../../src/lab/peers.js'
 import { RouterDaemon, ROOT, finishDaemon } from '../daemon/daemons.js'
 import { startKubeApi, type KubeApi } from '../daemon/kube-api.js'
 

@@ -1,7 +1,7 @@
 // The whole gateway on a real kernel: two nodes running the real gsi-routerd (dataplane kernel: GRE
 // link in the gateway VRF, TGW sessions bound to the VRF, fou + mplsip tunnels, MPLS label into the
 // VRF), a TGW (kernel GRE, BIRD with ECMP into its kernel), a CN2 control node (gobgpd) and two
-// vRouters with pods terminating MPLSoUDP in the kernel (test/kernel/lib/gateway-net.ts).
+// vRouters with pods terminating MPLSoUDP in the kernel (src/lab/net.ts, the lab's data-plane world).
 // Pings VPC host <-> pod both ways, ECMP at the TGW, an instance lost, a SIGTERM restart and a kill -9
 // restart under a continuous ping with zero loss, the nodes' main tables untouched.
 import t, { type Test } from 'tap'
@@ -10,12 +10,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { stringify } from 'yaml'
-import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from '../daemon/peers.js'
-import { CONTROL_NODE, EXPOSED_CIDR, GATEWAY_LABEL, GATEWAY_TABLE, GatewayNet, GSI_ASN, ROUTE_TARGET, TGW_ASN, TGW_GRE_ADDRESS, VPC_CIDR, VPC_HOST, type GwNode } from './lib/gateway-net.js'
+import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from '../../src/lab/peers.js'
+import { CONTROL_NODE, EXPOSED_CIDR, GATEWAY_LABEL, GATEWAY_TABLE, GatewayNet, GSI_ASN, ROUTE_TARGET, TGW_ASN, TGW_GRE_ADDRESS, VPC_CIDR, VPC_HOST, pingRun, type GwNode, type PingRun } from '../../src/lab/net.js'
 
 t.setTimeout(1_500_000)
 const ROOT = resolve(new URL('../..', import.meta.url).pathname)
-const net = new GatewayNet(`${process.pid % 1000}`, 2)
+const net = new GatewayNet(`${process.pid % 1000}`, 2, { staticConnectPeers: true, vpcDefaultRoute: true })
 const work = mkdtempSync(join(tmpdir(), 'gsi-dp-'))
 let cn: ControlNode | undefined
 let tgw: Tgw | undefined
@@ -120,8 +120,7 @@ t.test('two gateways come up: GRE in the VRF, sessions bound to it, routes in th
   t.match(tgwRoute, /nexthop (via 169\.254\.6\.1 )?dev g1[\s\S]*nexthop (via 169\.254\.7\.1 )?dev g2/, 'the TGW kernel route has both instances as ECMP next hops')
   // vRouters send toward the gateways the control node has the VPC route from (their agent's job)
   const from = await waitUntil('the VPC route at the control node from both gateways', 60_000, () => {
-    const rib = cn!.json<Record<string, unknown[]> | null>(['global', 'rib', '-a', 'vpnv4']) ?? {}
-    const gws = net.nodes.filter((g) => rib[`${g.address}:1:${VPC_CIDR}`] !== undefined).map((g) => g.address)
+    const gws = net.gatewaysAtControlNode(cn!)
     return gws.length === 2 ? gws : undefined
   })
   net.setVrouterGateways(from)
@@ -133,24 +132,6 @@ t.test('VPC host <-> pod, both ways, through GRE and MPLS over UDP', async (t) =
   t.equal(net.ping(net.vrouters[0]!.podNs, VPC_HOST, 3), 3, 'pod1 -> VPC host')
   t.equal(net.ping(net.vrouters[1]!.podNs, VPC_HOST, 3), 3, 'pod2 -> VPC host')
 })
-
-/** What a continuous ping saw: how many it sent and got back, and which sequence numbers were lost. */
-interface PingRun { sent: number; received: number; lost: number[]; line: string }
-
-/**
- * Reads busybox ping's output. Packets 0..sent-1 went out; a packet is lost when no reply with its
- * sequence number came, except the very last one sent: ping is stopped by SIGINT and prints its summary
- * at once, so that one may still be on its way (sent at most one interval before the stop, and the
- * emulated CPU's round trip can be tens of ms). Counting it was the flake of an earlier version.
- */
-function pingRun(out: string): PingRun {
-  const m = /(\d+) packets transmitted, (\d+) packets received/.exec(out)
-  const sent = Number(m?.[1] ?? NaN)
-  const answered = new Set([...out.matchAll(/seq=(\d+)/g)].map((x) => Number(x[1])))
-  const lost: number[] = []
-  for (let i = 0; i < sent - 1; i++) if (!answered.has(i)) lost.push(i)
-  return { sent, received: Number(m?.[2] ?? NaN), lost, line: m?.[0] ?? out.slice(-200) }
-}
 
 /** `ip -ts monitor` of route, link, neighbour and MPLS changes in `ns`, until stopped. */
 function monitor(ns: string): { stop: () => string } {
@@ -238,8 +219,8 @@ t.test('an instance lost: traffic continues through the other', async (t) => {
   net.exec(n.g.ns, 'ip link set ut down; ip link set uf down')
   await waitUntil('the TGW route through the lost instance gone', 120_000, () => !net.exec(net.tgw, `ip route show ${EXPOSED_CIDR}`).includes('169.254.6.1'))
   const from = await waitUntil('the control node drops the lost gateway', 120_000, () => {
-    const rib = cn!.json<Record<string, unknown[]> | null>(['global', 'rib', '-a', 'vpnv4']) ?? {}
-    return rib[`${net.nodes[0]!.address}:1:${VPC_CIDR}`] === undefined ? net.nodes.filter((g) => rib[`${g.address}:1:${VPC_CIDR}`] !== undefined).map((g) => g.address) : undefined
+    const gws = net.gatewaysAtControlNode(cn!)
+    return gws.includes(net.nodes[0]!.address) ? undefined : gws
   })
   net.setVrouterGateways(from)
   // A hard node loss is not hitless (the TGW notices at its hold timer); what must hold is that the

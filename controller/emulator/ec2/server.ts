@@ -12,7 +12,8 @@
  *   GET  /_emulator/counts                     live resources by kind
  *   POST /_emulator/advance   {"ms": 5000}     move the emulator clock forward
  *   POST /_emulator/faults    {"throttleNext": 10, "throttleRate": 0.3, "failOnce": {"action": "...", "code": "...", "status": 500}}
- *   POST /_emulator/bgp       {"connectPeerId": "tgw-connect-peer-...", "status": "up"}
+ *   POST /_emulator/bgp       {"connectPeerId": "tgw-connect-peer-...", "status": "up"[, "transitGatewayAddress": "169.254.6.2"]}
+ *                                              (one session of the two when the address is given)
  *   POST /_emulator/config    {"availableDelayMs": 0, "deletingDelayMs": 0, "bgpUpWhenAvailable": true, "describeLagMs": 0}
  */
 import http from 'node:http'
@@ -209,7 +210,7 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
     const bgp = [2, 3].map((k) => ({
       transitGatewayAsn: p.tgwAsn, peerAsn: p.peerAsn,
       transitGatewayAddress: nthAddress(inside, k), peerAddress: nthAddress(inside, 1),
-      bgpStatus: p.bgpStatus,
+      bgpStatus: p.state === 'deleted' || p.state === 'deleting' ? 'down' : p.sessionBgpStatus?.[nthAddress(inside, k)] ?? p.bgpStatus,
     }))
     return {
       transitGatewayAttachmentId: p.attachmentId, transitGatewayConnectPeerId: p.id, state: p.state, creationTime: iso(p.createdAt),
@@ -463,7 +464,7 @@ export function createEc2Emulator(opts: Ec2EmulatorOptions = {}): { world: Ec2Wo
           if (j.failOnce !== undefined) faults.failOnce.push(j.failOnce as FailOnce)
           send(200, faults); return
         case 'POST /_emulator/bgp':
-          world.setBgpStatus(String(j.connectPeerId), j.status === 'up' ? 'up' : 'down'); send(200, { ok: true }); return
+          world.setBgpStatus(String(j.connectPeerId), j.status === 'up' ? 'up' : 'down', typeof j.transitGatewayAddress === 'string' ? j.transitGatewayAddress : undefined); send(200, { ok: true }); return
         case 'POST /_emulator/config':
           if (typeof j.availableDelayMs === 'number') world.availableDelayMs = j.availableDelayMs
           if (typeof j.deletingDelayMs === 'number') world.deletingDelayMs = j.deletingDelayMs

@@ -77,6 +77,9 @@ export interface ConnectPeer extends Lifecycle {
   peerAsn: number
   tgwAsn: number
   bgpStatus: 'up' | 'down'
+  /** Not EC2's model: BgpStatus per TGW inside address (.2, .3) where the lab reports real sessions;
+   * an address absent here reports `bgpStatus`. */
+  sessionBgpStatus?: Record<string, 'up' | 'down'>
   tags: Tag[]
   createdAt: number
 }
@@ -533,8 +536,10 @@ export class Ec2World {
   }
 
   /** Not EC2: flips what the TGW reports as BgpStatus (the appliance's sessions came up or went down). */
-  setBgpStatus(id: string, status: 'up' | 'down'): void {
-    this.getPeer(id).bgpStatus = status
+  setBgpStatus(id: string, status: 'up' | 'down', tgwInsideAddress?: string): void {
+    const p = this.getPeer(id)
+    if (tgwInsideAddress === undefined) { p.bgpStatus = status; return }
+    p.sessionBgpStatus = { ...p.sessionBgpStatus, [tgwInsideAddress]: status }
   }
 
   // ---- VPC route tables ----

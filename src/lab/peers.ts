@@ -1,5 +1,6 @@
 /**
- * The real daemons around gsi-routerd in the daemon tests, each inside its namespace of a Topology:
+ * The real daemons around gsi-routerd, each inside a network namespace: in the daemon tests (a
+ * Topology), the kernel data-plane test and the lab (src/lab/net.ts):
  * - a CN2 control node played by gobgpd (iBGP, inet-vpn / inet6-vpn / route-target, graceful restart),
  *   originating pod routes as VPNv4 with RD, label, route target and encapsulation udp, as a control
  *   node reflects vRouter routes; checked through its own CLI (`gobgp -j`);
@@ -25,15 +26,19 @@ export interface PeerHost {
     readonly controlNode: string
     /** The second control node's, when there is one. */
     readonly controlNode2?: string
-    /** The node's inside address (.1) and the TGW's two (.2, .3). */
-    readonly insideLocal: string
-    readonly tgwPeers: readonly [string, string]
+    /** The node's inside address (.1) and the TGW's two (.2, .3); absent while the node has no
+     * Connect peer (the lab's standby nodes): the TGW then has no session toward it. */
+    readonly insideLocal?: string
+    readonly tgwPeers?: readonly [string, string]
     /** With an IPv6 inside /125: our ::1 and the TGW's ::2 and ::3. */
     readonly insideLocal6?: string
     readonly tgwPeers6?: readonly [string, string]
   }[]
   spawn(ns: string, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess
   exec(ns: string, cmd: string, args: string[], timeoutMs?: number): string
+  /** The same without blocking the event loop (the lab serves its emulators from the same process);
+   * absent: `exec`. */
+  execAsync?(ns: string, cmd: string, args: string[], timeoutMs?: number): Promise<string>
 }
 type Topology = PeerHost
 
@@ -90,6 +95,8 @@ export interface ControlNode extends Proc {
   readonly asn: number
   cli(args: string[]): string
   json<T = unknown>(args: string[]): T
+  /** `json` without blocking the event loop. */
+  jsonAsync<T = unknown>(args: string[]): Promise<T>
   addPod(r: PodRoute): void
   delPod(r: PodRoute): void
   /** gobgpd's VPNv4 (or VPNv6) Adj-RIB-In from one node, as its JSON. */
@@ -139,11 +146,14 @@ export async function startControlNode(topo: Topology, o: { asn?: number; holdTi
   const p = startIn(topo, ns, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-l', 'warn', '-p', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'], dir)
   const cli = (args: string[]): string => topo.exec(ns, 'gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args])
   const json = <T>(args: string[]): T => JSON.parse(cli([...args, '-j']) || 'null') as T
-  await waitUntil('gobgpd API', 10_000, () => { cli(['global']); return true })
+  const gobgp = ['-u', '127.0.0.1', '-p', '50051']
+  const jsonAsync = async <T>(args: string[]): Promise<T> =>
+    JSON.parse((await (topo.execAsync ?? (async (...a: Parameters<Topology['exec']>) => topo.exec(...a)))(ns, 'gobgp', [...gobgp, ...args, '-j'])) || 'null') as T
+  await waitUntil('gobgpd API', 60_000, () => { cli(['global']); return true })
   const fam = (prefix: string): string => prefix.includes(':') ? 'vpnv6' : 'vpnv4'
   const podArgs = (r: PodRoute): string[] => [r.prefix, 'label', String(r.label), 'rd', r.rd, 'rt', r.rt.replace(/^target:/, ''), 'encap', 'mpls-in-udp', 'nexthop', r.vrouter]
   return {
-    ...p, asn, cli, json,
+    ...p, asn, cli, json, jsonAsync,
     addPod: (r) => { cli(['global', 'rib', '-a', fam(r.prefix), 'add', ...podArgs(r)]) },
     delPod: (r) => { cli(['global', 'rib', '-a', fam(r.prefix), 'del', ...podArgs(r)]) },
     received: (node, family = 'vpnv4') => {
@@ -170,8 +180,12 @@ export interface Tgw extends Proc {
   paths(prefix: string): TgwPath[]
   /** Protocol name -> BIRD state ("Established", "Active", ...). */
   sessions(): Map<string, string>
+  /** `sessions` without blocking the event loop. */
+  sessionsAsync(): Promise<Map<string, string>>
   /** birdc on the instance that runs protocol `n<i>a` or `n<i>b`. */
   birdcFor(protocol: string, cmd: string): string
+  /** Rewrites both configurations from `topo.nodes` as they are now (Connect peers come and go in
+   * the lab) plus extra static routes, and has BIRD reload them: sessions of unchanged peers stay. */
   configure(extraStatic: string[]): void
 }
 
@@ -215,6 +229,7 @@ export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: numbe
       // the TGW forwards: its kernel gets the gateways' routes, ECMP across every instance
       if (o.kernel === true && side === 'a') L.push('protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }')
       for (const n of topo.nodes) {
+        if (n.insideLocal === undefined || n.tgwPeers === undefined) continue
         L.push(`protocol bgp n${n.index}${side} {`, `  local ${n.tgwPeers[k]} as ${asn};`, `  neighbor ${n.insideLocal} as ${o.peerAsn};`,
           '  multihop 2; strict bind on;', `  hold time ${hold}; keepalive time ${Math.max(1, Math.floor(hold / 3))}; connect retry time 1; connect delay time 1;`,
           `  graceful restart on;${o.restartTime !== undefined ? ` graceful restart time ${o.restartTime};` : ''}`,
@@ -242,7 +257,7 @@ export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: numbe
       throw e
     }
   }
-  for (const side of sides) await waitUntil(`bird ${side}`, 10_000, () => { birdcOf(side, 'show status'); return true })
+  for (const side of sides) await waitUntil(`bird ${side}`, 60_000, () => { birdcOf(side, 'show status'); return true })
   return {
     proc: (procs[0] as Proc).proc, dir, asn,
     stop: async () => { for (const p of procs) await p.stop() },
@@ -251,17 +266,24 @@ export async function startTgw(topo: Topology, o: { asn?: number; peerAsn: numbe
     configure: (extra) => { write(extra); for (const side of sides) birdcOf(side, 'configure') },
     // `show route PREFIX` is an exact match (`show route for` would answer with a covering route)
     paths: (prefix) => sides.flatMap((side) => parseBirdRoutes(birdcOf(side, `show route ${prefix} all`), prefix)),
-    sessions: () => {
-      const m = new Map<string, string>()
-      for (const side of sides) {
-        for (const line of birdcOf(side, 'show protocols').split('\n')) {
-          const f = line.trim().split(/\s+/)
-          if (f[1] === 'BGP') m.set(f[0] as string, f[5] ?? f[3] ?? '')
-        }
-      }
-      return m
+    sessions: () => protocolStates(sides.map((side) => birdcOf(side, 'show protocols'))),
+    sessionsAsync: async () => {
+      const run = topo.execAsync ?? (async (...a: Parameters<Topology['exec']>) => topo.exec(...a))
+      return protocolStates(await Promise.all(sides.map((side) => run(topo.tgw, 'birdc', ['-s', ctl(side), 'show protocols']))))
     },
   }
+}
+
+/** BGP protocol name -> state from `birdc show protocols` texts. */
+function protocolStates(texts: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>()
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const f = line.trim().split(/\s+/)
+      if (f[1] === 'BGP') m.set(f[0] as string, f[5] ?? f[3] ?? '')
+    }
+  }
+  return m
 }
 
 /** Parses `birdc show route for X all` into one entry per path (BIRD 2.0 text). */

@@ -1,0 +1,34 @@
+// `npm run lab` as CI runs it: the lab's own exit status is the test. In the kernel suite the lab
+// finds the kernel it needs (the VM's), so it runs its data plane directly, no second VM. A small
+// world (two nodes: one instance, one standby; three pods) keeps it within the suite's time; every
+// check the default run makes is made here too, and the run must say it passed each of them.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+t.setTimeout(1_200_000)
+const ROOT = resolve(new URL('../..', import.meta.url).pathname)
+const LAB = join(ROOT, 'dist/src/bin/gsi-lab.js')
+
+t.test('the lab passes every check and exits 0', async (t) => {
+  t.ok(existsSync(LAB), 'the lab is built (scripts/test-kernel.mjs builds it before the VM boots)')
+  const child = spawn(process.execPath, [LAB, '--nodes', '2', '--pods', '3'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (d) => { out += String(d) })
+  child.stderr.on('data', (d) => { out += String(d) })
+  const killer = setTimeout(() => child.kill('SIGKILL'), 1_100_000)
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
+  clearTimeout(killer)
+  const oks = out.split('\n').filter((l) => l.includes('[ok]'))
+  const fails = out.split('\n').filter((l) => l.includes('[FAIL]'))
+  if (code !== 0) t.comment(out)
+  t.equal(code, 0, 'exit status 0')
+  t.same(fails, [], 'no check failed')
+  t.match(out, /the data plane runs here/, 'the data plane ran on this kernel')
+  for (const what of [/VPC host \S+ -> every pod \(3\/3\)/, /every pod -> VPC host \(3\/3\)/, /ECMP next hop per instance/, /flows spread/,
+    /restarted \(SIGTERM\) under a continuous ping: zero lost/, /took over/, /all deleted; finalizer released/, /GRE link gone/, /main tables unchanged/]) {
+    t.ok(oks.some((l) => what.test(l)), `[ok] ${what.source}`)
+  }
+  t.match(out, /lab passed in/, 'the lab says it passed')
+})
