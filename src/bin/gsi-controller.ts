@@ -131,8 +131,9 @@ function flagsOf(v: OptionValues<typeof commandLine.options>, env: NodeJS.Proces
 
 async function run(f: Flags): Promise<void> {
   // Loaded only now: the AWS SDK and the Kubernetes client take seconds to load on a busy node, and
-  // --help or a wrong flag should answer at once.
-  const [{ pino }, { ControllerReplica }, { ControllerMetrics, serveMetrics }, { KubeConnection, makeKubeConfig }, { createEc2Api }] = await Promise.all([
+  // --help or a wrong flag should answer at once. pino is CommonJS: its default export is the one a
+  // bundle (the lab's, scripts/bundle.mjs) keeps too, where named exports of an import() are lost.
+  const [{ default: pino }, { ControllerReplica }, { ControllerMetrics, serveMetrics }, { KubeConnection, makeKubeConfig }, { createEc2Api }] = await Promise.all([
     import('pino'), import('../../controller/controller.js'), import('../../controller/metrics.js'),
     import('../../controller/k8s/index.js'), import('../../controller/aws/ec2.js'),
   ])

@@ -28,6 +28,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { PassThrough } from 'node:stream'
+import { parseAllDocuments } from 'yaml'
 import { fileURLToPath } from 'node:url'
 import type { Ec2Emulator } from '../../controller/emulator/ec2/server.js'
 import type { KubeObject } from '../../controller/k8s/index.js'
@@ -36,9 +37,17 @@ import { numberOption, runCommandLine, type CommandLine, type OptionSpecs } from
 import { API_NS_ENV, kernelHasDataplane, runHere, runInVm } from '../lab/kernel.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-/** The package root, from dist/src/bin or src/bin. */
+/** The package root, from dist/src/bin, dist/bundle or src/bin. */
 function packageRoot(): string {
   return here.includes(`${join('dist', 'src', 'bin')}`) ? join(here, '..', '..', '..') : join(here, '..', '..')
+}
+
+/**
+ * The file of one of our programs as this lab runs them: the bundles beside it when the lab runs from
+ * dist/bundle (`npm run lab`; scripts/bundle.mjs says why), else the compiled dist/src/bin tree.
+ */
+function programFile(name: 'gsi-controller' | 'gsi-routerd'): string {
+  return here.endsWith(join('dist', 'bundle')) ? join(here, `${name}.mjs`) : join(packageRoot(), 'dist', 'src', 'bin', `${name}.js`)
 }
 
 const NS = 'default'
@@ -154,9 +163,9 @@ class Phases {
 
 async function lab(o: LabOptions, apiNs: string): Promise<number> {
   // Loaded only now, so that --help and a wrong flag answer without loading the emulators and clients.
-  const [{ parseAllDocuments }, { KubeEmulator }, { defaultCrdDir, readCrds }, { startEc2Emulator }, { KubeConnection, makeKubeConfig, ResourceClient, NODES },
+  const [{ KubeEmulator }, { defaultCrdDir, readCrds }, { startEc2Emulator }, { KubeConnection, makeKubeConfig, ResourceClient, NODES },
     { BGP_ROUTER_REF, GSI_REF, PEER_REF, ROUTE_REF, SUBNET_REF, TGW_REF, VN_REF }, netMod, { LabDataplane, startLabPeers }, { runGsictl }] = await Promise.all([
-    import('yaml'), import('../../controller/emulator/kube/server.js'), import('../../controller/emulator/kube/main.js'),
+    import('../../controller/emulator/kube/server.js'), import('../../controller/emulator/kube/crds.js'),
     import('../../controller/emulator/ec2/server.js'), import('../../controller/k8s/index.js'), import('../../controller/controller.js'),
     import('../lab/net.js'), import('../lab/dataplane.js'), import('../cli/gsictl.js'),
   ])
@@ -185,7 +194,7 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
   const ec2 = await startEc2Emulator({ availableDelayMs: 400, deletingDelayMs: 200, bgpUpWhenAvailable: false })
   say(`  kube emulator ${kubeUrl} (nodes: http://${API_ADDRESS}:${kubePort})   ec2 emulator ${ec2.endpoint}`)
 
-  const controllerJs = join(root, 'dist', 'src', 'bin', 'gsi-controller.js')
+  const controllerJs = programFile('gsi-controller')
   const child: ChildProcess = spawn(
     process.execPath,
     [controllerJs, '--server', kubeUrl, '--aws-endpoint', ec2.endpoint, '--metrics-port', '0', '--log-level', 'warn',
@@ -214,7 +223,7 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
   const ourRouters = async (): Promise<K<Cn2BgpRouter>[]> =>
     (await bgpRouters.list(CN2_NS, 'gsi.gsi-router.io/transit-gateway')).items
   const dp = new LabDataplane({
-    net, world: ec2.world, nodeNames: nodeList.map(([n]) => n), work, root, kubeUrl: `http://${API_ADDRESS}:${kubePort}`,
+    net, world: ec2.world, nodeNames: nodeList.map(([n]) => n), work, root, routerd: programFile('gsi-routerd'), kubeUrl: `http://${API_ADDRESS}:${kubePort}`,
     gsiAsn: 65010, ...bgpPeers,
   })
   let ok = true

@@ -32,7 +32,7 @@ export class LabNode {
   /** The node left the cluster (the lab removed it): its daemon is not restarted. */
   gone = false
 
-  constructor(readonly g: GwNode, readonly name: string, private readonly work: string, private readonly root: string, private readonly kubeUrl: string, gsiAsn: number) {
+  constructor(readonly g: GwNode, readonly name: string, private readonly work: string, private readonly root: string, private readonly routerd: string, private readonly kubeUrl: string, gsiAsn: number) {
     this.log = join(work, `${name}.log`)
     this.base = join(work, `${name}.base.yaml`)
     this.socket = join(work, `${name}.sock`)
@@ -54,7 +54,7 @@ export class LabNode {
 
   start(): void {
     const p = spawn('ip', ['netns', 'exec', this.g.ns, 'env', `NODE_NAME=${this.name}`, `POD_NAME=gsi-routerd-${this.g.index}`,
-      process.execPath, join(this.root, 'dist/src/bin/gsi-routerd.js'), '--server', this.kubeUrl, '--base', this.base],
+      process.execPath, this.routerd, '--server', this.kubeUrl, '--base', this.base],
     { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'] })
     const append = (d: Buffer): void => { writeFileSync(this.log, d, { flag: 'a' }) }
     p.stdout.on('data', append)
@@ -86,6 +86,8 @@ export interface LabDataplaneOptions {
   readonly nodeNames: readonly string[]
   readonly work: string
   readonly root: string
+  /** gsi-routerd's program file (a bundle in `npm run lab`). */
+  readonly routerd: string
   readonly kubeUrl: string
   /** The GSI's AS (the daemons' base carries it). */
   readonly gsiAsn: number
@@ -120,7 +122,7 @@ export class LabDataplane {
   gateways: string[] = []
 
   constructor(private readonly o: LabDataplaneOptions) {
-    this.nodes = o.net.nodes.map((g, i) => new LabNode(g, o.nodeNames[i] ?? `node${g.index}`, o.work, o.root, o.kubeUrl, o.gsiAsn))
+    this.nodes = o.net.nodes.map((g, i) => new LabNode(g, o.nodeNames[i] ?? `node${g.index}`, o.work, o.root, o.routerd, o.kubeUrl, o.gsiAsn))
     this.cn = o.cn
     this.tgw = o.tgw
   }

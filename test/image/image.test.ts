@@ -145,7 +145,7 @@ t.test('the runtime layer: no compiler, no dev dependency, no emulator, benchmar
   t.ok(devOnly.length > 100 && tools.every((d) => devOnly.includes(`node_modules/${d}`)), `the lockfile names ${devOnly.length} dev-only packages, ${tools.join(', ')} among them`)
   const leaked = devOnly.filter((p) => existsSync(join(rootfs, 'app', p)))
   t.same(leaked, [], 'no dev-only package in /app/node_modules (typescript, tap, tsx, eslint, fast-check and what they pull in)')
-  for (const gone of ['dist/controller/emulator', 'dist/bench', 'dist/test', 'dist/src/bin/gsi-lab.js', 'src', 'bench', 'test', 'controller']) {
+  for (const gone of ['dist/controller/emulator', 'dist/bench', 'dist/test', 'dist/src/bin/gsi-lab.js', 'dist/bundle', 'src', 'bench', 'test', 'controller']) {
     t.notOk(existsSync(join(rootfs, 'app', gone)), `no /app/${gone}`)
   }
   // (packages under node_modules ship their own type tests; ours are what must not be there)

@@ -7,33 +7,12 @@
  * kubeconfig there and prints the kubectl command that uses it); SIGINT/SIGTERM stop it. A wrong command
  * line exits 2 with the usage, a failure to start exits 1.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { KubeEmulator } from './server.js'
 import { kubectlHint, writeKubeconfig } from './kubeconfig.js'
+import { defaultCrdDir, readCrds } from './crds.js'
 import { numberOption, runCommandLine, type CommandLine, type OptionSpecs, type OptionValues } from '../../../src/lib/args.js'
-
-/** deploy/crds of this package, whether running from source or from dist/. */
-export function defaultCrdDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 6; i++) {
-    const c = join(dir, 'deploy', 'crds')
-    if (existsSync(c)) return c
-    dir = dirname(dir)
-  }
-  throw new Error('deploy/crds not found above ' + dirname(fileURLToPath(import.meta.url)))
-}
-
-export function readCrds(paths: string[]): string[] {
-  const out: string[] = []
-  for (const p of paths) {
-    if (statSync(p).isDirectory()) {
-      for (const f of readdirSync(p).sort()) if (/\.ya?ml$/.test(f)) out.push(readFileSync(join(p, f), 'utf8'))
-    } else out.push(readFileSync(p, 'utf8'))
-  }
-  return out
-}
 
 const commandLine = {
   program: 'kube-emulator',
