@@ -49,11 +49,12 @@ const q = s => `'${String(s).replaceAll("'", "'\\''")}'`
 
 /**
  * Boots the VM, runs `command` (argv array) in `cwd`, streams output to `stdout`/`stderr` (writable
- * streams), resolves with { code, seconds, bootSeconds }.
+ * streams) and, when `stdin` (a readable stream) is given, feeds it to the job's standard input
+ * (otherwise /dev/null); resolves with { code, seconds, bootSeconds }.
  */
 export async function runInVm({
   command, cwd = process.cwd(), env = {}, timeoutSec = 900, cpus = Number(process.env.GSI_VM_CPUS ?? 1), memMb = 2048,
-  stdout = process.stdout, stderr = process.stderr, keep = false,
+  stdout = process.stdout, stderr = process.stderr, keep = false, stdin,
 }) {
   if (!command.length) throw new Error('runInVm: no command given')
   const cacheDir = join(repoRoot, '.vm')
@@ -69,6 +70,9 @@ export async function runInVm({
     `cd ${q(cwd)} || exit 126`,
     // tap (and other tools) keep caches in ./.tap: give them a tmpfs there, the root is read-only.
     `[ -d .tap ] && mount -t tmpfs tap .tap`,
+    // With `stdin`: the job reads a fourth serial port that this process feeds (raw, no echo; the
+    // end of the host's input arrives as ^D, a raw tty has no end of its own)
+    ...(stdin !== undefined ? ['stty -F /dev/ttyS3 raw -echo 2>/dev/null', 'exec </dev/ttyS3'] : []),
     command.map(q).join(' '),
     'rc=$?',
     // Closing a serial tty waits for its output to drain: make sure that happens before power-off.
@@ -92,10 +96,18 @@ export async function runInVm({
     '-chardev', 'stdio,id=jobout', '-serial', 'chardev:jobout',
     '-chardev', `socket,id=joberr,path=${errSock}`, '-serial', 'chardev:joberr',
   ]
+  const inSock = join(runDir, 'stdin.sock')
+  if (stdin !== undefined) args.push('-chardev', `socket,id=jobin,path=${inSock}`, '-serial', 'chardev:jobin')
   // The job's stderr: qemu connects as a client to a unix socket we listen on (a child's extra stdio
   // pipe is a socketpair, which qemu cannot open by path).
   const errServer = createServer(conn => conn.on('data', d => stderr.write(d)))
   await new Promise((res, rej) => { errServer.once('error', rej); errServer.listen(errSock, res) })
+  const inServer = stdin === undefined ? undefined : createServer(conn => {
+    conn.on('error', () => { /* the VM went away */ })
+    stdin.on('data', d => conn.write(d))
+    stdin.once('end', () => conn.write('\x04'))
+  })
+  if (inServer !== undefined) await new Promise((res, rej) => { inServer.once('error', rej); inServer.listen(inSock, res) })
   const started = Date.now()
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout.on('data', d => stdout.write(d))
@@ -109,6 +121,8 @@ export async function runInVm({
   })
   clearTimeout(timer)
   errServer.close()
+  inServer?.close()
+  stdin?.pause()
   const seconds = (Date.now() - started) / 1000
   const booted = existsSync(join(runDir, 'booted'))
   const codeFile = join(runDir, 'exit-code')

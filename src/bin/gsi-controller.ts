@@ -32,6 +32,8 @@ Scope and leader election:
 Work:
   --workers N                  concurrent reconciles (default 2)
   --resync S                   re-check every TransitGateway against AWS every S seconds (default 300)
+  --pending-poll S             while an AWS resource is pending, look again after at least S seconds
+                               (default 2; the delay grows with the wait, to 60 s)
 AWS:
   --aws-endpoint URL           EC2 endpoint override (lab: the EC2 emulator)  env GSI_AWS_ENDPOINT
 Observability:
@@ -60,6 +62,7 @@ const commandLine = {
     'retry-period': { type: 'string', default: '2' },
     workers: { type: 'string', default: '2' },
     resync: { type: 'string', default: '300' },
+    'pending-poll': { type: 'string', default: '2' },
     'aws-endpoint': { type: 'string' },
     'metrics-port': { type: 'string' },
     'metrics-host': { type: 'string', default: '0.0.0.0' },
@@ -81,6 +84,7 @@ interface Flags {
   retryPeriodS: number
   workers: number
   resyncS: number
+  pendingPollS: number
   awsEndpoint?: string
   metricsPort: number
   metricsHost: string
@@ -109,6 +113,7 @@ function flagsOf(v: OptionValues<typeof commandLine.options>, env: NodeJS.Proces
     retryPeriodS: seconds('--retry-period', v['retry-period'], 0.01, 3600),
     workers: numberOption('--workers', v.workers, { min: 1, max: 64 }),
     resyncS: seconds('--resync', v.resync, 1, 86400),
+    pendingPollS: seconds('--pending-poll', v['pending-poll'], 0.1, 60),
     metricsPort,
     metricsHost: v['metrics-host'],
     logLevel: logLevel as Level,
@@ -159,6 +164,9 @@ async function run(f: Flags): Promise<void> {
     leaseNamespace: f.leaseNamespace, leaseName: f.leaseName,
     leaseDurationMs: f.leaseDurationS * 1000, renewDeadlineMs: f.renewDeadlineS * 1000, retryPeriodMs: f.retryPeriodS * 1000,
     workers: f.workers, resyncMs: f.resyncS * 1000,
+    // the floor of the pending requeue and the settle after a create: AWS takes minutes, so 2 s is
+    // plenty; the lab's emulator takes 0.4 s
+    aws: { minRequeueMs: f.pendingPollS * 1000, settleMs: f.pendingPollS * 1000 },
     ...(f.namespace ? { namespace: f.namespace } : {}),
     onLostLeadership: () => {
       if (exiting) return

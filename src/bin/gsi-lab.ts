@@ -21,7 +21,8 @@
  *    active node lost (the standby takes over), the TransitGateway deleted (every AWS resource, GRE link
  *    and session gone, the nodes' main tables unchanged). Phase timings at the end.
  * Exits 0 when every check held, 1 otherwise, 2 on a wrong command line. `--keep` stays up before the
- * deletion, until Ctrl-C.
+ * deletion with a console (src/lab/console.ts: kubectl, gsictl per node, commands in each namespace)
+ * until `exit` or Ctrl-D, inside the VM too.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -46,7 +47,7 @@ function packageRoot(): string {
  * The file of one of our programs as this lab runs them: the bundles beside it when the lab runs from
  * dist/bundle (`npm run lab`; scripts/bundle.mjs says why), else the compiled dist/src/bin tree.
  */
-function programFile(name: 'gsi-controller' | 'gsi-routerd'): string {
+function programFile(name: 'gsi-controller' | 'gsi-routerd' | 'gsictl'): string {
   return here.endsWith(join('dist', 'bundle')) ? join(here, `${name}.mjs`) : join(packageRoot(), 'dist', 'src', 'bin', `${name}.js`)
 }
 
@@ -133,8 +134,9 @@ failed, 2 on a wrong command line.
 
   --nodes N   labelled nodes, 1 to 6 (default 5: four instances and a standby)
   --pods N    pods, spread over the two vRouters, 1 to 40 (default 2)
-  --keep      stay running before the TransitGateway is deleted, until Ctrl-C (gsictl per node,
-              ip netns, curl at the emulators)
+  --keep      stay up before the TransitGateway is deleted, with a console: kubectl at the
+              Kubernetes API emulator, gsictl per node, commands in each namespace; \`exit\`
+              or Ctrl-D goes on to the deletion (in the VM too: what you type reaches it)
   --help`,
   options: {
     keep: { type: 'boolean', default: false },
@@ -198,7 +200,9 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
   const child: ChildProcess = spawn(
     process.execPath,
     [controllerJs, '--server', kubeUrl, '--aws-endpoint', ec2.endpoint, '--metrics-port', '0', '--log-level', 'warn',
-      '--lease-duration', '6', '--renew-deadline', '4', '--retry-period', '1', '--identity', 'lab-controller-0'],
+      '--lease-duration', '6', '--renew-deadline', '4', '--retry-period', '1', '--identity', 'lab-controller-0',
+      // the EC2 emulator makes a resource available in 0.4 s (AWS: minutes)
+      '--pending-poll', '0.5'],
     {
       stdio: ['ignore', 'inherit', 'inherit'],
       // Static fake credentials stop the SDK's chain before it would ask the instance metadata service.
@@ -239,6 +243,10 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
       try {
         const rs = (await routes.list(NS)).items
         dp.setVpcRoutes(rs.map(r => r.spec.destinationCidrBlock))
+        // the control node accepts the gateways its BGPRouters name, as CN2 does
+        dp.setControlNodePeers((await bgpRouters.list(CN2_NS)).items
+          .filter(r => r.spec?.bgpRouterParameters?.routerType !== 'control-node' && (r.spec?.bgpRouterReferences ?? []).some(x => x.name === CONTROL_NODE_NAME))
+          .map(r => r.spec?.bgpRouterParameters?.address ?? '').filter(a => a !== ''))
         await dp.sync()
         syncError = ''
       } catch (e) {
@@ -384,6 +392,8 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     const activeIps = peerItems.map(p => p.spec.peerAddress).sort()
     check(`a CN2 BGPRouter per instance referring to ${CONTROL_NODE_NAME}`,
       JSON.stringify(routerItems.map(r => r.spec?.bgpRouterParameters?.address).sort()) === JSON.stringify(activeIps))
+    const cnNeighbors = await dp.controlNodeNeighbors()
+    check(`the control node peers with the instances its BGPRouters name, not the standby (${cnNeighbors.join(' ') || 'none'})`, JSON.stringify(cnNeighbors) === JSON.stringify(activeIps))
     check(`every instance's GRE link up and two TGW sessions Established (${sessionsUp.length}/${active})`, sessionsUp.length === active)
     check('BgpStatus up for both sessions of every Connect peer in DescribeTransitGatewayConnectPeers',
       ec2.world.peers().filter(p => p.state === 'available').every(p => Object.values(p.sessionBgpStatus ?? {}).filter(v => v === 'up').length === 2))
@@ -400,11 +410,13 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     const hops = await dp.tgwNextHops(VN_SUBNET)
     const wantHops = dp.connectPeerNodes().map(i => net.nodes[i - 1]!.tgwGre).sort()
     check(`the TGW's route to ${VN_SUBNET} has one ECMP next hop per instance (${hops.join(' ') || 'none'})`, hops.length === active && JSON.stringify(hops) === JSON.stringify(wantHops))
-    // Flows spread: 32 VPC sources toward every pod; the TGW hashes each flow onto one GRE link.
+    // Flows spread: 32 VPC sources toward every pod; the TGW hashes each flow onto one GRE link. A
+    // flow is answered when one of three echoes is: they all start at once, and under the VM's
+    // emulated CPU a reply can take more than a second.
     const before = await net.greTxPackets()
     const flows = 32 * net.pods.length
     const started = Date.now()
-    const answered = (await net.run(net.vpc, `for i in $(seq 100 131); do ip addr add 10.0.5.$i/24 dev u0 2>/dev/null; done; for i in $(seq 100 131); do for p in ${net.pods.map(p => p.address).join(' ')}; do (busybox ping -c 2 -W 1 -I 10.0.5.$i $p >/dev/null 2>&1 && echo answered) & done; done; wait`, 300_000))
+    const answered = (await net.run(net.vpc, `for i in $(seq 100 131); do ip addr add 10.0.5.$i/24 dev u0 2>/dev/null; done; for i in $(seq 100 131); do for p in ${net.pods.map(p => p.address).join(' ')}; do (busybox ping -c 3 -W 3 -I 10.0.5.$i $p >/dev/null 2>&1 && echo answered) & done; done; wait`, 300_000))
       .split('\n').filter(l => l === 'answered').length
     const after = await net.greTxPackets()
     const spread = [...after].map(([i, n]) => [`g${i}`, n - (before.get(i) ?? 0)] as const)
@@ -454,6 +466,12 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
         const h = await dp.tgwNextHops(VN_SUBNET)
         return h.includes(standbyNode.g.tgwGre) && !h.includes(goneNode.g.tgwGre) ? true : undefined
       }, 60_000).catch(() => undefined)
+      const wantNeighbors = [...activeIps.filter(a => a !== goneNode.g.address), standbyNode.g.address].sort()
+      const cnAfter = await waitFor('the control node\'s neighbours to follow the BGPRouters', async () => {
+        const nb = await dp.controlNodeNeighbors()
+        return JSON.stringify(nb) === JSON.stringify(wantNeighbors) ? nb : undefined
+      }, 60_000).catch(() => dp.controlNodeNeighbors())
+      check(`the control node's neighbours follow the BGPRouters (${cnAfter.join(' ')})`, JSON.stringify(cnAfter) === JSON.stringify(wantNeighbors))
       const hopsAfter = await dp.tgwNextHops(VN_SUBNET)
       check(`the TGW's ECMP next hops follow (${hopsAfter.join(' ')})`, hopsAfter.length === active && hopsAfter.includes(standbyNode.g.tgwGre) && !hopsAfter.includes(goneNode.g.tgwGre))
     } else {
@@ -464,10 +482,12 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     phases.done('node lost, standby took over')
 
     if (o.keep) {
-      say('\n--keep: running; Ctrl-C to stop (then the TransitGateway is deleted and checked). Look inside with:')
-      for (const n of dp.nodes) say(`  node ${dp.nodes.indexOf(n) + 1}: ip netns exec ${n.g.ns} ...   node dist/src/bin/gsictl.js --socket ${n.socket} show bgp summary`)
-      say(`  TGW: ip netns exec ${net.tgw} ip route; VPC host: ip netns exec ${net.vpc} ...; Kubernetes API: ${kubeUrl} (from namespace ${apiNs}); EC2: ${ec2.endpoint}/_emulator/state`)
-      await new Promise<void>(resolve => process.once('SIGINT', () => resolve()))
+      const { prepareConsole, consoleHelp, runConsole } = await import('../lab/console.js')
+      const world = { net, sockets: dp.nodes.map(n => n.socket), gsictl: programFile('gsictl'), kubeUrl, birdDir: dp.tgw.dir, work }
+      const env = prepareConsole(world)
+      say('')
+      for (const l of consoleHelp(world)) say(l)
+      await runConsole(process.stdin, env, text => { process.stdout.write(text) })
     }
 
     await tgws.delete(NS, 'tgw')
@@ -518,7 +538,7 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
 }
 
 /** Outside the lab's namespace: run it there, on this kernel or in the VM. */
-async function enter(argv: readonly string[]): Promise<number> {
+async function enter(argv: readonly string[], keep: boolean): Promise<number> {
   const self = [process.execPath, fileURLToPath(import.meta.url), ...argv]
   const ns = `gsilab-${process.pid}`
   if (kernelHasDataplane()) {
@@ -527,7 +547,8 @@ async function enter(argv: readonly string[]): Promise<number> {
   }
   say('gsi-lab: this kernel lacks GRE/fou/MPLS/VRF: the data plane runs inside the project\'s qemu VM (Debian kernel, booting...)')
   const t0 = Date.now()
-  const { code } = await runInVm(packageRoot(), ns, self, Number(process.env.GSI_LAB_VM_TIMEOUT ?? 2400))
+  // --keep: what is typed here reaches the lab's console inside the VM
+  const { code } = await runInVm(packageRoot(), ns, self, Number(process.env.GSI_LAB_VM_TIMEOUT ?? 2400), keep ? process.stdin : undefined)
   say(`gsi-lab: VM run ${code === 0 ? 'passed' : `exited ${code}`} in ${((Date.now() - t0) / 1000).toFixed(1)} s including the VM boot`)
   return code === 0 ? 0 : code === 2 ? 2 : 1
 }
@@ -536,7 +557,7 @@ const argv = process.argv.slice(2)
 runCommandLine(commandLine, argv, values => {
   const o = { keep: values.keep, nodes: numberOption('--nodes', values.nodes, { min: 1, max: 6 }), pods: numberOption('--pods', values.pods, { min: 1, max: 40 }) }
   const apiNs = process.env[API_NS_ENV]
-  return apiNs === undefined ? enter(argv) : lab(o, apiNs)
+  return apiNs === undefined ? enter(argv, o.keep) : lab(o, apiNs)
 }).then(code => {
   process.exitCode = code
 }, (e: unknown) => {

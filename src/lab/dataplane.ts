@@ -9,6 +9,8 @@
  *   .3, RFC 4271 eBGP multihop) toward its node; a deleted one goes. DescribeTransitGatewayConnectPeers
  *   then reports each session's BgpStatus from BIRD's real session state, as AWS does.
  * - The VPC host's route table follows the controller's Route objects (VPC route-table entries).
+ * - The CN2 control node (gobgpd) peers only with the nodes that have a BGPRouter referring to it, as
+ *   CN2 configures its control nodes from those objects (the controller writes them per instance).
  * - The CN2 control node (gobgpd) advertises every pod as VPNv4 (RFC 4364: RD, label, route target)
  *   with the encapsulation extended community udp (RFC 9012); the vRouters send VPC-bound traffic to
  *   the gateways the control node has the VPC route from (`GatewayNet.syncVrouters`).
@@ -102,7 +104,8 @@ export interface LabDataplaneOptions {
  */
 export async function startLabPeers(net: GatewayNet, o: { tgwAsn: number; gsiAsn: number; podRouteTarget: string }): Promise<{ cn: ControlNode; tgw: Tgw }> {
   const host = net.peerHost()
-  const cn = await startControlNode(host, { restartTime: 60 })
+  // no neighbour until the controller registers a node with a BGPRouter (setControlNodePeers)
+  const cn = await startControlNode(host, { restartTime: 60, neighbors: [] })
   const tgw = await startTgw(host, { asn: o.tgwAsn, peerAsn: o.gsiAsn, vpcCidrs: [VPC_CIDR], vpcDevice: 'vpc', kernel: true, restartTime: 120 })
   net.vrouters.forEach((v) => v.pods.forEach((p, m) => {
     cn.addPod({ prefix: `${p.address}/32`, rd: `64512:${v.index * 100 + m}`, label: p.label, rt: o.podRouteTarget, vrouter: p.vrouter })
@@ -134,6 +137,15 @@ export class LabDataplane {
   }
 
   /** The VPC route table as the Route objects say (the lab lists them each round). */
+  /**
+   * The nodes the CN2 control node peers with: the addresses of the BGPRouters (routerType router)
+   * that refer to it, as CN2 configures a control node's peers from those objects. A node whose
+   * BGPRouter goes (the controller removes it with the node's instance) is dropped at once.
+   */
+  setControlNodePeers(addresses: readonly string[]): void {
+    this.o.cn.setNeighbors(addresses)
+  }
+
   setVpcRoutes(cidrs: readonly string[]): void {
     this.vpcRoutes = [...cidrs].sort()
     this.o.net.setVpcRoutes(this.vpcRoutes)
@@ -239,6 +251,12 @@ export class LabDataplane {
   }
 
   /** The control node's session state toward node `index` (`established`, ...). */
+  /** The addresses the control node has as neighbours (configured, whatever their state). */
+  async controlNodeNeighbors(): Promise<string[]> {
+    const v = await this.cn.jsonAsync<{ conf?: { neighbor_address?: string }; state?: { neighbor_address?: string } }[] | null>(['neighbor'])
+    return (v ?? []).map(p => p.conf?.neighbor_address ?? p.state?.neighbor_address ?? '').filter(a => a !== '').sort()
+  }
+
   async controlNodeState(index: number): Promise<string> {
     try {
       const v = await this.cn.jsonAsync<{ state?: { session_state?: number | string } }>(['neighbor', this.o.net.nodes[index - 1]!.address])

@@ -47,14 +47,15 @@ export function runHere(ns: string, labArgv: readonly string[]): Promise<number>
 }
 
 interface VmRunner {
-  runInVm(o: { command: string[]; timeoutSec?: number; memMb?: number; cpus?: number; env?: Record<string, string> }): Promise<{ code: number; seconds: number }>
+  runInVm(o: { command: string[]; timeoutSec?: number; memMb?: number; cpus?: number; env?: Record<string, string>; stdin?: NodeJS.ReadableStream }): Promise<{ code: number; seconds: number }>
 }
 
 /** Runs the lab's own program in its namespace inside the qemu VM; resolves with its exit status
- * (124: the VM timed out, 125: it did not boot). */
-export async function runInVm(root: string, ns: string, labArgv: readonly string[], timeoutSec: number): Promise<{ code: number; seconds: number }> {
+ * (124: the VM timed out, 125: it did not boot). `stdin` reaches the lab's standard input (its
+ * --keep console); without it the lab reads nothing. */
+export async function runInVm(root: string, ns: string, labArgv: readonly string[], timeoutSec: number, stdin?: NodeJS.ReadableStream): Promise<{ code: number; seconds: number }> {
   const vm = (await import(pathToFileURL(join(root, 'scripts', 'vm', 'run.mjs')).href)) as VmRunner
   // Two vCPUs: the lab runs a dozen processes at once (the emulators, the controller, a daemon per
   // node, BIRD, gobgpd), unlike a test file; GSI_VM_CPUS overrides.
-  return vm.runInVm({ command: inApiNamespace(ns, labArgv), timeoutSec, memMb: 3072, cpus: Number(process.env.GSI_VM_CPUS ?? 2) })
+  return vm.runInVm({ command: inApiNamespace(ns, labArgv), timeoutSec, memMb: 3072, cpus: Number(process.env.GSI_VM_CPUS ?? 2), ...(stdin !== undefined ? { stdin } : {}) })
 }

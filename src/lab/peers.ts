@@ -102,6 +102,13 @@ export interface ControlNode extends Proc {
   /** gobgpd's VPNv4 (or VPNv6) Adj-RIB-In from one node, as its JSON. */
   received(node: string, family?: 'vpnv4' | 'vpnv6'): GobgpDest[]
   neighborState(node: string): string
+  /**
+   * Configures as neighbours only the nodes with these addresses, as a CN2 control node peers only
+   * with the BGPRouters it has: gobgpd reloads its file on SIGHUP, adding the new neighbours and
+   * dropping the others (a dropped one loses its routes at once: a peer de-configured is no restart).
+   * Returns whether anything changed.
+   */
+  setNeighbors(addresses: readonly string[]): boolean
 }
 
 export interface GobgpPath {
@@ -116,33 +123,39 @@ export interface GobgpDest { prefix?: string; paths?: GobgpPath[] }
 /**
  * Options: `md5` sets gobgpd's `auth-password` (TCP-MD5, RFC 2385) on every neighbour, as a control
  * node with a BGP authentication key; `second` runs it as the second control node (the Topology's
- * `cn2b` namespace, the nodes' `controlNode2` addresses, router id 198.18.0.2).
+ * `cn2b` namespace, the nodes' `controlNode2` addresses, router id 198.18.0.2); `neighbors`: the
+ * addresses of the nodes to peer with at start (default every node; see `setNeighbors`).
  */
-export async function startControlNode(topo: Topology, o: { asn?: number; holdTime?: number; gracefulRestart?: boolean; restartTime?: number; md5?: string; second?: boolean } = {}): Promise<ControlNode> {
+export async function startControlNode(topo: Topology, o: { asn?: number; holdTime?: number; gracefulRestart?: boolean; restartTime?: number; md5?: string; second?: boolean; neighbors?: readonly string[] } = {}): Promise<ControlNode> {
   const asn = o.asn ?? 64512
   const hold = o.holdTime ?? 9
   const ns = o.second === true ? topo.cn2b : topo.cn2
   if (ns === undefined) throw new Error('startControlNode second: the Topology has no second control node (option controlNodes: 2)')
   const dir = mkdtempSync(join(tmpdir(), 'gsid-cn2-'))
-  const L = [
-    '[global.config]', `  as = ${asn}`, `  router-id = "198.18.0.${o.second === true ? 2 : 1}"`, '  port = 179',
-  ]
-  for (const n of topo.nodes) {
-    const local = o.second === true ? n.controlNode2 : n.controlNode
-    if (local === undefined) throw new Error(`node ${n.index} has no second control-node address`)
-    L.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = "${n.address}"`, `    peer-as = ${asn}`)
-    if (o.md5 !== undefined) L.push(`    auth-password = ${JSON.stringify(o.md5)}`)
-    L.push('  [neighbors.timers.config]', `    hold-time = ${hold}`, `    keepalive-interval = ${Math.max(1, Math.floor(hold / 3))}`, '    connect-retry = 1',
-      '  [neighbors.transport.config]', `    local-address = "${local}"`,
-      // a control node reflects vRouter routes to its BGP peers; here it reflects between gateways too
-      '  [neighbors.route-reflector.config]', '    route-reflector-client = true', `    route-reflector-cluster-id = "198.18.0.${o.second === true ? 2 : 1}"`)
-    if (o.gracefulRestart !== false) L.push('  [neighbors.graceful-restart.config]', '    enabled = true', `    restart-time = ${o.restartTime ?? 30}`)
-    for (const f of ['l3vpn-ipv4-unicast', 'l3vpn-ipv6-unicast', 'rtc']) {
-      L.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${f}"`)
-      if (o.gracefulRestart !== false) L.push('    [neighbors.afi-safis.mp-graceful-restart.config]', '      enabled = true')
+  let neighbors = [...(o.neighbors ?? topo.nodes.map(n => n.address))].sort()
+  const write = (): void => {
+    const L = [
+      '[global.config]', `  as = ${asn}`, `  router-id = "198.18.0.${o.second === true ? 2 : 1}"`, '  port = 179',
+    ]
+    for (const n of topo.nodes) {
+      if (!neighbors.includes(n.address)) continue
+      const local = o.second === true ? n.controlNode2 : n.controlNode
+      if (local === undefined) throw new Error(`node ${n.index} has no second control-node address`)
+      L.push('[[neighbors]]', '  [neighbors.config]', `    neighbor-address = "${n.address}"`, `    peer-as = ${asn}`)
+      if (o.md5 !== undefined) L.push(`    auth-password = ${JSON.stringify(o.md5)}`)
+      L.push('  [neighbors.timers.config]', `    hold-time = ${hold}`, `    keepalive-interval = ${Math.max(1, Math.floor(hold / 3))}`, '    connect-retry = 1',
+        '  [neighbors.transport.config]', `    local-address = "${local}"`,
+        // a control node reflects vRouter routes to its BGP peers; here it reflects between gateways too
+        '  [neighbors.route-reflector.config]', '    route-reflector-client = true', `    route-reflector-cluster-id = "198.18.0.${o.second === true ? 2 : 1}"`)
+      if (o.gracefulRestart !== false) L.push('  [neighbors.graceful-restart.config]', '    enabled = true', `    restart-time = ${o.restartTime ?? 30}`)
+      for (const f of ['l3vpn-ipv4-unicast', 'l3vpn-ipv6-unicast', 'rtc']) {
+        L.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${f}"`)
+        if (o.gracefulRestart !== false) L.push('    [neighbors.afi-safis.mp-graceful-restart.config]', '      enabled = true')
+      }
     }
+    writeFileSync(join(dir, 'gobgpd.toml'), L.join('\n') + '\n')
   }
-  writeFileSync(join(dir, 'gobgpd.toml'), L.join('\n') + '\n')
+  write()
   const p = startIn(topo, ns, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-l', 'warn', '-p', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'], dir)
   const cli = (args: string[]): string => topo.exec(ns, 'gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args])
   const json = <T>(args: string[]): T => JSON.parse(cli([...args, '-j']) || 'null') as T
@@ -167,6 +180,14 @@ export async function startControlNode(topo: Topology, o: { asn?: number; holdTi
       const s = v.state?.session_state
       // gobgp -j gives the FSM state as a number (6 = established) or a name depending on version
       return s === 6 || s === 'established' ? 'established' : String(s)
+    },
+    setNeighbors: (addresses) => {
+      const next = [...addresses].sort()
+      if (JSON.stringify(next) === JSON.stringify(neighbors)) return false
+      neighbors = next
+      write()
+      p.proc.kill('SIGHUP')
+      return true
     },
   }
 }

@@ -41,6 +41,7 @@ const programs: Array<{ name: string; file: string; bad: Array<[string[], RegExp
       [['--metrics-port', '70000'], /^gsi-controller: --metrics-port: "70000" is not an integer in 0\.\.65535\n/],
       [['--server', 'http://127.0.0.1:1', '--in-cluster'], /^gsi-controller: --in-cluster, --kubeconfig and --server are exclusive\n/],
       [['--log-level', 'loud'], /^gsi-controller: --log-level: unknown level "loud"/],
+      [['--pending-poll', '0'], /^gsi-controller: --pending-poll: "0" is not a number in 0\.1\.\.60\n/],
     ],
   },
   { name: 'gsi-lab', file: 'src/bin/gsi-lab.ts', bad: [[['now'], /^gsi-lab: unexpected argument "now"\n/], [['--keep=1'], /^gsi-lab: --keep takes no value/]] },

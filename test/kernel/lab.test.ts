@@ -13,7 +13,17 @@ const LAB = join(ROOT, 'dist/bundle/gsi-lab.mjs')
 
 t.test('the lab passes every check and exits 0', async (t) => {
   t.ok(existsSync(LAB), 'the lab is built and bundled (scripts/test-kernel.mjs does both before the VM boots)')
-  const child = spawn(process.execPath, [LAB, '--nodes', '2', '--pods', '3'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  // --keep with its console fed from here: Debian's kubectl at the emulator (printer columns), gsictl
+  // on node 1, a command in the TGW's namespace, then `exit` goes on to the deletion checks
+  const child = spawn(process.execPath, [LAB, '--nodes', '2', '--pods', '3', '--keep'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+  child.stdin.end([
+    'kubectl get transitgateways,connectedpeers',
+    'gsictl-n1 show bgp summary',
+    'tgw ip route show 10.244.0.0/16',
+    'no-such-command',
+    'exit',
+    'echo after-exit',
+  ].join('\n') + '\n')
   let out = ''
   child.stdout.on('data', (d) => { out += String(d) })
   child.stderr.on('data', (d) => { out += String(d) })
@@ -31,4 +41,11 @@ t.test('the lab passes every check and exits 0', async (t) => {
     t.ok(oks.some((l) => what.test(l)), `[ok] ${what.source}`)
   }
   t.match(out, /lab passed in/, 'the lab says it passed')
+  // the console: kubectl's table with the CRD's printer columns and the TransitGateway Ready
+  t.match(out, /NAME\s+STATE\s+TGW\s+CONNECT\s+PEERS\s+READY\s+AGE\n\S*tgw\s+available\s+tgw-\S+\s+tgw-attach-\S+\s+1\s+True\s/, 'kubectl get transitgateways: printer columns, Ready')
+  t.match(out, /connectedpeer\S*\/tgw-ip-10-0-1-1\d-ec2-internal\s/, 'kubectl get connectedpeers: the instance\'s ConnectedPeer')
+  t.match(out, /IPv4 Unicast Summary:\n\s*Neighbor.*\n\s*169\.254\.\d+\.2\s+4\s+64512\s.*\n\s*169\.254\.\d+\.3\s+4\s+64512\s/, 'gsictl-n1: both TGW sessions')
+  t.match(out, /10\.244\.0\.0\/16 proto bird/, 'tgw: a command in the TGW\'s namespace')
+  t.match(out, /\(exit 127\)/, 'a command that fails says its exit status')
+  t.notMatch(out, /after-exit/, 'exit ends the console')
 })
