@@ -179,7 +179,7 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
   // that the failover is shown on any size.
   const active = o.nodes > MAX_INSTANCES ? MAX_INSTANCES : Math.max(1, o.nodes - 1)
   const nodeList: Array<[string, string]> = Array.from({ length: o.nodes }, (_, k) => [`ip-10-0-1-1${k + 1}.ec2.internal`, `10.0.1.1${k + 1}`])
-  say(`gsi-router lab: ${o.nodes} nodes (${active} instances, ${o.nodes - active} standby), ${o.pods} pods`)
+  say(`gsi-router lab: ${o.nodes} nodes (${active} instance${active === 1 ? '' : 's'}, ${o.nodes - active} standby), ${o.pods} pod${o.pods === 1 ? '' : 's'}`)
   const work = mkdtempSync(join(tmpdir(), 'gsi-lab-'))
   const net = new GatewayNet('L', o.nodes, { pods: o.pods, tgwCidr: '100.64.0.0/24', apiNs })
   net.build()
@@ -332,7 +332,8 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
       return t?.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True' ? t : undefined
     }, 900_000)
     const s = tgw.status ?? {}
-    say(`\nTransitGateway tgw: Ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    const ec2Calls = [...ec2.calls.values()].reduce((a, b) => a + b, 0)
+    say(`\nTransitGateway tgw: Ready after ${((Date.now() - t0) / 1000).toFixed(1)} s (gsi-controller: ${ec2Calls} EC2 calls, ${cpuSeconds(child.pid)} CPU seconds)`)
     table([
       ['STATE', 'TGW', 'VPC ATTACHMENT', 'CONNECT', 'SG', 'PEERS', 'READY', 'AWSREADY', 'PEERSREADY'],
       [s.state ?? '-', s.transitGatewayID ?? '-', s.vpcAttachmentID ?? '-', s.connectAttachmentID ?? '-', s.securityGroupID ?? '-',
@@ -416,7 +417,7 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     const before = await net.greTxPackets()
     const flows = 32 * net.pods.length
     const started = Date.now()
-    const answered = (await net.run(net.vpc, `for i in $(seq 100 131); do ip addr add 10.0.5.$i/24 dev u0 2>/dev/null; done; for i in $(seq 100 131); do for p in ${net.pods.map(p => p.address).join(' ')}; do (busybox ping -c 3 -W 3 -I 10.0.5.$i $p >/dev/null 2>&1 && echo answered) & done; done; wait`, 300_000))
+    const answered = (await net.run(net.vpc, `for i in $(seq 100 131); do echo "addr add 10.0.5.$i/24 dev u0"; done | ip -batch - 2>/dev/null; for i in $(seq 100 131); do for p in ${net.pods.map(p => p.address).join(' ')}; do (busybox ping -c 3 -i 0.3 -W 3 -I 10.0.5.$i $p >/dev/null 2>&1 && echo answered) & done; done; wait`, 300_000))
       .split('\n').filter(l => l === 'answered').length
     const after = await net.greTxPackets()
     const spread = [...after].map(([i, n]) => [`g${i}`, n - (before.get(i) ?? 0)] as const)
@@ -432,14 +433,14 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     const victim = dp.nodes.find(n => peerItems.some(p => p.spec.nodeName === n.name))!
     const pod0 = net.pods[0]!
     const pinger = net.startPing(net.vpc, pod0.address, 0.2)
-    await new Promise(r => setTimeout(r, 2000))
+    await new Promise(r => setTimeout(r, 1000))
     await victim.stop('SIGTERM')
     victim.start()
     await waitFor(`${victim.name}'s sessions back`, async () => {
       await new Promise(r => setTimeout(r, 1000))
       return dp.establishedNodes().includes(victim.g.index) && (await dp.controlNodeState(victim.g.index)) === 'established' && victim.text().split('\n').filter(l => l.includes('"restarting":true')).length > 0 ? true : undefined
     }, 120_000).catch(() => undefined)
-    await new Promise(r => setTimeout(r, 3000))
+    await new Promise(r => setTimeout(r, 2000))
     const run = await pinger.stop()
     check(`${victim.name.split('.')[0]}'s gsi-routerd restarted (SIGTERM) under a continuous ping: zero lost (${run.line}${run.lost.length > 0 ? `; lost ${JSON.stringify(run.lost)}` : ''})`, run.sent >= 20 && run.lost.length === 0)
     phases.done('daemon restart under ping')

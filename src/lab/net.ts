@@ -170,23 +170,37 @@ export class GatewayNet {
    * take 18 s of the lab's run.
    */
   private script: string[] | undefined
+  /** The script's commands of the root namespace (namespaces and the veths between them): one
+   * `ip -batch` ahead of the rest. */
+  private rootBatch: string[] = []
+  /** Namespaces made by the script whose loopback is not up yet (done in their first batch). */
+  private readonly loDown = new Set<string>()
 
-  /** Runs `cmd` now, or adds it to the build's script. */
+  /** Runs `cmd` now, or adds it to the build's script (`ip link add`: to its root batch). */
   private cmd(cmd: string): void {
-    if (this.script !== undefined) this.script.push(cmd)
-    else sh(cmd)
+    if (this.script === undefined) sh(cmd)
+    else if (cmd.startsWith('ip link add ')) this.rootBatch.push(cmd.slice('ip '.length))
+    else this.script.push(cmd)
   }
 
   /** Runs the build's script so far, in one shell that stops at the first failing command. */
   private flush(): void {
-    const lines = this.script ?? []
+    const lines = [
+      ...(this.rootBatch.length > 0 ? [`ip -batch - <<'EOF'\n${this.rootBatch.join('\n')}\nEOF`] : []),
+      ...this.script ?? [],
+      ...[...this.loDown].map(ns => `ip -n ${ns} link set lo up`),
+    ]
     this.script = []
+    this.rootBatch = []
+    this.loDown.clear()
     if (lines.length > 0) sh('set -e\n' + lines.join('\n'), undefined, 300_000)
   }
 
   batch(ns: string, lines: string[]): void {
-    if (this.script !== undefined) this.script.push(`ip -n ${ns} -batch - <<'EOF'\n${lines.join('\n')}\nEOF`)
-    else sh(`ip -n ${ns} -batch -`, lines.join('\n') + '\n')
+    if (this.script !== undefined) {
+      const all = this.loDown.delete(ns) ? ['link set lo up', ...lines] : lines
+      this.script.push(`ip -n ${ns} -batch - <<'EOF'\n${all.join('\n')}\nEOF`)
+    } else sh(`ip -n ${ns} -batch -`, lines.join('\n') + '\n')
   }
 
   exec(ns: string, cmd: string, timeoutMs = 60_000): string {
@@ -204,7 +218,10 @@ export class GatewayNet {
   }
 
   private addNs(name: string): void {
-    this.cmd(`ip netns add ${name} && ip -n ${name} link set lo up`)
+    if (this.script !== undefined) {
+      this.rootBatch.push(`netns add ${name}`)
+      this.loDown.add(name)
+    } else sh(`ip netns add ${name} && ip -n ${name} link set lo up`)
     this.made.push(name)
   }
 
