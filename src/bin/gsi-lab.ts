@@ -36,6 +36,7 @@ import type { KubeObject } from '../../controller/k8s/index.js'
 import type { Cn2BgpRouter, ConnectedPeer, Route, TransitGateway } from '../../controller/types.js'
 import { numberOption, runCommandLine, type CommandLine, type OptionSpecs } from '../lib/args.js'
 import { API_NS_ENV, kernelHasDataplane, runHere, runInVm } from '../lab/kernel.js'
+import type { LabDataplane } from '../lab/dataplane.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** The package root, from dist/src/bin, dist/bundle or src/bin. */
@@ -181,15 +182,9 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
   const nodeList: Array<[string, string]> = Array.from({ length: o.nodes }, (_, k) => [`ip-10-0-1-1${k + 1}.ec2.internal`, `10.0.1.1${k + 1}`])
   say(`gsi-router lab: ${o.nodes} nodes (${active} instance${active === 1 ? '' : 's'}, ${o.nodes - active} standby), ${o.pods} pod${o.pods === 1 ? '' : 's'}`)
   const work = mkdtempSync(join(tmpdir(), 'gsi-lab-'))
+  // Names only: the namespaces are built once the controller is at work (below)
   const net = new GatewayNet('L', o.nodes, { pods: o.pods, tgwCidr: '100.64.0.0/24', apiNs })
-  net.build()
-  const mainBefore = net.nodes.map(g => net.exec(g.ns, 'ip route show table main; ip -6 route show table main'))
-  phases.done('namespaces, veths, vRouters and pods')
-
-  // The peers first: they start in seconds while nothing else competes for the CPU.
-  const bgpPeers = await startLabPeers(net, { tgwAsn: 64512, gsiAsn: 65010, podRouteTarget: VN_ROUTE_TARGET })
-    .catch((e: unknown) => { net.destroy(); throw e })
-  phases.done('CN2 control node (gobgpd) and the TGW\'s BGP (BIRD)')
+  let mainBefore: string[] = []
   const kube = new KubeEmulator({ crds: readCrds([defaultCrdDir()]) })
   const kubePort = Number(new URL(await kube.start(0, '0.0.0.0')).port)
   const kubeUrl = `http://127.0.0.1:${kubePort}`
@@ -226,19 +221,18 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
   const bgpRouters = new ResourceClient<K<Cn2BgpRouter>>(conn, BGP_ROUTER_REF)
   const ourRouters = async (): Promise<K<Cn2BgpRouter>[]> =>
     (await bgpRouters.list(CN2_NS, 'gsi.gsi-router.io/transit-gateway')).items
-  const dp = new LabDataplane({
-    net, world: ec2.world, nodeNames: nodeList.map(([n]) => n), work, root, routerd: programFile('gsi-routerd'), kubeUrl: `http://${API_ADDRESS}:${kubePort}`,
-    gsiAsn: 65010, ...bgpPeers,
-  })
   let ok = true
   const check = (what: string, good: boolean): void => {
     say(`  [${good ? 'ok' : 'FAIL'}] ${what}`)
     if (!good) ok = false
   }
+  // Made once the namespaces and the peers are up (in the try below)
+  let dp!: LabDataplane
   // The data plane follows the emulators: Connect peers, BgpStatus, Route objects, vRouters.
   let syncing = true
   let syncError = ''
-  const syncLoop = (async () => {
+  let syncLoop: Promise<void> = Promise.resolve()
+  const runSync = async (): Promise<void> => {
     while (syncing) {
       try {
         const rs = (await routes.list(NS)).items
@@ -256,7 +250,7 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
       }
       await new Promise(r => setTimeout(r, 1500))
     }
-  })()
+  }
   const gsictl = async (n: { socket: string }, args: string[]): Promise<string> => {
     const out = new PassThrough()
     let text = ''
@@ -280,8 +274,6 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     return last
   }
   try {
-    dp.startDaemons()
-    phases.done('emulators, controller and daemons started')
     for (const [name, ip] of nodeList) {
       await nodes.create({
         apiVersion: 'v1', kind: 'Node',
@@ -320,6 +312,21 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
       else if (obj.kind === 'TransitGateway') await tgws.create(obj as K<TransitGateway>)
     }
     say(`\napplied: ${nodeList.length} labelled nodes, deploy/examples/transitgateway.yaml (GSI "gsi", TransitGateway "tgw"), VirtualNetwork default/frontend (${VN_SUBNET}, ${VN_ROUTE_TARGET}), CN2 control node ${CN2_NS}/${CONTROL_NODE_NAME}`)
+    phases.done('emulators and controller started, objects applied')
+    // The controller creates the AWS resources while the data plane is built: neither waits for the
+    // other, as a cluster's controller and its nodes do not
+    net.build()
+    mainBefore = net.nodes.map(g => net.exec(g.ns, 'ip route show table main; ip -6 route show table main'))
+    phases.done('namespaces, veths, vRouters and pods')
+    const bgpPeers = await startLabPeers(net, { tgwAsn: 64512, gsiAsn: 65010, podRouteTarget: VN_ROUTE_TARGET })
+    phases.done('CN2 control node (gobgpd) and the TGW\'s BGP (BIRD)')
+    dp = new LabDataplane({
+      net, world: ec2.world, nodeNames: nodeList.map(([n]) => n), work, root, routerd: programFile('gsi-routerd'), kubeUrl: `http://${API_ADDRESS}:${kubePort}`,
+      gsiAsn: 65010, ...bgpPeers,
+    })
+    syncLoop = runSync()
+    dp.startDaemons()
+    phases.done('daemons started')
 
     let progress = Date.now()
     const tgw = await waitFor('TransitGateway tgw Ready', async () => {
@@ -519,8 +526,10 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
   } finally {
     syncing = false
     await syncLoop
-    if (!ok) for (const n of dp.nodes) say(`---- ${n.name} (${n.running() ? 'running' : `exited ${n.proc?.exitCode ?? n.proc?.signalCode ?? '-'}`}) log, last lines:\n${n.text().split('\n').slice(-15).join('\n')}`)
-    await dp.stop()
+    // undefined when the run failed before the data plane was made
+    const made = dp as LabDataplane | undefined
+    if (!ok) for (const n of made?.nodes ?? []) say(`---- ${n.name} (${n.running() ? 'running' : `exited ${n.proc?.exitCode ?? n.proc?.signalCode ?? '-'}`}) log, last lines:\n${n.text().split('\n').slice(-15).join('\n')}`)
+    await made?.stop()
     // Let the controller finish (it drains its work queue on SIGTERM) before its API servers go away.
     if (!exited) {
       const done = new Promise(r => child.once('exit', r))
