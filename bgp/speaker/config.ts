@@ -101,6 +101,9 @@ export interface GracefulRestartOptions {
   readonly notification?: boolean
   /** Helper role on (default true). */
   readonly helper?: boolean
+  /** Restarting: the owner ends route selection (GracefulRestart.release) once every expected
+   * End-of-RIB is in, see bgp/speaker/graceful-restart.ts. Default false. */
+  readonly holdSelection?: boolean
 }
 
 export interface SpeakerOptions {

@@ -34,7 +34,10 @@
  *   FibWriter.markReady). Peers that come up without the capability, or with the R bit set (they
  *   restart too and wait for us), are not waited for (RFC 4724 4.1); expected peers that never come
  *   up hold the selection until the timer. A speaker that did not restart is `done` from the start
- *   (announced with reason `not-restarting` on the next tick).
+ *   (announced with reason `not-restarting` on the next tick). With `holdSelection` the last
+ *   End-of-RIB only announces itself ('end-of-rib-complete') and the owner ends the phase
+ *   (`release()`), for a router whose speakers advertise each other's routes: the gateway releases
+ *   both of its speakers together (src/daemon/daemon.ts).
  *
  * Deliberate departures from the letter of a brief or of other daemons: the F bit of the OPEN that
  * preceded the restart does not decide what is kept (a peer's first OPEN usually carries F=0); the
@@ -92,6 +95,14 @@ export interface TimerApi {
 export interface GracefulRestartOptions {
   /** We are restarting (the daemon found our kernel routes from a previous run). Default false. */
   readonly restarting?: boolean
+  /**
+   * Every expected End-of-RIB in does not end the restarting phase by itself: it is announced
+   * ('end-of-rib-complete', `endOfRibComplete`) and the owner ends the phase with `release()`. For a
+   * speaker whose UPDATEs carry routes learned by another speaker (the gateway re-originates each
+   * side's routes on the other): selection is final only when every source is in. The deferral
+   * timer still ends the phase. Default false.
+   */
+  readonly holdSelection?: boolean
   /** Restart Time we advertise, seconds (0..4095). Default 120. */
   readonly restartTime?: number
   /** Selection_Deferral_Timer, seconds (fractions allowed). Default 360. */
@@ -146,6 +157,8 @@ export interface GracefulRestartEvents {
   'peer-swept': [PeerSweptEvent]
   'peer-flushed': [PeerFlushedEvent]
   phase: [PhaseEvent]
+  /** holdSelection: every expected End-of-RIB is in; `release()` ends the phase. */
+  'end-of-rib-complete': []
 }
 
 /** What a down did with the peer's routes. */
@@ -270,6 +283,8 @@ function checkSeconds(name: string, v: number | undefined, def: number, max = In
 
 export class GracefulRestart extends EventEmitter<GracefulRestartEvents> {
   readonly restarting: boolean
+  private readonly holdSelection: boolean
+  private complete = false
   readonly restartTime: number
   readonly deferralTime: number
   readonly staleRoutesTime: number
@@ -291,6 +306,7 @@ export class GracefulRestart extends EventEmitter<GracefulRestartEvents> {
     super()
     this.rib = rib
     this.restarting = options.restarting === true
+    this.holdSelection = options.holdSelection === true
     const rt = checkSeconds('restartTime', options.restartTime, 120, 4095)
     if (!Number.isInteger(rt)) throw new RangeError(`gracefulRestart.restartTime ${rt}: must be an integer (12 bits on the wire)`)
     this.restartTime = rt
@@ -371,12 +387,41 @@ export class GracefulRestart extends EventEmitter<GracefulRestartEvents> {
   }
 
   private checkSelection(): void {
-    if (this.phaseValue !== 'restarting') return
+    if (this.phaseValue !== 'restarting' || this.complete) return
     for (const e of this.expected.values()) {
       if (e.excluded) continue
       if (!e.up || e.families.some((f) => !e.seen.has(f))) return
     }
+    if (!this.holdSelection) {
+      this.select('all-end-of-rib')
+      return
+    }
+    this.complete = true
+    this.emit('end-of-rib-complete')
+  }
+
+  /** With `holdSelection`: every expected End-of-RIB is in (or the phase is over). */
+  get endOfRibComplete(): boolean {
+    return this.complete || this.phaseValue !== 'restarting'
+  }
+
+  /**
+   * With `holdSelection`: ends the restarting phase once every expected End-of-RIB is in (false,
+   * and nothing happens, before that; the deferral timer ends it regardless).
+   */
+  release(): boolean {
+    if (this.phaseValue !== 'restarting') return true
+    if (!this.complete) return false
     this.select('all-end-of-rib')
+    return true
+  }
+
+  /**
+   * With `holdSelection`, at start: whether every expected End-of-RIB is already in (a speaker
+   * expecting no peer is complete at once). Call after the peers were expected.
+   */
+  recheck(): void {
+    this.checkSelection()
   }
 
   private select(reason: PhaseReason): void {

@@ -238,6 +238,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
       this.gracefulRestart = new GracefulRestart(this.rib, {
         restartTime: gr.restartTime,
         restarting: gr.restarting === true,
+        ...(gr.holdSelection !== undefined ? { holdSelection: gr.holdSelection } : {}),
         ...(gr.forwardingFamilies !== undefined ? { forwardingFamilies: gr.forwardingFamilies } : {}),
         ...(gr.deferralTime !== undefined ? { deferralTime: gr.deferralTime } : {}),
         ...(gr.staleRoutesTime !== undefined ? { staleRoutesTime: gr.staleRoutesTime } : {}),

@@ -420,11 +420,11 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     check(`the TGW's route to ${VN_SUBNET} has one ECMP next hop per instance (${hops.join(' ') || 'none'})`, hops.length === active && JSON.stringify(hops) === JSON.stringify(wantHops))
     // Flows spread: 32 VPC sources toward every pod; the TGW hashes each flow onto one GRE link. A
     // flow is answered when one of three echoes is: they all start at once, and under the VM's
-    // emulated CPU a reply can take more than a second.
+    // emulated CPU (one vCPU in the kernel suite) a reply can take seconds.
     const before = await net.greTxPackets()
     const flows = 32 * net.pods.length
     const started = Date.now()
-    const answered = (await net.run(net.vpc, `for i in $(seq 100 131); do echo "addr add 10.0.5.$i/24 dev u0"; done | ip -batch - 2>/dev/null; for i in $(seq 100 131); do for p in ${net.pods.map(p => p.address).join(' ')}; do (busybox ping -c 3 -i 0.3 -W 3 -I 10.0.5.$i $p >/dev/null 2>&1 && echo answered) & done; done; wait`, 300_000))
+    const answered = (await net.run(net.vpc, `for i in $(seq 100 131); do echo "addr add 10.0.5.$i/24 dev u0"; done | ip -batch - 2>/dev/null; for i in $(seq 100 131); do for p in ${net.pods.map(p => p.address).join(' ')}; do (busybox ping -c 3 -i 0.3 -W 10 -I 10.0.5.$i $p >/dev/null 2>&1 && echo answered) & done; done; wait`, 300_000))
       .split('\n').filter(l => l === 'answered').length
     const after = await net.greTxPackets()
     const spread = [...after].map(([i, n]) => [`g${i}`, n - (before.get(i) ?? 0)] as const)
@@ -443,13 +443,32 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     await new Promise(r => setTimeout(r, 1000))
     await victim.stop('SIGTERM')
     victim.start()
+    // The node's kernel state second by second, shown if a packet is lost
+    const restartStart = Date.now()
+    const watch: string[] = []
     await waitFor(`${victim.name}'s sessions back`, async () => {
       await new Promise(r => setTimeout(r, 1000))
+      const k = await net.run(victim.g.ns, 'echo "$(ip -o route show table all proto 201 | wc -l) routes; $(ip -o link show | grep -o "gsi[a-z0-9]*" | sort | tr "\\n" " ")"; ip -o -s link show | grep -o "^[0-9]*: gsi[a-z0-9]*" | tr "\\n" " "').catch((e: unknown) => String(e))
+      const tgwRoute = await net.run(net.tgw, `ip route show ${VN_SUBNET}`).catch((e: unknown) => String(e))
+      const vrRoute = await net.run(net.vrouters[0]!.ns, `ip route show ${netMod.VPC_CIDR}`).catch((e: unknown) => String(e))
+      watch.push(`${((Date.now() - restartStart) / 1000).toFixed(1)} s: ${k.replace(/\n/g, ' | ')}; TGW: ${tgwRoute.trim() || 'no route'}; vRouter 1: ${vrRoute.trim() || 'no route'}`)
       return dp.establishedNodes().includes(victim.g.index) && (await dp.controlNodeState(victim.g.index)) === 'established' && victim.text().split('\n').filter(l => l.includes('"restarting":true')).length > 0 ? true : undefined
     }, 120_000).catch(() => undefined)
     await new Promise(r => setTimeout(r, 2000))
     const run = await pinger.stop()
     check(`${victim.name.split('.')[0]}'s gsi-routerd restarted (SIGTERM) under a continuous ping: zero lost (${run.line}${run.lost.length > 0 ? `; lost ${JSON.stringify(run.lost)}` : ''})`, run.sent >= 20 && run.lost.length === 0)
+    if (run.lost.length > 0) {
+      // What each hop held right after: the restarted daemon's log since its start, the TGW's route
+      // toward the pods, the node's gateway table, the vRouter's route back to the VPC
+      const since = victim.text().split('\n')
+      const from = since.map(l => l.includes('"restarting":true') && l.includes('gsi-routerd started')).lastIndexOf(true)
+      say(`  ---- the restarted daemon's log:\n${since.slice(Math.max(0, from)).map(l => `  ${l.slice(0, 400)}`).join('\n')}`)
+      say(`  ---- during the restart: the node's kernel (routes of ours, links with their ifindex), the TGW's route to the pods, the vRouter's to the VPC:\n${watch.map(l => `  ${l}`).join('\n')}`)
+      for (const [what, ns, cmd] of [['TGW', net.tgw, `ip route show ${VN_SUBNET}`], [victim.name, victim.g.ns, 'ip route show table all proto 201'],
+        ['vRouter 1', net.vrouters[0]!.ns, `ip route show ${netMod.VPC_CIDR}`]] as const) {
+        say(`  ---- ${what}: ${cmd}\n${(await net.run(ns, cmd).catch((e: unknown) => String(e))).trimEnd().split('\n').map(l => `  ${l}`).join('\n')}`)
+      }
+    }
     phases.done('daemon restart under ping')
 
     // Failover: an active instance's node leaves; the standby takes its place.
@@ -488,6 +507,14 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     const pingsAfter = await settledPings('pings after the failover', 60_000)
     check(`traffic continues: VPC host <-> every pod (${pingsAfter.to}/${pingsAfter.total}, ${pingsAfter.from}/${pingsAfter.total})`, pingsAfter.to === pingsAfter.total && pingsAfter.from === pingsAfter.total)
     phases.done('node lost, standby took over')
+
+    // The doctor, as an operator runs it from a kubeconfig: the CRs, each node's daemon (/status on
+    // its address), EC2 read-only
+    const { runDoctor, formatDoctor } = await import('../doctor/index.js')
+    const doc = await runDoctor({ kube: conn, namespace: NS, aws: { endpoint: ec2.endpoint, credentials: { accessKeyId: 'AKIDLAB', secretAccessKey: 'lab' } }, timeoutMs: 20_000 })
+    say(`\ngsictl doctor (cluster mode, against the emulators and the daemons):\n${formatDoctor(doc.results, doc.snapshot).trimEnd().split('\n').map(l => `  ${l}`).join('\n')}`)
+    const failing = doc.results.filter(r => r.verdict === 'fail')
+    check(`gsictl doctor: no FAIL (${doc.results.filter(r => r.verdict === 'ok').length} ok, ${doc.results.filter(r => r.verdict === 'warn').length} warn${failing.length ? `; FAIL ${failing.map(r => `${r.check} ${r.subject ?? ''}: ${r.evidence}`).join('; ')}` : ''})`, failing.length === 0)
 
     if (o.keep) {
       const { prepareConsole, consoleHelp, runConsole } = await import('../lab/console.js')

@@ -93,7 +93,7 @@ export function createSpeakers(c: DaemonConfig, restarting: boolean, log?: Daemo
     rib: { multipath: { maximum: 16 } },
     gracefulRestart: {
       restartTime: gr.restartTime, restarting, forwardingFamilies: [...CN2_FAMILIES], deferralTime: gr.deferralTime,
-      staleRoutesTime: gr.staleRoutesTime, helper: c.controlNodes.gracefulRestart,
+      staleRoutesTime: gr.staleRoutesTime, helper: c.controlNodes.gracefulRestart, holdSelection: restarting,
     },
     importRouteTargets: importRouteTargets(c),
   })
@@ -105,7 +105,7 @@ export function createSpeakers(c: DaemonConfig, restarting: boolean, log?: Daemo
     // ECMP toward the VPC over both sessions of every Connect peer
     rib: { multipath: { maximum: 8 } },
     ...(c.tgw.gracefulRestart
-      ? { gracefulRestart: { restartTime: gr.restartTime, restarting, forwardingFamilies: [...TGW_FAMILIES], deferralTime: gr.deferralTime, staleRoutesTime: gr.staleRoutesTime } }
+      ? { gracefulRestart: { restartTime: gr.restartTime, restarting, forwardingFamilies: [...TGW_FAMILIES], deferralTime: gr.deferralTime, staleRoutesTime: gr.staleRoutesTime, holdSelection: restarting } }
       : {}),
   })
   return { cn2, tgw, listeners }
@@ -378,6 +378,15 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     await this.speakers.tgw.start()
     await this.peerSet.apply(PeerSet.wanted(c, await this.o.md5?.(c)))
     for (const s of [this.speakers.cn2, this.speakers.tgw]) s.on('gr-phase', () => { void this.checkSelection() })
+    // Restarting: what each speaker advertises is re-originated from the other's routes, so neither
+    // ends its route selection (UPDATEs, then End-of-RIB, after which a helper sweeps what we did
+    // not re-advertise) until both have every End-of-RIB they wait for. Otherwise the control nodes
+    // got our End-of-RIB before the TGW's routes were back, dropped the VPC routes we had not yet
+    // re-advertised, and the vRouters' way back broke for seconds (seen in the lab on one CPU).
+    for (const s of [this.speakers.cn2, this.speakers.tgw]) {
+      s.gracefulRestart?.on('end-of-rib-complete', () => { this.releaseSelection() })
+      s.gracefulRestart?.recheck()
+    }
     this.md5Watch = new Md5Watch({ log: this.log.child({ part: 'tcp-md5' }), waiting: () => this.md5Waiting() })
     this.md5Watch.start()
     this.probes = new ProbeRunner({ config: c, log: this.log.child({ part: 'probes' }), host: this.probeHost() })
@@ -385,6 +394,16 @@ export class GatewayDaemon extends EventEmitter<{ ready: [ReadyState]; reload: [
     this.started = true
     this.log.info({ restarting: this.restarting, dataplane: c.dataplane, controlNodes: c.controlNodes.peers.length, connectPeers: c.tgw.connectPeers.length }, 'gsi-routerd started')
     await this.checkSelection()
+  }
+
+  /** Both speakers have every End-of-RIB in: both end their route selection in this turn, before
+   * either's UPDATEs go out (their flushes wait for the next turn), so each carries the other's routes. */
+  private releaseSelection(): void {
+    const { cn2, tgw } = this.speakers
+    if (!(cn2.gracefulRestart?.endOfRibComplete ?? true) || !(tgw.gracefulRestart?.endOfRibComplete ?? true)) return
+    this.log.info({ restarting: this.restarting }, 'End-of-RIB from every peer of both sides: route selection ends')
+    tgw.gracefulRestart?.release()
+    cn2.gracefulRestart?.release()
   }
 
   /** Both speakers have finished route selection after our restart: the FIB may drop what nobody re-learned. */

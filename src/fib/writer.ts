@@ -32,6 +32,12 @@ import { checkLabel, checkTable, diffLabelRoutes, diffRoutes, routeKey, RouteErr
 import { parseIPv4Address, parsePrefix } from './prefix.js'
 import type { DesiredRoute, FibKernel, GatewayTable, KernelLabelRoute, KernelNextHop, KernelRoute, RouteEvent, RouteOp } from './types.js'
 
+/** Whether a kernel error to a delete means the object was not there (ESRCH for routes, ENOENT for
+ * some families): the delete's goal holds. */
+function alreadyGone(err: unknown): boolean {
+  return err instanceof NetlinkError && (err.code === 'ESRCH' || err.code === 'ENOENT')
+}
+
 /** Our routing protocol number (rtm_protocol). Outside iproute2's rt_protos list (0-18, 42, 99,
  * 186-192) so no other daemon on the node uses it. */
 export const DEFAULT_PROTOCOL = 201
@@ -490,6 +496,13 @@ export class FibWriter {
         batch.forEach((op, j) => {
           const err = results[j]
           const key = routeKey(op.route)
+          // A delete the kernel answers "no such route" found what it wanted: the route is gone
+          // (the kernel flushes a device's IPv4 routes with it and says nothing, so our picture can
+          // be behind). Counted as done, not as an error to retry.
+          if (err && op.op === 'delete' && alreadyGone(err)) {
+            this.count(op, key)
+            return
+          }
           if (err) {
             // "Exists" for an add means our picture of the kernel is behind (an event raced a dump):
             // the retry re-reads the kernel before it tries again.
@@ -560,7 +573,7 @@ export class FibWriter {
     let ok = true
     lops.forEach((op, i) => {
       const err = results[i]
-      if (err) { this.noteError(err, `${op.op} label route ${op.route.label} -> ${op.route.dev}`); this.tablesDirty = true; ok = false; return }
+      if (err && !(op.op === 'delete' && alreadyGone(err))) { this.noteError(err, `${op.op} label route ${op.route.label} -> ${op.route.dev}`); this.tablesDirty = true; ok = false; return }
       if (op.op === 'add') this.c.labelRoutesAdded++
       else if (op.op === 'replace') this.c.labelRoutesReplaced++
       else this.c.labelRoutesDeleted++

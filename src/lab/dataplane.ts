@@ -48,7 +48,8 @@ export class LabNode {
       // objects carry it; without them the daemon would refuse to drop its Connect peers)
       tgw: { holdTime: 9, localAsn: gsiAsn },
       controlNodes: { holdTime: 9 },
-      http: { address: '127.0.0.1', port: 9478 },
+      // on the node's address, as the DaemonSet's hostNetwork pod: the lab's doctor asks /status there
+      http: { address: '0.0.0.0', port: 9478 },
       api: { socket: this.socket },
       log: { level: 'info' },
     }))

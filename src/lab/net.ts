@@ -250,7 +250,8 @@ export class GatewayNet {
     if (this.opts.apiNs !== undefined) {
       const api = this.opts.apiNs
       this.cmd(`ip link add f0 netns ${api} type veth peer name api netns ${this.fabric}`)
-      this.batch(api, ['link set f0 up', `addr add ${API_ADDRESS}/30 dev f0`, 'route add 172.16.0.0/16 via 172.16.0.1'])
+      // the fabric's underlay and the nodes (their daemons' /status, as a cluster's doctor reaches them)
+      this.batch(api, ['link set f0 up', `addr add ${API_ADDRESS}/30 dev f0`, 'route add 172.16.0.0/16 via 172.16.0.1', 'route add 10.0.1.0/24 via 172.16.0.1'])
       this.batch(this.fabric, ['link set api up', 'addr add 172.16.0.1/30 dev api'])
     }
     for (const g of this.nodes) {

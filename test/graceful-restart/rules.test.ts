@@ -2,7 +2,8 @@
  * Graceful restart decisions without sockets: which session ends keep a peer's routes (RFC 4724
  * 4.2, RFC 8538 N bit and Hard Reset), the cause read back from a session's statistics, the
  * capability we advertise (R, N and F bits, checked through our OPEN and the peer's negotiation),
- * option checks, and the phase of a speaker that did not restart.
+ * option checks, the phase of a speaker that did not restart, and the owner's hold on the end of
+ * selection (holdSelection, release).
  */
 import t from 'tap'
 import { Family } from '../../bgp/codec/afi.js'
@@ -10,6 +11,7 @@ import { buildOpen, negotiate } from '../../bgp/session/index.js'
 import { Rib } from '../../bgp/rib/index.js'
 import { GracefulRestart, downCauseOf, flushReasonOf } from '../../bgp/speaker/graceful-restart.js'
 import type { PhaseEvent } from '../../bgp/speaker/graceful-restart.js'
+import type { Negotiated } from '../../bgp/session/index.js'
 
 t.test('which ends keep the routes: RFC 4724 alone and with the N bit (RFC 8538)', async (t) => {
   // The TCP connection just ended (the peer died): kept, with or without the N bit.
@@ -118,4 +120,46 @@ t.test('options are checked with errors naming the field', async (t) => {
   t.throws(() => new GracefulRestart(rib, { restartTime: 1.5 }), /gracefulRestart\.restartTime 1\.5: must be an integer/)
   t.throws(() => new GracefulRestart(rib, { deferralTime: -1 }), /gracefulRestart\.deferralTime -1/)
   t.throws(() => new GracefulRestart(rib, { staleRoutesTime: Number.NaN }), /gracefulRestart\.staleRoutesTime NaN/)
+})
+
+t.test('holdSelection: every End-of-RIB in is announced, and only release() ends the restarting phase', async (t) => {
+  const rib = new Rib({ localAs: 65001, routerId: 0x01010101 })
+  const gr = new GracefulRestart(rib, { restarting: true, restartTime: 90, deferralTime: 30, holdSelection: true })
+  t.teardown(() => gr.close())
+  const phases: PhaseEvent[] = []
+  gr.on('phase', (p) => phases.push(p))
+  let complete = 0
+  gr.on('end-of-rib-complete', () => { complete++ })
+  gr.expectPeer(7, [Family.Ipv4Unicast])
+  gr.recheck()
+  t.equal(gr.endOfRibComplete, false, 'a peer is still expected')
+  t.equal(gr.release(), false, 'release before every End-of-RIB: refused')
+  t.equal(gr.phase, 'restarting')
+  // the peer comes up with the capability (not restarting itself), then sends its End-of-RIB
+  gr.peerUp(7, { families: [Family.Ipv4Unicast], gracefulRestart: { restartTime: 120, restarting: false, notification: true, families: [{ family: Family.Ipv4Unicast, forwarding: true }] } } as unknown as Negotiated)
+  t.equal(complete, 0)
+  gr.endOfRib(7, Family.Ipv4Unicast)
+  t.equal(complete, 1, 'announced once')
+  t.equal(gr.endOfRibComplete, true)
+  t.equal(gr.phase, 'restarting', 'still deferring: the owner has not released it')
+  t.equal(gr.deferring, true)
+  t.same(phases, [])
+  t.equal(gr.release(), true)
+  await new Promise((r) => setImmediate(r))
+  t.same(phases, [{ phase: 'selection', reason: 'all-end-of-rib' }, { phase: 'done', reason: 'all-end-of-rib' }])
+  t.equal(gr.release(), true, 'a release after the phase is a no-op')
+  t.equal(complete, 1)
+
+  // expecting nobody: complete at the first check; without holdSelection the same ends the phase
+  const idle = new GracefulRestart(rib, { restarting: true, restartTime: 90, deferralTime: 30, holdSelection: true })
+  t.teardown(() => idle.close())
+  idle.recheck()
+  t.equal(idle.endOfRibComplete, true)
+  t.equal(idle.phase, 'restarting')
+  const plain = new GracefulRestart(rib, { restarting: true, restartTime: 90, deferralTime: 30 })
+  t.teardown(() => plain.close())
+  plain.expectPeer(8, [Family.Ipv4Unicast])
+  plain.peerUp(8, { families: [Family.Ipv4Unicast], gracefulRestart: { restartTime: 120, restarting: false, notification: true, families: [{ family: Family.Ipv4Unicast, forwarding: true }] } } as unknown as Negotiated)
+  plain.endOfRib(8, Family.Ipv4Unicast)
+  t.equal(plain.phase, 'selection', 'without holdSelection the last End-of-RIB ends the phase itself')
 })

@@ -3,7 +3,8 @@
 // ones, keep stale ones until ready, delete explicit withdrawals at once), foreign routes left alone,
 // and the periodic resync repairing a tunnel deleted by hand (its routes vanish without an event);
 // kernel failures injected into a resync (test/fib/ns-gateway.ts's FaultyKernel) are logged with their
-// errno, counted by errno, and retried until the repair is done.
+// errno, counted by errno, and retried until the repair is done; withdrawing a route the kernel
+// already flushed with its device (ESRCH) is done, not an error.
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import type { DesiredRoute, FibCounters } from '../../src/fib/index.js'
@@ -141,5 +142,25 @@ t.test('kernel failures during a resync: logged with errno and object, counted b
     { errno: 'ENODEV', object: /^add route 10\.1\.0\.0\/24 table 100 via label 301 dev gsim0a000201$/, msg: /ENODEV/ },
   ], 'each failure logged once, naming the route and the errno')
   t.equal(errors.length, 2)
+  await gw('stop')
+})
+
+t.test('withdrawing a route the kernel already flushed with its device is done, not an error to retry', async t => {
+  // As when a Connect peer goes: its GRE link is deleted and the kernel drops the IPv4 routes through
+  // it without an event; the withdrawal that follows finds nothing (ESRCH).
+  sh(`ip -n ${ns} link add gsig0000beef type veth peer name vbeef && ip -n ${ns} link set gsig0000beef up && ip -n ${ns} addr add 10.8.0.1/24 dev gsig0000beef`)
+  await gw('start', '10.0.1.10', tables)
+  const gone: DesiredRoute = { table: 200, prefix: '10.62.0.0/16', nexthops: [{ kind: 'gre', link: 'gsig0000beef', gateway: '10.8.0.2' }] }
+  await gw('routes', [...routes, gone])
+  const c0 = await gw('ready')
+  t.match(table(200), /10\.62\.0\.0\/16 via 10\.8\.0\.2 dev gsig0000beef/)
+  sh(`ip -n ${ns} link del gsig0000beef`)
+  t.notMatch(table(200), /10\.62\.0\.0\/16/, 'the kernel flushed the route with the device')
+  t.equal(await gw<boolean>('deleteRoute', 200, '10.62.0.0/16'), true)
+  const c = await gw('settle', 1500)
+  t.equal(c.errors, c0.errors, `no error counted (${c.lastError ?? ''})`)
+  t.equal(c.routesDeleted, c0.routesDeleted + 1, 'the withdrawal is done')
+  t.equal(c.retries, c0.retries, 'nothing retried')
+  t.same((await gw<LogEntry[]>('logs')).filter(l => l.level === 'error' && /10\.62\.0\.0/.test(l.object ?? '')), [], 'nothing logged as an error')
   await gw('stop')
 })
