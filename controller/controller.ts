@@ -39,6 +39,7 @@
  * the Routes, then the finalizer. A GatewayServiceInstance carries gsi.gsi-router.io/transit-gateways while TransitGateways
  * refer to it, so its region and VPC stay known until they are gone.
  */
+import { bgpRouterName, connectedPeerName, routeName } from './names.js'
 import type { Logger } from 'pino'
 import {
   deleteTransitGatewayAws, reconcileTransitGatewayAws, type AwsReconcileOptions,
@@ -109,17 +110,7 @@ function now(): string { return new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 // Everything that is not IPv6 counts as IPv4 here, so a malformed block reaches the AWS validation
 // and is reported there rather than silently dropped.
 function isIpv4Cidr(c: string): boolean { return ipFamilyOf(c) !== 6 }
-function dnsLabel(s: string): string { return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') }
-
-export function connectedPeerName(tgw: string, node: string): string {
-  return `${tgw}-${dnsLabel(node)}`.slice(0, 253).replace(/-+$/, '')
-}
-export function bgpRouterName(tgw: string, node: string): string {
-  return `gsi-${dnsLabel(tgw)}-${dnsLabel(node)}`.slice(0, 253).replace(/-+$/, '')
-}
-export function routeName(tgw: string, routeTableId: string, cidr: string): string {
-  return `${tgw}-${routeTableId}-${dnsLabel(cidr.replace(/[./:]/g, '-'))}`.slice(0, 253).replace(/-+$/, '')
-}
+export { bgpRouterName, connectedPeerName, routeName } from './names.js'
 
 /** Condition list with lastTransitionTime kept when the status did not change. */
 function setCondition(list: Condition[], prev: Condition[] | undefined, c: Omit<Condition, 'lastTransitionTime'>): void {

@@ -309,9 +309,25 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     for (const doc of parseAllDocuments(example)) {
       const obj = doc.toJS() as KubeObject & { kind: string }
       if (obj.kind === 'GatewayServiceInstance') await gsis.create({ ...obj, spec: { ...(obj as { spec?: object }).spec, maxInstances: active } } as KubeObject)
-      else if (obj.kind === 'TransitGateway') await tgws.create(obj as K<TransitGateway>)
+      else if (obj.kind === 'TransitGateway') {
+        // The example also exposes a route target and CIDR of its own (a VN the lab's CN2 does not
+        // have): only the VirtualNetwork selector is kept, so that every exposure has routes behind it
+        const t = obj as K<TransitGateway>
+        const exposed = t.spec.exposed
+        await tgws.create({ ...t, spec: { ...t.spec, exposed: { ...(exposed?.virtualNetworkSelector !== undefined ? { virtualNetworkSelector: exposed.virtualNetworkSelector } : {}) } } } as K<TransitGateway>)
+      }
     }
-    say(`\napplied: ${nodeList.length} labelled nodes, deploy/examples/transitgateway.yaml (GSI "gsi", TransitGateway "tgw"), VirtualNetwork default/frontend (${VN_SUBNET}, ${VN_ROUTE_TARGET}), CN2 control node ${CN2_NS}/${CONTROL_NODE_NAME}`)
+    // What the Deployment, the DaemonSet and deploy/rbac.yaml make in a cluster, for the doctor: the
+    // controller's pod and service account (IRSA), a gsi-routerd pod per labelled node
+    const pod = (name: string, app: string, node: string): KubeObject => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, labels: { 'app.kubernetes.io/name': app } },
+      spec: { nodeName: node, containers: [{ name: app, image: 'gsi-router' }] },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+    } as KubeObject)
+    await conn.core.createNamespacedPod({ namespace: NS, body: pod('lab-controller-0', 'gsi-controller', 'lab-control-plane') as never })
+    for (const [k, [name]] of nodeList.entries()) await conn.core.createNamespacedPod({ namespace: NS, body: pod(`gsi-routerd-${k + 1}`, 'gsi-routerd', name) as never })
+    await conn.core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: 'gsi-controller', namespace: NS, annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/gsi-controller' } } } })
+    say(`\napplied: ${nodeList.length} labelled nodes with a gsi-routerd pod each, deploy/examples/transitgateway.yaml (GSI "gsi", TransitGateway "tgw", exposing the VirtualNetworks labelled gsi.gsi-router.io/expose), VirtualNetwork default/frontend (${VN_SUBNET}, ${VN_ROUTE_TARGET}), CN2 control node ${CN2_NS}/${CONTROL_NODE_NAME}`)
     phases.done('emulators and controller started, objects applied')
     // The controller creates the AWS resources while the data plane is built: neither waits for the
     // other, as a cluster's controller and its nodes do not
@@ -477,6 +493,7 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     const standby = (s.standbyNodes ?? [])[0]
     await dp.loseNode(goneNode.g.index)
     await nodes.delete(undefined, gone)
+    await conn.core.deleteNamespacedPod({ namespace: NS, name: `gsi-routerd-${goneNode.g.index}` }).catch(() => undefined)
     say(`\nnode ${gone} removed (its instance terminated: daemon killed, links down)`)
     if (standby !== undefined) {
       const standbyNode = dp.nodes.find(n => n.name === standby)!
@@ -515,6 +532,7 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     say(`\ngsictl doctor (cluster mode, against the emulators and the daemons):\n${formatDoctor(doc.results, doc.snapshot).trimEnd().split('\n').map(l => `  ${l}`).join('\n')}`)
     const failing = doc.results.filter(r => r.verdict === 'fail')
     check(`gsictl doctor: no FAIL (${doc.results.filter(r => r.verdict === 'ok').length} ok, ${doc.results.filter(r => r.verdict === 'warn').length} warn${failing.length ? `; FAIL ${failing.map(r => `${r.check} ${r.subject ?? ''}: ${r.evidence}`).join('; ')}` : ''})`, failing.length === 0)
+    phases.done('gsictl doctor')
 
     if (o.keep) {
       const { prepareConsole, consoleHelp, runConsole } = await import('../lab/console.js')

@@ -11,6 +11,7 @@
  * the doctor could not ask EC2 itself, the VPC route and security-group lines fall back on what the
  * controller recorded (Route status) or say that the rules were not verified.
  */
+import { bgpRouterName } from '../../controller/names.js'
 import { DEFAULT_NODE_LABEL, TRANSIT_GATEWAY_LABEL, type ConnectedPeer, type GatewayServiceInstance, type TransitGateway } from '../../controller/types.js'
 import { routeTargetKey } from '../api/report.js'
 import { canonicalPrefix } from '../lib/address.js'
@@ -298,7 +299,8 @@ export const cn2Sessions: Check = (s) => gateways(s).flatMap((g) => {
   if (c !== undefined && g.cp !== undefined) {
     if (unreadable(c.bgpRouters)) out.push(line('cn2-bgprouters', 'warn', `cannot list BGPRouters: ${c.bgpRouters.error}`, 'give the doctor a kubeconfig that may list bgprouters.core.contrail.juniper.net', subject))
     else {
-      const name = `gsi-${g.cp.spec.transitGateway}-${g.node}`
+      // the controller's own naming: node names such as ip-10-0-1-11.ec2.internal become DNS labels
+      const name = bgpRouterName(g.cp.spec.transitGateway, g.node)
       const ours = c.bgpRouters.find((b) => b.metadata.name === name)
       const controls = c.bgpRouters.filter((b) => b.metadata.labels?.[TRANSIT_GATEWAY_LABEL] === undefined && b.spec?.bgpRouterParameters?.routerType !== 'router')
       const missing: string[] = []

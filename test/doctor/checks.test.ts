@@ -146,6 +146,12 @@ t.test('control-node sessions and BGPRouters', async (t) => {
   h = healthy()
   h.cluster.bgpRouters = (h.cluster.bgpRouters as { metadata: { name: string } }[]).filter((b) => b.metadata.name !== 'gsi-tgw-node1') as never
   t.match(one(h.s, 'cn2-bgprouters'), { verdict: 'fail', evidence: 'missing: our BGPRouter gsi-tgw-node1' })
+  // An EKS node name: the controller makes it a DNS label (gsi-tgw-ip-10-0-1-11-ec2-internal); the
+  // doctor looked for the raw name and failed every real cluster (found by the lab)
+  h = healthy('ip-10-0-1-11.ec2.internal')
+  t.match(one(h.s, 'cn2-bgprouters'), { verdict: 'ok', subject: /ip-10-0-1-11\.ec2\.internal/ })
+  h.cluster.bgpRouters = (h.cluster.bgpRouters as { metadata: { name: string } }[]).filter((b) => b.metadata.name !== 'gsi-tgw-ip-10-0-1-11-ec2-internal') as never
+  t.match(one(h.s, 'cn2-bgprouters'), { verdict: 'fail', evidence: 'missing: our BGPRouter gsi-tgw-ip-10-0-1-11-ec2-internal' })
 })
 
 t.test('the VN not exposed, not applied, or without routes', async (t) => {

@@ -5,6 +5,7 @@ import type { DaemonReport } from '../../src/api/report.js'
 import type { PeerSummary } from '../../src/api/handlers.js'
 import type { AwsSnapshot, ClusterSnapshot, DaemonAnswer, DoctorSnapshot } from '../../src/doctor/index.js'
 import { API_VERSION, type ConnectedPeer, type TransitGateway } from '../../controller/types.js'
+import { bgpRouterName, connectedPeerName } from '../../controller/names.js'
 
 export const NOW = Date.parse('2026-12-01T10:00:00Z')
 export const RT = 'target:64512:8000001'
@@ -43,13 +44,13 @@ export function report(): Mutable<DaemonReport> {
   } as unknown as Mutable<DaemonReport>
 }
 
-export function transitGateway(): TransitGateway {
+export function transitGateway(node = 'node1'): TransitGateway {
   return {
     apiVersion: API_VERSION, kind: 'TransitGateway', metadata: { name: 'tgw', namespace: 'default' },
     spec: { gatewayServiceInstance: 'gsi', transitGatewayCidrBlock: '192.0.2.0/24', exposed: { routeTargets: [RT], cidrs: [CIDR] } },
     status: {
       state: 'available', transitGatewayID: TGW_ID, awsRegion: 'us-east-1', vpcID: 'vpc-1', securityGroupID: SG_ID, activePeers: 1,
-      exposedCidrs: [CIDR], exposedRouteTargets: [RT], peers: [{ node: 'node1', role: 'active' }],
+      exposedCidrs: [CIDR], exposedRouteTargets: [RT], peers: [{ node, role: 'active' }],
       conditions: [
         { type: 'AWSReady', status: 'True', reason: 'Reconciled', message: 'all AWS resources exist', lastTransitionTime: '2026-12-01T09:00:00Z' },
       ],
@@ -57,11 +58,11 @@ export function transitGateway(): TransitGateway {
   }
 }
 
-export function connectedPeer(): ConnectedPeer {
+export function connectedPeer(node = 'node1'): ConnectedPeer {
   return {
-    apiVersion: API_VERSION, kind: 'ConnectedPeer', metadata: { name: 'tgw-node1', namespace: 'default' },
+    apiVersion: API_VERSION, kind: 'ConnectedPeer', metadata: { name: connectedPeerName('tgw', node), namespace: 'default' },
     spec: {
-      transitGateway: 'tgw', nodeName: 'node1', peerAddress: '10.0.1.11', transitGatewayAddress: '192.0.2.100', insideCidrBlocks: ['169.254.6.0/29'],
+      transitGateway: 'tgw', nodeName: node, peerAddress: '10.0.1.11', transitGatewayAddress: '192.0.2.100', insideCidrBlocks: ['169.254.6.0/29'],
       localInsideAddresses: ['169.254.6.1'], bgpPeerAddresses: ['169.254.6.2', '169.254.6.3'], peerAsn: 65001, transitGatewayAsn: 64512,
       exposedRouteTargets: [RT], exposedCidrs: [CIDR], mtu: 8476, controlNodes: [{ address: '10.0.0.10', asn: 64512 }],
     },
@@ -73,21 +74,21 @@ export function connectedPeer(): ConnectedPeer {
   }
 }
 
-export function cluster(): Mutable<ClusterSnapshot> {
+export function cluster(node = 'node1'): Mutable<ClusterSnapshot> {
   return {
     namespace: 'gsi-system',
     controllerPods: [{ name: 'gsi-controller-a', node: 'cp1', phase: 'Running', ready: true }, { name: 'gsi-controller-b', node: 'cp2', phase: 'Running', ready: true }],
     lease: { name: 'gsi-controller', holder: 'gsi-controller-a', renewTime: new Date(NOW - 2000).toISOString(), durationSeconds: 15 },
     serviceAccount: { name: 'gsi-controller', roleArn: 'arn:aws:iam::123456789012:role/gsi-controller' },
     gatewayServiceInstances: [{ apiVersion: API_VERSION, kind: 'GatewayServiceInstance', metadata: { name: 'gsi', namespace: 'default' }, spec: { awsRegion: 'us-east-1', vpcID: 'vpc-1', asn: 65001 } }],
-    transitGateways: [transitGateway()],
-    connectedPeers: [connectedPeer()],
+    transitGateways: [transitGateway(node)],
+    connectedPeers: [connectedPeer(node)],
     routes: [{ apiVersion: API_VERSION, kind: 'Route', metadata: { name: 'tgw-rtb-1-10.244.0.0-16', namespace: 'default' }, spec: { transitGateway: 'tgw', routeTableID: 'rtb-1', destinationCidrBlock: CIDR }, status: { state: 'active', transitGatewayID: TGW_ID } }],
-    nodes: [{ name: 'node1', labels: { 'core.juniper.net/crpd-node': 'true' }, ready: true }, { name: 'cp1', labels: {}, ready: true }],
-    daemonPods: [{ name: 'gsi-routerd-x7k2p', node: 'node1', phase: 'Running', ready: true }],
+    nodes: [{ name: node, labels: { 'core.juniper.net/crpd-node': 'true' }, ready: true }, { name: 'cp1', labels: {}, ready: true }],
+    daemonPods: [{ name: 'gsi-routerd-x7k2p', node, phase: 'Running', ready: true }],
     bgpRouters: [
       { apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'BGPRouter', metadata: { name: 'cn1', namespace: 'contrail' }, spec: { bgpRouterParameters: { routerType: 'control-node', address: '10.0.0.10' } } },
-      { apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'BGPRouter', metadata: { name: 'gsi-tgw-node1', namespace: 'contrail', labels: { 'gsi.gsi-router.io/transit-gateway': 'tgw' } }, spec: { bgpRouterParameters: { routerType: 'router', address: '10.0.1.11' } } },
+      { apiVersion: 'core.contrail.juniper.net/v1alpha1', kind: 'BGPRouter', metadata: { name: bgpRouterName('tgw', node), namespace: 'contrail', labels: { 'gsi.gsi-router.io/transit-gateway': 'tgw' } }, spec: { bgpRouterParameters: { routerType: 'router', address: '10.0.1.11' } } },
     ],
     warnings: [],
   } as unknown as Mutable<ClusterSnapshot>
@@ -109,11 +110,12 @@ export interface Healthy {
 }
 
 /** A healthy snapshot and handles on its parts (mutating them changes the snapshot). */
-export function healthy(): Healthy {
-  const c = cluster()
+/** A healthy gateway of one node (named `node`: EKS names look like ip-10-0-1-11.ec2.internal). */
+export function healthy(node = 'node1'): Healthy {
+  const c = cluster(node)
   const r = report()
   const a = aws()
-  const daemon: DaemonAnswer = { node: 'node1', source: 'http://10.0.1.11:9478/status', report: r as unknown as DaemonReport }
+  const daemon: DaemonAnswer = { node, source: 'http://10.0.1.11:9478/status', report: r as unknown as DaemonReport }
   const s: DoctorSnapshot = { takenAt: NOW, mode: 'cluster', cluster: c as unknown as ClusterSnapshot, daemons: [daemon], aws: { 'default/tgw': a as unknown as AwsSnapshot } }
   return { s, cluster: c, report: r, aws: a }
 }
