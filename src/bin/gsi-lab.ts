@@ -488,14 +488,16 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
     phases.done('daemon restart under ping')
 
     // Failover: an active instance's node leaves; the standby takes its place.
-    const gone = peerItems[0]!.spec.nodeName
-    const goneNode = dp.nodes.find(n => n.name === gone)!
     const standby = (s.standbyNodes ?? [])[0]
-    await dp.loseNode(goneNode.g.index)
-    await nodes.delete(undefined, gone)
-    await conn.core.deleteNamespacedPod({ namespace: NS, name: `gsi-routerd-${goneNode.g.index}` }).catch(() => undefined)
-    say(`\nnode ${gone} removed (its instance terminated: daemon killed, links down)`)
-    if (standby !== undefined) {
+    if (standby === undefined) {
+      say('\n(one node: no standby to take over, so no node is removed)')
+    } else {
+      const gone = peerItems[0]!.spec.nodeName
+      const goneNode = dp.nodes.find(n => n.name === gone)!
+      await dp.loseNode(goneNode.g.index)
+      await nodes.delete(undefined, gone)
+      await conn.core.deleteNamespacedPod({ namespace: NS, name: `gsi-routerd-${goneNode.g.index}` }).catch(() => undefined)
+      say(`\nnode ${gone} removed (its instance terminated: daemon killed, links down)`)
       const standbyNode = dp.nodes.find(n => n.name === standby)!
       const after2 = await waitFor('standby to take over', async () => {
         const items = (await peers.list(NS)).items
@@ -518,12 +520,10 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
       check(`the control node's neighbours follow the BGPRouters (${cnAfter.join(' ')})`, JSON.stringify(cnAfter) === JSON.stringify(wantNeighbors))
       const hopsAfter = await dp.tgwNextHops(VN_SUBNET)
       check(`the TGW's ECMP next hops follow (${hopsAfter.join(' ')})`, hopsAfter.length === active && hopsAfter.includes(standbyNode.g.tgwGre) && !hopsAfter.includes(goneNode.g.tgwGre))
-    } else {
-      say('  (no standby node: one instance fewer)')
+      const pingsAfter = await settledPings('pings after the failover', 60_000)
+      check(`traffic continues: VPC host <-> every pod (${pingsAfter.to}/${pingsAfter.total}, ${pingsAfter.from}/${pingsAfter.total})`, pingsAfter.to === pingsAfter.total && pingsAfter.from === pingsAfter.total)
+      phases.done('node lost, standby took over')
     }
-    const pingsAfter = await settledPings('pings after the failover', 60_000)
-    check(`traffic continues: VPC host <-> every pod (${pingsAfter.to}/${pingsAfter.total}, ${pingsAfter.from}/${pingsAfter.total})`, pingsAfter.to === pingsAfter.total && pingsAfter.from === pingsAfter.total)
-    phases.done('node lost, standby took over')
 
     // The doctor, as an operator runs it from a kubeconfig: the CRs, each node's daemon (/status on
     // its address), EC2 read-only

@@ -49,7 +49,7 @@ t.test('the lab passes every check and exits 0', async (t) => {
   t.match(out, /NAME\s+STATE\s+TGW\s+CONNECT\s+PEERS\s+READY\s+AGE\n\S*tgw\s+available\s+tgw-\S+\s+tgw-attach-\S+\s+1\s+True\s/, 'kubectl get transitgateways: printer columns, Ready')
   t.match(out, /connectedpeer\S*\/tgw-ip-10-0-1-1\d-ec2-internal\s/, 'kubectl get connectedpeers: the instance\'s ConnectedPeer')
   t.match(out, /IPv4 Unicast Summary:\n\s*Neighbor.*\n\s*169\.254\.\d+\.2\s+4\s+64512\s.*\n\s*169\.254\.\d+\.3\s+4\s+64512\s/, 'gsictl-n2: both TGW sessions')
-  t.match(out, /10\.244\.0\.0\/16 proto bird/, 'tgw: a command in the TGW\'s namespace')
+  t.match(out, /10\.244\.0\.0\/16 dev g\d proto bird/, 'tgw: a command in the TGW\'s namespace')
   t.match(out, /\(exit 127\)/, 'a command that fails says its exit status')
   t.notMatch(out, /after-exit/, 'exit ends the console')
 })
