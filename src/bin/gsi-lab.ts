@@ -467,8 +467,9 @@ async function lab(o: LabOptions, apiNs: string): Promise<number> {
       const k = await net.run(victim.g.ns, 'echo "$(ip -o route show table all proto 201 | wc -l) routes; $(ip -o link show | grep -o "gsi[a-z0-9]*" | sort | tr "\\n" " ")"; ip -o -s link show | grep -o "^[0-9]*: gsi[a-z0-9]*" | tr "\\n" " "').catch((e: unknown) => String(e))
       const tgwRoute = await net.run(net.tgw, `ip route show ${VN_SUBNET}`).catch((e: unknown) => String(e))
       const vrRoute = await net.run(net.vrouters[0]!.ns, `ip route show ${netMod.VPC_CIDR}`).catch((e: unknown) => String(e))
-      watch.push(`${((Date.now() - restartStart) / 1000).toFixed(1)} s: ${k.replace(/\n/g, ' | ')}; TGW: ${tgwRoute.trim() || 'no route'}; vRouter 1: ${vrRoute.trim() || 'no route'}`)
-      return dp.establishedNodes().includes(victim.g.index) && (await dp.controlNodeState(victim.g.index)) === 'established' && victim.text().split('\n').filter(l => l.includes('"restarting":true')).length > 0 ? true : undefined
+      const cnState = await dp.controlNodeState(victim.g.index)
+      watch.push(`${((Date.now() - restartStart) / 1000).toFixed(1)} s: ${k.replace(/\n/g, ' | ')}; TGW: ${tgwRoute.trim() || 'no route'}; vRouter 1: ${vrRoute.trim() || 'no route'}; TGW sessions (BIRD) ${dp.tgwSessions(victim.g.index).join(' ')}; control node ${cnState}`)
+      return dp.establishedNodes().includes(victim.g.index) && cnState === 'established' && victim.text().split('\n').filter(l => l.includes('"restarting":true')).length > 0 ? true : undefined
     }, 120_000).catch(() => undefined)
     await new Promise(r => setTimeout(r, 2000))
     const run = await pinger.stop()
