@@ -10,9 +10,10 @@
  * cost more memory than its faults cost time (measured with bench/ingest: 1 MiB as the threshold
  * made 500,000 VPN routes take 106 bytes each, 8 MiB 99); and many small huge pages cost time too
  * (2 MiB for the hash slots made a 1M-route load 30 % slower than 8 MiB). Without the addon they are
- * ordinary typed arrays.
+ * ordinary typed arrays. A large allocation marks the turn heavy (heavy-turn.ts): what can wait yields.
  */
 import { nativeDiscardBuffer, nativeHugeBuffer } from '../../native/index.js'
+import { noteGrowth } from './heavy-turn.js'
 
 type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
 type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }
@@ -25,6 +26,7 @@ const huge = new WeakSet<ArrayBufferLike>()
 export function allocated<T extends Grown>(like: T, length: number): T {
   const C = like.constructor as unknown as GrownCtor<T>
   const bytes = length * C.BYTES_PER_ELEMENT
+  noteGrowth(bytes)
   if (bytes >= HUGE_FROM) {
     const b = nativeHugeBuffer(bytes)
     if (b !== undefined) {

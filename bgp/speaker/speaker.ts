@@ -57,6 +57,7 @@ import { RouteRefreshSubtype, type RouteRefreshMessage } from '../codec/route-re
 import { BgpFamilyError, type UpdateIssue } from '../codec/update.js'
 import type { State, StopReason } from '../fsm/index.js'
 import { Rib } from '../rib/rib.js'
+import { heavyGrowthThisTurn } from '../rib/heavy-turn.js'
 import {
   LOCAL_PEER,
   type BestChange,
@@ -765,7 +766,17 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   private scheduleCommit(): void {
     if (this.commitScheduled) return
     this.commitScheduled = true
-    setImmediate(() => this.commitNow(COMMIT_SLICE))
+    setImmediate(() => this.commitSlice())
+  }
+
+  /** The scheduled commit: one slice, unless this turn already paid for a big table's growth
+   * (bgp/rib/heavy-turn.ts), when the slice waits for the next turn. */
+  private commitSlice(): void {
+    if (this.commitScheduled && !this.closed && heavyGrowthThisTurn()) {
+      setImmediate(() => this.commitSlice())
+      return
+    }
+    this.commitNow(COMMIT_SLICE)
   }
 
   /**
