@@ -28,7 +28,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/node22-env.sh scripts/build-native.sh ./scripts/
+COPY scripts/node22-env.sh scripts/build-native.sh scripts/bundle.mjs ./scripts/
 COPY src ./src
 COPY bgp ./bgp
 COPY gre ./gre
@@ -38,8 +38,10 @@ COPY native ./native
 # The emulators' sources come with controller/ but tsconfig.build.json leaves them out; delete them
 # anyway so nothing can compile them by accident. The addon (native/: TCP-MD5, GTSM, SO_BINDTODEVICE,
 # the netlink socket, huge pages) compiles against the image's Node headers with npm's node-gyp.
+# The three programs are then bundled (scripts/bundle.mjs --prod, esbuild, a dev dependency): one file
+# each to parse at start instead of hundreds of modules, 5 MB less resident for the daemon.
 RUN rm -rf controller/emulator src/bin/gsi-lab.ts src/lab \
-    && npm run build:prod && npm run build:native && npm prune --omit=dev
+    && npm run build:prod && npm run build:native && node scripts/bundle.mjs --prod && npm prune --omit=dev
 
 FROM ${RUNTIME_BASE} AS runtime
 # The local runtime base carries these already; the public slim image gets them from Debian.
@@ -52,14 +54,15 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/native/build/Release/gsi_native.node ./native/build/Release/gsi_native.node
 COPY deploy/crds ./deploy/crds
-# The programs by name on PATH (the DaemonSet's command is `gsi-routerd`).
-RUN chmod +x dist/src/bin/gsi-routerd.js dist/src/bin/gsi-controller.js dist/src/bin/gsictl.js \
-    && ln -s /app/dist/src/bin/gsi-routerd.js /usr/local/bin/gsi-routerd \
-    && ln -s /app/dist/src/bin/gsi-controller.js /usr/local/bin/gsi-controller \
-    && ln -s /app/dist/src/bin/gsictl.js /usr/local/bin/gsictl
+# The programs by name on PATH, bundled (the DaemonSet's command is `gsi-routerd`). The plain
+# dist/src tree stays beside them: the same code module by module, for debugging in the pod.
+RUN chmod +x dist/bundle/gsi-routerd.mjs dist/bundle/gsi-controller.mjs dist/bundle/gsictl.mjs \
+    && ln -s /app/dist/bundle/gsi-routerd.mjs /usr/local/bin/gsi-routerd \
+    && ln -s /app/dist/bundle/gsi-controller.mjs /usr/local/bin/gsi-controller \
+    && ln -s /app/dist/bundle/gsictl.mjs /usr/local/bin/gsictl
 ENV NODE_ENV=production
 # The DaemonSet runs `gsi-routerd` as root in a privileged container (its sysctl writes need a
 # writable /proc/sys; deploy/daemonset.yaml says why); the controller Deployment runs
-# `.../gsi-controller.js` with runAsUser 1000 (the image's `node` user) set in its securityContext.
+# `node dist/bundle/gsi-controller.mjs` with runAsUser 1000 (the image's `node` user) set in its securityContext.
 ENTRYPOINT ["node"]
-CMD ["dist/src/bin/gsi-routerd.js", "--help"]
+CMD ["dist/bundle/gsi-routerd.mjs", "--help"]

@@ -1,7 +1,7 @@
 /**
  * Convergence of gsi-routerd (issue 10, Performance): how long a route change takes to cross the
  * gateway, per change, in milliseconds (p50, p99, max), at idle and with a background table of VPN
- * routes loaded beforehand. The daemon is the real built program (dist/src/bin/gsi-routerd.js) with
+ * routes loaded beforehand. The daemon is the real built program as the image runs it (dist/bundle/gsi-routerd.mjs) with
  * `dataplane: none`, in a network namespace; the CN2 control node and the TGW's two BGP peers are our
  * own Session runner in namespaces of their own, which take the time an UPDATE is written and the
  * time the resulting UPDATE is read (CLOCK_MONOTONIC, shared by every process). Method:

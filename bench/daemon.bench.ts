@@ -1,6 +1,6 @@
 /**
  * Whole-daemon benchmarks of issue 10 (Performance; convergence is bench/convergence.bench.ts): the
- * real built gsi-routerd (dist/src/bin/gsi-routerd.js, `dataplane: none`: the gateway logic imports
+ * real built gsi-routerd as the image runs it (dist/bundle/gsi-routerd.mjs, `dataplane: none`: the gateway logic imports
  * every route and computes the FIB, nothing is programmed) with an injector acting as the CN2 control
  * node and two BIRD processes as the Transit Gateway's BGP peers (bench/daemon/routerd.ts), measured
  * by the ingest harness (bench/ingest/, the method of docs/benchmarks.md) in the same run as BIRD's
@@ -31,7 +31,8 @@ import { DAEMON_VERSIONS } from './ingest/daemons.js'
 import { runCell, type CellOptions, type CellResult } from './ingest/harness.js'
 import { scenario, type Scenario } from './ingest/scenario.js'
 import type { BgpSummary } from '../src/api/handlers.js'
-import { apiCall, CliProbe, cn2Accepted, routerdStarter, type RouterdHandle, type RouterdOptions } from './daemon/routerd.js'
+import { apiCall, CliProbe, cn2Accepted, ROOT, ROUTERD, routerdStarter, type RouterdHandle, type RouterdOptions } from './daemon/routerd.js'
+import { relative } from 'node:path'
 import type { FibView } from '../src/api/view.js'
 import { monoMs } from './ingest/proc.js'
 
@@ -191,7 +192,7 @@ if (cells.includes('memory')) {
 const mb = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`
 const s2 = (x: number): string => x.toFixed(2)
 const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')
-console.log(`Whole gsi-routerd (dist/src/bin/gsi-routerd.js, dataplane none) with an injector as the CN2 control node (eBGP, packed UPDATEs of at most 4,096 bytes, a new attribute set every 1,000 routes) and two BIRD processes as the TGW peers, over veth pairs between network namespaces; ${started.toISOString()}, load average ${load} at the end (the machine is shared: compare only within one run).${profiling ? ` PROFILING (${nodeArgs.join(' ')}): the daemon's cells end when its CLI shows every route accepted and the FIB complete, not at busy-end; figures are for the profile only.` : ''}\n`)
+console.log(`Whole gsi-routerd (${relative(ROOT, ROUTERD)}, dataplane none) with an injector as the CN2 control node (eBGP, packed UPDATEs of at most 4,096 bytes, a new attribute set every 1,000 routes) and two BIRD processes as the TGW peers, over veth pairs between network namespaces; ${started.toISOString()}, load average ${load} at the end (the machine is shared: compare only within one run).${profiling ? ` PROFILING (${nodeArgs.join(' ')}): the daemon's cells end when its CLI shows every route accepted and the FIB complete, not at busy-end; figures are for the profile only.` : ''}\n`)
 
 if (bird !== undefined && ours !== undefined) {
   console.log(`### Full-daemon ingest: ${ingestScenario.label}\n`)

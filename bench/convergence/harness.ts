@@ -81,7 +81,7 @@ export interface ConvergenceOptions {
   readonly spacingMs: number
   /** Background VPNv4 routes loaded before the samples (0: idle). */
   readonly load: number
-  /** The daemon: the built program (dist/src/bin/gsi-routerd.js) or the source through tsx. Default:
+  /** The daemon: the built program as the image runs it (dist/bundle/gsi-routerd.mjs) or the source through tsx. Default:
    * built when this harness runs built, source when it runs from source (the smoke test). */
   readonly daemon?: 'built' | 'source'
   /** Announce/withdraw pairs per direction run first and not counted: the first changes after start
@@ -261,7 +261,7 @@ function nodeArgsFor(module: string): string[] {
 }
 
 function daemonArgs(kind: 'built' | 'source', configFile: string, nodeArgs: readonly string[]): string[] {
-  const built = join(ROOT, 'dist/src/bin/gsi-routerd.js')
+  const built = join(ROOT, 'dist/bundle/gsi-routerd.mjs')
   if (kind === 'built') {
     if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build (npm run bench does)`)
     return [...shebangNodeArgs(built), ...nodeArgs, built, '--config', configFile]

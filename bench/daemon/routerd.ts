@@ -1,6 +1,6 @@
 /**
  * The whole gsi-routerd as a receiver of the ingest harness (bench/ingest/harness.ts), for
- * bench/daemon.bench.ts (issue 10, Performance): the real built program dist/src/bin/gsi-routerd.js
+ * bench/daemon.bench.ts (issue 10, Performance): the real built program as the image runs it, dist/bundle/gsi-routerd.mjs,
  * with `dataplane: none` (the gateway logic imports every route and computes the FIB, nothing is
  * programmed) in the pair's receiver namespace, where the injector plays the CN2 control node.
  *
@@ -40,8 +40,10 @@ import { INJECTOR_ADDRESS, INJECTOR_AS, RECEIVER_ADDRESS, RECEIVER_AS, routeBatc
 const here = dirname(fileURLToPath(import.meta.url))
 /** The repository root, from bench/daemon/ (source) or dist/bench/daemon/ (built). */
 export const ROOT = import.meta.url.endsWith('.ts') ? join(here, '..', '..') : join(here, '..', '..', '..')
-export const ROUTERD = join(ROOT, 'dist/src/bin/gsi-routerd.js')
-export const GSICTL = join(ROOT, 'dist/src/bin/gsictl.js')
+/** The programs as the image runs them: bundled (scripts/bundle.mjs). DAEMON_ROUTERD names another
+ * build of the daemon (dist/src/bin/gsi-routerd.js, module by module) to compare. */
+export const ROUTERD = join(ROOT, process.env.DAEMON_ROUTERD ?? 'dist/bundle/gsi-routerd.mjs')
+export const GSICTL = join(ROOT, 'dist/bundle/gsictl.mjs')
 
 /** Our AS toward the TGW, the TGW's (AWS default Amazon-side ASN), and the Connect peer's addresses. */
 export const GSI_TGW_AS = 65000

@@ -1,6 +1,6 @@
 /**
  * bench/daemon.bench.ts's harness at CI size, so it cannot rot: 2,000 VPN-IPv4 routes from the
- * injector (the CN2 control node) into the real built gsi-routerd (dist/, dataplane none), with two
+ * injector (the CN2 control node) into the real built gsi-routerd (dist/bundle/, dataplane none), with two
  * BIRD processes as the TGW peers, each cell in namespaces of its own. What is asserted is behaviour,
  * never a timing (meaningless at this size): every route is accepted, the computed FIB holds one route
  * per prefix plus the TGW's VPC route, the TGW peers hold what the gateway advertises (by their own
