@@ -62,7 +62,7 @@ interface NativeModule {
   boundDevice(fd: number): string
   setMd5(fd: number, address: string, key: string): void
   NetlinkSocket: new (protocol: number, onMessage: (datagram: Buffer) => void, onError: (err: NodeJS.ErrnoException) => void) => NativeNetlinkSocket
-  hugeBuffer?(bytes: number): ArrayBuffer
+  hugeBuffer?(bytes: number, huge?: boolean): ArrayBuffer
   discardBuffer?(buffer: ArrayBuffer): void
 }
 
@@ -133,13 +133,14 @@ export function setMd5Key(fd: number, address: string, key: string): void {
 }
 
 /**
- * An ArrayBuffer of `bytes` zeroed bytes in memory advised to use transparent huge pages (the RIB's
- * large tables: one fault per 2 MiB instead of per 4 KiB), or undefined without the addon (callers
- * then allocate as usual).
+ * An ArrayBuffer of `bytes` zeroed bytes mapped for it alone, in memory advised to use transparent
+ * huge pages (the RIB's large tables: one fault per 2 MiB instead of per 4 KiB) unless `huge` is
+ * false (plain pages, for mid-sized tables), or undefined without the addon (callers then allocate as
+ * usual). Either kind can be discarded (nativeDiscardBuffer) when a table grows out of it.
  */
-export function nativeHugeBuffer(bytes: number): ArrayBuffer | undefined {
+export function nativeHugeBuffer(bytes: number, huge = true): ArrayBuffer | undefined {
   const m = load()
-  return m?.hugeBuffer?.(bytes)
+  return m?.hugeBuffer?.(bytes, huge)
 }
 
 /**

@@ -9,8 +9,15 @@
  * get them: a huge page is resident as a whole, so a smaller array's partly filled last page would
  * cost more memory than its faults cost time (measured with bench/ingest: 1 MiB as the threshold
  * made 500,000 VPN routes take 106 bytes each, 8 MiB 99); and many small huge pages cost time too
- * (2 MiB for the hash slots made a 1M-route load 30 % slower than 8 MiB). Without the addon they are
- * ordinary typed arrays. A large allocation marks the turn heavy (heavy-turn.ts): what can wait yields.
+ * (2 MiB for the hash slots made a 1M-route load 30 % slower than 8 MiB).
+ *
+ * Arrays from 128 KiB come from the addon too, in plain pages: when a table grows, the array it
+ * grew out of gives its memory back at once (retire) instead of when V8 collects it, which may be
+ * much later. Measured with bench/daemon.bench.ts at 32,000 routes: typed arrays held 10.4 MB at
+ * the end of the ingest, of which 3.3 MB were live. 128 KiB is where glibc itself starts mapping
+ * an allocation on its own.
+ *
+ * Without the addon they are ordinary typed arrays. A large allocation marks the turn heavy (heavy-turn.ts): what can wait yields.
  */
 import { nativeDiscardBuffer, nativeHugeBuffer } from '../../native/index.js'
 import { noteGrowth } from './heavy-turn.js'
@@ -19,6 +26,7 @@ type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
 type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }
 
 const HUGE_FROM = 8 << 20
+const MAPPED_FROM = 128 << 10
 /** Buffers that came from nativeHugeBuffer (only those may be discarded). */
 const huge = new WeakSet<ArrayBufferLike>()
 
@@ -27,8 +35,8 @@ export function allocated<T extends Grown>(like: T, length: number): T {
   const C = like.constructor as unknown as GrownCtor<T>
   const bytes = length * C.BYTES_PER_ELEMENT
   noteGrowth(bytes)
-  if (bytes >= HUGE_FROM) {
-    const b = nativeHugeBuffer(bytes)
+  if (bytes >= MAPPED_FROM) {
+    const b = nativeHugeBuffer(bytes, bytes >= HUGE_FROM)
     if (b !== undefined) {
       huge.add(b)
       return new C(b, 0, length)

@@ -56,7 +56,22 @@ t.test('an array grown out of gives its memory back at once and reads as zeros',
   const g = grown(a, 1 << 23)
   t.equal(g[12345], 9, 'the copy has the contents')
   t.equal(a[12345], 0, 'the old buffer was discarded (MADV_DONTNEED): zeros, no fault')
-  const small = allocated(new Int32Array(1), 1 << 20).fill(3) // 4 MiB: below the huge-page size
-  grown(small, 1 << 21)
-  t.equal(small[0], 3, 'ordinary arrays are left to the collector')
+  const mid = allocated(new Int32Array(1), 1 << 20).fill(3) // 4 MiB: plain pages, below the huge-page size
+  t.equal(grown(mid, 1 << 21)[5], 3, 'a mid-sized array: the copy has the contents')
+  t.equal(mid[5], 0, 'and the 4 MiB it grew out of went back at once too (plain pages, from 128 KiB)')
+  const small = allocated(new Int32Array(1), (64 << 10) / 4).fill(4) // 64 KiB
+  grown(small, (128 << 10) / 4)
+  t.equal(small[0], 4, 'arrays under 128 KiB are ordinary, left to the collector')
+})
+
+t.test('plain-page buffers are zeroed, page-aligned and not advised to huge pages', async (t) => {
+  const b = nativeHugeBuffer(1 << 20, false)
+  if (b === undefined) throw new Error('no hugeBuffer in the addon')
+  const a = new Uint8Array(b)
+  t.equal(a.length, 1 << 20)
+  t.equal(a.findIndex((x) => x !== 0), -1, 'zeroed')
+  a[0] = 1
+  a[a.length - 1] = 2
+  t.equal(a[0] + (a[a.length - 1] as number), 3, 'usable to its last byte')
+  t.throws(() => (nativeHugeBuffer as (n: number, h: unknown) => unknown)(4096, 'yes'), /huge must be a boolean/, 'a wrong second argument is refused')
 })
