@@ -61,3 +61,53 @@ export function grown<T extends Grown>(a: T, length: number): T {
 export function retire(a: Grown): void {
   if (huge.has(a.buffer)) nativeDiscardBuffer(a.buffer as ArrayBuffer)
 }
+
+/**
+ * A table's parallel arrays grown ahead of need, one array per turn of the event loop: a table
+ * that is filling (a full table arriving) starts it at three quarters of its capacity, and each
+ * array's copy into fresh memory (about 2.5 ms per MB on this project's VMs, where every new page
+ * faults in the host too) runs in a turn of its own instead of all of them in the turn that needed
+ * the room (35 ms for a VPN table's eight path arrays at 500,000 routes, a local API query waiting
+ * behind it). Writes meanwhile are safe: each array is swapped for its complete copy in one step,
+ * and the table hands out no index beyond its old capacity until every array has grown (`done`).
+ * When the room is needed first, finish() grows the rest at once.
+ */
+export class StagedGrowth {
+  private next = 0
+  private finished = false
+
+  constructor(
+    /** The table; `fields` name its typed-array properties (private ones too). */
+    private readonly owner: object,
+    private readonly fields: readonly string[],
+    /** Elements per entry of a field (a key of several words). */
+    private readonly width: (field: string) => number,
+    readonly length: number,
+    private readonly done: () => void,
+  ) {
+    setImmediate(this.step)
+  }
+
+  private readonly step = (): void => {
+    if (this.finished) return
+    this.growOne()
+    if (this.next < this.fields.length) setImmediate(this.step)
+    else this.finish()
+  }
+
+  private growOne(): void {
+    const f = this.fields[this.next++] as string
+    const o = this.owner as Record<string, Grown>
+    const a = o[f] as Grown
+    const want = this.length * this.width(f)
+    if (a.length < want) o[f] = grown(a, want)
+  }
+
+  /** Grows what is left now and hands over the new capacity. */
+  finish(): void {
+    if (this.finished) return
+    while (this.next < this.fields.length) this.growOne()
+    this.finished = true
+    this.done()
+  }
+}

@@ -5,6 +5,6 @@
 export * from './api.js'
 export { Rib } from './rib.js'
 export { AttributeStore, nextHopText } from './attribute-store.js'
-export { allocated, grown, retire } from './grow.js'
+export { allocated, grown, retire, StagedGrowth } from './grow.js'
 export { heavyGrowthThisTurn, HEAVY_GROWTH_BYTES } from './heavy-turn.js'
 export { Table, TableBestChange, tableKind, parsePrefixKey, rdFromWords, PathFlag, ChangeKind, type TableKind } from './table.js'

@@ -24,13 +24,17 @@ import { decodeNlri, families, nlriToString, rdToString, parseRd, type Nlri, typ
 import { formatIpv4, formatIpv6Words, parseIpv4, parseIpv6Words, wordMask } from '../../src/lib/address.js'
 import type { AttrId, BestChange, DestId, PeerId, RibOptions, RibTable, RouteAttributes, RouteEntry, RouteInfo } from './api.js'
 import { AttrBits, type AttributeStore } from './attribute-store.js'
-import { allocated, grown, retire } from './grow.js'
+import { allocated, grown, retire, StagedGrowth } from './grow.js'
 import type { PeerInfoTable } from './peers.js'
 
 export const PathFlag = { Stale: 1, Best: 2, Multipath: 4 } as const
 /** What a change did to a destination, as commit() reports it. */
 export const ChangeKind = { Add: 0, Replace: 1, Withdraw: 2 } as const
 const DestDirty = 1
+/** Tables grow ahead of need, an array per turn (StagedGrowth), from this many entries. */
+const STAGED_FROM = 65536
+const DEST_ARRAYS = ['keys', 'lens', 'first1', 'best1', 'destFlags']
+const PATH_ARRAYS = ['pDest', 'pNext1', 'pIn', 'pAcc', 'pPeer', 'pId', 'pFlags']
 const DestTouched = 2
 const DestBestGone = 4
 
@@ -103,6 +107,8 @@ export class Table implements RibTable {
   // Destinations.
   private destCount = 0
   private destCap: number
+  private destGrowth: StagedGrowth | undefined
+  private rehashAhead = false
   private keys: Uint32Array
   private lens: Uint8Array
   /** First path + 1 and best path + 1 (0 = none): zero-filled arrays need no initialising pass,
@@ -118,6 +124,7 @@ export class Table implements RibTable {
 
   // Paths.
   private pathCap: number
+  private pathGrowth: StagedGrowth | undefined
   private pathTop = 0
   private freePaths: number[] = []
   pDest: Int32Array
@@ -237,8 +244,19 @@ export class Table implements RibTable {
     this.lens[d] = len
     slots[2 * i] = h
     slots[2 * i + 1] = d + 1
-    // Keep the load at most 1/2: probes stay short.
-    if (this.destCount * 2 > mask + 1) this.rehash()
+    // Keep the load at most 1/2: probes stay short. A big table rehashes in the next turn rather than
+    // in the one that crossed the line (so the turn's other work does not add to it), unless it
+    // reaches five eighths first.
+    if (this.destCount * 2 > mask + 1) {
+      if (this.destCount < STAGED_FROM || this.destCount * 8 > (mask + 1) * 5) this.rehash()
+      else if (!this.rehashAhead) {
+        this.rehashAhead = true
+        setImmediate(() => {
+          this.rehashAhead = false
+          if (this.destCount * 2 > this.slotMask + 1) this.rehash()
+        })
+      }
+    }
     return d
   }
 
@@ -264,10 +282,19 @@ export class Table implements RibTable {
   private newDest(): DestId {
     const d = this.destCount++
     if (d >= this.destCap) this.growDests()
+    else if (d >= STAGED_FROM && this.destGrowth === undefined && d >= this.destCap - (this.destCap >>> 2)) {
+      // three quarters full: the arrays grow one per turn from now (StagedGrowth, grow.ts)
+      const n = this.destCap * 4
+      this.destGrowth = new StagedGrowth(this, DEST_ARRAYS, (f) => (f === 'keys' ? Math.max(1, this.W) : 1), n, () => {
+        this.destCap = n
+        this.destGrowth = undefined
+      })
+    }
     return d
   }
 
   private growDests(): void {
+    if (this.destGrowth !== undefined) return this.destGrowth.finish()
     // Grow by four: copying touches memory, and touching new memory is what costs here.
     const n = this.destCap * 4
     this.keys = grown(this.keys, n * Math.max(1, this.W))
@@ -304,10 +331,18 @@ export class Table implements RibTable {
     const p = this.freePaths.pop()
     if (p !== undefined) return p
     if (this.pathTop >= this.pathCap) this.growPaths()
+    else if (this.pathTop >= STAGED_FROM && this.pathGrowth === undefined && this.pathTop >= this.pathCap - (this.pathCap >>> 2)) {
+      const n = this.pathCap * 4
+      this.pathGrowth = new StagedGrowth(this, this.labeled ? [...PATH_ARRAYS, 'pLabel'] : PATH_ARRAYS, () => 1, n, () => {
+        this.pathCap = n
+        this.pathGrowth = undefined
+      })
+    }
     return this.pathTop++
   }
 
   private growPaths(): void {
+    if (this.pathGrowth !== undefined) return this.pathGrowth.finish()
     const n = this.pathCap * 4
     this.pDest = grown(this.pDest, n)
     this.pNext1 = grown(this.pNext1, n)

@@ -8,11 +8,15 @@
  * Callers put the key in `key` (words) and pass its length; text goes in and out only at the edges
  * (`scan` from canonical text, `text(id)` for the FIB and gsictl).
  */
-import { allocated, grown, retire } from '../../bgp/rib/index.js'
+import { allocated, grown, retire, StagedGrowth } from '../../bgp/rib/index.js'
 import { formatIpv4, formatIpv6Words } from '../lib/address.js'
 import { scanned, scanPrefix } from './prefix.js'
 
 const EMPTY = new Uint32Array(0)
+/** From this many ids the arrays grow ahead of need, one per turn (StagedGrowth, bgp/rib/grow.ts),
+ * and the hash slots, once past half full, are rehashed in the next turn rather than in the one
+ * that crossed the line (at once only if they reach five eighths first). */
+const STAGED_FROM = 65536
 
 export class PrefixTable {
   /** Words per prefix: 1 (IPv4) or 4 (IPv6). */
@@ -29,6 +33,10 @@ export class PrefixTable {
   private slots: Int32Array = new Int32Array(32)
   private mask = 15
   private count = 0
+  /** Ids handed out stay below this (the arrays may already be larger while they grow ahead). */
+  private cap = 0
+  private growth: StagedGrowth | undefined
+  private rehashAhead = false
   /** Called with the new capacity when ids outgrow it, so owners grow their per-id arrays. */
   onGrow: ((capacity: number) => void) | undefined
 
@@ -42,7 +50,7 @@ export class PrefixTable {
 
   /** Ids can run up to (exclusive). */
   get capacity(): number {
-    return this.lens.length
+    return this.cap
   }
 
   /** Loads `key` from the prefix prefix.ts's scanPrefix() last read (of this table's family). */
@@ -110,7 +118,8 @@ export class PrefixTable {
       }
     }
     const id = this.freeCount > 0 ? (this.free[--this.freeCount] as number) : this.top++
-    if (id >= this.lens.length) this.grow(id + 1)
+    if (id >= this.cap) this.grow(id + 1)
+    else if (id >= STAGED_FROM && this.growth === undefined && id >= this.cap - (this.cap >>> 2)) this.growAhead()
     const o = id * this.W
     for (let i = 0; i < this.W; i++) this.words[o + i] = this.key[i] as number
     this.lens[id] = length
@@ -118,7 +127,19 @@ export class PrefixTable {
     slots[2 * s] = h
     slots[2 * s + 1] = id + 1
     this.added = true
-    if (++this.count * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2)
+    const size = this.mask + 1
+    if (++this.count * 2 > size) {
+      // Past half full: a big table rehashes in a turn of its own (the next), not in the one that
+      // crossed the line, unless it reaches five eighths first
+      if (this.count < STAGED_FROM || this.count * 8 > size * 5) this.rehash(size * 2)
+      else if (!this.rehashAhead) {
+        this.rehashAhead = true
+        setImmediate(() => {
+          this.rehashAhead = false
+          if (this.count * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2)
+        })
+      }
+    }
     return id
   }
 
@@ -184,11 +205,24 @@ export class PrefixTable {
   }
 
   private grow(min: number): void {
-    const cap = Math.max(64, min, this.lens.length * 2)
+    this.growth?.finish()
+    if (min <= this.cap) return
+    const cap = Math.max(64, min, this.cap * 2)
     this.words = grown(this.words, cap * this.W)
     this.lens = grown(this.lens, cap)
     this.used = grown(this.used, cap)
     this.onGrow?.(cap)
+    this.cap = cap
+  }
+
+  /** Three quarters full: the arrays grow one per turn from now, the owners' (onGrow) last. */
+  private growAhead(): void {
+    const cap = this.cap * 2
+    this.growth = new StagedGrowth(this, ['words', 'lens', 'used'], (f: string) => (f === 'words' ? this.W : 1), cap, () => {
+      this.onGrow?.(cap)
+      this.cap = cap
+      this.growth = undefined
+    })
   }
 
   private rehash(size: number): void {
