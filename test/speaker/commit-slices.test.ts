@@ -55,6 +55,47 @@ t.test('a full table reaches the RIB listeners one slice per event-loop turn; En
   t.equal(sp.rib.pending, 0, 'nothing left pending')
 })
 
+for (const gr of [false, true]) {
+  t.test(`a peer lost with a full table: its withdrawal is committed in slices too (${gr ? 'graceful-restart helper, peer without the capability' : 'no graceful restart'})`, async (t) => {
+    const sp = new BgpSpeaker({ localAs: 65171, routerId: '10.6.2.1', listen: { address: '127.0.6.5', port: 0 }, ...(gr ? { gracefulRestart: { restartTime: 120 } } : {}) })
+    const port = await sp.start()
+    sp.addPeer({ name: 'raw', address: '127.0.6.6', asn: INJECTOR_AS, passive: true, families: [Family.Ipv4Unicast], holdTime: 90 })
+    const raw = await rawPeer(t, sp, {
+      name: 'raw', localAs: INJECTOR_AS, localId: 0x0a060206, peerAs: 65171, peerAddress: '127.0.6.5', peerPort: port,
+      localAddress: '127.0.6.6', holdTime: 90, families: [Family.Ipv4Unicast], connectRetryTime: 0.5,
+    })
+    const stream = encodeStream(scenario('ipv4', ROUTES))
+    raw.sendUpdate(stream.bytes, stream.messages)
+    raw.sendEndOfRib(Family.Ipv4Unicast)
+    let eor = false
+    sp.on('end-of-rib', () => { eor = true })
+    await waitFor(() => eor, 30_000, 'End-of-RIB')
+    t.equal(sp.rib.table(Family.Ipv4Unicast).size, ROUTES, 'the table is in')
+
+    let turn = 0
+    let ticking = true
+    const tick = (): void => {
+      turn++
+      if (ticking) setImmediate(tick)
+    }
+    setImmediate(tick)
+    const perTurn = new Map<number, number>()
+    let withdrawn = 0
+    sp.rib.on('best', (_f, changes) => {
+      const n = changes.filter((c) => c.kind === 'withdraw').length
+      withdrawn += n
+      perTurn.set(turn, (perTurn.get(turn) ?? 0) + n)
+    })
+    await raw.destroy() // the peer's control plane dies: TCP closed, no NOTIFICATION
+    await waitFor(() => withdrawn === ROUTES, 30_000, 'every route withdrawn')
+    ticking = false
+    const largest = Math.max(...perTurn.values())
+    t.ok(largest <= COMMIT_SLICE, `no turn withdrew more than one slice (largest ${largest}, slice ${COMMIT_SLICE})`)
+    t.ok(perTurn.size >= Math.ceil(ROUTES / COMMIT_SLICE), `spread over ${perTurn.size} turns of the event loop`)
+    t.equal(sp.rib.table(Family.Ipv4Unicast).size, 0, 'the table is empty')
+  })
+}
+
 t.test('Rib.commit(limit): the rest stays pending, and the slices report what one commit would', async (t) => {
   const load = (rib: Rib): number => {
     const peer = rib.addPeer({ address: '192.0.2.9', asn: 65009, routerId: 0x0a000009, ebgp: true, name: 'p' })
