@@ -13,9 +13,7 @@ import { formatIpv4, formatIpv6Words } from '../lib/address.js'
 import { scanned, scanPrefix } from './prefix.js'
 
 const EMPTY = new Uint32Array(0)
-/** From this many ids the arrays grow ahead of need, one per turn (StagedGrowth, bgp/rib/grow.ts),
- * and the hash slots, once past half full, are rehashed in the next turn rather than in the one
- * that crossed the line (at once only if they reach five eighths first). */
+/** From this many ids the arrays grow ahead of need, one per turn (StagedGrowth, bgp/rib/grow.ts). */
 const STAGED_FROM = 65536
 
 export class PrefixTable {
@@ -36,7 +34,6 @@ export class PrefixTable {
   /** Ids handed out stay below this (the arrays may already be larger while they grow ahead). */
   private cap = 0
   private growth: StagedGrowth | undefined
-  private rehashAhead = false
   /** Called with the new capacity when ids outgrow it, so owners grow their per-id arrays. */
   onGrow: ((capacity: number) => void) | undefined
 
@@ -127,19 +124,7 @@ export class PrefixTable {
     slots[2 * s] = h
     slots[2 * s + 1] = id + 1
     this.added = true
-    const size = this.mask + 1
-    if (++this.count * 2 > size) {
-      // Past half full: a big table rehashes in a turn of its own (the next), not in the one that
-      // crossed the line, unless it reaches five eighths first
-      if (this.count < STAGED_FROM || this.count * 8 > size * 5) this.rehash(size * 2)
-      else if (!this.rehashAhead) {
-        this.rehashAhead = true
-        setImmediate(() => {
-          this.rehashAhead = false
-          if (this.count * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2)
-        })
-      }
-    }
+    if (++this.count * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2)
     return id
   }
 
