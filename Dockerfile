@@ -63,6 +63,6 @@ RUN chmod +x dist/bundle/gsi-routerd.mjs dist/bundle/gsi-controller.mjs dist/bun
 ENV NODE_ENV=production
 # The DaemonSet runs `gsi-routerd` as root in a privileged container (its sysctl writes need a
 # writable /proc/sys; deploy/daemonset.yaml says why); the controller Deployment runs
-# `node dist/bundle/gsi-controller.mjs` with runAsUser 1000 (the image's `node` user) set in its securityContext.
+# `node dist/src/bin/gsi-controller.js` (the package's bin) with runAsUser 1000 (the image's `node` user) set in its securityContext.
 ENTRYPOINT ["node"]
 CMD ["dist/bundle/gsi-routerd.mjs", "--help"]

@@ -17,10 +17,10 @@
  * the end of the ingest, of which 3.3 MB were live. 128 KiB is where glibc itself starts mapping
  * an allocation on its own.
  *
- * Without the addon they are ordinary typed arrays. A large allocation marks the turn heavy (heavy-turn.ts): what can wait yields.
+ * Without the addon they are ordinary typed arrays. A large allocation marks the turn heavy (bgp/session/heavy-turn.ts): what can wait yields.
  */
 import { nativeDiscardBuffer, nativeHugeBuffer } from '../../native/index.js'
-import { noteGrowth } from './heavy-turn.js'
+import { noteGrowth } from '../session/heavy-turn.js'
 
 type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
 type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }

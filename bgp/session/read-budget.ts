@@ -7,13 +7,13 @@
  * reading it; the bytes wait in the kernel, which is TCP's own flow control toward the peer) and
  * resumed after the other ready sockets and the check phase have had their turn.
  *
- * A turn that has paid for a big table's growth stops reading too (bgp/rib/heavy-turn.ts).
+ * A turn that has paid for a big table's growth stops reading too (bgp/session/heavy-turn.ts).
  *
  * 64 KiB is about 4,000 packed VPN routes, a few ms of decoding and RIB work: the figure keeps a
  * query's wait under the 100 ms the CLI target allows while costing two system calls per 64 KiB.
  */
 import type { Socket } from 'node:net'
-import { heavyGrowthThisTurn } from '../rib/heavy-turn.js'
+import { heavyGrowthThisTurn } from './heavy-turn.js'
 
 export const READ_BUDGET_BYTES = 64 * 1024
 
@@ -36,7 +36,7 @@ export function chargeRead(socket: Socket, bytes: number): void {
     scheduled = true
     setImmediate(endTurn)
   }
-  // A turn that already grew a big table reads no more (bgp/rib/heavy-turn.ts): this chunk is the last
+  // A turn that already grew a big table reads no more (bgp/session/heavy-turn.ts): this chunk is the last
   if ((used >= READ_BUDGET_BYTES || heavyGrowthThisTurn()) && !paused.has(socket)) {
     socket.pause()
     paused.add(socket)

@@ -57,7 +57,7 @@ import { RouteRefreshSubtype, type RouteRefreshMessage } from '../codec/route-re
 import { BgpFamilyError, type UpdateIssue } from '../codec/update.js'
 import type { State, StopReason } from '../fsm/index.js'
 import { Rib } from '../rib/rib.js'
-import { heavyGrowthThisTurn } from '../rib/heavy-turn.js'
+import { heavyGrowthThisTurn } from '../session/heavy-turn.js'
 import {
   LOCAL_PEER,
   type BestChange,
@@ -778,7 +778,7 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
   }
 
   /** The scheduled commit: one slice, unless this turn already paid for a big table's growth
-   * (bgp/rib/heavy-turn.ts), when the slice waits for the next turn. */
+   * (bgp/session/heavy-turn.ts), when the slice waits for the next turn. */
   private commitSlice(): void {
     if (this.commitScheduled && !this.closed && heavyGrowthThisTurn()) {
       setImmediate(() => this.commitSlice())

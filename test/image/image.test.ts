@@ -97,7 +97,7 @@ const CONTROLLER: RunOptions = { user: '1000:1000', workdir: '/app' } // deploy/
 t.test('the image configuration the manifests rely on, and its size', async (t) => {
   t.ok(config.Env.includes('NODE_ENV=production'), 'NODE_ENV=production')
   t.match(config.Env.find((e) => e.startsWith('PATH=')), /(^|[=:])\/usr\/local\/bin(:|$)/, 'PATH holds /usr/local/bin (the DaemonSet runs `gsi-routerd` by name)')
-  t.equal(config.WorkingDir, '/app', 'working directory /app (the Deployment runs dist/bundle/gsi-controller.mjs relative to it)')
+  t.equal(config.WorkingDir, '/app', 'working directory /app (the Deployment runs dist/src/bin/gsi-controller.js relative to it)')
   t.same(config.Entrypoint, ['node'])
   const du = spawnSync('du', ['-sb', '--one-file-system', rootfs], { encoding: 'utf8' })
   const bytes = Number(du.stdout.split('\t')[0])
@@ -113,7 +113,7 @@ t.test('the programs run as deploy/ starts them', async (t) => {
   const bad = runInImage(['gsi-routerd', '--no-such-flag'])
   t.equal(bad.status, 2, 'a wrong flag exits 2 (the real program answered)')
   t.match(bad.stderr, /--no-such-flag/, 'and names the flag')
-  for (const cmd of [['node', 'dist/bundle/gsi-controller.mjs', '--help'], ['gsi-controller', '--help']]) {
+  for (const cmd of [['node', 'dist/src/bin/gsi-controller.js', '--help'], ['node', 'dist/bundle/gsi-controller.mjs', '--help'], ['gsi-controller', '--help']]) {
     const help = runInImage(cmd, CONTROLLER)
     t.equal(help.status, 0, `${cmd.join(' ')} as uid 1000 on a read-only root: exit 0 ${help.stderr}`)
     t.match(help.stdout, /^usage: gsi-controller/, 'its usage')
@@ -208,7 +208,7 @@ t.test('the controller runs under the Deployment\'s securityContext against the 
   const ec2 = emulator(['controller/emulator/ec2/main.ts', '--port', '0', '--available-delay-ms', '50', '--deleting-delay-ms', '20'])
   const [kubeUrl, ec2Url] = (await Promise.all([lineMatching(kube, /listening on (http:\S+)/), lineMatching(ec2, /listening on (http:\S+)/)])).map((m) => m[1]!)
   const metricsPort = await freePort()
-  const ctl = spawn('sh', inImage(['node', 'dist/bundle/gsi-controller.mjs', '--server', kubeUrl!, '--aws-endpoint', ec2Url!, '--lease-namespace', 'default',
+  const ctl = spawn('sh', inImage(['node', 'dist/src/bin/gsi-controller.js', '--server', kubeUrl!, '--aws-endpoint', ec2Url!, '--lease-namespace', 'default',
     '--identity', 'image-1', '--metrics-port', String(metricsPort), '--metrics-host', '127.0.0.1', '--log-level', 'warn'],
   { ...CONTROLLER, env: { AWS_ACCESS_KEY_ID: 'AKIDIMAGE', AWS_SECRET_ACCESS_KEY: 'image', AWS_EC2_METADATA_DISABLED: 'true', AWS_REGION: 'us-east-1' } }),
   { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -1,12 +1,12 @@
 /**
  * A turn of the event loop that grew a big table does no more of the work that can wait: the mark
- * set by a large allocation (bgp/rib/heavy-turn.ts), its end at the next check phase, and the
+ * set by a large allocation (bgp/session/heavy-turn.ts), its end at the next check phase, and the
  * sessions' read budget pausing a socket for the rest of that turn (bgp/session/read-budget.ts).
  */
 import t from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
 import { allocated, grown } from '../../bgp/rib/grow.js'
-import { HEAVY_GROWTH_BYTES, heavyGrowthThisTurn } from '../../bgp/rib/heavy-turn.js'
+import { HEAVY_GROWTH_BYTES, heavyGrowthThisTurn } from '../../bgp/session/heavy-turn.js'
 import { chargeRead } from '../../bgp/session/read-budget.js'
 
 const nextCheckPhase = (): Promise<void> => new Promise((r) => setImmediate(r))
