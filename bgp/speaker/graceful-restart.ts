@@ -122,8 +122,8 @@ export interface GracefulRestartOptions {
   /** Timer functions (tests); default the global ones, unref'd. */
   readonly timers?: TimerApi
   /**
-   * Commits the RIB after a peer's routes were withdrawn, marked or swept. Default: rib.commit() at
-   * once. The speaker passes its sliced commit: a full table's withdrawal (a control node lost with
+   * Commits the RIB after a peer's routes were withdrawn, marked or swept (not the selection at the
+   * end of our own restart, which commits at once). Default: rib.commit() at once. The speaker passes its sliced commit: a full table's withdrawal (a control node lost with
    * 500,000 routes) would otherwise hold the event loop for half a second in one turn.
    */
   readonly commit?: () => void
@@ -439,8 +439,10 @@ export class GracefulRestart extends EventEmitter<GracefulRestartEvents> {
       this.deferralTimer = undefined
     }
     this.expected.clear()
-    // Best paths of everything learned so far, before anyone reads them as final.
-    this.commit()
+    // Best paths of everything learned so far, before anyone reads them as final: at once, not in
+    // slices (the `commit` option), since 'done' follows one turn later and the daemon then sweeps
+    // the kernel routes the FIB no longer holds.
+    this.rib.commit()
     this.phaseValue = 'selection'
     this.emit('phase', { phase: 'selection', reason })
     // 'done' one turn later: listeners of 'selection' (the speaker sending its UPDATEs and

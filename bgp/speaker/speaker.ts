@@ -253,14 +253,8 @@ export class BgpSpeaker extends EventEmitter<SpeakerEvents> {
             // Our restart is over: OPENs from now on carry R = 0 (RFC 4724 4.1).
             const gr = this.gracefulRestart
             if (gr !== undefined) p.session.setGracefulRestart(gr.localCapability(p.config.families ?? [Family.Ipv4Unicast]))
+            this.scheduleFlush(p, true)
           }
-          // The UPDATEs and End-of-RIB markers go once the sweeps' commit (in slices) is through,
-          // so that what was swept is withdrawn before the marker
-          const flushAll = (): void => {
-            for (const p of this.peerMap.values()) this.scheduleFlush(p, true)
-          }
-          if (this.commitScheduled) this.afterCommit.push(flushAll)
-          else flushAll()
         }
         this.emit('gr-phase', e)
       })
