@@ -9,23 +9,29 @@
 import t from 'tap'
 import { Family } from '../../bgp/codec/afi.js'
 import { Rib } from '../../bgp/rib/rib.js'
-import { BgpSpeaker } from '../../bgp/speaker/index.js'
+import { BgpSpeaker, type SpeakerOptions } from '../../bgp/speaker/index.js'
+import type { Session } from '../../bgp/session/index.js'
+import type { Test } from 'tap'
 import { COMMIT_SLICE } from '../../bgp/speaker/speaker.js'
 import { encodeStream, INJECTOR_AS, scenario } from '../../bench/ingest/scenario.js'
 import { ipv4, rawPeer, waitFor } from './helpers.js'
 
 const ROUTES = 40_000
 
-t.test('a full table reaches the RIB listeners one slice per event-loop turn; End-of-RIB acts once all is in', async (t) => {
-  const sp = new BgpSpeaker({ localAs: 65171, routerId: '10.6.2.1', listen: { address: '127.0.6.5', port: 0 } })
+/** Our speaker (with `options`) and a raw Session as its established peer, the full table encoded. */
+async function speakerWithPeer(t: Test, options: Partial<SpeakerOptions> = {}): Promise<{ sp: BgpSpeaker; raw: Session; stream: ReturnType<typeof encodeStream> }> {
+  const sp = new BgpSpeaker({ localAs: 65171, routerId: '10.6.2.1', listen: { address: '127.0.6.5', port: 0 }, ...options })
   const port = await sp.start()
   sp.addPeer({ name: 'raw', address: '127.0.6.6', asn: INJECTOR_AS, passive: true, families: [Family.Ipv4Unicast], holdTime: 90 })
   const raw = await rawPeer(t, sp, {
     name: 'raw', localAs: INJECTOR_AS, localId: 0x0a060206, peerAs: 65171, peerAddress: '127.0.6.5', peerPort: port,
     localAddress: '127.0.6.6', holdTime: 90, families: [Family.Ipv4Unicast], connectRetryTime: 0.5,
   })
-  const stream = encodeStream(scenario('ipv4', ROUTES))
+  return { sp, raw, stream: encodeStream(scenario('ipv4', ROUTES)) }
+}
 
+/** Counts turns of the event loop (a setImmediate ticker) and what `add` adds in each, until stop(). */
+function perTurnCounter(): { add(n: number): void; stop(): void; readonly perTurn: Map<number, number> } {
   let turn = 0
   let ticking = true
   const tick = (): void => {
@@ -34,10 +40,21 @@ t.test('a full table reaches the RIB listeners one slice per event-loop turn; En
   }
   setImmediate(tick)
   const perTurn = new Map<number, number>()
+  return {
+    add: (n) => { perTurn.set(turn, (perTurn.get(turn) ?? 0) + n) },
+    stop: () => { ticking = false },
+    perTurn,
+  }
+}
+
+t.test('a full table reaches the RIB listeners one slice per event-loop turn; End-of-RIB acts once all is in', async (t) => {
+  const { sp, raw, stream } = await speakerWithPeer(t)
+  const counter = perTurnCounter()
+  const perTurn = counter.perTurn
   let changed = 0
   sp.rib.on('changed', (_f, _d, n) => {
     changed += n
-    perTurn.set(turn, (perTurn.get(turn) ?? 0) + n)
+    counter.add(n)
   })
   let changedAtEor = -1
   sp.on('end-of-rib', () => { changedAtEor = changed })
@@ -45,7 +62,7 @@ t.test('a full table reaches the RIB listeners one slice per event-loop turn; En
   raw.sendUpdate(stream.bytes, stream.messages)
   raw.sendEndOfRib(Family.Ipv4Unicast)
   await waitFor(() => changedAtEor >= 0, 30_000, 'End-of-RIB')
-  ticking = false
+  counter.stop()
 
   t.equal(changedAtEor, ROUTES, 'End-of-RIB acted on only once every route had been committed')
   t.equal(changed, ROUTES, 'every route reported once')
@@ -57,14 +74,7 @@ t.test('a full table reaches the RIB listeners one slice per event-loop turn; En
 
 for (const gr of [false, true]) {
   t.test(`a peer lost with a full table: its withdrawal is committed in slices too (${gr ? 'graceful-restart helper, peer without the capability' : 'no graceful restart'})`, async (t) => {
-    const sp = new BgpSpeaker({ localAs: 65171, routerId: '10.6.2.1', listen: { address: '127.0.6.5', port: 0 }, ...(gr ? { gracefulRestart: { restartTime: 120 } } : {}) })
-    const port = await sp.start()
-    sp.addPeer({ name: 'raw', address: '127.0.6.6', asn: INJECTOR_AS, passive: true, families: [Family.Ipv4Unicast], holdTime: 90 })
-    const raw = await rawPeer(t, sp, {
-      name: 'raw', localAs: INJECTOR_AS, localId: 0x0a060206, peerAs: 65171, peerAddress: '127.0.6.5', peerPort: port,
-      localAddress: '127.0.6.6', holdTime: 90, families: [Family.Ipv4Unicast], connectRetryTime: 0.5,
-    })
-    const stream = encodeStream(scenario('ipv4', ROUTES))
+    const { sp, raw, stream } = await speakerWithPeer(t, gr ? { gracefulRestart: { restartTime: 120 } } : {})
     raw.sendUpdate(stream.bytes, stream.messages)
     raw.sendEndOfRib(Family.Ipv4Unicast)
     let eor = false
@@ -72,23 +82,17 @@ for (const gr of [false, true]) {
     await waitFor(() => eor, 30_000, 'End-of-RIB')
     t.equal(sp.rib.table(Family.Ipv4Unicast).size, ROUTES, 'the table is in')
 
-    let turn = 0
-    let ticking = true
-    const tick = (): void => {
-      turn++
-      if (ticking) setImmediate(tick)
-    }
-    setImmediate(tick)
-    const perTurn = new Map<number, number>()
+    const counter = perTurnCounter()
+    const perTurn = counter.perTurn
     let withdrawn = 0
     sp.rib.on('best', (_f, changes) => {
       const n = changes.filter((c) => c.kind === 'withdraw').length
       withdrawn += n
-      perTurn.set(turn, (perTurn.get(turn) ?? 0) + n)
+      counter.add(n)
     })
     await raw.destroy() // the peer's control plane dies: TCP closed, no NOTIFICATION
     await waitFor(() => withdrawn === ROUTES, 30_000, 'every route withdrawn')
-    ticking = false
+    counter.stop()
     const largest = Math.max(...perTurn.values())
     t.ok(largest <= COMMIT_SLICE, `no turn withdrew more than one slice (largest ${largest}, slice ${COMMIT_SLICE})`)
     t.ok(perTurn.size >= Math.ceil(ROUTES / COMMIT_SLICE), `spread over ${perTurn.size} turns of the event loop`)
