@@ -773,6 +773,9 @@ export class ControllerReplica {
   readonly events: EventRecorder
   controller: GsiController | undefined
   private running: Promise<void> | undefined
+  /** The stop of the controller that lost the Lease, for stop() to wait on: releasing the Lease
+   * in stop() ends leadership first, and its in-flight reconcile may still call AWS. */
+  private stopping: Promise<void> | undefined
 
   constructor(private readonly o: ReplicaOptions) {
     this.events = new EventRecorder(o.conn, 'gsi-controller', o.log, o.identity)
@@ -789,7 +792,7 @@ export class ControllerReplica {
       onStoppedLeading: () => {
         const c = this.controller
         this.controller = undefined
-        if (c) void c.stop()
+        if (c) this.stopping = c.stop()
         o.onLostLeadership?.()
       },
       onNewLeader: id => o.log.info({ leader: id }, 'leader is ' + id),
@@ -806,6 +809,7 @@ export class ControllerReplica {
     const c = this.controller
     this.controller = undefined
     await c?.stop()
+    await this.stopping
     await this.running
     await this.events.flush()
   }
