@@ -63,6 +63,7 @@ interface NativeModule {
   setMd5(fd: number, address: string, key: string): void
   NetlinkSocket: new (protocol: number, onMessage: (datagram: Buffer) => void, onError: (err: NodeJS.ErrnoException) => void) => NativeNetlinkSocket
   hugeBuffer?(bytes: number, huge?: boolean): ArrayBuffer
+  reserveBuffer?(bytes: number, reserve: number, hugeFrom: number): ArrayBuffer | undefined
   discardBuffer?(buffer: ArrayBuffer): void
 }
 
@@ -141,6 +142,16 @@ export function setMd5Key(fd: number, address: string, key: string): void {
 export function nativeHugeBuffer(bytes: number, huge = true): ArrayBuffer | undefined {
   const m = load()
   return m?.hugeBuffer?.(bytes, huge)
+}
+
+/**
+ * An ArrayBuffer of `reserve` zeroed bytes of address space for an array that uses `bytes` now and
+ * will grow into the rest in place (untouched pages cost no memory), huge pages advised from the
+ * offset `hugeFrom` on; undefined without the addon or when the address space cannot be mapped
+ * (callers then map what they need now).
+ */
+export function nativeReserveBuffer(bytes: number, reserve: number, hugeFrom: number): ArrayBuffer | undefined {
+  return load()?.reserveBuffer?.(bytes, reserve, hugeFrom)
 }
 
 /**

@@ -17,9 +17,17 @@
  * the end of the ingest, of which 3.3 MB were live. 128 KiB is where glibc itself starts mapping
  * an allocation on its own.
  *
+ * An array that grows past 128 KiB moves once into a reservation of address space (reserveBuffer
+ * in the addon: 64 times its size, at least 256 MiB, mapped but untouched) and from then on grows in
+ * place: a longer view of the same memory, no copy, no fresh page beyond what the table writes.
+ * Copying was the biggest single item of a 500,000-route ingest (a sixth of the daemon's loop in
+ * the profile, and each copied page faulted twice: once read, once written fresh); the hash
+ * tables' slot arrays still move on a rehash, since their entries move anyway. Huge pages are
+ * advised from 8 MiB into a reservation, so the part of an array beyond that gets them.
+ *
  * Without the addon they are ordinary typed arrays. A large allocation marks the turn heavy (bgp/session/heavy-turn.ts): what can wait yields.
  */
-import { nativeDiscardBuffer, nativeHugeBuffer } from '../../native/index.js'
+import { nativeDiscardBuffer, nativeHugeBuffer, nativeReserveBuffer } from '../../native/index.js'
 import { noteGrowth } from '../session/heavy-turn.js'
 
 type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
@@ -27,8 +35,13 @@ type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, l
 
 const HUGE_FROM = 8 << 20
 const MAPPED_FROM = 128 << 10
-/** Buffers that came from nativeHugeBuffer (only those may be discarded). */
+/** Address space reserved for a growing array: RESERVE_FACTOR times its size, at least RESERVE_MIN. */
+const RESERVE_MIN = 256 << 20
+const RESERVE_FACTOR = 64
+/** Buffers that came from the addon (only those may be discarded). */
 const huge = new WeakSet<ArrayBufferLike>()
+/** Of those, the reservations an array grows into in place. */
+const reserved = new WeakSet<ArrayBufferLike>()
 
 /** A zeroed array of `length` elements of the same kind as `like`. */
 export function allocated<T extends Grown>(like: T, length: number): T {
@@ -46,15 +59,44 @@ export function allocated<T extends Grown>(like: T, length: number): T {
 }
 
 /**
- * A bigger array of the same kind with the old contents copied in. The old array must not be used
- * afterwards: when it was a huge-page buffer its memory goes back to the system at once (it would
- * otherwise stay resident until a collection), and it reads as zeros.
+ * A bigger array of the same kind with the old contents. In a reservation with room it is a longer
+ * view of the same memory (the old array stays valid and sees the same entries); otherwise a copy,
+ * into a reservation when it is large, and the old array must not be used afterwards: when it was
+ * the addon's its memory goes back to the system at once (it would otherwise stay resident until a
+ * collection), and it reads as zeros.
  */
 export function grown<T extends Grown>(a: T, length: number): T {
-  const b = allocated(a, length)
+  const C = a.constructor as unknown as GrownCtor<T>
+  const bytes = length * C.BYTES_PER_ELEMENT
+  const buf = a.buffer
+  if (reserved.has(buf) && a.byteOffset + bytes <= buf.byteLength) return new C(buf as ArrayBuffer, a.byteOffset, length)
+  let b: T | undefined
+  if (bytes >= MAPPED_FROM) {
+    const r = reservation(bytes)
+    if (r !== undefined) {
+      noteGrowth(bytes)
+      b = new C(r, 0, length)
+    }
+  }
+  b ??= allocated(a, length)
   b.set(a)
   retire(a)
   return b
+}
+
+/** A reservation for an array of `bytes` that grows (reserveBuffer); undefined without one. */
+function reservation(bytes: number): ArrayBuffer | undefined {
+  let r: ArrayBuffer | undefined
+  try {
+    r = nativeReserveBuffer(bytes, Math.max(RESERVE_MIN, bytes * RESERVE_FACTOR), HUGE_FROM)
+  } catch {
+    r = undefined // an addon without it, or a refusal: map what is needed now
+  }
+  if (r !== undefined) {
+    huge.add(r)
+    reserved.add(r)
+  }
+  return r
 }
 
 /** Gives back the memory of an array that was replaced (see grown). */

@@ -363,12 +363,15 @@ static napi_value js_set_md5(napi_env env, napi_callback_info info) {
 
 napi_value js_huge_buffer(napi_env env, napi_callback_info info); /* huge_pages.c */
 napi_value js_discard_buffer(napi_env env, napi_callback_info info);
+napi_value js_reserve_buffer(napi_env env, napi_callback_info info);
 napi_status define_netlink_socket(napi_env env, napi_value *cls); /* netlink.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   CHECK(env, napi_create_function(env, "hugeBuffer", NAPI_AUTO_LENGTH, js_huge_buffer, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "hugeBuffer", fn));
+  CHECK(env, napi_create_function(env, "reserveBuffer", NAPI_AUTO_LENGTH, js_reserve_buffer, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "reserveBuffer", fn));
   CHECK(env, napi_create_function(env, "discardBuffer", NAPI_AUTO_LENGTH, js_discard_buffer, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "discardBuffer", fn));
   CHECK(env, napi_create_function(env, "connect", NAPI_AUTO_LENGTH, js_connect, NULL, &fn));

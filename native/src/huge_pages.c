@@ -15,6 +15,15 @@
  * the moment a table grows out of them, instead of at some later collection (measured with
  * bench/daemon.bench.ts: at 32,000 routes two thirds of the typed arrays' memory was arrays already
  * grown out of).
+ *
+ * reserveBuffer(bytes, reserve, hugeFrom) maps `reserve` bytes of address space for an array that
+ * uses `bytes` of it now and will grow: the ArrayBuffer is `reserve` long, and a table grows by
+ * taking a longer view of the same memory, with no copy and no fresh pages beyond what it writes
+ * (untouched pages of a MAP_NORESERVE mapping cost no memory). Huge pages are advised from the
+ * offset `hugeFrom` on (the start aligned to 2 MiB), so an array that grows large gets them where
+ * it is large. Only `bytes` is reported to V8: address space is not memory. When the mapping fails
+ * (a node with strict overcommit, a ulimit on address space) it returns undefined and the caller
+ * maps what it needs now.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -31,6 +40,8 @@
 typedef struct {
   void *base;
   size_t length;
+  /* what was reported to V8 (napi_adjust_external_memory), given back when unmapped */
+  int64_t accounted;
 } mapping;
 
 static void unmap(napi_env env, void *data, void *hint) {
@@ -38,8 +49,46 @@ static void unmap(napi_env env, void *data, void *hint) {
   int64_t ignored;
   (void)data;
   munmap(m->base, m->length);
-  napi_adjust_external_memory(env, -(int64_t)m->length, &ignored);
+  napi_adjust_external_memory(env, -m->accounted, &ignored);
   free(m);
+}
+
+/*
+ * Maps `visible` bytes (plus alignment room when huge pages are advised) as an ArrayBuffer, huge
+ * pages advised from offset `huge_from` (>= visible: none), `accounted` bytes reported to V8.
+ * Returns NULL with errno set when mmap fails, leaving the throwing to the caller.
+ */
+static napi_value map_buffer(napi_env env, size_t visible, size_t huge_from, size_t accounted) {
+  bool huge = huge_from < visible;
+  size_t length = huge ? ((visible + HUGE - 1) / HUGE) * HUGE + HUGE : ((visible + PAGE - 1) / PAGE) * PAGE;
+  void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  uintptr_t aligned = (uintptr_t)p;
+  if (huge) {
+    aligned = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+    size_t from = ((huge_from + HUGE - 1) / HUGE) * HUGE;
+    size_t usable = length - (aligned - (uintptr_t)p);
+    if (from < usable) madvise((void *)(aligned + from), usable - from, MADV_HUGEPAGE);
+  }
+  mapping *m = malloc(sizeof *m);
+  if (m == NULL) {
+    munmap(p, length);
+    errno = ENOMEM;
+    return NULL;
+  }
+  m->base = p;
+  m->length = length;
+  m->accounted = (int64_t)accounted;
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, (void *)aligned, visible, unmap, m, &ab) != napi_ok) {
+    munmap(p, length);
+    free(m);
+    errno = EINVAL;
+    return NULL;
+  }
+  int64_t ignored;
+  napi_adjust_external_memory(env, m->accounted, &ignored);
+  return ab;
 }
 
 napi_value js_huge_buffer(napi_env env, napi_callback_info info) {
@@ -58,35 +107,33 @@ napi_value js_huge_buffer(napi_env env, napi_callback_info info) {
   }
   size_t bytes = (size_t)want;
   /* Huge: room to align the start to 2 MiB, so that every whole 2 MiB of the buffer can be one page.
-   * Plain: whole 4 KiB pages (mmap aligns to a page). */
-  size_t length = huge ? ((bytes + HUGE - 1) / HUGE) * HUGE + HUGE : ((bytes + PAGE - 1) / PAGE) * PAGE;
-  void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) {
+   * Plain: whole 4 KiB pages (mmap aligns to a page). What is reported to V8 is what is mapped. */
+  size_t mapped = huge ? ((bytes + HUGE - 1) / HUGE) * HUGE + HUGE : ((bytes + PAGE - 1) / PAGE) * PAGE;
+  napi_value ab = map_buffer(env, bytes, huge ? 0 : bytes, mapped);
+  if (ab == NULL) {
     napi_throw_error(env, "ENOMEM", "hugeBuffer: mmap failed");
     return NULL;
   }
-  uintptr_t aligned = (uintptr_t)p;
-  if (huge) {
-    aligned = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
-    madvise((void *)aligned, length - (aligned - (uintptr_t)p), MADV_HUGEPAGE);
-  }
-  mapping *m = malloc(sizeof *m);
-  if (m == NULL) {
-    munmap(p, length);
-    napi_throw_error(env, "ENOMEM", "hugeBuffer: out of memory");
+  return ab;
+}
+
+napi_value js_reserve_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  double bytes, reserve, huge_from;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || napi_get_value_double(env, argv[0], &bytes) != napi_ok ||
+      napi_get_value_double(env, argv[1], &reserve) != napi_ok || napi_get_value_double(env, argv[2], &huge_from) != napi_ok ||
+      !(bytes > 0) || !(reserve >= bytes) || reserve > (double)(1ull << 40) || !(huge_from >= 0)) {
+    napi_throw_range_error(env, NULL, "reserveBuffer(bytes, reserve, hugeFrom): 0 < bytes <= reserve < 2^40 and hugeFrom >= 0 are required");
     return NULL;
   }
-  m->base = p;
-  m->length = length;
-  napi_value ab;
-  if (napi_create_external_arraybuffer(env, (void *)aligned, bytes, unmap, m, &ab) != napi_ok) {
-    munmap(p, length);
-    free(m);
-    napi_throw_error(env, NULL, "hugeBuffer: napi_create_external_arraybuffer failed");
-    return NULL;
+  size_t visible = (size_t)reserve;
+  napi_value ab = map_buffer(env, visible, huge_from >= reserve ? visible : (size_t)huge_from, (size_t)bytes);
+  if (ab == NULL) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    return undefined;
   }
-  int64_t ignored;
-  napi_adjust_external_memory(env, (int64_t)length, &ignored);
   return ab;
 }
 

@@ -1,12 +1,13 @@
 /**
  * The RIB's large arrays come from huge-page buffers of the native addon: zeroed, usable as typed
  * arrays, backed by transparent huge pages where the kernel offers them (checked in
- * /proc/self/smaps_rollup), and freed when collected.
+ * /proc/self/smaps_rollup), and freed when collected; arrays that grow do so in place in a
+ * reservation of address space (no copy, no new resident pages).
  */
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { allocated, grown } from '../../bgp/rib/grow.js'
-import { nativeAvailable, nativeHugeBuffer } from '../../native/index.js'
+import { nativeAvailable, nativeHugeBuffer, nativeReserveBuffer } from '../../native/index.js'
 
 /** Huge pages the kernel has handed out on faults, system-wide (/proc/vmstat thp_fault_alloc). */
 function thpFaults(): number {
@@ -62,6 +63,30 @@ t.test('an array grown out of gives its memory back at once and reads as zeros',
   const small = allocated(new Int32Array(1), (64 << 10) / 4).fill(4) // 64 KiB
   grown(small, (128 << 10) / 4)
   t.equal(small[0], 4, 'arrays under 128 KiB are ordinary, left to the collector')
+})
+
+/** Resident memory of this process in bytes (/proc/self/statm, second field, in pages). */
+function resident(): number {
+  return Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096
+}
+
+t.test('an array that grew past 128 KiB grows in place in its reservation: no copy, no new pages', async (t) => {
+  const a = grown(new Int32Array(16), (256 << 10) / 4) // 256 KiB: moves into a reservation
+  t.ok(a.buffer.byteLength >= 256 << 20, `address space reserved ahead (${a.buffer.byteLength} bytes)`)
+  a.fill(5) // touched
+  const before = resident()
+  const b = grown(a, (64 << 20) / 4) // 64 MiB
+  const after = resident()
+  t.equal(b.buffer, a.buffer, 'the same memory')
+  t.ok(after - before < 1 << 20, `growing 256 KiB to 64 MiB made ${after - before} bytes resident (a copy would touch 256 KiB+)`)
+  t.equal(b[1000], 5, 'contents kept')
+  t.equal(b[b.length - 1], 0, 'zero beyond')
+  b[70000] = 6
+  t.equal(a[70000 % a.length], 5, 'the old view is still valid')
+  t.equal(new Int32Array(a.buffer, 0, 70001)[70000], 6, 'and it is the same memory')
+  const r = nativeReserveBuffer(4096, 1 << 20, 1 << 30)
+  t.equal(r?.byteLength, 1 << 20, 'reserveBuffer maps the whole reservation')
+  t.throws(() => nativeReserveBuffer(8192, 4096, 0), /bytes <= reserve/, 'a reservation smaller than its use is refused')
 })
 
 t.test('plain-page buffers are zeroed, page-aligned and not advised to huge pages', async (t) => {
