@@ -64,7 +64,8 @@ interface NativeModule {
   NetlinkSocket: new (protocol: number, onMessage: (datagram: Buffer) => void, onError: (err: NodeJS.ErrnoException) => void) => NativeNetlinkSocket
   hugeBuffer?(bytes: number, huge?: boolean): ArrayBuffer
   reserveBuffer?(bytes: number, reserve: number, hugeFrom: number): ArrayBuffer | undefined
-  discardBuffer?(buffer: ArrayBuffer): void
+  discardBuffer?(buffer: ArrayBuffer, offset?: number, length?: number): void
+  adviseHuge?(buffer: ArrayBuffer, offset: number, length: number): void
 }
 
 const require = createRequire(import.meta.url)
@@ -145,21 +146,27 @@ export function nativeHugeBuffer(bytes: number, huge = true): ArrayBuffer | unde
 }
 
 /**
- * An ArrayBuffer of `reserve` zeroed bytes of address space for an array that uses `bytes` now and
- * will grow into the rest in place (untouched pages cost no memory), huge pages advised from the
- * offset `hugeFrom` on; undefined without the addon or when the address space cannot be mapped
- * (callers then map what they need now).
+ * An ArrayBuffer of `reserve` zeroed bytes of address space of which `bytes` are used now (what V8
+ * is told; untouched pages cost no memory), huge pages advised from the offset `hugeFrom` on;
+ * undefined without the addon or when the address space cannot be mapped. bgp/rib/grow.ts's arena.
  */
 export function nativeReserveBuffer(bytes: number, reserve: number, hugeFrom: number): ArrayBuffer | undefined {
   return load()?.reserveBuffer?.(bytes, reserve, hugeFrom)
 }
 
 /**
- * Returns the memory of a buffer from nativeHugeBuffer to the system now (the mapping stays and
- * reads as zeros until the buffer is collected). For arrays a table has grown out of.
+ * Returns the memory of a buffer from nativeHugeBuffer or nativeReserveBuffer (or of a range of it)
+ * to the system now (the mapping stays and reads as zeros). For arrays a table has grown out of.
  */
-export function nativeDiscardBuffer(buffer: ArrayBuffer): void {
-  load()?.discardBuffer?.(buffer)
+export function nativeDiscardBuffer(buffer: ArrayBuffer, offset?: number, length?: number): void {
+  const m = load()
+  if (offset === undefined) m?.discardBuffer?.(buffer)
+  else m?.discardBuffer?.(buffer, offset, length)
+}
+
+/** Advises transparent huge pages for the whole 2 MiB pages of a range of one of the addon's buffers. */
+export function nativeAdviseHuge(buffer: ArrayBuffer, offset: number, length: number): void {
+  load()?.adviseHuge?.(buffer, offset, length)
 }
 
 /** A socket's descriptor, as Node keeps it (libuv handle); -1 when it has none yet. */

@@ -2,32 +2,40 @@
  * Allocating and growing the RIB's typed arrays.
  *
  * New arrays are zero-filled and their untouched pages cost no memory, which is why the tables
- * encode "none" as 0 rather than filling with -1. Large arrays come from the native
- * addon's huge-page buffers when it is built (native/src/huge_pages.c): a full table touches tens of
- * megabytes, and on a virtual machine each 4 KiB page fault costs microseconds (measured here:
- * touching 64 MiB took 265 ms in 4 KiB pages and 15 ms in 2 MiB pages). Only arrays of 8 MiB or more
- * get them: a huge page is resident as a whole, so a smaller array's partly filled last page would
- * cost more memory than its faults cost time (measured with bench/ingest: 1 MiB as the threshold
- * made 500,000 VPN routes take 106 bytes each, 8 MiB 99); and many small huge pages cost time too
- * (2 MiB for the hash slots made a 1M-route load 30 % slower than 8 MiB).
+ * encode "none" as 0 rather than filling with -1. Large arrays come from the native addon when it
+ * is built (native/src/huge_pages.c): a full table touches tens of megabytes, and on a virtual
+ * machine each 4 KiB page fault costs microseconds (measured here: touching 64 MiB took 265 ms in
+ * 4 KiB pages and 15 ms in 2 MiB pages). Only arrays of 8 MiB or more get huge pages: a huge page is
+ * resident as a whole, so a smaller array's partly filled last page would cost more memory than its
+ * faults cost time (measured with bench/ingest: 1 MiB as the threshold made 500,000 VPN routes take
+ * 106 bytes each, 8 MiB 99); and many small huge pages cost time too (2 MiB for the hash slots made
+ * a 1M-route load 30 % slower than 8 MiB).
  *
- * Arrays from 128 KiB come from the addon too, in plain pages: when a table grows, the array it
- * grew out of gives its memory back at once (retire) instead of when V8 collects it, which may be
- * much later. Measured with bench/daemon.bench.ts at 32,000 routes: typed arrays held 10.4 MB at
- * the end of the ingest, of which 3.3 MB were live. 128 KiB is where glibc itself starts mapping
- * an allocation on its own.
+ * Arrays from 128 KiB are views into one arena of address space that the process maps once
+ * (Arena below; 512 GiB, MAP_NORESERVE, so only written pages cost memory), each in a region of its
+ * own that is never handed out again:
+ * - An array that grows gets a region with room ahead (64 times its size, at least 64 MiB) and
+ *   then grows in place, as a longer view of the same memory: no copy, no fresh page beyond what the
+ *   table writes. Copying was the biggest single item of a 500,000-route ingest (a sixth of the
+ *   daemon's loop in the profile, each copied page faulting twice). The hash tables' slot arrays
+ *   still move on a rehash, since their entries move anyway.
+ * - V8 counts every ArrayBuffer's length as external memory and starts a full collection each time
+ *   that grows by tens of megabytes: an ArrayBuffer per array made a dozen mark-compacts per
+ *   500,000-route ingest on a heap of 13 MB, their concurrent marking a third of the ingest's CPU.
+ *   One arena is counted once.
+ * - An array moved out of (a rehash, a region outgrown) gives its memory back at once (retire,
+ *   MADV_DONTNEED) instead of when V8 collects it; at 32,000 routes two thirds of the typed arrays'
+ *   memory had been such arrays. A forgotten view of it reads zeros, never another table's entries,
+ *   since regions are not reused. 128 KiB is where glibc itself starts mapping on its own.
+ * - Huge pages are advised per region: from 8 MiB into a growing array's region, from the start for
+ *   an array of 8 MiB or more.
  *
- * An array that grows past 128 KiB moves once into a reservation of address space (reserveBuffer
- * in the addon: 64 times its size, at least 256 MiB, mapped but untouched) and from then on grows in
- * place: a longer view of the same memory, no copy, no fresh page beyond what the table writes.
- * Copying was the biggest single item of a 500,000-route ingest (a sixth of the daemon's loop in
- * the profile, and each copied page faulted twice: once read, once written fresh); the hash
- * tables' slot arrays still move on a rehash, since their entries move anyway. Huge pages are
- * advised from 8 MiB into a reservation, so the part of an array beyond that gets them.
- *
- * Without the addon they are ordinary typed arrays. A large allocation marks the turn heavy (bgp/session/heavy-turn.ts): what can wait yields.
+ * When the arena cannot be mapped (strict overcommit, a ulimit on address space) or is used up,
+ * large arrays are mapped one by one (the addon's hugeBuffer) and copied when they grow; without
+ * the addon they are ordinary typed arrays. A large allocation marks the turn heavy
+ * (bgp/session/heavy-turn.ts): what can wait yields.
  */
-import { nativeDiscardBuffer, nativeHugeBuffer, nativeReserveBuffer } from '../../native/index.js'
+import { nativeAdviseHuge, nativeDiscardBuffer, nativeHugeBuffer, nativeReserveBuffer } from '../../native/index.js'
 import { noteGrowth } from '../session/heavy-turn.js'
 
 type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
@@ -35,72 +43,119 @@ type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, l
 
 const HUGE_FROM = 8 << 20
 const MAPPED_FROM = 128 << 10
-/** Address space reserved for a growing array: RESERVE_FACTOR times its size, at least RESERVE_MIN. */
-const RESERVE_MIN = 256 << 20
-const RESERVE_FACTOR = 64
-/** Buffers that came from the addon (only those may be discarded). */
+const REGION_ALIGN = 2 << 20
+/** Room a growing array's region leaves: REGION_FACTOR times its size, at least REGION_MIN. */
+const REGION_MIN = 64 << 20
+const REGION_FACTOR = 64
+/** The arena's size, and a smaller one tried when that cannot be mapped. */
+const ARENA_SIZES = [2 ** 39, 2 ** 34]
+
+/**
+ * The arena: one mapping of address space, cut into regions by a bump pointer. Regions are never
+ * freed for reuse (see the module note); 512 GiB holds 8,192 growing arrays of 64 MiB, and tables
+ * are created with their families, so a daemon does not run through it.
+ */
+class Arena {
+  private buffer: ArrayBuffer | null | undefined
+  private top = 0
+  /** Region start -> end, for the arrays handed out. */
+  private readonly ends = new Map<number, number>()
+
+  /** A region of `room` bytes, 2 MiB-aligned; undefined when there is no arena or no room. */
+  take(room: number): { buffer: ArrayBuffer; offset: number } | undefined {
+    const b = this.map()
+    if (b === null) return undefined
+    const size = Math.ceil(room / REGION_ALIGN) * REGION_ALIGN
+    if (this.top + size > b.byteLength) return undefined
+    const offset = this.top
+    this.top += size
+    this.ends.set(offset, offset + size)
+    return { buffer: b, offset }
+  }
+
+  /** The end of the region of an array of the arena (its byteOffset is its region's start). */
+  end(a: Grown): number | undefined {
+    return a.buffer === this.buffer ? this.ends.get(a.byteOffset) : undefined
+  }
+
+  /** Gives an array's region back to the system (see retire); false when not the arena's. */
+  discard(a: Grown): boolean {
+    const end = this.end(a)
+    if (end === undefined) return false
+    nativeDiscardBuffer(this.buffer as ArrayBuffer, a.byteOffset, end - a.byteOffset)
+    return true
+  }
+
+  private map(): ArrayBuffer | null {
+    if (this.buffer !== undefined) return this.buffer
+    this.buffer = null
+    for (const size of ARENA_SIZES) {
+      try {
+        // huge pages are advised per region; hugeFrom = size asks for none here
+        const b = nativeReserveBuffer(4096, size, size)
+        if (b !== undefined) {
+          this.buffer = b
+          break
+        }
+      } catch {
+        break // an addon without reserveBuffer
+      }
+    }
+    return this.buffer
+  }
+}
+
+const arena = new Arena()
+/** Buffers mapped one by one by the addon (only those, and the arena's regions, may be discarded). */
 const huge = new WeakSet<ArrayBufferLike>()
-/** Of those, the reservations an array grows into in place. */
-const reserved = new WeakSet<ArrayBufferLike>()
 
 /** A zeroed array of `length` elements of the same kind as `like`. */
 export function allocated<T extends Grown>(like: T, length: number): T {
   const C = like.constructor as unknown as GrownCtor<T>
   const bytes = length * C.BYTES_PER_ELEMENT
   noteGrowth(bytes)
-  if (bytes >= MAPPED_FROM) {
-    const b = nativeHugeBuffer(bytes, bytes >= HUGE_FROM)
-    if (b !== undefined) {
-      huge.add(b)
-      return new C(b, 0, length)
-    }
-  }
+  if (bytes >= MAPPED_FROM) return mapped(C, length, bytes, bytes, bytes >= HUGE_FROM ? 0 : undefined)
   return new C(length)
 }
 
 /**
- * A bigger array of the same kind with the old contents. In a reservation with room it is a longer
- * view of the same memory (the old array stays valid and sees the same entries); otherwise a copy,
- * into a reservation when it is large, and the old array must not be used afterwards: when it was
- * the addon's its memory goes back to the system at once (it would otherwise stay resident until a
- * collection), and it reads as zeros.
+ * A bigger array of the same kind with the old contents. In its arena region, with room, it is a
+ * longer view of the same memory (the old array stays valid and sees the same entries); otherwise
+ * a copy, into a region with room ahead when it is large, and the old array must not be used
+ * afterwards: its memory goes back to the system at once when it was mapped (it would otherwise
+ * stay resident until a collection), and it reads as zeros.
  */
 export function grown<T extends Grown>(a: T, length: number): T {
   const C = a.constructor as unknown as GrownCtor<T>
   const bytes = length * C.BYTES_PER_ELEMENT
-  const buf = a.buffer
-  if (reserved.has(buf) && a.byteOffset + bytes <= buf.byteLength) return new C(buf as ArrayBuffer, a.byteOffset, length)
-  let b: T | undefined
+  const end = arena.end(a)
+  if (end !== undefined && a.byteOffset + bytes <= end) return new C(a.buffer as ArrayBuffer, a.byteOffset, length)
+  let b: T
   if (bytes >= MAPPED_FROM) {
-    const r = reservation(bytes)
-    if (r !== undefined) {
-      noteGrowth(bytes)
-      b = new C(r, 0, length)
-    }
-  }
-  b ??= allocated(a, length)
+    noteGrowth(bytes)
+    b = mapped(C, length, bytes, Math.max(REGION_MIN, bytes * REGION_FACTOR), HUGE_FROM)
+  } else b = allocated(a, length)
   b.set(a)
   retire(a)
   return b
 }
 
-/** A reservation for an array of `bytes` that grows (reserveBuffer); undefined without one. */
-function reservation(bytes: number): ArrayBuffer | undefined {
-  let r: ArrayBuffer | undefined
-  try {
-    r = nativeReserveBuffer(bytes, Math.max(RESERVE_MIN, bytes * RESERVE_FACTOR), HUGE_FROM)
-  } catch {
-    r = undefined // an addon without it, or a refusal: map what is needed now
-  }
+/** An array in an arena region of `room` bytes (huge pages from `hugeFrom`), else mapped alone. */
+function mapped<T extends Grown>(C: GrownCtor<T>, length: number, bytes: number, room: number, hugeFrom: number | undefined): T {
+  const r = arena.take(room)
   if (r !== undefined) {
-    huge.add(r)
-    reserved.add(r)
+    if (hugeFrom !== undefined && hugeFrom < room) nativeAdviseHuge(r.buffer, r.offset + hugeFrom, room - hugeFrom)
+    return new C(r.buffer, r.offset, length)
   }
-  return r
+  const b = nativeHugeBuffer(bytes, hugeFrom === 0)
+  if (b === undefined) return new C(length)
+  huge.add(b)
+  return new C(b, 0, length)
 }
 
 /** Gives back the memory of an array that was replaced (see grown). */
 export function retire(a: Grown): void {
+  if (arena.discard(a)) return
   if (huge.has(a.buffer)) nativeDiscardBuffer(a.buffer as ArrayBuffer)
 }
 

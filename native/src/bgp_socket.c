@@ -364,6 +364,7 @@ static napi_value js_set_md5(napi_env env, napi_callback_info info) {
 napi_value js_huge_buffer(napi_env env, napi_callback_info info); /* huge_pages.c */
 napi_value js_discard_buffer(napi_env env, napi_callback_info info);
 napi_value js_reserve_buffer(napi_env env, napi_callback_info info);
+napi_value js_advise_huge(napi_env env, napi_callback_info info);
 napi_status define_netlink_socket(napi_env env, napi_value *cls); /* netlink.c */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -372,6 +373,8 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_set_named_property(env, exports, "hugeBuffer", fn));
   CHECK(env, napi_create_function(env, "reserveBuffer", NAPI_AUTO_LENGTH, js_reserve_buffer, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "reserveBuffer", fn));
+  CHECK(env, napi_create_function(env, "adviseHuge", NAPI_AUTO_LENGTH, js_advise_huge, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "adviseHuge", fn));
   CHECK(env, napi_create_function(env, "discardBuffer", NAPI_AUTO_LENGTH, js_discard_buffer, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "discardBuffer", fn));
   CHECK(env, napi_create_function(env, "connect", NAPI_AUTO_LENGTH, js_connect, NULL, &fn));

@@ -16,14 +16,17 @@
  * bench/daemon.bench.ts: at 32,000 routes two thirds of the typed arrays' memory was arrays already
  * grown out of).
  *
- * reserveBuffer(bytes, reserve, hugeFrom) maps `reserve` bytes of address space for an array that
- * uses `bytes` of it now and will grow: the ArrayBuffer is `reserve` long, and a table grows by
- * taking a longer view of the same memory, with no copy and no fresh pages beyond what it writes
- * (untouched pages of a MAP_NORESERVE mapping cost no memory). Huge pages are advised from the
- * offset `hugeFrom` on (the start aligned to 2 MiB), so an array that grows large gets them where
- * it is large. Only `bytes` is reported to V8: address space is not memory. When the mapping fails
- * (a node with strict overcommit, a ulimit on address space) it returns undefined and the caller
- * maps what it needs now.
+ * reserveBuffer(bytes, reserve, hugeFrom) maps `reserve` bytes of address space (MAP_NORESERVE:
+ * untouched pages cost no memory) of which `bytes` are used now; only `bytes` is reported to V8.
+ * bgp/rib/grow.ts maps one such arena for the process and carves the tables' large arrays out of
+ * it: V8 counts every ArrayBuffer's length as external memory and starts a full collection each
+ * time that grows by tens of megabytes (measured: 200 arrays of 1-8 MiB, each in an ArrayBuffer of
+ * its own, made 58 mark-compacts; as views into one arena, 2), and an array in the arena grows in
+ * place, as a longer view, with no copy. A buffer of 2 MiB or more starts on a 2 MiB boundary.
+ * When the mapping fails (strict overcommit, a ulimit on address space) it returns undefined.
+ *
+ * adviseHuge(buffer, offset, length) advises huge pages for the whole 2 MiB pages of that range of
+ * a buffer of ours; discardBuffer(buffer, offset, length) gives back that range's memory.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -59,7 +62,7 @@ static void unmap(napi_env env, void *data, void *hint) {
  * Returns NULL with errno set when mmap fails, leaving the throwing to the caller.
  */
 static napi_value map_buffer(napi_env env, size_t visible, size_t huge_from, size_t accounted) {
-  bool huge = huge_from < visible;
+  bool huge = huge_from < visible || visible >= HUGE; /* aligned to 2 MiB; advised only from huge_from */
   size_t length = huge ? ((visible + HUGE - 1) / HUGE) * HUGE + HUGE : ((visible + PAGE - 1) / PAGE) * PAGE;
   void *p = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return NULL;
@@ -68,7 +71,7 @@ static napi_value map_buffer(napi_env env, size_t visible, size_t huge_from, siz
     aligned = ((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
     size_t from = ((huge_from + HUGE - 1) / HUGE) * HUGE;
     size_t usable = length - (aligned - (uintptr_t)p);
-    if (from < usable) madvise((void *)(aligned + from), usable - from, MADV_HUGEPAGE);
+    if (huge_from < visible && from < usable) madvise((void *)(aligned + from), usable - from, MADV_HUGEPAGE);
   }
   mapping *m = malloc(sizeof *m);
   if (m == NULL) {
@@ -143,20 +146,58 @@ napi_value js_reserve_buffer(napi_env env, napi_callback_info info) {
  * old one, but V8 frees it only at some later collection. Reads of the old buffer would see zeros,
  * never fault, so a forgotten view cannot crash the process.
  */
-napi_value js_discard_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+/* The [offset, offset + length) range of an ArrayBuffer argument, page-aligned inwards for
+ * `inwards` (advice that must not spill) or outwards; false (and a thrown error) when malformed. */
+static bool buffer_range(napi_env env, napi_callback_info info, const char *what, size_t align, bool inwards, uintptr_t *from, uintptr_t *to) {
+  size_t argc = 3;
+  napi_value argv[3];
   void *data = NULL;
   size_t length = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
       napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok) {
-    napi_throw_type_error(env, NULL, "discardBuffer(arrayBuffer): an ArrayBuffer is required");
-    return NULL;
+    napi_throw_type_error(env, NULL, what);
+    return false;
   }
-  /* Only whole pages of ours: the caller passes hugeBuffer's buffers only (native/index.ts keeps
-   * them apart); a buffer that does not start on a page is certainly not one. */
-  if (data != NULL && length > 0 && ((uintptr_t)data & (PAGE - 1)) == 0) {
-    madvise(data, (length + 4095) & ~(size_t)4095, MADV_DONTNEED);
+  double off = 0, len = (double)length;
+  if ((argc >= 2 && napi_get_value_double(env, argv[1], &off) != napi_ok) || (argc >= 3 && napi_get_value_double(env, argv[2], &len) != napi_ok) ||
+      !(off >= 0) || !(len >= 0) || off + len > (double)length) {
+    napi_throw_range_error(env, NULL, what);
+    return false;
   }
+  uintptr_t a = (uintptr_t)data + (uintptr_t)off, b = a + (uintptr_t)len;
+  if (inwards) {
+    a = (a + align - 1) & ~(uintptr_t)(align - 1);
+    b &= ~(uintptr_t)(align - 1);
+  } else {
+    a &= ~(uintptr_t)(align - 1);
+    b = (b + align - 1) & ~(uintptr_t)(align - 1);
+  }
+  /* Only buffers of ours: the caller passes the addon's buffers only (native/index.ts keeps them
+   * apart); one that does not start on a page is certainly not one. */
+  if (data == NULL || ((uintptr_t)data & (PAGE - 1)) != 0 || b <= a) a = b = 0;
+  *from = a;
+  *to = b;
+  return true;
+}
+
+/*
+ * discardBuffer(arrayBuffer[, offset, length]): gives the physical memory of a buffer of ours (or
+ * of that range of it) back to the system at once (MADV_DONTNEED) while keeping the mapping: a table
+ * that grew into a new array no longer needs the old one, but V8 frees it only at some later
+ * collection. Reads of the old buffer would see zeros, never fault, so a forgotten view cannot crash
+ * the process.
+ */
+napi_value js_discard_buffer(napi_env env, napi_callback_info info) {
+  uintptr_t a, b;
+  if (!buffer_range(env, info, "discardBuffer(arrayBuffer, offset, length): an ArrayBuffer and a range inside it are required", PAGE, false, &a, &b)) return NULL;
+  if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+  return NULL;
+}
+
+/* adviseHuge(arrayBuffer, offset, length): huge pages for the whole 2 MiB pages of the range. */
+napi_value js_advise_huge(napi_env env, napi_callback_info info) {
+  uintptr_t a, b;
+  if (!buffer_range(env, info, "adviseHuge(arrayBuffer, offset, length): an ArrayBuffer and a range inside it are required", HUGE, true, &a, &b)) return NULL;
+  if (b > a) madvise((void *)a, b - a, MADV_HUGEPAGE);
   return NULL;
 }

@@ -70,23 +70,39 @@ function resident(): number {
   return Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096
 }
 
-t.test('an array that grew past 128 KiB grows in place in its reservation: no copy, no new pages', async (t) => {
-  const a = grown(new Int32Array(16), (256 << 10) / 4) // 256 KiB: moves into a reservation
+t.test('an array that grew past 128 KiB grows in place in its arena region: no copy, no new pages', async (t) => {
+  const a = grown(new Int32Array(16), (256 << 10) / 4) // 256 KiB: moves into an arena region with room ahead
   t.ok(a.buffer.byteLength >= 256 << 20, `address space reserved ahead (${a.buffer.byteLength} bytes)`)
   a.fill(5) // touched
   const before = resident()
   const b = grown(a, (64 << 20) / 4) // 64 MiB
   const after = resident()
-  t.equal(b.buffer, a.buffer, 'the same memory')
+  t.ok(b.buffer === a.buffer && b.byteOffset === a.byteOffset, 'the same memory')
   t.ok(after - before < 1 << 20, `growing 256 KiB to 64 MiB made ${after - before} bytes resident (a copy would touch 256 KiB+)`)
   t.equal(b[1000], 5, 'contents kept')
   t.equal(b[b.length - 1], 0, 'zero beyond')
   b[70000] = 6
   t.equal(a[70000 % a.length], 5, 'the old view is still valid')
-  t.equal(new Int32Array(a.buffer, 0, 70001)[70000], 6, 'and it is the same memory')
+  t.equal(new Int32Array(a.buffer, a.byteOffset, 70001)[70000], 6, 'and it is the same memory')
   const r = nativeReserveBuffer(4096, 1 << 20, 1 << 30)
   t.equal(r?.byteLength, 1 << 20, 'reserveBuffer maps the whole reservation')
   t.throws(() => nativeReserveBuffer(8192, 4096, 0), /bytes <= reserve/, 'a reservation smaller than its use is refused')
+})
+
+t.test('large arrays are regions of one arena, which V8 counts once; regions are not handed out twice', async (t) => {
+  const arrays = [1, 2, 3].map((k) => allocated(new Uint8Array(1), k << 20))
+  const buffers = new Set(arrays.map((a) => a.buffer))
+  t.equal(buffers.size, 1, 'one ArrayBuffer behind them all: V8 counts external memory per ArrayBuffer length')
+  const [a, b, c] = arrays as [Uint8Array, Uint8Array, Uint8Array]
+  t.ok(a.byteOffset + a.length <= b.byteOffset && b.byteOffset + b.length <= c.byteOffset, 'disjoint, in order')
+  t.equal(a.byteOffset % (2 << 20), 0, 'regions start on 2 MiB boundaries (whole huge pages)')
+  a.fill(1)
+  const moved = grown(a, 64 << 20) // outgrows its exact region: moves, and the old region is discarded
+  t.equal(moved[100], 1)
+  t.equal(a[100], 0, 'the region moved out of reads zeros')
+  const next = allocated(new Uint8Array(1), 1 << 20)
+  t.ok(next.byteOffset > moved.byteOffset, 'and is not handed out again: a forgotten view can never see another table')
+  t.equal(next[0], 0, 'new regions are zeroed')
 })
 
 t.test('plain-page buffers are zeroed, page-aligned and not advised to huge pages', async (t) => {
