@@ -21,6 +21,7 @@ import { encodeAttributes, type PathAttributes } from '../bgp/codec/attributes.j
 import { decodeUpdateBulk, encodeUpdatesBulk } from '../bgp/codec/bulk.js'
 import { defaultContext } from '../bgp/codec/context.js'
 import { encapsulation, routeTarget } from '../bgp/codec/ext-communities.js'
+import { externalOfTables } from '../bgp/rib/index.js'
 import { BgpSpeaker } from '../bgp/speaker/index.js'
 import { ComputedFib } from '../src/daemon/daemon.js'
 import { GatewayHost } from '../src/daemon/gateway-host.js'
@@ -98,6 +99,7 @@ async function run(mode: Mode, routes: number): Promise<Result> {
   const sink = cn2.rib.sink(peer, ctx)
   await settleGc()
   const m0 = process.memoryUsage()
+  const e0 = externalOfTables(m0.external)
   const c0 = process.cpuUsage()
   const t0 = performance.now()
   // The session hands the RIB a socket read's UPDATEs and the speaker commits once per turn: one
@@ -120,7 +122,7 @@ async function run(mode: Mode, routes: number): Promise<Result> {
   const result: Result = {
     mode, routes: cn2.rib.table(Family.Ipv4Vpn).size,
     cpuMs: (c1.user + c1.system) / 1000, wallMs,
-    heapBytes: m1.heapUsed + m1.external - (m0.heapUsed + m0.external),
+    heapBytes: m1.heapUsed + externalOfTables(m1.external) - (m0.heapUsed + e0),
     rssBytes: m1.rss - m0.rss,
     imported: status?.importedRoutes ?? 0,
     fibRoutes: fib.size,

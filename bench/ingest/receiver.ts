@@ -24,6 +24,7 @@ import { decodeUpdateBulk, type UpdateSink } from '../../bgp/codec/bulk.js'
 import type { CodecContext } from '../../bgp/codec/context.js'
 import { parseIpv4 } from '../../src/lib/address.js'
 import type { RibApi, RibOptions, PeerId, RoutePolicy } from '../../bgp/rib/api.js'
+import { externalOfTables } from '../../bgp/rib/grow.js'
 import { BgpListener, Session } from '../../bgp/session/index.js'
 import { onCommands, report } from './channel.js'
 import { monoMs } from './proc.js'
@@ -49,7 +50,9 @@ async function loadRib(): Promise<new (o: RibOptions) => RibApi> {
 
 function memory(): Record<string, number> {
   const m = process.memoryUsage()
-  return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, heap: m.heapUsed + m.external, rss: m.rss }
+  // the RIB's arena is counted by what is in it, not by its address space (bgp/rib/grow.ts)
+  const external = externalOfTables(m.external)
+  return { heapUsed: m.heapUsed, external, arrayBuffers: m.arrayBuffers, heap: m.heapUsed + external, rss: m.rss }
 }
 
 function gc(): void {

@@ -41,7 +41,7 @@ import { noteGrowth } from '../session/heavy-turn.js'
 type Grown = Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array
 type GrownCtor<T> = { new (n: number): T; new (b: ArrayBuffer, offset: number, length: number): T; readonly BYTES_PER_ELEMENT: number }
 
-const HUGE_FROM = 8 << 20
+const HUGE_FROM = 2 << 20
 const MAPPED_FROM = 128 << 10
 const REGION_ALIGN = 2 << 20
 /** Room a growing array's region leaves: REGION_FACTOR times its size, at least REGION_MIN. */
@@ -60,6 +60,14 @@ class Arena {
   private top = 0
   /** Region start -> end, for the arrays handed out. */
   private readonly ends = new Map<number, number>()
+  /** Region start -> bytes of the array in it (its current view), for tableMemory(). */
+  private readonly lengths = new Map<number, number>()
+  /** The sum of `lengths`. */
+  used = 0
+
+  get reserved(): number {
+    return this.buffer?.byteLength ?? 0
+  }
 
   /** A region of `room` bytes, 2 MiB-aligned; undefined when there is no arena or no room. */
   take(room: number): { buffer: ArrayBuffer; offset: number } | undefined {
@@ -73,6 +81,12 @@ class Arena {
     return { buffer: b, offset }
   }
 
+  /** Records the bytes the array at a region's start now spans. */
+  spans(offset: number, bytes: number): void {
+    this.used += bytes - (this.lengths.get(offset) ?? 0)
+    this.lengths.set(offset, bytes)
+  }
+
   /** The end of the region of an array of the arena (its byteOffset is its region's start). */
   end(a: Grown): number | undefined {
     return a.buffer === this.buffer ? this.ends.get(a.byteOffset) : undefined
@@ -83,6 +97,8 @@ class Arena {
     const end = this.end(a)
     if (end === undefined) return false
     nativeDiscardBuffer(this.buffer as ArrayBuffer, a.byteOffset, end - a.byteOffset)
+    this.spans(a.byteOffset, 0)
+    this.lengths.delete(a.byteOffset)
     return true
   }
 
@@ -129,7 +145,10 @@ export function grown<T extends Grown>(a: T, length: number): T {
   const C = a.constructor as unknown as GrownCtor<T>
   const bytes = length * C.BYTES_PER_ELEMENT
   const end = arena.end(a)
-  if (end !== undefined && a.byteOffset + bytes <= end) return new C(a.buffer as ArrayBuffer, a.byteOffset, length)
+  if (end !== undefined && a.byteOffset + bytes <= end) {
+    arena.spans(a.byteOffset, bytes)
+    return new C(a.buffer as ArrayBuffer, a.byteOffset, length)
+  }
   let b: T
   if (bytes >= MAPPED_FROM) {
     noteGrowth(bytes)
@@ -145,12 +164,27 @@ function mapped<T extends Grown>(C: GrownCtor<T>, length: number, bytes: number,
   const r = arena.take(room)
   if (r !== undefined) {
     if (hugeFrom !== undefined && hugeFrom < room) nativeAdviseHuge(r.buffer, r.offset + hugeFrom, room - hugeFrom)
+    arena.spans(r.offset, bytes)
     return new C(r.buffer, r.offset, length)
   }
   const b = nativeHugeBuffer(bytes, hugeFrom === 0)
   if (b === undefined) return new C(length)
   huge.add(b)
   return new C(b, 0, length)
+}
+
+/**
+ * The arena's address space (`reserved`, what V8 counts in process.memoryUsage().external once it
+ * is mapped) and the bytes of the arrays in it (`used`, their whole lengths, touched or not). A
+ * benchmark that weighs typed arrays by `external` subtracts the one and adds the other.
+ */
+export function tableMemory(): { reserved: number; used: number } {
+  return { reserved: arena.reserved, used: arena.used }
+}
+
+/** process.memoryUsage().external with the arena counted by what is in it (see tableMemory). */
+export function externalOfTables(external: number): number {
+  return external - arena.reserved + arena.used
 }
 
 /** Gives back the memory of an array that was replaced (see grown). */
