@@ -5,11 +5,13 @@
  * encode "none" as 0 rather than filling with -1. Large arrays come from the native addon when it
  * is built (native/src/huge_pages.c): a full table touches tens of megabytes, and on a virtual
  * machine each 4 KiB page fault costs microseconds (measured here: touching 64 MiB took 265 ms in
- * 4 KiB pages and 15 ms in 2 MiB pages). Only arrays of 8 MiB or more get huge pages: a huge page is
- * resident as a whole, so a smaller array's partly filled last page would cost more memory than its
- * faults cost time (measured with bench/ingest: 1 MiB as the threshold made 500,000 VPN routes take
- * 106 bytes each, 8 MiB 99); and many small huge pages cost time too (2 MiB for the hash slots made
- * a 1M-route load 30 % slower than 8 MiB).
+ * 4 KiB pages and 15 ms in 2 MiB pages). Huge pages start at 2 MiB: an array of 2 MiB or more gets
+ * them for its whole 2 MiB pages, a growing array for the part of its region beyond the first
+ * 2 MiB, so an array costs at most one partly filled huge page (measured with bench/daemon.bench.ts:
+ * 500,000 VPN routes took 12,000 page faults instead of 19,000 with 8 MiB as the threshold; 32,000
+ * routes stayed at 91-93 MB, 1,000,000 at 389-392 MB). An earlier measurement, with one mapping
+ * per array, had found 2 MiB slower for the hash slots; with the arena it is not (bench/rib.bench.ts,
+ * 1,000,000 IPv4 routes: 0.35-0.39 s with 2 MiB, 0.38 s with 8 MiB, alternating).
  *
  * Arrays from 128 KiB are views into one arena of address space that the process maps once
  * (Arena below; 512 GiB, MAP_NORESERVE, so only written pages cost memory), each in a region of its
