@@ -221,6 +221,19 @@ function prime(): void {
 prime()
 
 /**
+ * The index from which a table's allocation of a new entry takes its slow path: its capacity, or the
+ * three quarters from which staged growth starts (from `stagedFrom` entries on) while none is under way. The
+ * hot path (a lookup creating a destination, an upsert creating a path) is one comparison and a call
+ * V8 does not inline, being rare: every branch of growth stays out of the optimized code. Inlined, a
+ * branch first taken when a table reached 65,536 entries had no type feedback and deoptimized the
+ * lookup itself (measured: find, newPath and PrefixTable.insert, once each per ingest, each a
+ * recompilation of the hottest functions).
+ */
+export function roomAt(cap: number, staging: boolean, stagedFrom: number): number {
+  return staging ? cap : Math.min(cap, Math.max(stagedFrom, cap - (cap >>> 2)))
+}
+
+/**
  * A table's parallel arrays grown ahead of need, one array per turn of the event loop: a table
  * that is filling (a full table arriving) starts it at three quarters of its capacity, and each
  * array's copy into fresh memory (about 2.5 ms per MB on this project's VMs, where every new page

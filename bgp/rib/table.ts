@@ -24,7 +24,7 @@ import { decodeNlri, families, nlriToString, rdToString, parseRd, type Nlri, typ
 import { formatIpv4, formatIpv6Words, parseIpv4, parseIpv6Words, wordMask } from '../../src/lib/address.js'
 import type { AttrId, BestChange, DestId, PeerId, RibOptions, RibTable, RouteAttributes, RouteEntry, RouteInfo } from './api.js'
 import { AttrBits, type AttributeStore } from './attribute-store.js'
-import { allocated, grown, retire, StagedGrowth } from './grow.js'
+import { allocated, grown, retire, roomAt, StagedGrowth } from './grow.js'
 import type { PeerInfoTable } from './peers.js'
 
 export const PathFlag = { Stale: 1, Best: 2, Multipath: 4 } as const
@@ -108,6 +108,8 @@ export class Table implements RibTable {
   private destCount = 0
   private destCap: number
   private destGrowth: StagedGrowth | undefined
+  /** Where newDest takes its slow path (roomAt). */
+  private destRoomAt = 0
   private keys: Uint32Array
   private lens: Uint8Array
   /** First path + 1 and best path + 1 (0 = none): zero-filled arrays need no initialising pass,
@@ -124,6 +126,8 @@ export class Table implements RibTable {
   // Paths.
   private pathCap: number
   private pathGrowth: StagedGrowth | undefined
+  /** Where newPath takes its slow path (roomAt). */
+  private pathRoomAt = 0
   private pathTop = 0
   private freePaths: number[] = []
   pDest: Int32Array
@@ -271,6 +275,12 @@ export class Table implements RibTable {
 
   private newDest(): DestId {
     const d = this.destCount++
+    // One comparison here; the rest is destRoom's (see roomAt)
+    if (d >= this.destRoomAt) this.destRoom(d)
+    return d
+  }
+
+  private destRoom(d: number): void {
     if (d >= this.destCap) this.growDests()
     else if (d >= STAGED_FROM && this.destGrowth === undefined && d >= this.destCap - (this.destCap >>> 2)) {
       // three quarters full: the arrays grow one per turn from now (StagedGrowth, grow.ts)
@@ -278,9 +288,10 @@ export class Table implements RibTable {
       this.destGrowth = new StagedGrowth(this, DEST_ARRAYS, (f) => (f === 'keys' ? Math.max(1, this.W) : 1), n, () => {
         this.destCap = n
         this.destGrowth = undefined
+        this.destRoomAt = roomAt(n, false, STAGED_FROM)
       })
     }
-    return d
+    this.destRoomAt = roomAt(this.destCap, this.destGrowth !== undefined, STAGED_FROM)
   }
 
   private growDests(): void {
@@ -320,15 +331,21 @@ export class Table implements RibTable {
   private newPath(): number {
     const p = this.freePaths.pop()
     if (p !== undefined) return p
+    if (this.pathTop >= this.pathRoomAt) this.pathRoom()
+    return this.pathTop++
+  }
+
+  private pathRoom(): void {
     if (this.pathTop >= this.pathCap) this.growPaths()
     else if (this.pathTop >= STAGED_FROM && this.pathGrowth === undefined && this.pathTop >= this.pathCap - (this.pathCap >>> 2)) {
       const n = this.pathCap * 4
       this.pathGrowth = new StagedGrowth(this, this.labeled ? [...PATH_ARRAYS, 'pLabel'] : PATH_ARRAYS, () => 1, n, () => {
         this.pathCap = n
         this.pathGrowth = undefined
+        this.pathRoomAt = roomAt(n, false, STAGED_FROM)
       })
     }
-    return this.pathTop++
+    this.pathRoomAt = roomAt(this.pathCap, this.pathGrowth !== undefined, STAGED_FROM)
   }
 
   private growPaths(): void {

@@ -8,7 +8,7 @@
  * Callers put the key in `key` (words) and pass its length; text goes in and out only at the edges
  * (`scan` from canonical text, `text(id)` for the FIB and gsictl).
  */
-import { allocated, grown, retire, StagedGrowth } from '../../bgp/rib/index.js'
+import { allocated, grown, retire, roomAt, StagedGrowth } from '../../bgp/rib/index.js'
 import { formatIpv4, formatIpv6Words } from '../lib/address.js'
 import { scanned, scanPrefix } from './prefix.js'
 
@@ -33,6 +33,8 @@ export class PrefixTable {
   private count = 0
   /** Ids handed out stay below this (the arrays may already be larger while they grow ahead). */
   private cap = 0
+  /** Where insert takes its slow path (room). */
+  private roomAt = 0
   private growth: StagedGrowth | undefined
   /** Called with the new capacity when ids outgrow it, so owners grow their per-id arrays. */
   onGrow: ((capacity: number) => void) | undefined
@@ -115,8 +117,8 @@ export class PrefixTable {
       }
     }
     const id = this.freeCount > 0 ? (this.free[--this.freeCount] as number) : this.top++
-    if (id >= this.cap) this.grow(id + 1)
-    else if (id >= STAGED_FROM && this.growth === undefined && id >= this.cap - (this.cap >>> 2)) this.growAhead()
+    // One comparison here; the rest is room's (roomAt in bgp/rib/grow.ts)
+    if (id >= this.roomAt) this.room(id)
     const o = id * this.W
     for (let i = 0; i < this.W; i++) this.words[o + i] = this.key[i] as number
     this.lens[id] = length
@@ -189,6 +191,12 @@ export class PrefixTable {
     return this.words.byteLength + this.lens.byteLength + this.used.byteLength + this.free.byteLength + this.slots.byteLength
   }
 
+  private room(id: number): void {
+    if (id >= this.cap) this.grow(id + 1)
+    else if (id >= STAGED_FROM && this.growth === undefined && id >= this.cap - (this.cap >>> 2)) this.growAhead()
+    this.roomAt = roomAt(this.cap, this.growth !== undefined, STAGED_FROM)
+  }
+
   private grow(min: number): void {
     this.growth?.finish()
     if (min <= this.cap) return
@@ -207,6 +215,7 @@ export class PrefixTable {
       this.onGrow?.(cap)
       this.cap = cap
       this.growth = undefined
+      this.roomAt = roomAt(cap, false, STAGED_FROM)
     })
   }
 
