@@ -234,6 +234,21 @@ export function roomAt(cap: number, staging: boolean, stagedFrom: number): numbe
 }
 
 /**
+ * Grows a table's parallel arrays, named by `fields` (its typed-array properties, private ones too),
+ * to `length` entries at once, `width(field)` elements per entry. The table's one list of its arrays
+ * serves this and StagedGrowth.
+ */
+export function growFields(owner: object, fields: readonly string[], width: (field: string) => number, length: number): void {
+  for (const f of fields) growField(owner, f, length * width(f))
+}
+
+function growField(owner: object, field: string, want: number): void {
+  const o = owner as Record<string, Grown>
+  const a = o[field] as Grown
+  if (a.length < want) o[field] = grown(a, want)
+}
+
+/**
  * A table's parallel arrays grown ahead of need, one array per turn of the event loop: a table
  * that is filling (a full table arriving) starts it at three quarters of its capacity, and each
  * array's copy into fresh memory (about 2.5 ms per MB on this project's VMs, where every new page
@@ -267,11 +282,7 @@ export class StagedGrowth {
   }
 
   private growOne(): void {
-    const f = this.fields[this.next++] as string
-    const o = this.owner as Record<string, Grown>
-    const a = o[f] as Grown
-    const want = this.length * this.width(f)
-    if (a.length < want) o[f] = grown(a, want)
+    growField(this.owner, this.fields[this.next++] as string, this.length * this.width(this.fields[this.next - 1] as string))
   }
 
   /** Grows what is left now and hands over the new capacity. */

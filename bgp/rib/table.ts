@@ -24,7 +24,7 @@ import { decodeNlri, families, nlriToString, rdToString, parseRd, type Nlri, typ
 import { formatIpv4, formatIpv6Words, parseIpv4, parseIpv6Words, wordMask } from '../../src/lib/address.js'
 import type { AttrId, BestChange, DestId, PeerId, RibOptions, RibTable, RouteAttributes, RouteEntry, RouteInfo } from './api.js'
 import { AttrBits, type AttributeStore } from './attribute-store.js'
-import { allocated, grown, retire, roomAt, StagedGrowth } from './grow.js'
+import { allocated, grown, growFields, retire, roomAt, StagedGrowth } from './grow.js'
 import type { PeerInfoTable } from './peers.js'
 
 export const PathFlag = { Stale: 1, Best: 2, Multipath: 4 } as const
@@ -280,12 +280,20 @@ export class Table implements RibTable {
     return d
   }
 
+  /** Elements per destination of a destination array: the key's words, one for the rest. */
+  private readonly destWidth = (f: string): number => (f === 'keys' ? Math.max(1, this.W) : 1)
+
+  /** The path arrays this table has (labels on labeled families only). */
+  private pathArrays(): readonly string[] {
+    return this.labeled ? [...PATH_ARRAYS, 'pLabel'] : PATH_ARRAYS
+  }
+
   private destRoom(d: number): void {
     if (d >= this.destCap) this.growDests()
     else if (d >= STAGED_FROM && this.destGrowth === undefined && d >= this.destCap - (this.destCap >>> 2)) {
       // three quarters full: the arrays grow one per turn from now (StagedGrowth, grow.ts)
       const n = this.destCap * 4
-      this.destGrowth = new StagedGrowth(this, DEST_ARRAYS, (f) => (f === 'keys' ? Math.max(1, this.W) : 1), n, () => {
+      this.destGrowth = new StagedGrowth(this, DEST_ARRAYS, this.destWidth, n, () => {
         this.destCap = n
         this.destGrowth = undefined
         this.destRoomAt = roomAt(n, false, STAGED_FROM)
@@ -298,11 +306,7 @@ export class Table implements RibTable {
     if (this.destGrowth !== undefined) return this.destGrowth.finish()
     // Grow by four: copying touches memory, and touching new memory is what costs here.
     const n = this.destCap * 4
-    this.keys = grown(this.keys, n * Math.max(1, this.W))
-    this.lens = grown(this.lens, n)
-    this.first1 = grown(this.first1, n)
-    this.best1 = grown(this.best1, n)
-    this.destFlags = grown(this.destFlags, n)
+    growFields(this, DEST_ARRAYS, this.destWidth, n)
     this.destCap = n
   }
 
@@ -339,7 +343,7 @@ export class Table implements RibTable {
     if (this.pathTop >= this.pathCap) this.growPaths()
     else if (this.pathTop >= STAGED_FROM && this.pathGrowth === undefined && this.pathTop >= this.pathCap - (this.pathCap >>> 2)) {
       const n = this.pathCap * 4
-      this.pathGrowth = new StagedGrowth(this, this.labeled ? [...PATH_ARRAYS, 'pLabel'] : PATH_ARRAYS, () => 1, n, () => {
+      this.pathGrowth = new StagedGrowth(this, this.pathArrays(), () => 1, n, () => {
         this.pathCap = n
         this.pathGrowth = undefined
         this.pathRoomAt = roomAt(n, false, STAGED_FROM)
@@ -351,14 +355,7 @@ export class Table implements RibTable {
   private growPaths(): void {
     if (this.pathGrowth !== undefined) return this.pathGrowth.finish()
     const n = this.pathCap * 4
-    this.pDest = grown(this.pDest, n)
-    this.pNext1 = grown(this.pNext1, n)
-    this.pIn = grown(this.pIn, n)
-    this.pAcc = grown(this.pAcc, n)
-    this.pPeer = grown(this.pPeer, n)
-    this.pId = grown(this.pId, n)
-    this.pFlags = grown(this.pFlags, n)
-    if (this.labeled) this.pLabel = grown(this.pLabel, n)
+    growFields(this, this.pathArrays(), () => 1, n)
     this.pathCap = n
   }
 

@@ -8,12 +8,14 @@
  * Callers put the key in `key` (words) and pass its length; text goes in and out only at the edges
  * (`scan` from canonical text, `text(id)` for the FIB and gsictl).
  */
-import { allocated, grown, retire, roomAt, StagedGrowth } from '../../bgp/rib/index.js'
+import { allocated, grown, growFields, retire, roomAt, StagedGrowth } from '../../bgp/rib/index.js'
 import { formatIpv4, formatIpv6Words } from '../lib/address.js'
 import { scanned, scanPrefix } from './prefix.js'
 
 const EMPTY = new Uint32Array(0)
 /** From this many ids the arrays grow ahead of need, one per turn (StagedGrowth, bgp/rib/grow.ts). */
+/** The arrays of an entry, grown together (growFields, StagedGrowth). */
+const ARRAYS = ['words', 'lens', 'used']
 const STAGED_FROM = 65536
 
 export class PrefixTable {
@@ -197,13 +199,14 @@ export class PrefixTable {
     this.roomAt = roomAt(this.cap, this.growth !== undefined, STAGED_FROM)
   }
 
+  /** Elements per entry of an array: the address's words, one for the rest. */
+  private readonly width = (f: string): number => (f === 'words' ? this.W : 1)
+
   private grow(min: number): void {
     this.growth?.finish()
     if (min <= this.cap) return
     const cap = Math.max(64, min, this.cap * 2)
-    this.words = grown(this.words, cap * this.W)
-    this.lens = grown(this.lens, cap)
-    this.used = grown(this.used, cap)
+    growFields(this, ARRAYS, this.width, cap)
     this.onGrow?.(cap)
     this.cap = cap
   }
@@ -211,7 +214,7 @@ export class PrefixTable {
   /** Three quarters full: the arrays grow one per turn from now, the owners' (onGrow) last. */
   private growAhead(): void {
     const cap = this.cap * 2
-    this.growth = new StagedGrowth(this, ['words', 'lens', 'used'], (f: string) => (f === 'words' ? this.W : 1), cap, () => {
+    this.growth = new StagedGrowth(this, ARRAYS, this.width, cap, () => {
       this.onGrow?.(cap)
       this.cap = cap
       this.growth = undefined
