@@ -176,11 +176,17 @@ export class GatewayNet {
   /** Namespaces made by the script whose loopback is not up yet (done in their first batch). */
   private readonly loDown = new Set<string>()
 
-  /** Runs `cmd` now, or adds it to the build's script (`ip link add`: to its root batch). */
+  /** Runs `cmd` now, or adds it to the build's script. */
   private cmd(cmd: string): void {
     if (this.script === undefined) sh(cmd)
-    else if (cmd.startsWith('ip link add ')) this.rootBatch.push(cmd.slice('ip '.length))
     else this.script.push(cmd)
+  }
+
+  /** `ip link add ARGS` in the root namespace (a veth pair between two namespaces): now, or in the
+   * build's root batch. */
+  private rootLink(args: string): void {
+    if (this.script === undefined) sh(`ip link add ${args}`)
+    else this.rootBatch.push(`link add ${args}`)
   }
 
   /** Runs the build's script so far, in one shell that stops at the first failing command. */
@@ -240,7 +246,7 @@ export class GatewayNet {
     const fwd = 'sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0'
     const tgwCidr = this.opts.tgwCidr ?? `${TGW_GRE_ADDRESS}/32`
     // VPC host behind the TGW
-    this.cmd(`ip link add u0 netns ${this.vpc} type veth peer name vpc netns ${this.tgw}`)
+    this.rootLink(`u0 netns ${this.vpc} type veth peer name vpc netns ${this.tgw}`)
     this.batch(this.vpc, ['link set u0 up', `addr add ${VPC_HOST}/24 dev u0`, ...(this.opts.vpcDefaultRoute === true ? [`route add default via ${VPC_GATEWAY}`] : [])])
     this.batch(this.tgw, ['link set vpc up', `addr add ${VPC_GATEWAY}/24 dev vpc`])
     // the TGW spreads flows over its ECMP next hops by addresses and ports (L4 hash)
@@ -249,15 +255,15 @@ export class GatewayNet {
     this.batch(this.fabric, [`addr add ${CONTROL_NODE}/32 dev lo`])
     if (this.opts.apiNs !== undefined) {
       const api = this.opts.apiNs
-      this.cmd(`ip link add f0 netns ${api} type veth peer name api netns ${this.fabric}`)
+      this.rootLink(`f0 netns ${api} type veth peer name api netns ${this.fabric}`)
       // the fabric's underlay and the nodes (their daemons' /status, as a cluster's doctor reaches them)
       this.batch(api, ['link set f0 up', `addr add ${API_ADDRESS}/30 dev f0`, 'route add 172.16.0.0/16 via 172.16.0.1', 'route add 10.0.1.0/24 via 172.16.0.1'])
       this.batch(this.fabric, ['link set api up', 'addr add 172.16.0.1/30 dev api'])
     }
     for (const g of this.nodes) {
       const i = g.index
-      this.cmd(`ip link add ut netns ${g.ns} type veth peer name n${i} netns ${this.tgw}`)
-      this.cmd(`ip link add uf netns ${g.ns} type veth peer name n${i} netns ${this.fabric}`)
+      this.rootLink(`ut netns ${g.ns} type veth peer name n${i} netns ${this.tgw}`)
+      this.rootLink(`uf netns ${g.ns} type veth peer name n${i} netns ${this.fabric}`)
       this.batch(g.ns, [
         `addr add ${g.address}/32 dev lo`,
         'link set ut up', `addr add 172.16.3${i}.2/30 dev ut`, `route add ${tgwCidr} via 172.16.3${i}.1`,
@@ -276,7 +282,7 @@ export class GatewayNet {
     }
     for (const v of this.vrouters) {
       const j = v.index
-      this.cmd(`ip link add u0 netns ${v.ns} type veth peer name v${j} netns ${this.fabric}`)
+      this.rootLink(`u0 netns ${v.ns} type veth peer name v${j} netns ${this.fabric}`)
       this.batch(this.fabric, [`link set v${j} up`, `addr add 172.16.2${j}.1/30 dev v${j}`, `route add ${v.address}/32 via 172.16.2${j}.2`])
       this.exec(v.ns, `${fwd} net.mpls.platform_labels=1024`)
       const lines = [
@@ -285,7 +291,7 @@ export class GatewayNet {
       ]
       v.pods.forEach((p, m) => {
         // one veth per pod; the vRouter answers as 10.244.<j>.1 on each (the pods' gateway)
-        this.cmd(`ip link add e0 netns ${p.ns} type veth peer name p${m === 0 ? '' : m} netns ${v.ns}`)
+        this.rootLink(`e0 netns ${p.ns} type veth peer name p${m === 0 ? '' : m} netns ${v.ns}`)
         const dev = `p${m === 0 ? '' : m}`
         lines.push(`link set ${dev} up`, m === 0 ? `addr add 10.244.${j}.1/24 dev ${dev}` : `addr add 10.244.${j}.1/32 dev ${dev}`)
         if (m > 0) lines.push(`route add ${p.address}/32 dev ${dev}`)
