@@ -25,40 +25,19 @@ import type { Ec2World } from '../../controller/emulator/ec2/state.js'
 import { GATEWAY_LABEL, GATEWAY_TABLE, GatewayNet, nthAddress, VPC_CIDR, type GwNode } from './net.js'
 import { startControlNode, startTgw, type ControlNode, type Tgw } from './peers.js'
 
-/** A gateway node of the lab: its namespace and Kubernetes name, and its gsi-routerd. */
-export class LabNode {
+/**
+ * A gsi-routerd process in a node's network namespace, its output appended to a log file: the lab's
+ * nodes run it in Kubernetes mode (LabNode), the kernel suite's data-plane test from a file.
+ */
+export class DaemonProcess {
   proc: ChildProcess | undefined
-  readonly log: string
-  readonly base: string
-  readonly socket: string
-  /** The node left the cluster (the lab removed it): its daemon is not restarted. */
-  gone = false
 
-  constructor(readonly g: GwNode, readonly name: string, private readonly work: string, private readonly root: string, private readonly routerd: string, private readonly kubeUrl: string, gsiAsn: number) {
-    this.log = join(work, `${name}.log`)
-    this.base = join(work, `${name}.base.yaml`)
-    this.socket = join(work, `${name}.sock`)
-    // The DaemonSet's base ConfigMap (deploy/daemonset.yaml), with the lab's short timers so that a
-    // lost instance is noticed within seconds, and a socket per node (they share one filesystem).
-    writeFileSync(this.base, stringify({
-      dataplane: 'kernel',
-      gatewayTable: { table: GATEWAY_TABLE, label: GATEWAY_LABEL, labelRange: [GATEWAY_LABEL, GATEWAY_LABEL + 99] },
-      gracefulRestart: { restartTime: 60, staleRoutesTime: 60, deferralTime: 30 },
-      // localAsn: the GSI's, so that the model stays valid once the last ConnectedPeer is gone (the
-      // objects carry it; without them the daemon would refuse to drop its Connect peers)
-      tgw: { holdTime: 9, localAsn: gsiAsn },
-      controlNodes: { holdTime: 9 },
-      // on the node's address, as the DaemonSet's hostNetwork pod: the lab's doctor asks /status there
-      http: { address: '0.0.0.0', port: 9478 },
-      api: { socket: this.socket },
-      log: { level: 'info' },
-    }))
-  }
+  constructor(readonly ns: string, readonly log: string, private readonly cwd: string) {}
 
-  start(): void {
-    const p = spawn('ip', ['netns', 'exec', this.g.ns, 'env', `NODE_NAME=${this.name}`, `POD_NAME=gsi-routerd-${this.g.index}`,
-      process.execPath, this.routerd, '--server', this.kubeUrl, '--base', this.base],
-    { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'] })
+  /** Starts `node ARGS` in the namespace, with `env` added to the environment. */
+  protected spawnDaemon(args: readonly string[], env: Readonly<Record<string, string>> = {}): void {
+    const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`)
+    const p = spawn('ip', ['netns', 'exec', this.ns, ...(vars.length > 0 ? ['env', ...vars] : []), process.execPath, ...args], { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     const append = (d: Buffer): void => { writeFileSync(this.log, d, { flag: 'a' }) }
     p.stdout.on('data', append)
     p.stderr.on('data', append)
@@ -79,6 +58,39 @@ export class LabNode {
 
   text(): string {
     try { return readFileSync(this.log, 'utf8') } catch { return '' }
+  }
+}
+
+/** A gateway node of the lab: its namespace and Kubernetes name, and its gsi-routerd. */
+export class LabNode extends DaemonProcess {
+  readonly base: string
+  readonly socket: string
+  /** The node left the cluster (the lab removed it): its daemon is not restarted. */
+  gone = false
+
+  constructor(readonly g: GwNode, readonly name: string, work: string, root: string, private readonly routerd: string, private readonly kubeUrl: string, gsiAsn: number) {
+    super(g.ns, join(work, `${name}.log`), root)
+    this.base = join(work, `${name}.base.yaml`)
+    this.socket = join(work, `${name}.sock`)
+    // The DaemonSet's base ConfigMap (deploy/daemonset.yaml), with the lab's short timers so that a
+    // lost instance is noticed within seconds, and a socket per node (they share one filesystem).
+    writeFileSync(this.base, stringify({
+      dataplane: 'kernel',
+      gatewayTable: { table: GATEWAY_TABLE, label: GATEWAY_LABEL, labelRange: [GATEWAY_LABEL, GATEWAY_LABEL + 99] },
+      gracefulRestart: { restartTime: 60, staleRoutesTime: 60, deferralTime: 30 },
+      // localAsn: the GSI's, so that the model stays valid once the last ConnectedPeer is gone (the
+      // objects carry it; without them the daemon would refuse to drop its Connect peers)
+      tgw: { holdTime: 9, localAsn: gsiAsn },
+      controlNodes: { holdTime: 9 },
+      // on the node's address, as the DaemonSet's hostNetwork pod: the lab's doctor asks /status there
+      http: { address: '0.0.0.0', port: 9478 },
+      api: { socket: this.socket },
+      log: { level: 'info' },
+    }))
+  }
+
+  start(): void {
+    this.spawnDaemon([this.routerd, '--server', this.kubeUrl, '--base', this.base], { NODE_NAME: this.name, POD_NAME: `gsi-routerd-${this.g.index}` })
   }
 }
 

@@ -5,11 +5,12 @@
 // Pings VPC host <-> pod both ways, ECMP at the TGW, an instance lost, a SIGTERM restart and a kill -9
 // restart under a continuous ping with zero loss, the nodes' main tables untouched.
 import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { stringify } from 'yaml'
+import { DaemonProcess } from '../../src/lab/dataplane.js'
 import { startControlNode, startTgw, waitUntil, sleep, type ControlNode, type Tgw } from '../../src/lab/peers.js'
 import { CONTROL_NODE, EXPOSED_CIDR, GATEWAY_LABEL, GATEWAY_TABLE, GatewayNet, GSI_ASN, ROUTE_TARGET, TGW_ASN, TGW_GRE_ADDRESS, VPC_CIDR, VPC_HOST, pingRun, type GwNode, type PingRun } from '../../src/lab/net.js'
 
@@ -20,13 +21,11 @@ const work = mkdtempSync(join(tmpdir(), 'gsi-dp-'))
 let cn: ControlNode | undefined
 let tgw: Tgw | undefined
 
-class Node {
-  proc: ChildProcess | undefined
+class Node extends DaemonProcess {
   readonly config: string
-  readonly log: string
   constructor(readonly g: GwNode) {
+    super(g.ns, join(work, `node${g.index}.log`), ROOT)
     this.config = join(work, `node${g.index}.yaml`)
-    this.log = join(work, `node${g.index}.log`)
     writeFileSync(this.config, stringify({
       nodeName: `node${g.index}`, nodeAddress: g.address, dataplane: 'kernel',
       gatewayTable: { table: GATEWAY_TABLE, label: GATEWAY_LABEL, labelRange: [GATEWAY_LABEL, GATEWAY_LABEL + 99] },
@@ -44,23 +43,7 @@ class Node {
     // the built program, bundled (scripts/test-kernel.mjs builds both before the VM boots): compiling
     // the sources with tsx under the VM's emulated CPU takes minutes, and the dist/ tree is thousands
     // of files read over 9p; one bundle loads in seconds
-    const p = spawn('ip', ['netns', 'exec', this.g.ns, process.execPath, join(ROOT, 'dist/bundle/gsi-routerd.mjs'), '--config', this.config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    const append = (d: Buffer): void => { writeFileSync(this.log, d, { flag: 'a' }) }
-    p.stdout.on('data', append)
-    p.stderr.on('data', append)
-    this.proc = p
-  }
-
-  async stop(sig: NodeJS.Signals): Promise<void> {
-    const p = this.proc
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return
-    const done = new Promise<void>((r) => p.once('exit', () => r()))
-    p.kill(sig)
-    await done
-  }
-
-  text(): string {
-    try { return readFileSync(this.log, 'utf8') } catch { return '' }
+    this.spawnDaemon([join(ROOT, 'dist/bundle/gsi-routerd.mjs'), '--config', this.config])
   }
 
   established(): number {
