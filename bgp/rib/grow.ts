@@ -23,14 +23,14 @@
  *   still move on a rehash, since their entries move anyway.
  * - V8 counts every ArrayBuffer's length as external memory and starts a full collection each time
  *   that grows by tens of megabytes: an ArrayBuffer per array made a dozen mark-compacts per
- *   500,000-route ingest on a heap of 13 MB, their concurrent marking a third of the ingest's CPU.
- *   One arena is counted once.
+ *   500,000-route ingest on a heap of 13 MB, their concurrent marking about 0.2 s of the helper
+ *   threads' CPU. One arena is counted once (at load: see prime).
  * - An array moved out of (a rehash, a region outgrown) gives its memory back at once (retire,
  *   MADV_DONTNEED) instead of when V8 collects it; at 32,000 routes two thirds of the typed arrays'
  *   memory had been such arrays. A forgotten view of it reads zeros, never another table's entries,
  *   since regions are not reused. 128 KiB is where glibc itself starts mapping on its own.
- * - Huge pages are advised per region: from 8 MiB into a growing array's region, from the start for
- *   an array of 8 MiB or more.
+ * - Huge pages are advised per region: from 2 MiB into a growing array's region, from the start for
+ *   an array of 2 MiB or more (its whole 2 MiB pages).
  *
  * When the arena cannot be mapped (strict overcommit, a ulimit on address space) or is used up,
  * large arrays are mapped one by one (the addon's hugeBuffer) and copied when they grow; without
