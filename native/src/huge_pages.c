@@ -20,9 +20,10 @@
  * untouched pages cost no memory) of which `bytes` are used now; only `bytes` is reported to V8.
  * bgp/rib/grow.ts maps one such arena for the process and carves the tables' large arrays out of
  * it: V8 counts every ArrayBuffer's length as external memory and starts a full collection each
- * time that grows by tens of megabytes (measured: 200 arrays of 1-8 MiB, each in an ArrayBuffer of
- * its own, made 58 mark-compacts; as views into one arena, 2), and an array in the arena grows in
- * place, as a longer view, with no copy. A buffer of 2 MiB or more starts on a 2 MiB boundary.
+ * time that grows by tens of megabytes (measured: 200 arrays of 1-8 MiB, each in a 256 MiB
+ * reservation of its own, made 58 mark-compacts; as views into one arena, 2), and an array in the
+ * arena grows in place, as a longer view, with no copy. A buffer of 2 MiB or more starts on a 2 MiB
+ * boundary.
  * When the mapping fails (strict overcommit, a ulimit on address space) it returns undefined.
  *
  * adviseHuge(buffer, offset, length) advises huge pages for the whole 2 MiB pages of that range of
