@@ -62,7 +62,7 @@ class Arena {
   private top = 0
   /** Region start -> end, for the arrays handed out. */
   private readonly ends = new Map<number, number>()
-  /** Region start -> bytes of the array in it (its current view), for tableMemory(). */
+  /** Region start -> bytes of the array in it (its current view), for externalOfTables(). */
   private readonly lengths = new Map<number, number>()
   /** The sum of `lengths`. */
   used = 0
@@ -176,15 +176,10 @@ function mapped<T extends Grown>(C: GrownCtor<T>, length: number, bytes: number,
 }
 
 /**
- * The arena's address space (`reserved`, what V8 counts in process.memoryUsage().external once it
- * is mapped) and the bytes of the arrays in it (`used`, their whole lengths, touched or not). A
- * benchmark that weighs typed arrays by `external` subtracts the one and adds the other.
+ * process.memoryUsage().external with the arena counted by what is in it: V8 counts its whole
+ * address space once it is mapped; the arrays in it count by their whole lengths, touched or not.
+ * For benchmarks that weigh typed arrays by `external`.
  */
-export function tableMemory(): { reserved: number; used: number } {
-  return { reserved: arena.reserved, used: arena.used }
-}
-
-/** process.memoryUsage().external with the arena counted by what is in it (see tableMemory). */
 export function externalOfTables(external: number): number {
   return external - arena.reserved + arena.used
 }
@@ -227,7 +222,8 @@ prime()
  * V8 does not inline, being rare: every branch of growth stays out of the optimized code. Inlined, a
  * branch first taken when a table reached 65,536 entries had no type feedback and deoptimized the
  * lookup itself (measured: find, newPath and PrefixTable.insert, once each per ingest, each a
- * recompilation of the hottest functions).
+ * recompilation of the hottest functions). With `staging` false it is also where staged growth
+ * starts, and the slow paths test that with it: one formula for both.
  */
 export function roomAt(cap: number, staging: boolean, stagedFrom: number): number {
   return staging ? cap : Math.min(cap, Math.max(stagedFrom, cap - (cap >>> 2)))
@@ -282,7 +278,8 @@ export class StagedGrowth {
   }
 
   private growOne(): void {
-    growField(this.owner, this.fields[this.next++] as string, this.length * this.width(this.fields[this.next - 1] as string))
+    const f = this.fields[this.next++] as string
+    growField(this.owner, f, this.length * this.width(f))
   }
 
   /** Grows what is left now and hands over the new capacity. */

@@ -5,5 +5,5 @@
 export * from './api.js'
 export { Rib } from './rib.js'
 export { AttributeStore, nextHopText } from './attribute-store.js'
-export { allocated, externalOfTables, grown, growFields, retire, roomAt, StagedGrowth, tableMemory } from './grow.js'
+export { allocated, externalOfTables, grown, growFields, retire, roomAt, StagedGrowth } from './grow.js'
 export { Table, TableBestChange, tableKind, parsePrefixKey, rdFromWords, PathFlag, ChangeKind, type TableKind } from './table.js'

@@ -290,7 +290,7 @@ export class Table implements RibTable {
 
   private destRoom(d: number): void {
     if (d >= this.destCap) this.growDests()
-    else if (d >= STAGED_FROM && this.destGrowth === undefined && d >= this.destCap - (this.destCap >>> 2)) {
+    else if (this.destGrowth === undefined && d >= roomAt(this.destCap, false, STAGED_FROM)) {
       // three quarters full: the arrays grow one per turn from now (StagedGrowth, grow.ts)
       const n = this.destCap * 4
       this.destGrowth = new StagedGrowth(this, DEST_ARRAYS, this.destWidth, n, () => {
@@ -341,7 +341,7 @@ export class Table implements RibTable {
 
   private pathRoom(): void {
     if (this.pathTop >= this.pathCap) this.growPaths()
-    else if (this.pathTop >= STAGED_FROM && this.pathGrowth === undefined && this.pathTop >= this.pathCap - (this.pathCap >>> 2)) {
+    else if (this.pathGrowth === undefined && this.pathTop >= roomAt(this.pathCap, false, STAGED_FROM)) {
       const n = this.pathCap * 4
       this.pathGrowth = new StagedGrowth(this, this.pathArrays(), () => 1, n, () => {
         this.pathCap = n

@@ -123,8 +123,9 @@ export interface GracefulRestartOptions {
   readonly timers?: TimerApi
   /**
    * Commits the RIB after a peer's routes were withdrawn, marked or swept (not the selection at the
-   * end of our own restart, which commits at once). Default: rib.commit() at once. The speaker passes its sliced commit: a full table's withdrawal (a control node lost with
-   * 500,000 routes) would otherwise hold the event loop for half a second in one turn.
+   * end of our own restart, which commits at once). Default: rib.commit() at once. The speaker
+   * passes its sliced commit: a full table's withdrawal (a control node lost with 500,000 routes)
+   * would otherwise hold the event loop for half a second in one turn.
    */
   readonly commit?: () => void
 }

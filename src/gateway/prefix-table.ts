@@ -13,9 +13,9 @@ import { formatIpv4, formatIpv6Words } from '../lib/address.js'
 import { scanned, scanPrefix } from './prefix.js'
 
 const EMPTY = new Uint32Array(0)
-/** From this many ids the arrays grow ahead of need, one per turn (StagedGrowth, bgp/rib/grow.ts). */
 /** The arrays of an entry, grown together (growFields, StagedGrowth). */
 const ARRAYS = ['words', 'lens', 'used']
+/** From this many ids the arrays grow ahead of need, one per turn (StagedGrowth, bgp/rib/grow.ts). */
 const STAGED_FROM = 65536
 
 export class PrefixTable {
@@ -195,7 +195,7 @@ export class PrefixTable {
 
   private room(id: number): void {
     if (id >= this.cap) this.grow(id + 1)
-    else if (id >= STAGED_FROM && this.growth === undefined && id >= this.cap - (this.cap >>> 2)) this.growAhead()
+    else if (this.growth === undefined && id >= roomAt(this.cap, false, STAGED_FROM)) this.growAhead()
     this.roomAt = roomAt(this.cap, this.growth !== undefined, STAGED_FROM)
   }
 
