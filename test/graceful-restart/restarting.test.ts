@@ -168,7 +168,9 @@ t.test('a peer restarting too (R bit) is not waited for; one that went down befo
   const a = s.remote('127.0.0.66', 65002, { restartTime: 60, notification: true })
   const both = s.remote('127.0.0.67', 65003, { restartTime: 60, notification: true, restarting: true })
   s.start()
-  await waitFor(() => a.negotiated !== undefined && both.negotiated !== undefined, 10_000, 'sessions up')
+  // up on both sides: the peer's side can be Established before ours has read its KEEPALIVE, and our
+  // side is where the R bit is learned (a CI run caught the check below in between)
+  await waitFor(() => [a, both].every((r) => r.negotiated !== undefined && r.ours.established === 1), 10_000, 'sessions up')
   t.same(s.gr.waitingFor().map((w) => w.peer), [a.id], 'the restarting peer waits for us, not we for it')
   // a goes down before its End-of-RIB, comes back, and only then sends it.
   await a.session.stop('flap')
