@@ -145,8 +145,8 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
   private readonly prefixes6 = new ImportedPrefixes(6)
   private readonly vpn4 = new VpnImports(this.prefixes4)
   private readonly vpn6 = new VpnImports(this.prefixes6)
-  /** vRouter addresses by id (interned: each is shared by the routes of all its pods). */
-  /** vRouter addresses by the id the typed arrays hold. */
+  /** vRouter addresses by the id the typed arrays hold (interned: each is shared by the routes of
+   * all its pods). */
   private readonly vrouters = new Interner()
   private readonly tgwRoutes = new Map<string, TgwRoute>()
   /** Exposed-route-target verdict per interned attribute object. */
@@ -467,7 +467,12 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
       this.writePrefix(p, id)
       return
     }
-    if (!this.tgwHas(p, id)) {
+    // A TGW route of the same prefix is the FIB's route and stays; a route the FIB keeps by our id
+    // goes in any case, before the id is freed below.
+    const tgw = this.tgwHas(p, id)
+    if (this.fib.deleteRouteOf !== undefined) {
+      if (this.fib.deleteRouteOf(this.table, p.table, id, tgw) || !tgw) this.fibDirty = true
+    } else if (!tgw) {
       this.fib.deleteRoute(this.table, p.table.text(id))
       this.fibDirty = true
     }
@@ -502,10 +507,10 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
     const r = f.rows
     const first = (p.head1[id] as number) - 1
     const vrouter1 = r[4 * first + 2] as number
-    if (r[4 * first + 1] === 0 && vrouter1 !== 0 && this.fib.setMplsRoute !== undefined) {
-      // The common case, a pod behind one vRouter: the computed FIB takes it in numbers.
+    if (r[4 * first + 1] === 0 && vrouter1 !== 0 && this.fib.setMplsRouteOf !== undefined) {
+      // The common case, a pod behind one vRouter: the computed FIB takes it by our prefix id.
       try {
-        this.fib.setMplsRoute(this.table, p.family, this.wordsOf(p, id), p.table.length(id), this.vrouters.at(vrouter1 - 1), r[4 * first + 3] as number)
+        this.fib.setMplsRouteOf(this.table, p.table, id, this.vrouters.at(vrouter1 - 1), r[4 * first + 3] as number)
       } catch (e) {
         this.refused(e)
         return

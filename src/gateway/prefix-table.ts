@@ -85,9 +85,13 @@ export class PrefixTable {
   }
 
   private equal(id: number, length: number): boolean {
+    return this.equalAt(this.key, 0, id, length)
+  }
+
+  private equalAt(words: Uint32Array, at: number, id: number, length: number): boolean {
     if (this.lens[id] !== length) return false
     const o = id * this.W
-    for (let i = 0; i < this.W; i++) if (this.words[o + i] !== this.key[i]) return false
+    for (let i = 0; i < this.W; i++) if (this.words[o + i] !== words[at + i]) return false
     return true
   }
 
@@ -96,13 +100,29 @@ export class PrefixTable {
 
   /** The id of `key`/`length`, or -1. */
   find(length: number): number {
-    const h = this.hash(this.key, 0, length)
+    return this.findIn(this.key, 0, length)
+  }
+
+  /** The id of the prefix of words[at..] and `length`, or -1; `key` is left alone. */
+  findIn(words: Uint32Array, at: number, length: number): number {
+    const h = this.hash(words, at, length)
     const slots = this.slots
     for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
       const v = slots[2 * s + 1] as number
       if (v === 0) return -1
-      if (slots[2 * s] === h && this.equal(v - 1, length)) return v - 1
+      if (slots[2 * s] === h && this.equalAt(words, at, v - 1, length)) return v - 1
     }
+  }
+
+  /** The id here of prefix `id` of another table of the same family, or -1. */
+  findOf(other: PrefixTable, id: number): number {
+    return this.findIn(other.words, id * other.W, other.lens[id] as number)
+  }
+
+  /** Adds prefix `id` of another table of the same family (as insert: `added` tells whether it was new). */
+  insertOf(other: PrefixTable, id: number): number {
+    for (let i = 0; i < this.W; i++) this.key[i] = other.words[id * other.W + i] as number
+    return this.insert(other.lens[id] as number)
   }
 
   /** The id of `key`/`length`, added when missing; `added` tells which. */

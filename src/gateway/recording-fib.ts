@@ -10,6 +10,14 @@
  * a million of them, so routes live in a PrefixTable per table and family (typed arrays, no string
  * and no object per route) with the next hop as two numbers: the vRouter's interned id and the label.
  * Any other next-hop list (ECMP, GRE toward the TGW, weights) is kept as given, by prefix id.
+ *
+ * Pod routes from the gateway (`setMplsRouteOf`) are keyed by the gateway's own PrefixTable, not
+ * copied into ours: the gateway already holds every imported prefix in one, and a second hash table
+ * of the same million prefixes cost an insert per route and about 20 bytes each. Per table and
+ * family the FIB borrows one such table ("borrowed": vRouter and label by the gateway's prefix id);
+ * every other route is in its own table, and a prefix is in one of the two, never both. The gateway
+ * deletes a borrowed route (`deleteRouteOf`) before it frees the prefix's id. A route borrowed from
+ * another table (a new gateway after a reload) moves the borrowed routes into our own table first.
  */
 import { Interner } from './interner.js'
 import { checkLabel, checkTable, RouteError } from '../fib/diff.js'
@@ -34,6 +42,12 @@ class FamilyRoutes {
   vrouter1: Int32Array = new Int32Array(0)
   label: Int32Array = new Int32Array(0)
   readonly other = new Map<number, readonly NextHop[]>()
+  /** The gateway's prefix table whose ids key the borrowed routes, and per id the route's vRouter
+   * id + 1 (0: no route) and label. */
+  borrowed: PrefixTable | undefined
+  bVrouter1: Int32Array = new Int32Array(0)
+  bLabel: Int32Array = new Int32Array(0)
+  bCount = 0
 
   constructor(family: 4 | 6) {
     this.prefixes = new PrefixTable(family)
@@ -42,22 +56,52 @@ class FamilyRoutes {
       this.label = grownInt32(this.label, cap)
     }
   }
+
+  get size(): number {
+    return this.prefixes.size + this.bCount
+  }
+
+  /** Drops the borrowed route of the borrowed table's id, if any; whether there was one. */
+  dropBorrowed(id: number): boolean {
+    if (id < 0 || id >= this.bVrouter1.length || this.bVrouter1[id] === 0) return false
+    this.bVrouter1[id] = 0
+    this.bCount--
+    return true
+  }
+
+  /** Drops our own route of prefix id `own`. */
+  dropOwn(own: number): void {
+    this.prefixes.delete(own)
+    this.vrouter1[own] = 0
+    this.other.delete(own)
+  }
+
+  /** Calls fn with every borrowed route's id. */
+  forEachBorrowed(fn: (id: number) => void): void {
+    const b = this.borrowed
+    if (b === undefined || this.bCount === 0) return
+    b.forEach((id) => {
+      if (id < this.bVrouter1.length && this.bVrouter1[id] !== 0) fn(id)
+    })
+  }
 }
 
 class TableRoutes {
   readonly v4 = new FamilyRoutes(4)
   readonly v6 = new FamilyRoutes(6)
   get size(): number {
-    return this.v4.prefixes.size + this.v6.prefixes.size
+    return this.v4.size + this.v6.size
   }
 }
 
 export class RecordingFib implements FibPort {
   private tables = new Map<number, GatewayTable>()
   private readonly desired = new Map<number, TableRoutes>()
-  /** vRouter addresses by id (interned: a few thousand at most, each shared by many routes). */
-  /** vRouter addresses by the id the typed arrays hold. */
+  /** vRouter addresses by the id the typed arrays hold (interned: a few thousand at most, each
+   * shared by many routes). */
   private readonly vrouters = new Interner()
+  private lastVrouter = ''
+  private lastVrouterId = 0
   private ready = false
   private writes = 0
   private flushes = 0
@@ -82,7 +126,9 @@ export class RecordingFib implements FibPort {
     if (routes === undefined) throw new RouteError(`route ${route.prefix}: table`, `table ${route.table} is not a gateway table (setTables first)`)
     if (route.nexthops.length === 0) throw new RouteError(`route ${route.prefix} (table ${route.table}): nexthops`, 'at least one next hop is required')
     const f = this.familyOf(routes, route)
-    const id = f.prefixes.insert(f.prefixes.loadScanned())
+    const length = f.prefixes.loadScanned()
+    if (f.bCount > 0) f.dropBorrowed((f.borrowed as PrefixTable).findIn(f.prefixes.key, 0, length))
+    const id = f.prefixes.insert(length)
     const h = route.nexthops[0] as NextHop
     if (route.nexthops.length === 1 && h.kind === 'mpls' && h.weight === undefined) {
       f.vrouter1[id] = this.vrouters.id(h.vrouter) + 1
@@ -95,17 +141,48 @@ export class RecordingFib implements FibPort {
     this.writes++
   }
 
-  setMplsRoute(table: number, family: 4 | 6, words: Uint32Array, length: number, vrouter: string, label: number): void {
+  /** FibPort.setMplsRouteOf: the route of prefix `id` of the gateway's table `keys`, borrowed. */
+  setMplsRouteOf(table: number, keys: PrefixTable, id: number, vrouter: string, label: number): void {
     const routes = this.tables.has(table) ? this.desired.get(table) : undefined
     if (routes === undefined) throw new RouteError(`route in table ${table}: table`, `table ${table} is not a gateway table (setTables first)`)
-    const f = family === 4 ? routes.v4 : routes.v6
-    const pt = f.prefixes
-    for (let i = 0; i < pt.W; i++) pt.key[i] = words[i] as number
-    const id = pt.insert(length)
-    f.vrouter1[id] = this.vrouters.id(vrouter) + 1
-    f.label[id] = label
-    if (!pt.added) f.other.delete(id)
+    const f = keys.family === 4 ? routes.v4 : routes.v6
+    if (f.borrowed !== keys) this.borrow(f, keys)
+    if (f.prefixes.size > 0) {
+      const own = f.prefixes.findOf(keys, id)
+      if (own >= 0) f.dropOwn(own)
+    }
+    if (id >= f.bVrouter1.length) {
+      const cap = Math.max(keys.capacity, id + 1)
+      f.bVrouter1 = grownInt32(f.bVrouter1, cap)
+      f.bLabel = grownInt32(f.bLabel, cap)
+    }
+    if (f.bVrouter1[id] === 0) f.bCount++
+    // Consecutive routes mostly share a vRouter (its pods come in one UPDATE): skip the map then.
+    if (vrouter !== this.lastVrouter) {
+      this.lastVrouter = vrouter
+      this.lastVrouterId = this.vrouters.id(vrouter)
+    }
+    f.bVrouter1[id] = this.lastVrouterId + 1
+    f.bLabel[id] = label
     this.writes++
+  }
+
+  /** FibPort.deleteRouteOf: deletes the route of prefix `id` of the gateway's table `keys`: a
+   * borrowed one, and unless `borrowedOnly` our own one of the same prefix. */
+  deleteRouteOf(table: number, keys: PrefixTable, id: number, borrowedOnly: boolean): boolean {
+    const routes = this.desired.get(table)
+    if (routes === undefined) return false
+    const f = keys.family === 4 ? routes.v4 : routes.v6
+    if (f.borrowed === keys && f.dropBorrowed(id)) {
+      this.writes++
+      return true
+    }
+    if (borrowedOnly || f.prefixes.size === 0) return false
+    const own = f.prefixes.findOf(keys, id)
+    if (own < 0) return false
+    f.dropOwn(own)
+    this.writes++
+    return true
   }
 
   deleteRoute(table: number, prefix: string): boolean {
@@ -113,12 +190,29 @@ export class RecordingFib implements FibPort {
     const routes = this.desired.get(table)
     if (routes === undefined || !scanPrefix(prefix, 0)) return false
     const f = scanned.family === 4 ? routes.v4 : routes.v6
-    const id = f.prefixes.find(f.prefixes.loadScanned())
+    const length = f.prefixes.loadScanned()
+    if (f.bCount > 0 && f.dropBorrowed((f.borrowed as PrefixTable).findIn(f.prefixes.key, 0, length))) return true
+    const id = f.prefixes.find(length)
     if (id < 0) return false
-    f.prefixes.delete(id)
-    f.vrouter1[id] = 0
-    f.other.delete(id)
+    f.dropOwn(id)
     return true
+  }
+
+  /** Binds a family's borrowed routes to `keys`: the routes borrowed from another table move to our own. */
+  private borrow(f: FamilyRoutes, keys: PrefixTable): void {
+    const old = f.borrowed
+    if (old !== undefined) {
+      f.forEachBorrowed((id) => {
+        const own = f.prefixes.insertOf(old, id)
+        f.vrouter1[own] = f.bVrouter1[id] as number
+        f.label[own] = f.bLabel[id] as number
+        f.other.delete(own)
+      })
+    }
+    f.borrowed = keys
+    f.bVrouter1 = new Int32Array(0)
+    f.bLabel = new Int32Array(0)
+    f.bCount = 0
   }
 
   replaceAll(routes: Iterable<DesiredRoute>): void {
@@ -139,23 +233,27 @@ export class RecordingFib implements FibPort {
     const routes = this.desired.get(table)
     if (routes === undefined || !scanPrefix(prefix, 0)) return undefined
     const f = scanned.family === 4 ? routes.v4 : routes.v6
-    const id = f.prefixes.find(f.prefixes.loadScanned())
-    return id < 0 ? undefined : this.routeOf(table, f, id)
+    const length = f.prefixes.loadScanned()
+    const id = f.prefixes.find(length)
+    if (id >= 0) return this.routeOf(table, f, id)
+    const b = f.bCount > 0 ? (f.borrowed as PrefixTable).findIn(f.prefixes.key, 0, length) : -1
+    return b >= 0 && f.bVrouter1[b] !== 0 ? this.borrowedRouteOf(table, f, b) : undefined
   }
 
   /** Every desired route in no particular order, one at a time (nothing collected or sorted). */
   forEachRoute(visit: (route: DesiredRoute) => void): void {
     for (const [table, routes] of this.desired) {
-      for (const f of [routes.v4, routes.v6]) f.prefixes.forEach((id) => visit(this.routeOf(table, f, id)))
+      for (const f of [routes.v4, routes.v6]) {
+        f.prefixes.forEach((id) => visit(this.routeOf(table, f, id)))
+        f.forEachBorrowed((id) => visit(this.borrowedRouteOf(table, f, id)))
+      }
     }
   }
 
   /** Every desired route, ordered by table then prefix text. */
   routes(): DesiredRoute[] {
     const out: DesiredRoute[] = []
-    for (const [table, routes] of this.desired) {
-      for (const f of [routes.v4, routes.v6]) f.prefixes.forEach((id) => out.push(this.routeOf(table, f, id)))
-    }
+    this.forEachRoute((r) => out.push(r))
     return out.sort((a, b) => a.table - b.table || (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0))
   }
 
@@ -172,6 +270,7 @@ export class RecordingFib implements FibPort {
           if (v > 0) add(this.vrouters.at(v - 1))
           else for (const h of f.other.get(id) ?? []) if (h.kind === 'mpls') add(h.vrouter)
         })
+        f.forEachBorrowed((id) => add(this.vrouters.at((f.bVrouter1[id] as number) - 1)))
       }
     }
     return refs
@@ -192,11 +291,15 @@ export class RecordingFib implements FibPort {
     return scanned.family === 4 ? routes.v4 : routes.v6
   }
 
-
   private routeOf(table: number, f: FamilyRoutes, id: number): DesiredRoute {
     const v = f.vrouter1[id] as number
     const nexthops: readonly NextHop[] = v > 0 ? [{ kind: 'mpls', vrouter: this.vrouters.at(v - 1), label: f.label[id] as number } satisfies MplsNextHop] : (f.other.get(id) as readonly NextHop[])
     return { table, prefix: f.prefixes.text(id), nexthops }
+  }
+
+  private borrowedRouteOf(table: number, f: FamilyRoutes, id: number): DesiredRoute {
+    const hop: MplsNextHop = { kind: 'mpls', vrouter: this.vrouters.at((f.bVrouter1[id] as number) - 1), label: f.bLabel[id] as number }
+    return { table, prefix: (f.borrowed as PrefixTable).text(id), nexthops: [hop] }
   }
 
   private firstPrefix(routes: TableRoutes): string {
@@ -206,6 +309,10 @@ export class RecordingFib implements FibPort {
         if (first < 0) first = id
       })
       if (first >= 0) return f.prefixes.text(first)
+      f.forEachBorrowed((id) => {
+        if (first < 0) first = id
+      })
+      if (first >= 0) return (f.borrowed as PrefixTable).text(first)
     }
     return ''
   }

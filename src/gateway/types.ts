@@ -12,6 +12,7 @@ import type { Nlri } from '../../bgp/codec/nlri.js'
 import type { BestChange, RouteAttributes } from '../../bgp/rib/index.js'
 import type { PeerStateEvent } from '../../bgp/speaker/index.js'
 import type { DesiredRoute, GatewayTable } from '../fib/types.js'
+import type { PrefixTable } from './prefix-table.js'
 
 /** What the gateway needs of a BgpSpeaker (the CN2 one or the TGW one). */
 export interface SpeakerPort {
@@ -39,11 +40,15 @@ export interface FibPort {
   deleteRoute(table: number, prefix: string): boolean
   /**
    * Optional: setRoute for the commonest route, toward one pod over one MPLS next hop, with the
-   * prefix in numbers (address words, most significant first, host bits zero; one word for IPv4)
-   * instead of text: what a million pod routes cost is then no string and no object each. The
-   * computed FIB (RecordingFib) has it; without it the gateway calls setRoute.
+   * prefix given as an id of the gateway's own PrefixTable `keys` instead of text: what a million pod
+   * routes cost is then no string, no object and no second hash table of the same prefixes. The
+   * FIB may keep the route by that id (the computed FIB, RecordingFib, does), so the gateway calls
+   * deleteRouteOf before it frees the id. Without these two the gateway calls setRoute/deleteRoute.
    */
-  setMplsRoute?(table: number, family: 4 | 6, words: Uint32Array, length: number, vrouter: string, label: number): void
+  setMplsRouteOf?(table: number, keys: PrefixTable, id: number, vrouter: string, label: number): void
+  /** Deletes the route of prefix `id` of `keys` (see setMplsRouteOf); with `borrowedOnly`, only one
+   * set through setMplsRouteOf (a route set by text for the same prefix stays). */
+  deleteRouteOf?(table: number, keys: PrefixTable, id: number, borrowedOnly: boolean): boolean
   /** Writes what changed; the gateway calls it once per batch of BGP changes. */
   flush(): Promise<void>
 }

@@ -13,6 +13,7 @@ import { labelValue, rdToString } from '../../bgp/codec/nlri.js'
 import type { BgpSpeaker } from '../../bgp/speaker/index.js'
 import type { FibWriter } from '../../src/fib/index.js'
 import { Gateway, RecordingFib, type Cn2SpeakerPort, type FibPort, type GatewayOptions, type QuotaEvent, type FailoverEvent, type SpeakerPort } from '../../src/gateway/index.js'
+import type { PrefixTable } from '../../src/gateway/prefix-table.js'
 import { PortSpeaker, unicast, vpn } from './helpers.js'
 
 // The ports are slices of the real parts: these fail to compile if BgpSpeaker or FibWriter drift away.
@@ -148,8 +149,8 @@ t.test('a VPC prefix learned from the TGW wins the kernel route over the same pr
 })
 
 t.test('a route the FIB refuses is reported and counted, not thrown into the speaker', async (t) => {
-  // Through setRoute (a FIB port without the numeric door, as the FibWriter) and through setMplsRoute
-  // (the computed FIB's door for pod routes).
+  // Through setRoute (a FIB port without the numeric door, as the FibWriter) and through
+  // setMplsRouteOf (the computed FIB's door for pod routes).
   class PickyFib extends RecordingFib {
     override setRoute(r: Parameters<RecordingFib['setRoute']>[0]): void {
       if (r.prefix === '10.244.6.6/32') throw new RangeError(`route ${r.prefix}: refused`)
@@ -157,14 +158,15 @@ t.test('a route the FIB refuses is reported and counted, not thrown into the spe
     }
   }
   const textOnly = new PickyFib() as FibPort
-  Object.defineProperty(textOnly, 'setMplsRoute', { value: undefined })
+  Object.defineProperty(textOnly, 'setMplsRouteOf', { value: undefined })
+  Object.defineProperty(textOnly, 'deleteRouteOf', { value: undefined })
   class PickyFastFib extends PickyFib {
-    override setMplsRoute(table: number, family: 4 | 6, words: Uint32Array, length: number, vrouter: string, label: number): void {
-      if (words[0] === 0x0af40606 && length === 32) throw new RangeError('route 10.244.6.6/32: refused')
-      super.setMplsRoute(table, family, words, length, vrouter, label)
+    override setMplsRouteOf(table: number, keys: PrefixTable, id: number, vrouter: string, label: number): void {
+      if (keys.text(id) === '10.244.6.6/32') throw new RangeError('route 10.244.6.6/32: refused')
+      super.setMplsRouteOf(table, keys, id, vrouter, label)
     }
   }
-  for (const [name, fib] of [['setRoute', textOnly], ['setMplsRoute', new PickyFastFib()]] as const) {
+  for (const [name, fib] of [['setRoute', textOnly], ['setMplsRouteOf', new PickyFastFib()]] as const) {
     const cn2 = new PortSpeaker(64512)
     const g = new Gateway(cn2, new PortSpeaker(65100), fib, base)
     g.start()
