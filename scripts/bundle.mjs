@@ -19,11 +19,16 @@
  * (raw-socket, sockopt) and our own addon (native/build, found from the bundle's path by
  * native/index.ts).
  *
+ * Chunks are named by their content's hash, so a change of sources leaves the old chunks behind: a
+ * build of every program removes the chunks it did not write (not `--prod`, which writes the image's
+ * chunks only and must leave the lab's). Nothing a running program may still load is removed: the
+ * same sources give the same chunk names, so a suite rebuilding beside another removes nothing.
+ *
  *   node scripts/bundle.mjs          (after `npm run build:prod` and `npm run build:lab`)
  *   node scripts/bundle.mjs --prod   (after `npm run build:prod`: the image's programs)
  */
 import { build } from 'esbuild'
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -36,7 +41,11 @@ export function bundlePath(name) {
   return join(root, 'dist', 'bundle', `${name}.mjs`)
 }
 
-export async function bundle(programs = BUNDLED_PROGRAMS) {
+/** A chunk esbuild names (chunkNames below), or its source map. */
+const CHUNK = /^chunk-[A-Z0-9]+\.mjs(\.map)?$/
+
+/** Bundles `programs` into `outdir`; returns the chunk files removed as stale (see above). */
+export async function bundle(programs = BUNDLED_PROGRAMS, outdir = join(root, 'dist', 'bundle')) {
   const entryPoints = {}
   for (const name of programs) {
     const js = join(root, 'dist', 'src', 'bin', `${name}.js`)
@@ -48,7 +57,7 @@ export async function bundle(programs = BUNDLED_PROGRAMS) {
     // Written below, each file only when it changed and then by rename: tests may be starting a
     // bundled program while a suite rebuilds (npm test's kernel suite builds beside the host suite)
     write: false,
-    outdir: join(root, 'dist', 'bundle'),
+    outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
@@ -76,13 +85,24 @@ export async function bundle(programs = BUNDLED_PROGRAMS) {
     writeFileSync(tmp, f.contents, { mode: f.text.startsWith('#!') ? 0o755 : 0o644 })
     renameSync(tmp, f.path)
   }
+  const removed = []
+  if (BUNDLED_PROGRAMS.every((p) => programs.includes(p))) {
+    const written = new Set(result.outputFiles.map((f) => resolve(f.path)))
+    for (const name of readdirSync(outdir)) {
+      if (CHUNK.test(name) && !written.has(resolve(outdir, name))) {
+        rmSync(join(outdir, name), { force: true })
+        removed.push(name)
+      }
+    }
+  }
+  return removed
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const t0 = Date.now()
   const programs = process.argv.includes('--prod') ? IMAGE_PROGRAMS : BUNDLED_PROGRAMS
-  bundle(programs).then(() => {
-    process.stdout.write(`bundle: ${programs.map(n => `dist/bundle/${n}.mjs`).join(', ')} (${Date.now() - t0} ms)\n`)
+  bundle(programs).then((removed) => {
+    process.stdout.write(`bundle: ${programs.map(n => `dist/bundle/${n}.mjs`).join(', ')} (${Date.now() - t0} ms${removed.length > 0 ? `; ${removed.length} stale chunk files removed` : ''})\n`)
   }, (e) => {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`)
     process.exit(1)
