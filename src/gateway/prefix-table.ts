@@ -274,3 +274,27 @@ function fmix(h: number): number {
 export function grownInt32(a: Int32Array, capacity: number): Int32Array {
   return a.length >= capacity ? a : grown(a, capacity)
 }
+
+/**
+ * Type feedback for the rare branches of insert and find before a table is hot, as the RIB's
+ * lookups get theirs (bgp/rib/rib.ts primeLookups): a hash that matches a slot's compares the keys
+ * (`equal`), which in a load of new prefixes happens only on a collision of two hashes, and the first
+ * such collision deoptimized the gateway's insert mid-ingest (seen with --trace-deopt-verbose). V8
+ * records no feedback in a function's first calls, hence 64 rounds: insert, insert again (a hit),
+ * find (a hit), find (a miss), delete, on scratch tables of both families.
+ */
+function primeLookups(): void {
+  for (const family of [4, 6] as const) {
+    const t = new PrefixTable(family)
+    for (let i = 0; i < 64; i++) {
+      const len = family === 4 ? 32 : 128
+      for (let w = 0; w < t.W; w++) t.key[w] = (i + w) >>> 0
+      t.insert(len)
+      const id = t.insert(len)
+      t.find(len)
+      t.find(len - 1)
+      if (i % 2 === 0) t.delete(id)
+    }
+  }
+}
+primeLookups()
