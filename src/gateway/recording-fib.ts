@@ -13,11 +13,12 @@
  *
  * Pod routes from the gateway (`setMplsRouteOf`) are keyed by the gateway's own PrefixTable, not
  * copied into ours: the gateway already holds every imported prefix in one, and a second hash table
- * of the same million prefixes cost an insert per route and about 20 bytes each. Per table and
- * family the FIB borrows one such table ("borrowed": vRouter and label by the gateway's prefix id);
- * every other route is in its own table, and a prefix is in one of the two, never both. The gateway
- * deletes a borrowed route (`deleteRouteOf`) before it frees the prefix's id. A route borrowed from
- * another table (a new gateway after a reload) moves the borrowed routes into our own table first.
+ * of the same million prefixes cost an insert per route and about 12 bytes of heap each
+ * (bench/gateway.bench.ts). Per table and family the FIB borrows one such table ("borrowed": vRouter
+ * and label by the gateway's prefix id); every other route is in its own table, and a prefix is in
+ * one of the two, never both. The gateway deletes a borrowed route (`deleteRouteOf`) before it frees
+ * the prefix's id. A route from another table (a new gateway after a reload) first moves the routes
+ * borrowed from the old one into our own table.
  */
 import { Interner } from './interner.js'
 import { checkLabel, checkTable, RouteError } from '../fib/diff.js'
