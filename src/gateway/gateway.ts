@@ -493,9 +493,7 @@ export class Gateway extends EventEmitter<GatewayEvents> implements QuotaSink {
 
   /** Whether the TGW taught gateway prefix `id` too. */
   private tgwHas(p: ImportedPrefixes, id: number): boolean {
-    if (p.tgw.size === 0) return false
-    for (let i = 0; i < p.table.W; i++) p.tgw.key[i] = p.table.word(id, i)
-    return p.tgw.find(p.table.length(id)) >= 0
+    return p.tgw.size > 0 && p.tgw.findOf(p.table, id) >= 0
   }
 
   /** The prefix's kernel route: ECMP over every vRouter of every RD holding it. A TGW route for the

@@ -84,10 +84,6 @@ export class PrefixTable {
     return fmix(h)
   }
 
-  private equal(id: number, length: number): boolean {
-    return this.equalAt(this.key, 0, id, length)
-  }
-
   private equalAt(words: Uint32Array, at: number, id: number, length: number): boolean {
     if (this.lens[id] !== length) return false
     const o = id * this.W
@@ -133,7 +129,7 @@ export class PrefixTable {
     for (; ; s = (s + 1) & this.mask) {
       const v = slots[2 * s + 1] as number
       if (v === 0) break
-      if (slots[2 * s] === h && this.equal(v - 1, length)) {
+      if (slots[2 * s] === h && this.equalAt(this.key, 0, v - 1, length)) {
         this.added = false
         return v - 1
       }
@@ -278,7 +274,7 @@ export function grownInt32(a: Int32Array, capacity: number): Int32Array {
 /**
  * Type feedback for the rare branches of insert and find before a table is hot, as the RIB's
  * lookups get theirs (bgp/rib/rib.ts primeLookups): a hash that matches a slot's compares the keys
- * (`equal`), which in a load of new prefixes happens only on a collision of two hashes, and the first
+ * (`equalAt`), which in a load of new prefixes happens only on a collision of two hashes, and the first
  * such collision deoptimized the gateway's insert mid-ingest (seen with --trace-deopt-verbose). V8
  * records no feedback in a function's first calls, hence 64 rounds: insert, insert again (a hit),
  * find (a hit), find (a miss), delete, on scratch tables of both families.

@@ -62,6 +62,12 @@ class FamilyRoutes {
     return this.prefixes.size + this.bCount
   }
 
+  /** The borrowed table's id of the prefix in our table's `key` (of `length`), or -1 (none, or no
+   * borrowed route at all). */
+  borrowedIdOfKey(length: number): number {
+    return this.bCount > 0 ? (this.borrowed as PrefixTable).findIn(this.prefixes.key, 0, length) : -1
+  }
+
   /** Drops the borrowed route of the borrowed table's id, if any; whether there was one. */
   dropBorrowed(id: number): boolean {
     if (id < 0 || id >= this.bVrouter1.length || this.bVrouter1[id] === 0) return false
@@ -128,7 +134,7 @@ export class RecordingFib implements FibPort {
     if (route.nexthops.length === 0) throw new RouteError(`route ${route.prefix} (table ${route.table}): nexthops`, 'at least one next hop is required')
     const f = this.familyOf(routes, route)
     const length = f.prefixes.loadScanned()
-    if (f.bCount > 0) f.dropBorrowed((f.borrowed as PrefixTable).findIn(f.prefixes.key, 0, length))
+    f.dropBorrowed(f.borrowedIdOfKey(length))
     const id = f.prefixes.insert(length)
     const h = route.nexthops[0] as NextHop
     if (route.nexthops.length === 1 && h.kind === 'mpls' && h.weight === undefined) {
@@ -192,7 +198,7 @@ export class RecordingFib implements FibPort {
     if (routes === undefined || !scanPrefix(prefix, 0)) return false
     const f = scanned.family === 4 ? routes.v4 : routes.v6
     const length = f.prefixes.loadScanned()
-    if (f.bCount > 0 && f.dropBorrowed((f.borrowed as PrefixTable).findIn(f.prefixes.key, 0, length))) return true
+    if (f.dropBorrowed(f.borrowedIdOfKey(length))) return true
     const id = f.prefixes.find(length)
     if (id < 0) return false
     f.dropOwn(id)
@@ -237,7 +243,7 @@ export class RecordingFib implements FibPort {
     const length = f.prefixes.loadScanned()
     const id = f.prefixes.find(length)
     if (id >= 0) return this.routeOf(table, f, id)
-    const b = f.bCount > 0 ? (f.borrowed as PrefixTable).findIn(f.prefixes.key, 0, length) : -1
+    const b = f.borrowedIdOfKey(length)
     return b >= 0 && f.bVrouter1[b] !== 0 ? this.borrowedRouteOf(table, f, b) : undefined
   }
 

@@ -11,20 +11,9 @@ import t from 'tap'
 import { Family, type FamilyKey } from '../../bgp/codec/afi.js'
 import type { BestChange } from '../../bgp/rib/index.js'
 import type { DesiredRoute, GatewayTable } from '../../src/fib/types.js'
-import { Gateway, RecordingFib, type FibPort, type GatewayOptions } from '../../src/gateway/index.js'
+import { Gateway, RecordingFib, type FibPort } from '../../src/gateway/index.js'
 import { PrefixTable } from '../../src/gateway/prefix-table.js'
-import { PortSpeaker, unicast, vpn } from './helpers.js'
-
-const RT = 'target:64512:8000001'
-const OTHER = 'target:64512:8000002'
-const options: GatewayOptions = {
-  routerId: '10.9.0.5',
-  nodeAddress: '10.9.0.5',
-  exposedRouteTargets: [RT],
-  exposedCidrs: ['10.244.0.0/16', 'fd00:244::/48'],
-  table: { table: 100, label: 30 },
-  connectPeers: [{ link: 'gsig0', peers: ['169.254.6.2', '169.254.6.3'] }],
-}
+import { BASE_OPTIONS, OTHER, PortSpeaker, RT, unicast, vpn } from './helpers.js'
 
 /** Only FibPort's text door, over a RecordingFib that stores what it is given. */
 class TextOnlyFib implements FibPort {
@@ -61,7 +50,7 @@ interface Side {
 function side(fib: FibPort, view: RecordingFib): Side {
   const cn2 = new PortSpeaker(64512)
   const tgw = new PortSpeaker(65100)
-  const gw = new Gateway(cn2, tgw, fib, options)
+  const gw = new Gateway(cn2, tgw, fib, BASE_OPTIONS)
   gw.start()
   return { gw, cn2, tgw, fib, view }
 }

@@ -12,8 +12,8 @@ import { parseExtCommunity } from '../../bgp/codec/ext-communities.js'
 import { parseRd } from '../../bgp/codec/nlri.js'
 import { Gateway, RecordingFib, localRoutesOnly, type FailoverEvent, type QuotaEvent } from '../../src/gateway/index.js'
 import { best, link, relay, sleep, startSpeaker, vpnv4, waitEstablished, waitFor } from '../speaker/helpers.js'
+import { RT } from './helpers.js'
 
-const RT = 'target:64512:8000001'
 const VPN = [Family.Ipv4Vpn, Family.RouteTarget]
 const common = { holdTime: 9, connectRetryTime: 0.5, idleHoldTime: 0.2 }
 const podAttrs = { attrs: { origin: 0, asPath: [], extCommunities: [parseExtCommunity(RT), parseExtCommunity('encap:udp')] }, nextHop: '192.0.2.11' }

@@ -14,30 +14,16 @@ import type { BgpSpeaker } from '../../bgp/speaker/index.js'
 import type { FibWriter } from '../../src/fib/index.js'
 import { Gateway, RecordingFib, type Cn2SpeakerPort, type FibPort, type GatewayOptions, type QuotaEvent, type FailoverEvent, type SpeakerPort } from '../../src/gateway/index.js'
 import type { PrefixTable } from '../../src/gateway/prefix-table.js'
-import { PortSpeaker, unicast, vpn } from './helpers.js'
+import { BASE_OPTIONS, OTHER, PortSpeaker, RT, unicast, vpn } from './helpers.js'
 
 // The ports are slices of the real parts: these fail to compile if BgpSpeaker or FibWriter drift away.
 export const portsFit = (s: BgpSpeaker, w: FibWriter): [Cn2SpeakerPort, SpeakerPort, FibPort] => [s, s, w]
-
-const RT = 'target:64512:8000001'
-const OTHER = 'target:64512:8000002'
-const base: GatewayOptions = {
-  routerId: '10.9.0.5',
-  nodeAddress: '10.9.0.5',
-  exposedRouteTargets: [RT],
-  exposedCidrs: ['10.244.0.0/16', '10.245.0.0/16', 'fd00:244::/48'],
-  table: { table: 100, label: 30 },
-  connectPeers: [
-    { link: 'gsig0', peers: ['169.254.6.2', '169.254.6.3'] },
-    { link: 'gsig1', peers: ['169.254.6.10', '169.254.6.11'] },
-  ],
-}
 
 function make(o: Partial<GatewayOptions> = {}): { g: Gateway; cn2: PortSpeaker; tgw: PortSpeaker; fib: RecordingFib } {
   const cn2 = new PortSpeaker(64512)
   const tgw = new PortSpeaker(65100)
   const fib = new RecordingFib()
-  const g = new Gateway(cn2, tgw, fib, { ...base, ...o })
+  const g = new Gateway(cn2, tgw, fib, { ...BASE_OPTIONS, ...o })
   g.start()
   return { g, cn2, tgw, fib }
 }
@@ -168,7 +154,7 @@ t.test('a route the FIB refuses is reported and counted, not thrown into the spe
   }
   for (const [name, fib] of [['setRoute', textOnly], ['setMplsRouteOf', new PickyFastFib()]] as const) {
     const cn2 = new PortSpeaker(64512)
-    const g = new Gateway(cn2, new PortSpeaker(65100), fib, base)
+    const g = new Gateway(cn2, new PortSpeaker(65100), fib, BASE_OPTIONS)
     g.start()
     t.teardown(() => g.stop())
     const errors: string[] = []
@@ -276,7 +262,7 @@ t.test('failover: every control-node session down beyond cn2LostAfter withdraws 
 t.test('configuration errors name the field and the reason', async (t) => {
   const cn2 = new PortSpeaker(64512)
   const tgw = new PortSpeaker(65100)
-  const bad = (o: Partial<GatewayOptions>): unknown => new Gateway(cn2, tgw, new RecordingFib(), { ...base, ...o })
+  const bad = (o: Partial<GatewayOptions>): unknown => new Gateway(cn2, tgw, new RecordingFib(), { ...BASE_OPTIONS, ...o })
   t.throws(() => bad({ routerId: 'node-1' }), /^routerId: /)
   t.throws(() => bad({ rdIndex: 70000 }), /^rdIndex: .*0\.\.65535/)
   t.throws(() => bad({ nodeAddress: 'fd00::1' }), /^nodeAddress: "fd00::1" is not an IPv4 address/)

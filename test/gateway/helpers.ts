@@ -11,6 +11,24 @@ import { parseExtCommunity, type ExtendedCommunity } from '../../bgp/codec/ext-c
 import { nlriToString, type Nlri } from '../../bgp/codec/nlri.js'
 import type { BestChange, RouteAttributes, RouteEntry } from '../../bgp/rib/index.js'
 import type { PeerStateEvent, SpeakerEvents } from '../../bgp/speaker/index.js'
+import type { GatewayOptions } from '../../src/gateway/index.js'
+
+/** The route target the gateway tests expose, and one they do not. */
+export const RT = 'target:64512:8000001'
+export const OTHER = 'target:64512:8000002'
+
+/** Gateway options of the unit tests: two exposed IPv4 CIDRs and one IPv6, two Connect peers. */
+export const BASE_OPTIONS: GatewayOptions = {
+  routerId: '10.9.0.5',
+  nodeAddress: '10.9.0.5',
+  exposedRouteTargets: [RT],
+  exposedCidrs: ['10.244.0.0/16', '10.245.0.0/16', 'fd00:244::/48'],
+  table: { table: 100, label: 30 },
+  connectPeers: [
+    { link: 'gsig0', peers: ['169.254.6.2', '169.254.6.3'] },
+    { link: 'gsig1', peers: ['169.254.6.10', '169.254.6.11'] },
+  ],
+}
 
 export class PortSpeaker extends EventEmitter<SpeakerEvents> {
   readonly originated = new Map<string, { nlri: Nlri; attrs: RouteAttributes }>()

@@ -7,9 +7,8 @@
 import { Family } from '../../bgp/codec/afi.js'
 import { FibWriter, NetlinkKernel, type FibCounters } from '../../src/fib/index.js'
 import { Gateway, type GatewayStatus } from '../../src/gateway/index.js'
-import { PortSpeaker, unicast, vpn } from './helpers.js'
+import { PortSpeaker, RT, unicast, vpn } from './helpers.js'
 
-const RT = 'target:64512:8000001'
 let kernel: NetlinkKernel | undefined
 let writer: FibWriter | undefined
 let gateway: Gateway | undefined

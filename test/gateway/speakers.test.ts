@@ -12,8 +12,8 @@ import { parseRd } from '../../bgp/codec/nlri.js'
 import { BgpSpeaker } from '../../bgp/speaker/index.js'
 import { Gateway, RecordingFib, localRoutesOnly } from '../../src/gateway/index.js'
 import { best, ipv4, link, startSpeaker, vpnv4, waitEstablished, waitFor } from '../speaker/helpers.js'
+import { RT } from './helpers.js'
 
-const RT = 'target:64512:8000001'
 const VPN = [Family.Ipv4Vpn, Family.Ipv6Vpn, Family.RouteTarget]
 const fast = { minimumAdvertisementInterval: 0 }
 
